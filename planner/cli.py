@@ -1,0 +1,182 @@
+"""The ``primum`` command. It only parses arguments and prints what the library returns.
+
+Exit codes: 0 success; 2 bad input (the message names the file, the row or key, and the fix); 1 a file
+that cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from planner._yamlfile import load_yaml
+from planner.effects import load_effects_table
+from planner.errors import DataIOError, InputError
+from planner.layers.manifest import LayerSet, load_layerset
+from planner.plan import check_plan_in_layers, load_plan, plan_summary
+from planner.sample import write_sample
+
+app = typer.Typer(
+    name="primum",
+    help="Pre-operation civilian risk assessment for peacekeeping operations.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_errors(func: F) -> F:
+    """Bad input is the user's to fix: print the problems, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except DataIOError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _is_plan(path: Path) -> bool:
+    data = load_yaml(path)
+    return isinstance(data, dict) and "coas" in data
+
+
+@app.command()
+@_user_errors
+def validate(
+    path: Annotated[Path, typer.Argument(help="a layer-set manifest (layers/*.yaml) or a plan (scenarios/*.yaml)")],
+    on: Annotated[
+        str | None, typer.Option(help="date to judge data age against (default: the plan's start, or today)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Load a layer set or a plan with its layers; report per layer what was read, dropped and flagged."""
+    report: dict[str, Any] = {}
+    if _is_plan(path):
+        plan = load_plan(path)
+        effects = load_effects_table(plan.effects_table)
+        layerset = load_layerset(plan.layers_path)
+        check_plan_in_layers(plan, layerset)
+        reference = _date(on) if on else plan.window.start.date()
+        report["plan"] = plan_summary(plan, effects)
+    else:
+        layerset = load_layerset(path)
+        reference = _date(on) if on else date.today()
+    report["layerset"] = _layerset_report(layerset, reference)
+    report["usable"] = True
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        typer.echo(_render(report))
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError.single("--on", "", f"'{text}' is not a date", "write it as YYYY-MM-DD") from None
+
+
+def _layerset_report(layerset: LayerSet, on: date) -> dict[str, Any]:
+    return {
+        "area": layerset.area,
+        "path": str(layerset.path),
+        "fictional": layerset.fictional,
+        "ages_on": on.isoformat(),
+        "extent": layerset.extent,
+        "layers": [layer.summary(on) for layer in layerset],
+        "cross_layer_flags": [{"code": f.code, "layer": f.layer, "message": f.message} for f in layerset.flags],
+    }
+
+
+def _render(report: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if "plan" in report:
+        plan = report["plan"]
+        lines += [
+            f"Plan: {plan['name']}",
+            f"  file {plan['path']}  sha256 {plan['sha256'][:16]}",
+            (
+                f"  window {plan['window']['start']} to {plan['window']['end']}; partner force: "
+                f"{'yes' if plan['partner_force'] else 'no'}; effects table: {plan['effects_table']}"
+            ),
+        ]
+        if plan["fictional"]:
+            lines.append("  FICTIONAL training scenario")
+        for coa in plan["coas"]:
+            lines.append(f"  COA {coa['id']}: {coa['name']}")
+            for e in coa["elements"]:
+                lines.append(
+                    f"    {e['id']:<12} {e['activity']:<16} {e['shape']:<6} at {e['mgrs']} "
+                    f"({e['at'][1]:.5f}, {e['at'][0]:.5f})  core {e['core_m']:g} m, outer {e['outer_m']:g} m"
+                    f" [{e['radii_from']}]"
+                )
+        lines.append("")
+    ls = report["layerset"]
+    lines.append(f"Layer set: {ls['area']}  ({ls['path']})")
+    if ls["fictional"]:
+        lines.append("  FICTIONAL area: every figure is invented")
+    lines.append(f"  data age judged on {ls['ages_on']}")
+    header = f"  {'layer':<16} {'kind':<13} {'read':<22} {'dropped':>7}  {'as of':<10} {'age (d)':>7}  crs"
+    lines += [header, "  " + "-" * (len(header) - 2)]
+    for layer in ls["layers"]:
+        read = str(layer.get("read", ""))
+        if layer["kind"] == "population":
+            read = f"{read}, {layer['pixel_size_m']:g} m"
+        dropped = sum(len(d["rows"]) for d in layer["dropped"])
+        age = "" if layer["age_days"] is None else str(layer["age_days"])
+        lines.append(
+            f"  {layer['id']:<16} {layer['kind']:<13} {read:<22} {dropped:>7}  {layer['as_of'] or '-':<10} "
+            f"{age:>7}  {layer.get('source_crs', '')}"
+        )
+        for key in ("by_category", "by_kind", "by_road_class"):
+            if key in layer:
+                lines.append("      " + ", ".join(f"{k} {v}" for k, v in layer[key].items()))
+        if "population_total" in layer:
+            unknown = layer["population_unknown_sites"]
+            lines.append(
+                f"      {layer['population_total']:,.0f} displaced people counted"
+                + (f"; {unknown} site(s) without a figure" if unknown else "")
+            )
+        if "date_range" in layer:
+            lines.append(f"      reports from {layer['date_range'][0]} to {layer['date_range'][1]}")
+        if layer["sensitive"]:
+            lines.append(f"      sensitive fields (never shown uncleared): {', '.join(layer['sensitive'])}")
+        lines.extend(f"      dropped {len(d['rows'])}: {d['reason']}" for d in layer["dropped"])
+        lines.extend(f"      ! {f['message']}" for f in layer["flags"])
+    lines.extend(f"  ! {f['message']}" for f in ls["cross_layer_flags"])
+    lines.append("")
+    lines.append("Usable: yes")
+    return "\n".join(lines)
+
+
+@app.command()
+@_user_errors
+def sample(
+    root: Annotated[Path, typer.Option(help="project root to write data/sample/ and scenarios/ under")] = Path(),
+) -> None:
+    """Regenerate the bundled FICTIONAL sample area (deterministic: the same files every time)."""
+    for path in write_sample(root):
+        typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    app(prog_name="primum")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""CRS discipline and the coordinates planners type.
+
+Metric work happens only in a projected working CRS (the UTM zone of the footprint); display and exchange
+use EPSG:4326 with longitude first, as GeoJSON does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import mgrs
+from pyproj import CRS, Transformer
+
+WGS84 = CRS.from_epsg(4326)
+
+# One coordinate: optional hemisphere letter before or after; degrees, optional minutes and seconds.
+_COORD = re.compile(
+    r"""^\s*(?P<pre>[NSEW])?\s*
+        (?P<deg>[+-]?\d+(?:\.\d+)?)\s*(?:°|º|d|deg|\s)?\s*
+        (?:(?P<min>\d+(?:\.\d+)?)\s*(?:'|′|m|min|\s)?\s*)?
+        (?:(?P<sec>\d+(?:\.\d+)?)\s*(?:"|″|''|s|sec)?\s*)?
+        (?P<post>[NSEW])?\s*$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_MGRS = re.compile(r"^(\d{1,2})([C-HJ-NP-X])([A-HJ-NP-Z]{2})(\d*)$", re.IGNORECASE)
+
+
+class CoordinateError(ValueError):
+    """A typed coordinate that cannot be read; the message says which forms are accepted."""
+
+
+def parse_position(value: object) -> tuple[float, float]:
+    """Read a position as planners write it and return ``(lon, lat)`` in EPSG:4326.
+
+    Accepted: a ``[lon, lat]`` pair (GeoJSON order); an MGRS reference (``36NUL4253536248``, spaces
+    allowed, the centre of the referenced square is returned); two coordinates with hemisphere letters in
+    decimal degrees or degrees-minutes-seconds (``4.86N 31.59E``, ``4°51'36"N 31°35'24"E``), in either order.
+    A bare ``"4.86, 31.59"`` is refused: without letters it is not clear which number is the latitude.
+    """
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            raise CoordinateError(f"a position list must be two numbers [lon, lat], got {value!r}")
+        lon, lat = float(value[0]), float(value[1])
+        _check_range(lon, lat, hint="the list order is [lon, lat]")
+        return lon, lat
+    if not isinstance(value, str):
+        raise CoordinateError(f"a position must be [lon, lat], an MGRS reference or text with N/S/E/W, got {value!r}")
+    text = value.strip()
+    compact = re.sub(r"\s+", "", text)
+    if _MGRS.match(compact):
+        return parse_mgrs(compact)
+    return _parse_lat_lon_text(text)
+
+
+def parse_mgrs(text: str) -> tuple[float, float]:
+    """Return ``(lon, lat)`` of the centre of the square an MGRS reference names.
+
+    A reference names a square, not a point: ``36NUL4253536248`` is a 1 m square, ``36NUL425362`` a 100 m
+    one. Its centre is the best single estimate; a reference with no digits (a 100 km square) is refused.
+    """
+    compact = re.sub(r"\s+", "", text).upper()
+    match = _MGRS.match(compact)
+    if not match:
+        raise CoordinateError(f"{text!r} is not an MGRS reference like 36NUL4253536248")
+    digits = match.group(4)
+    if not digits or len(digits) % 2 or len(digits) > 10:
+        raise CoordinateError(
+            f"MGRS reference {text!r} needs an even number of digits (2 to 10) after the 100 km square, "
+            "e.g. 36NUL4253536248"
+        )
+    try:
+        zone, hemisphere, easting, northing = mgrs.MGRS().MGRSToUTM(compact)
+    except Exception as exc:  # the mgrs package raises a bare MGRSError(Exception)
+        raise CoordinateError(f"MGRS reference {text!r} is not valid ({exc})") from exc
+    half_cell_m = 10 ** (5 - len(digits) // 2) / 2
+    utm = CRS.from_epsg((32600 if hemisphere == "N" else 32700) + int(zone))
+    lon, lat = _transformer(utm, WGS84).transform(easting + half_cell_m, northing + half_cell_m)
+    return float(lon), float(lat)
+
+
+def to_mgrs(lon: float, lat: float, *, precision: int = 5) -> str:
+    """MGRS reference of a point, ``precision`` digits per axis (5 = 1 m)."""
+    return str(mgrs.MGRS().toMGRS(lat, lon, MGRSPrecision=precision))
+
+
+def _parse_lat_lon_text(text: str) -> tuple[float, float]:
+    parts = [p for p in re.split(r"\s*[,;]\s*|\s{2,}", text) if p]
+    if len(parts) != 2:
+        # "4.86N 31.59E": split after the first hemisphere letter that ends a coordinate.
+        m = re.match(r"^(.*?[NS])\s+(.*[EW])$|^(.*?[EW])\s+(.*[NS])$", text.strip(), re.IGNORECASE)
+        if not m:
+            raise CoordinateError(
+                f"cannot read position {text!r}: write it as [lon, lat], an MGRS reference, "
+                "or with hemisphere letters like 4.86N 31.59E"
+            )
+        parts = [g for g in m.groups() if g]
+    values: dict[str, float] = {}
+    for part in parts:
+        axis, number = _parse_coordinate(part, whole=text)
+        if axis in values:
+            raise CoordinateError(f"position {text!r} gives two {'latitudes' if axis == 'lat' else 'longitudes'}")
+        values[axis] = number
+    lon, lat = values["lon"], values["lat"]
+    _check_range(lon, lat, hint="check the hemisphere letters")
+    return lon, lat
+
+
+def _parse_coordinate(part: str, *, whole: str) -> tuple[str, float]:
+    m = _COORD.match(part)
+    if not m:
+        raise CoordinateError(f"cannot read {part!r} in position {whole!r}")
+    pre, post = m.group("pre"), m.group("post")
+    if bool(pre) == bool(post):
+        raise CoordinateError(
+            f"{part!r} in position {whole!r} needs one hemisphere letter (N, S, E or W) to say "
+            "whether it is a latitude or a longitude"
+        )
+    hemisphere = (pre or post).upper()
+    deg = float(m.group("deg"))
+    minutes = float(m.group("min") or 0)
+    seconds = float(m.group("sec") or 0)
+    if minutes >= 60 or seconds >= 60 or deg < 0:
+        raise CoordinateError(f"{part!r} in position {whole!r}: minutes and seconds must be below 60, degrees positive")
+    if (m.group("min") or m.group("sec")) and deg != int(deg):
+        raise CoordinateError(f"{part!r} in position {whole!r}: decimal degrees cannot carry minutes too")
+    number = deg + minutes / 60 + seconds / 3600
+    sign = -1 if hemisphere in "SW" else 1
+    return ("lat" if hemisphere in "NS" else "lon"), sign * number
+
+
+def _check_range(lon: float, lat: float, *, hint: str) -> None:
+    if not (-180 <= lon <= 180) or not (-90 <= lat <= 90):
+        raise CoordinateError(f"position lon={lon}, lat={lat} is out of range ({hint})")
+
+
+def working_crs(bounds: tuple[float, float, float, float]) -> CRS:
+    """The UTM CRS to do metric work in for a footprint given by its EPSG:4326 bounds."""
+    west, south, east, north = bounds
+    # A footprint straddling a zone edge is worked in the zone of its centre; the distortion a few
+    # degrees beyond a zone edge stays well under the precision of the inputs.
+    lon_c, lat_c = (west + east) / 2, (south + north) / 2
+    zone = int((lon_c + 180) // 6) + 1
+    epsg = (32600 if lat_c >= 0 else 32700) + min(max(zone, 1), 60)
+    return CRS.from_epsg(epsg)
+
+
+@lru_cache(maxsize=64)
+def _transformer(src: CRS, dst: CRS) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transformer(src: CRS, dst: CRS) -> Transformer:
+    """A cached, always-xy transformer between two CRSs."""
+    return _transformer(CRS.from_user_input(src), CRS.from_user_input(dst))

@@ -1,0 +1,217 @@
+"""Displacement sites (IDP camps, PoC sites, collective centres): where, how many people, counted when.
+
+Reads IOM DTM-like CSVs, HXL-tagged CSVs (``#loc+name``, ``#geo+lat``, ``#geo+lon``, ``#affected+idps+ind``,
+``#date+reported``) and point or polygon files. Normalised frame columns:
+
+=================  ==========================================================================
+site_id            identifier from the file, or ``<layer>:<row>``
+name               site name, or None
+population         individuals as counted; NaN when the file gives none (never 0 by default)
+population_date    date of that count (the row's date, else the layer's ``as_of``), or NaT
+site_type          e.g. ``PoC site``, ``camp``, ``collective centre``, or None
+source_row         CSV line or feature number
+geometry           point or polygon, EPSG:4326
+=================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import Collector
+from planner.layers._table import TableOptions, find_column, hxl_column, read_table, row_label, rows_text
+from planner.layers.model import Flag, VectorLayer
+from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, DisplacementSpec
+
+POPULATION_COLUMNS = ("individuals", "idps", "idp_individuals", "population", "ind", "persons")
+NAME_COLUMNS = ("site_name", "name", "site name", "location")
+ID_COLUMNS = ("site_id", "id", "ssid", "site id")
+DATE_COLUMNS = ("assessment_date", "date", "reported_date", "survey_date")
+TYPE_COLUMNS = ("site_type", "type", "site type")
+COLUMNS = ["site_id", "name", "population", "population_date", "site_type", "source_row", "geometry"]
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_counts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse people counts; returns (numbers, unreadable mask). Blank stays NaN; '1,200' reads as 1200."""
+    numbers, unreadable = [], []
+    for value in values.tolist():
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            numbers.append(np.nan)
+            unreadable.append(False)
+            continue
+        if isinstance(value, int | float | np.number):
+            numbers.append(float(value))
+            unreadable.append(False)
+            continue
+        text = str(value).strip()
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        try:
+            numbers.append(float(text) if text else np.nan)
+            unreadable.append(False)
+        except ValueError:
+            numbers.append(np.nan)
+            unreadable.append(True)
+    return pd.Series(numbers, index=values.index, dtype=float), pd.Series(unreadable, index=values.index, dtype=bool)
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dates written as ISO dates or date-times; returns (dates, unreadable mask)."""
+    raw = values.astype(object)
+    present = raw.notna() & (raw.astype(str).str.strip() != "")
+    parsed = pd.to_datetime(raw.where(present, None), errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_localize(None).dt.normalize(), present & parsed.isna()
+
+
+def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problems: Collector) -> VectorLayer | None:
+    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    if table is None:
+        return None
+    frame, hxl = table.frame, table.hxl
+    columns = list(frame.columns)
+    label = row_label(path)
+
+    def column(key: str, declared: str | None, names: tuple[str, ...], tags: tuple[str, ...] = ()) -> str | None:
+        if declared is not None and declared not in columns:
+            problems.add(
+                key,
+                f"column '{declared}' is not in the file",
+                f"columns are: {', '.join(c for c in columns if c not in ('source_row', 'geometry'))}",
+            )
+            return None
+        found = find_column(columns, declared, names)
+        for tag in tags:
+            found = found or hxl_column(hxl, tag)
+        return found
+
+    pop_col = column("population", spec.population, POPULATION_COLUMNS, ("#affected+idps+ind", "#affected+ind"))
+    date_col = column("date", spec.date, DATE_COLUMNS, ("#date+reported", "#date"))
+    name_col = column("name", spec.name, NAME_COLUMNS, ("#loc+name",))
+    id_col = column("id", spec.id, ID_COLUMNS, ("#loc+code",))
+    type_col = column("site_type", spec.site_type, TYPE_COLUMNS, ("#loc+type",))
+    for key, col in (
+        *((f"sensitive[{c}]", c) for c in spec.sensitive),
+        *((f"keep[{c}]", c) for c in spec.keep),
+    ):
+        if col not in columns:
+            problems.add(key, f"column '{col}' is not in the file", "correct the column name")
+    if pop_col is None and spec.population is None:
+        problems.add(
+            "population",
+            "no column with the number of displaced people was found",
+            "declare it, e.g. `population: individuals`",
+        )
+    if problems.problems or pop_col is None:
+        return None
+
+    population, unreadable = parse_counts(frame[pop_col])
+    if unreadable.any():
+        problems.add(
+            rows_text(frame.loc[unreadable, "source_row"], label),
+            f"'{pop_col}' is not a number",
+            "write plain numbers of individuals, or leave the cell empty",
+        )
+    negative = population < 0
+    if negative.any():
+        problems.add(
+            rows_text(frame.loc[negative, "source_row"], label),
+            f"'{pop_col}' is negative",
+            "correct the count, or leave the cell empty if unknown",
+        )
+    if date_col is not None:
+        dates, bad_dates = parse_dates(frame[date_col])
+        if bad_dates.any():
+            problems.add(
+                rows_text(frame.loc[bad_dates, "source_row"], label),
+                f"'{date_col}' is not a date",
+                "write dates as YYYY-MM-DD",
+            )
+    else:
+        dates = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    if problems.problems:
+        return None
+    if spec.as_of is not None:
+        dates = dates.fillna(pd.Timestamp(spec.as_of))
+    as_of = spec.as_of or (dates.max().date() if dates.notna().any() else None)
+
+    out = frame.assign(
+        site_id=frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str),
+        name=frame[name_col].astype(object).where(frame[name_col].notna(), None) if name_col else None,
+        population=population,
+        population_date=dates,
+        site_type=frame[type_col].astype(object).where(frame[type_col].notna(), None) if type_col else None,
+    )
+    keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
+    layer = VectorLayer(
+        id=layer_id,
+        kind="displacement",
+        path=path,
+        as_of=as_of,
+        max_age_days=spec.max_age_days or DEFAULT_MAX_AGE_DAYS["displacement"],
+        sensitive=tuple(spec.sensitive),
+        description=spec.description,
+        frame=out[COLUMNS[:-1] + keep + ["geometry"]],
+        source_crs=table.source_crs.to_string(),
+    )
+    _flag_quality(layer, spec)
+    return layer
+
+
+def _flag_quality(layer: VectorLayer, spec: DisplacementSpec) -> None:
+    frame = layer.frame
+    unknown = frame.loc[frame["population"].isna(), "source_row"].tolist()
+    if unknown:
+        layer.flags.append(
+            Flag(
+                "population_unknown",
+                layer.id,
+                f"{len(unknown)} displacement site(s) in '{layer.id}' have no population figure: "
+                "their people are unknown, not zero",
+                tuple(unknown),
+            )
+        )
+    counted = frame[frame["population"] > 0]
+    repeated = counted[counted["population"].duplicated(keep=False)]
+    if len(repeated):
+        names = ", ".join(str(n) for n in repeated["name"].fillna(repeated["site_id"]))
+        layer.flags.append(
+            Flag(
+                "shared_count",
+                layer.id,
+                f"{len(repeated)} displacement sites in '{layer.id}' carry the same population figure ({names}): one "
+                "count may cover several sites, so adding them would count people twice; verify the figures",
+                tuple(repeated["source_row"]),
+            )
+        )
+    if spec.location_precision == "town":
+        layer.flags.append(
+            Flag(
+                "town_centroid",
+                layer.id,
+                f"displacement sites in '{layer.id}' are located at town centroids, not at the "
+                "sites: distances to them are rough",
+                tuple(frame["source_row"]),
+            )
+        )
+        return
+    points = frame[frame.geometry.geom_type == "Point"]
+    if len(points) < 2:
+        return
+    keys = points.geometry.x.round(5).astype(str) + "," + points.geometry.y.round(5).astype(str)
+    shared = points[keys.duplicated(keep=False)]
+    if len(shared):
+        groups = keys[shared.index].nunique()
+        layer.flags.append(
+            Flag(
+                "town_centroid",
+                layer.id,
+                f"{len(shared)} displacement sites in '{layer.id}' share {groups} point(s): the coordinates are "
+                "probably town or area centroids, not the sites; distances to them are rough",
+                tuple(shared["source_row"]),
+            )
+        )

@@ -1,0 +1,184 @@
+"""The layer set: a manifest (``layers/<area>.yaml``) naming the files of an area, read and checked together.
+
+```yaml
+area: Name shown to users
+layers:
+  population: {kind: population, path: ../data/x/pop.tif, units: count, as_of: 2025-06-01}
+  health:     {kind: sites, path: ../data/x/health.geojson, category: health}
+  idp:        {kind: displacement, path: ../data/x/sites.csv, lat: latitude, lon: longitude, population: individuals}
+  events:     {kind: threats, path: ../data/x/events.csv, schema: acled, sensitive: [source, notes]}
+  roads:      {kind: roads, path: ../data/x/roads.geojson, class: highway}
+```
+Paths are relative to the manifest. Every problem of every layer is reported in one ``InputError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planner._yamlfile import load_yaml, validate_model
+from planner.errors import Collector, InputError, Problem
+from planner.layers._table import rows_text
+from planner.layers.backdrop import read_backdrop
+from planner.layers.displacement import read_displacement
+from planner.layers.model import Flag, LayerInfo, VectorLayer
+from planner.layers.population import PopulationLayer, read_population
+from planner.layers.roads import read_roads
+from planner.layers.sites import read_sites
+from planner.layers.specs import ManifestSpec
+from planner.layers.threats import read_threats
+
+READERS: dict[str, Callable[..., LayerInfo | None]] = {
+    "population": read_population,
+    "sites": read_sites,
+    "displacement": read_displacement,
+    "threats": read_threats,
+    "roads": read_roads,
+    "backdrop": read_backdrop,
+}
+# Point layers checked against the area: a point this far beyond the population raster's extent (in
+# degrees, at least, or half the extent's size) is probably a wrong coordinate.
+OUTSIDE_MARGIN_DEG = 0.25
+
+
+@dataclass
+class LayerSet:
+    """The layers of one area, each read, validated and normalised."""
+
+    area: str
+    path: Path
+    fictional: bool
+    layers: dict[str, LayerInfo]
+    description: str = ""
+    flags: list[Flag] = field(default_factory=list)  # findings across layers
+
+    def __iter__(self) -> Iterator[LayerInfo]:
+        return iter(self.layers.values())
+
+    def of_kind(self, kind: str) -> list[Any]:
+        return [layer for layer in self.layers.values() if layer.kind == kind]
+
+    @property
+    def population(self) -> PopulationLayer | None:
+        layers = self.of_kind("population")
+        return layers[0] if layers else None
+
+    @property
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """Union of the layers' bounds in EPSG:4326."""
+        boxes = [b for b in (_bounds(layer) for layer in self) if b is not None]
+        if not boxes:
+            return None
+        arr = np.array(boxes)
+        return (
+            float(arr[:, 0].min()),
+            float(arr[:, 1].min()),
+            float(arr[:, 2].max()),
+            float(arr[:, 3].max()),
+        )
+
+    def all_flags(self, on: date) -> list[Flag]:
+        """Every data-quality flag for an operation on ``on``: each layer's, freshness, and cross-layer."""
+        flags = []
+        for layer in self:
+            flags.extend(layer.flags)
+            stale = layer.freshness_flag(on)
+            if stale is not None:
+                flags.append(stale)
+        return flags + self.flags
+
+
+def _bounds(layer: LayerInfo) -> tuple[float, float, float, float] | None:
+    if isinstance(layer, PopulationLayer | VectorLayer):
+        return layer.bounds
+    return None
+
+
+def load_layerset(path: str | Path) -> LayerSet:
+    """Read a manifest and every layer it names; raise one InputError with every problem found."""
+    path = Path(path)
+    spec = validate_model(ManifestSpec, load_yaml(path), path)
+    problems: list[Problem] = []
+    resolved: dict[str, Path] = {}
+    for layer_id, layer_spec in spec.layers.items():
+        file = (path.parent / layer_spec.path).resolve()
+        if not file.exists():
+            problems.append(
+                Problem(
+                    str(path),
+                    f"layers.{layer_id}.path",
+                    f"file not found: {file}",
+                    "correct the path; it is relative to the manifest's folder",
+                )
+            )
+        resolved[layer_id] = file
+    if problems:
+        raise InputError(problems)
+
+    layers: dict[str, LayerInfo] = {}
+    for layer_id, layer_spec in spec.layers.items():
+        collector = Collector(f"{resolved[layer_id]} (layer '{layer_id}')")
+        layer = READERS[layer_spec.kind](layer_id, layer_spec, resolved[layer_id], collector)
+        problems.extend(collector.problems)
+        if layer is not None and not collector.problems:
+            layers[layer_id] = layer
+    layerset = LayerSet(spec.area, path, spec.fictional, layers, spec.description)
+    problems.extend(_check_against_area(layerset, path))
+    if problems:
+        raise InputError(problems)
+    return layerset
+
+
+def _check_against_area(layerset: LayerSet, manifest: Path) -> list[Problem]:
+    """Points far outside the population raster: swapped lat/lon (an error) or a few wrong coordinates (a flag)."""
+    population = layerset.population
+    if population is None:
+        return []
+    west, south, east, north = population.bounds
+    margin = max(OUTSIDE_MARGIN_DEG, (east - west) / 2, (north - south) / 2)
+    problems = []
+    for layer in layerset:
+        if (
+            not isinstance(layer, VectorLayer)
+            or layer.kind not in {"sites", "displacement", "threats"}
+            or not len(layer)
+        ):
+            continue
+        points = layer.frame.geometry.representative_point()
+        x, y = points.x.to_numpy(), points.y.to_numpy()
+
+        def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return (x >= west - margin) & (x <= east + margin) & (y >= south - margin) & (y <= north + margin)
+
+        outside = ~inside(x, y)
+        if not outside.any():
+            continue
+        rows = layer.frame.loc[outside, "source_row"].tolist()
+        if outside.mean() >= 0.5 and inside(y, x).mean() >= 0.5:
+            problems.append(
+                Problem(
+                    str(layer.path),
+                    rows_text(rows),
+                    "latitude and longitude look swapped: the points fall inside the area only with x and y exchanged",
+                    f"exchange `lat:` and `lon:` for layer '{layer.id}' in {manifest.name}, or fix "
+                    "the file's coordinate order (GeoJSON is [lon, lat])",
+                )
+            )
+            continue
+        layerset.flags.append(
+            Flag(
+                "outside_area",
+                layer.id,
+                f"{len(rows)} feature(s) of '{layer.id}' lie far outside the area "
+                f"(beyond the population raster by more than {margin:.2f}°): probably wrong "
+                "coordinates; check them",
+                tuple(rows),
+            )
+        )
+    return problems

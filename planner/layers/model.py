@@ -1,0 +1,168 @@
+"""What every layer reader returns: plain data, with provenance, drops and data-quality flags.
+
+A vector layer's ``frame`` is a GeoDataFrame in EPSG:4326 whose columns each reader documents. Every
+frame has ``source_row``: the CSV line or feature number (from 1) where the row came from, so any finding
+can be traced back to the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+
+CATEGORIES = (
+    "health",
+    "education",
+    "worship",
+    "market",
+    "water",
+    "power",
+    "bridge",
+    "humanitarian",
+    "government",
+    "other",
+)
+KINDS = ("population", "sites", "displacement", "threats", "roads", "backdrop")
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Rows a reader left out, and why (never silently)."""
+
+    rows: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something that weakens the estimate: shown on the result and on each figure it affects.
+
+    ``code`` is stable for programs (``stale``, ``coarse_raster``, ``town_centroid``, ``no_date``,
+    ``population_unknown``, ``unclassified_roads``, ``density_as_count``, ``outside_area``,
+    ``no_coverage``); ``message`` is for people.
+    """
+
+    code: str
+    layer: str
+    message: str
+    rows: tuple[int, ...] = ()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class LayerInfo:
+    """What is known of any layer: where it came from, how old it is, what was dropped and flagged."""
+
+    id: str
+    kind: str
+    path: Path
+    as_of: date | None
+    max_age_days: int
+    dropped: list[Dropped] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    sensitive: tuple[str, ...] = ()
+    description: str = ""
+
+    @cached_property
+    def sha256(self) -> str:
+        """Hash of the file as read; computed on first use (a country raster takes seconds)."""
+        return file_sha256(self.path)
+
+    def age_days(self, on: date) -> int | None:
+        return None if self.as_of is None else (on - self.as_of).days
+
+    def freshness_flag(self, on: date) -> Flag | None:
+        """The stale or undated flag of this layer for an operation on ``on``; None when fresh."""
+        age = self.age_days(on)
+        if age is None:
+            return Flag(
+                "no_date",
+                self.id,
+                f"layer '{self.id}' has no date: its age is unknown, "
+                "treat its figures as unverified (set `as_of:` in the manifest)",
+            )
+        if age > self.max_age_days:
+            return Flag(
+                "stale",
+                self.id,
+                f"layer '{self.id}' is {age} days old on {on.isoformat()} "
+                f"(freshness limit {self.max_age_days} days): verify on the ground",
+            )
+        return None
+
+    @property
+    def dropped_count(self) -> int:
+        return sum(len(d.rows) for d in self.dropped)
+
+    def summary(self, on: date) -> dict[str, object]:
+        """What a user checks of a layer: what was read, dropped and flagged, how old, where, in which CRS."""
+        stale = self.freshness_flag(on)
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "path": str(self.path),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "age_days": self.age_days(on),
+            "max_age_days": self.max_age_days,
+            "dropped": [{"rows": list(d.rows), "reason": d.reason} for d in self.dropped],
+            "flags": [
+                {"code": f.code, "message": f.message, "rows": list(f.rows)}
+                for f in [*self.flags, *([stale] if stale else [])]
+            ],
+            "sensitive": list(self.sensitive),
+            **self._details(),
+        }
+
+    def _details(self) -> dict[str, object]:
+        return {}
+
+
+@dataclass
+class VectorLayer(LayerInfo):
+    """Sites, displacement sites, threat reports, roads or backdrop features, normalised."""
+
+    frame: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    source_crs: str = "EPSG:4326"
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        if self.frame.empty:
+            return None
+        minx, miny, maxx, maxy = self.frame.total_bounds
+        return float(minx), float(miny), float(maxx), float(maxy)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _details(self) -> dict[str, object]:
+        details: dict[str, object] = {
+            "read": len(self.frame),
+            "source_crs": self.source_crs,
+            "bounds": self.bounds,
+        }
+        for column in ("category", "kind", "road_class"):
+            if column in self.frame.columns:
+                counts = self.frame[column].value_counts()
+                details[f"by_{column}"] = {str(k): int(v) for k, v in counts.items()}
+        if "population" in self.frame.columns:
+            known = self.frame["population"].dropna()
+            details["population_total"] = float(known.sum())
+            details["population_unknown_sites"] = int(self.frame["population"].isna().sum())
+        if "date" in self.frame.columns and len(self.frame):
+            details["date_range"] = [
+                self.frame["date"].min().date().isoformat(),
+                self.frame["date"].max().date().isoformat(),
+            ]
+        return details

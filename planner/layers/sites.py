@@ -1,0 +1,148 @@
+"""Sites: infrastructure and protected places (health, schools, worship, markets, water, power, bridges ...).
+
+Normalised frame columns:
+
+============  ===============================================================================
+site_id       identifier from the file (``id`` column, OSM id) or ``<layer>:<row>``
+name          name from the file, or None
+category      one of ``CATEGORIES``
+subtype       the tag value or source value that gave the category (``hospital``, ``water_well``)
+functional    True / False from a declared status column, None when unknown
+status        the status text as written in the file, or None
+source_row    CSV line or feature number in the file
+geometry      point or polygon, EPSG:4326
+============  ===============================================================================
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from planner.errors import Collector
+from planner.layers._table import TableOptions, find_column, read_table
+from planner.layers.model import Flag, VectorLayer
+from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, SitesSpec
+
+ID_COLUMNS = ("site_id", "id", "osm_id", "@id", "fid")
+NAME_COLUMNS = ("name", "name:en", "site_name", "facility_name")
+SITE_COLUMNS = ["site_id", "name", "category", "subtype", "functional", "status", "source_row", "geometry"]
+_NOT_FUNCTIONAL = (
+    "not functional",
+    "non functional",
+    "non-functional",
+    "nonfunctional",
+    "closed",
+    "destroyed",
+    "abandoned",
+    "not operational",
+    "non operational",
+    "disused",
+)
+
+
+@lru_cache(maxsize=1)
+def osm_categories() -> dict[str, dict[str, str]]:
+    """The OSM tag -> category table, in the order tags are tried."""
+    text = resources.files("planner.layers").joinpath("osm_categories.yaml").read_text(encoding="utf-8")
+    return {tag: {str(k): v for k, v in values.items()} for tag, values in yaml.safe_load(text).items()}
+
+
+def osm_category(tags: dict[str, object]) -> tuple[str, str | None]:
+    """Category and subtype of a feature from its OSM tags; ('other', None) when no tag matches."""
+    for tag, table in osm_categories().items():
+        value = tags.get(tag)
+        if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() in {"", "no"}:
+            continue
+        text = str(value).strip()
+        for pattern, category in table.items():
+            if fnmatchcase(text, pattern):
+                return category, text
+    return "other", None
+
+
+def functional_from_status(text: object) -> bool | None:
+    """Whether a status text says the site works; None when the text is missing."""
+    if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
+        return None
+    lowered = str(text).strip().lower().replace("_", " ")
+    return not any(marker in lowered for marker in _NOT_FUNCTIONAL)
+
+
+def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) -> VectorLayer | None:
+    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    if table is None:
+        return None
+    frame = table.frame
+    columns = list(frame.columns)
+    for key, column in (
+        ("id", spec.id),
+        ("name", spec.name),
+        ("status", spec.status),
+        ("category_column", spec.category_column),
+        *((f"keep[{c}]", c) for c in spec.keep),
+        *((f"sensitive[{c}]", c) for c in spec.sensitive),
+    ):
+        if column is not None and column not in columns:
+            problems.add(
+                key,
+                f"column '{column}' is not in the file",
+                f"columns are: {', '.join(c for c in columns if c not in ('source_row', 'geometry'))}",
+            )
+    if problems.problems:
+        return None
+
+    if spec.category is not None:
+        category = pd.Series(spec.category, index=frame.index)
+        subtype = pd.Series(None, index=frame.index, dtype=object)
+    elif spec.category_column is not None:
+        raw = frame[spec.category_column].astype(object)
+        category = raw.map(lambda v: spec.category_map.get(str(v), "other") if pd.notna(v) else "other")
+        subtype = raw.where(raw.notna(), None)
+    else:
+        tags = frame.drop(columns=["geometry"]).to_dict("records")
+        pairs = [osm_category(t) for t in tags]
+        category = pd.Series([p[0] for p in pairs], index=frame.index)
+        subtype = pd.Series([p[1] for p in pairs], index=frame.index, dtype=object)
+
+    id_col = find_column(columns, spec.id, ID_COLUMNS)
+    name_col = find_column(columns, spec.name, NAME_COLUMNS)
+    status = frame[spec.status].astype(object) if spec.status else pd.Series(None, index=frame.index, dtype=object)
+    out = frame.assign(
+        site_id=(frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str)),
+        name=frame[name_col].astype(object).where(frame[name_col].notna(), None) if name_col else None,
+        category=category,
+        subtype=subtype,
+        status=status.where(status.notna(), None),
+        functional=status.map(functional_from_status).astype(object),
+    )
+    keep = [c for c in [*spec.keep, *spec.sensitive] if c not in SITE_COLUMNS]
+    layer = VectorLayer(
+        id=layer_id,
+        kind="sites",
+        path=path,
+        as_of=spec.as_of,
+        max_age_days=spec.max_age_days or DEFAULT_MAX_AGE_DAYS["sites"],
+        sensitive=tuple(spec.sensitive),
+        description=spec.description,
+        frame=out[SITE_COLUMNS[:-1] + keep + ["geometry"]],
+        source_crs=table.source_crs.to_string(),
+    )
+    if spec.status:
+        unknown = out.loc[out["functional"].isna(), "source_row"].tolist()
+        if unknown:
+            layer.flags.append(
+                Flag(
+                    "status_unknown",
+                    layer_id,
+                    f"{len(unknown)} site(s) in '{layer_id}' have no functional status: "
+                    "they are treated as possibly functional",
+                    tuple(unknown),
+                )
+            )
+    return layer

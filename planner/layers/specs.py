@@ -1,0 +1,133 @@
+"""The keys a layer-set manifest may give for each kind of layer.
+
+Column keys (``lat``, ``population``, ``class`` ...) name columns of the file; every other key is
+documented on its field. Unknown keys are errors, so a typo never silently drops a setting.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Category = Literal[
+    "health",
+    "education",
+    "worship",
+    "market",
+    "water",
+    "power",
+    "bridge",
+    "humanitarian",
+    "government",
+    "other",
+]
+
+# Default freshness limits in days, per kind: how old a layer may be on the operation date before it is
+# flagged stale. A mission sets its own with `max_age_days` on the layer.
+DEFAULT_MAX_AGE_DAYS = {
+    "population": 5 * 365,
+    "sites": 2 * 365,
+    "displacement": 180,
+    "threats": 30,
+    "roads": 2 * 365,
+    "backdrop": 10 * 365,
+}
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    path: str
+    as_of: date | None = Field(None, description="date the data describes (not the download date)")
+    max_age_days: int | None = Field(None, gt=0, description="freshness limit; default per kind")
+    crs: str | None = Field(None, description="CRS for a file that has none; must match one it has")
+    layer: str | None = Field(None, description="layer name inside a GeoPackage")
+    description: str = ""
+    source: str = ""
+    licence: str = ""
+    sensitive: list[str] = Field(default_factory=list, description="columns never shown to uncleared roles")
+
+
+class _TableSpec(_Spec):
+    lat: str | None = None
+    lon: str | None = None
+    wkt: str | None = None
+    id: str | None = None
+    name: str | None = None
+    keep: list[str] = Field(default_factory=list, description="extra source columns to carry along")
+
+
+class PopulationSpec(_Spec):
+    kind: Literal["population"]
+    units: Literal["count", "density_km2"]
+    nodata: float | Literal["none"] | None = Field(
+        None, description="nodata value when the file has none; `none` when every pixel is valid"
+    )
+    band: int = Field(1, ge=1)
+
+
+class SitesSpec(_TableSpec):
+    kind: Literal["sites"]
+    category: Category | None = Field(None, description="one category for every feature of the layer")
+    category_column: str | None = None
+    category_map: dict[str, Category] = Field(default_factory=dict)
+    status: str | None = Field(None, description="column with functional status (e.g. health facilities)")
+
+
+class DisplacementSpec(_TableSpec):
+    kind: Literal["displacement"]
+    population: str | None = None
+    date: str | None = Field(None, description="column with the date of each site's count")
+    site_type: str | None = None
+    location_precision: Literal["site", "town"] | None = Field(
+        None, description="`town` when coordinates are town centroids rather than the sites themselves"
+    )
+
+
+class ThreatsSpec(_TableSpec):
+    kind: Literal["threats"]
+    schema_: Literal["acled", "ucdp", "generic"] = Field(alias="schema")
+    date: str | None = None
+    type: str | None = None
+    severity: str | None = None
+    fatalities: str | None = None
+    precision: str | None = Field(None, description="column with location precision (generic schema)")
+    type_map: dict[str, str] = Field(default_factory=dict, description="generic `type` values -> threat kinds")
+
+
+class RoadsSpec(_TableSpec):
+    kind: Literal["roads"]
+    road_class: str = Field("highway", alias="class")
+    surface: str | None = None
+    condition: str | None = None
+    rainy: str | None = Field(None, description="column saying rainy-season passability")
+    bridge: str | None = None
+
+
+class BackdropSpec(_TableSpec):
+    kind: Literal["backdrop"]
+    feature: str | None = Field(None, description="column naming what each feature is (river, boundary ...)")
+
+
+LayerSpec = Annotated[
+    PopulationSpec | SitesSpec | DisplacementSpec | ThreatsSpec | RoadsSpec | BackdropSpec,
+    Field(discriminator="kind"),
+]
+
+
+class ManifestSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area: str
+    fictional: bool = Field(False, description="the area is invented for training; every view says so")
+    description: str = ""
+    layers: dict[str, LayerSpec]
+
+    @field_validator("layers")
+    @classmethod
+    def _not_empty(cls, value: dict[str, LayerSpec]) -> dict[str, LayerSpec]:
+        if not value:
+            raise ValueError("a layer set needs at least one layer")
+        return value

@@ -1,0 +1,348 @@
+"""Threat reports: ACLED, UCDP GED and generic incident logs (mission SAGE-like exports, community alerts).
+
+Normalised frame columns:
+
+======================  =====================================================================
+event_id                the source's id, or ``line:<row>`` when it has none
+date                    day the event started (datetime64, no time zone)
+date_precision_days     how many days the date may be off (0 = exact day)
+kind                    one of ``THREAT_KINDS``
+subkind                 the source's own type text (ACLED sub_event_type, UCDP type, log type)
+civilian_targeting      True when civilians were the target (ACLED flag, UCDP one-sided, log type)
+one_sided               UCDP one-sided violence (type_of_violence 3)
+fatalities              best estimate of deaths, NaN when unknown
+location_precision_m    radius within which the true place lies (from geo/where precision codes)
+severity                1 (low) to 5 (high) where the source gives it, else NaN
+actors                  the parties named, "actor1; actor2"
+source_row              CSV line or feature number
+geometry                point, EPSG:4326
+======================  =====================================================================
+
+Columns declared ``sensitive`` in the manifest (for example ``source`` or ``notes``, which may name the
+community members who alerted the mission) are carried under their own names and listed in the layer's
+``sensitive``; they are never shown or exported unless the role is cleared for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import Collector
+from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text
+from planner.layers.displacement import parse_counts, parse_dates
+from planner.layers.model import VectorLayer
+from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, ThreatsSpec
+
+THREAT_KINDS = (
+    "attack_on_civilians",
+    "sexual_violence",
+    "armed_clash",
+    "explosion",
+    "unrest",
+    "strategic",
+    "other",
+)
+COLUMNS = [
+    "event_id",
+    "date",
+    "date_precision_days",
+    "kind",
+    "subkind",
+    "civilian_targeting",
+    "one_sided",
+    "fatalities",
+    "location_precision_m",
+    "severity",
+    "actors",
+    "source_row",
+    "geometry",
+]
+
+# Radius in metres implied by each precision code. ACLED geo_precision: 1 the named place, 2 near it or
+# within its district, 3 only the region's capital. UCDP where_prec: 1 exact, 2 within 25 km, 3 second-
+# order admin unit, 4 first-order unit, 5 along a line, 6 country, 7 at sea or in the air.
+ACLED_PRECISION_M = {1: 2_000.0, 2: 25_000.0, 3: 100_000.0}
+UCDP_PRECISION_M = {
+    1: 1_000.0,
+    2: 25_000.0,
+    3: 50_000.0,
+    4: 150_000.0,
+    5: 50_000.0,
+    6: 500_000.0,
+    7: 500_000.0,
+}
+# Days a date may be off. ACLED time_precision: 1 day, 2 week, 3 month. UCDP date_prec: 1 day, 2 two to six
+# days, 3 week, 4 month, 5 longer.
+ACLED_DATE_DAYS = {1: 0.0, 2: 7.0, 3: 31.0}
+UCDP_DATE_DAYS = {1: 0.0, 2: 6.0, 3: 7.0, 4: 31.0, 5: 365.0}
+
+ACLED_REQUIRED = ("event_date", "event_type", "latitude", "longitude")
+UCDP_REQUIRED = ("type_of_violence", "date_start")
+GENERIC_WORDS = (  # first match wins: words in a free-text type
+    ("sexual", "sexual_violence"),
+    ("sgbv", "sexual_violence"),
+    ("gbv", "sexual_violence"),
+    ("rape", "sexual_violence"),
+    ("civilian", "attack_on_civilians"),
+    ("abduction", "attack_on_civilians"),
+    ("killing", "attack_on_civilians"),
+    ("looting", "attack_on_civilians"),
+    ("raid", "attack_on_civilians"),
+    ("reprisal", "attack_on_civilians"),
+    ("shelling", "explosion"),
+    ("explosion", "explosion"),
+    ("ied", "explosion"),
+    ("mortar", "explosion"),
+    ("airstrike", "explosion"),
+    ("clash", "armed_clash"),
+    ("battle", "armed_clash"),
+    ("fighting", "armed_clash"),
+    ("armed", "armed_clash"),
+    ("shooting", "armed_clash"),
+    ("gunfire", "armed_clash"),
+    ("protest", "unrest"),
+    ("riot", "unrest"),
+    ("demonstration", "unrest"),
+    ("movement", "strategic"),
+    ("checkpoint", "strategic"),
+    ("recruitment", "strategic"),
+)
+
+
+def generic_kind(text: object) -> str:
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return "other"
+    lowered = str(text).lower()
+    if lowered in THREAT_KINDS:
+        return lowered
+    return next((kind for word, kind in GENERIC_WORDS if word in lowered), "other")
+
+
+def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collector) -> VectorLayer | None:
+    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    if table is None:
+        return None
+    frame = table.frame
+    columns = list(frame.columns)
+    shown = ", ".join(c for c in columns if c not in ("source_row", "geometry"))
+    for key, col in (
+        *((f"sensitive[{c}]", c) for c in spec.sensitive),
+        *((f"keep[{c}]", c) for c in spec.keep),
+    ):
+        if col not in columns:
+            problems.add(
+                key,
+                f"column '{col}' is not in the file",
+                f"correct the name (a misspelt sensitive column would leave the real one unprotected); "
+                f"columns are: {shown}",
+            )
+    required = {"acled": ACLED_REQUIRED, "ucdp": UCDP_REQUIRED, "generic": ()}[spec.schema_]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        problems.add(
+            "",
+            f"{spec.schema_.upper()} column(s) missing: {', '.join(missing)}",
+            f"export the full {spec.schema_.upper()} table, or use `schema: generic` with column keys",
+        )
+    if problems.problems:
+        return None
+    label = row_label(path)
+    reader = {"acled": _acled, "ucdp": _ucdp, "generic": _generic}[spec.schema_]
+    normal = reader(frame, spec, problems, label)
+    if normal is None or problems.problems:
+        return None
+    normal["source_row"] = frame["source_row"].to_numpy()
+    keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
+    for col in keep:
+        normal[col] = frame[col].to_numpy()
+    out = frame[["geometry"]].assign(**{c: normal[c] for c in COLUMNS[:-1] + keep})
+    as_of = spec.as_of or (out["date"].max().date() if len(out) else None)
+    return VectorLayer(
+        id=layer_id,
+        kind="threats",
+        path=path,
+        as_of=as_of,
+        max_age_days=spec.max_age_days or DEFAULT_MAX_AGE_DAYS["threats"],
+        sensitive=tuple(spec.sensitive),
+        description=spec.description,
+        frame=out[COLUMNS[:-1] + keep + ["geometry"]],
+        source_crs=table.source_crs.to_string(),
+    )
+
+
+def _dates(frame: pd.DataFrame, column: str, problems: Collector, label: str) -> pd.Series:
+    dates, bad = parse_dates(frame[column])
+    missing = frame[column].isna()
+    if bad.any() or missing.any():
+        problems.add(
+            rows_text(frame.loc[bad | missing, "source_row"], label),
+            f"'{column}' is missing or not a date",
+            "write dates as YYYY-MM-DD",
+        )
+    return dates
+
+
+def _ids(frame: pd.DataFrame, declared: str | None, names: tuple[str, ...]) -> pd.Series:
+    """The source's event ids; rows without one are named by their line ('line:12')."""
+    column = find_column(list(frame.columns), declared, names)
+    fallback = "line:" + frame["source_row"].astype(str)
+    if column is None:
+        return fallback
+    ids = frame[column].astype(object)
+    return ids.where(ids.notna(), fallback).astype(str)
+
+
+def _codes(frame: pd.DataFrame, column: str | None, table: dict[int, float], default: float) -> pd.Series:
+    if column is None or column not in frame.columns:
+        return pd.Series(default, index=frame.index, dtype=float)
+    codes = pd.to_numeric(frame[column], errors="coerce")
+    return codes.map(lambda c: table.get(int(c), default) if pd.notna(c) else default).astype(float)
+
+
+def _numbers(frame: pd.DataFrame, column: str | None, problems: Collector, label: str) -> pd.Series:
+    if column is None or column not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    values, bad = parse_counts(frame[column])
+    if bad.any():
+        problems.add(
+            rows_text(frame.loc[bad, "source_row"], label),
+            f"'{column}' is not a number",
+            "write a plain number, or leave it empty when unknown",
+        )
+    return values
+
+
+def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
+    if column is None or column not in frame.columns:
+        return pd.Series(None, index=frame.index, dtype=object)
+    values = frame[column].astype(object)
+    return values.where(values.notna(), None)
+
+
+def _acled(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:
+    event_type = frame["event_type"].astype(str).str.lower()
+    sub = _text(frame, "sub_event_type")
+    sub_lower = sub.fillna("").astype(str).str.lower()
+    targeting = _text(frame, "civilian_targeting").fillna("").astype(str).str.strip().str.lower()
+    civilian = targeting.str.startswith("civilian") | event_type.str.contains("violence against civilians")
+    kind = np.select(
+        [
+            sub_lower.str.contains("sexual"),
+            civilian,
+            event_type.str.contains("battle"),
+            event_type.str.contains("explosion"),
+            event_type.str.contains("protest|riot"),
+            event_type.str.contains("strategic"),
+        ],
+        ["sexual_violence", "attack_on_civilians", "armed_clash", "explosion", "unrest", "strategic"],
+        default="other",
+    )
+    actors = _text(frame, "actor1").fillna("").astype(str) + "; " + _text(frame, "actor2").fillna("").astype(str)
+    return {
+        "event_id": _ids(frame, spec.id, ("event_id_cnty", "event_id_no_cnty")),
+        "date": _dates(frame, spec.date or "event_date", problems, label),
+        "date_precision_days": _codes(frame, "time_precision", ACLED_DATE_DAYS, 31),
+        "kind": kind,
+        "subkind": sub,
+        "civilian_targeting": civilian.to_numpy(),
+        "one_sided": np.zeros(len(frame), dtype=bool),
+        "fatalities": _numbers(frame, "fatalities", problems, label),
+        "location_precision_m": _codes(frame, "geo_precision", ACLED_PRECISION_M, 100_000.0),
+        "severity": pd.Series(np.nan, index=frame.index),
+        "actors": actors.str.strip("; ").replace("", None),
+    }
+
+
+def _ucdp(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:
+    violence = pd.to_numeric(frame["type_of_violence"], errors="coerce")
+    bad = violence.isna() | ~violence.isin([1, 2, 3])
+    if bad.any():
+        problems.add(
+            rows_text(frame.loc[bad, "source_row"], label),
+            "'type_of_violence' must be 1, 2 or 3",
+            "use the UCDP codes: 1 state-based, 2 non-state, 3 one-sided",
+        )
+        return None
+    one_sided = (violence == 3).to_numpy()
+    start = _dates(frame, spec.date or "date_start", problems, label)
+    days = _codes(frame, "date_prec", UCDP_DATE_DAYS, 31)
+    if "date_end" in frame.columns:
+        end, _ = parse_dates(frame["date_end"])
+        span = (end - start).dt.days
+        days = np.maximum(days, span.fillna(0).to_numpy())
+    subkind = violence.map({1: "state-based", 2: "non-state", 3: "one-sided"})
+    actors = _text(frame, "side_a").fillna("").astype(str) + "; " + _text(frame, "side_b").fillna("").astype(str)
+    return {
+        "event_id": _ids(frame, spec.id, ("id",)),
+        "date": start,
+        "date_precision_days": pd.Series(days, index=frame.index).astype(float),
+        "kind": np.where(one_sided, "attack_on_civilians", "armed_clash"),
+        "subkind": subkind,
+        "civilian_targeting": one_sided,
+        "one_sided": one_sided,
+        "fatalities": _numbers(frame, spec.fatalities or "best", problems, label),
+        "location_precision_m": _codes(frame, "where_prec", UCDP_PRECISION_M, 150_000.0),
+        "severity": pd.Series(np.nan, index=frame.index),
+        "actors": actors.str.strip("; ").replace("", None),
+    }
+
+
+def _generic(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:
+    columns = list(frame.columns)
+    date_col = find_column(columns, spec.date, ("date", "event_date", "incident_date", "reported_date"))
+    type_col = find_column(columns, spec.type, ("type", "event_type", "incident_type", "category"))
+    for key, declared, found in (("date", spec.date, date_col), ("type", spec.type, type_col)):
+        if found is None:
+            what = f"column '{declared}' is not in the file" if declared else f"no {key} column found"
+            problems.add(
+                key,
+                what,
+                f"declare it, e.g. `{key}: <column>`; columns are: "
+                f"{', '.join(c for c in columns if c not in ('source_row', 'geometry'))}",
+            )
+    if date_col is None or type_col is None:
+        return None
+    raw_type = _text(frame, type_col)
+    kind = raw_type.map(
+        lambda t: spec.type_map.get(str(t)) if t is not None and str(t) in spec.type_map else generic_kind(t)
+    )
+    unknown = sorted(set(kind) - set(THREAT_KINDS))
+    if unknown:
+        problems.add(
+            "type_map",
+            f"unknown threat kind(s) {', '.join(unknown)}",
+            f"use one of {', '.join(THREAT_KINDS)}",
+        )
+        return None
+    severity = _numbers(frame, find_column(columns, spec.severity, ("severity",)), problems, label)
+    out_of_range = severity.notna() & ~severity.between(1, 5)
+    if out_of_range.any():
+        problems.add(
+            rows_text(frame.loc[out_of_range, "source_row"], label),
+            "severity must be between 1 and 5",
+            "use 1 (low) to 5 (high), or leave it empty",
+        )
+    precision_col = find_column(columns, spec.precision, ("precision_m", "location_precision_m"))
+    precision = (
+        _numbers(frame, precision_col, problems, label).fillna(1_000.0)
+        if precision_col
+        else pd.Series(1_000.0, index=frame.index)
+    )
+    civilian = np.isin(kind.to_numpy(), ["attack_on_civilians", "sexual_violence"])
+    actor_col = find_column(columns, None, ("actors", "actor", "perpetrator", "actor1"))
+    return {
+        "event_id": _ids(frame, spec.id, ("event_id", "id", "incident_id")),
+        "date": _dates(frame, date_col, problems, label),
+        "date_precision_days": pd.Series(0.0, index=frame.index),
+        "kind": kind.to_numpy(),
+        "subkind": raw_type,
+        "civilian_targeting": civilian,
+        "one_sided": np.zeros(len(frame), dtype=bool),
+        "fatalities": _numbers(frame, find_column(columns, spec.fatalities, ("fatalities", "deaths")), problems, label),
+        "location_precision_m": precision,
+        "severity": severity,
+        "actors": _text(frame, actor_col),
+    }

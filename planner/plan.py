@@ -1,0 +1,396 @@
+"""The operation plan: courses of action (COAs), their elements, the time window, a partner force.
+
+```yaml
+name: Operation name
+layers: ../layers/x.yaml
+window: {start: 2025-06-14T05:00:00+03:00, end: 2025-06-14T13:00:00+03:00}
+partner_force: false
+coas:
+  - id: A
+    name: Cordon from the north
+    elements:
+      - {id: cordon-1, activity: cordon_search, geometry: {type: Polygon, coordinates: [...]}}  # GeoJSON, WGS84
+      - {id: mortar-1, activity: mortar_60mm, position: 36NUL4253536248}                          # MGRS
+      - {id: lz-1, activity: helicopter_lz, position: [31.59, 4.86], core_m: 50, outer_m: 150}     # [lon, lat]
+      - {id: route-1, activity: convoy, geometry_file: routes.geojson, feature: route-1}          # file beside the plan
+```
+Positions are ``[lon, lat]``, MGRS, or degrees (decimal or DMS) with hemisphere letters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+
+from planner._yamlfile import load_yaml, validate_model
+from planner.effects import EffectsTable, load_effects_table
+from planner.errors import Collector
+from planner.geo import WGS84, CoordinateError, parse_position, to_mgrs
+from planner.layers.manifest import LayerSet, load_layerset
+
+
+class _ElementSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    activity: str
+    position: Any = None
+    geometry: dict[str, Any] | None = None
+    geometry_file: str | None = None
+    feature: str | int | None = None
+    core_m: float | None = Field(None, ge=0)
+    outer_m: float | None = Field(None, gt=0)
+    observer: bool | None = Field(None, description="indirect fire with an observer on the target")
+    closes_roads: bool | None = Field(None, description="roads inside the element's core are closed")
+    munitions: int | None = Field(None, ge=1)
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _one_location(self) -> _ElementSpec:
+        given = [k for k in ("position", "geometry", "geometry_file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of position, geometry or geometry_file (got {given or 'none'})")
+        if self.core_m is not None and self.outer_m is not None and self.outer_m < self.core_m:
+            raise ValueError(f"outer_m ({self.outer_m}) must be at least core_m ({self.core_m})")
+        return self
+
+
+class _COASpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    name: str
+    description: str = ""
+    elements: list[_ElementSpec] = Field(min_length=1)
+
+
+class _WindowSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2025-06-14T05:00:00+03:00 (local time is ambiguous)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _WindowSpec:
+        if self.end <= self.start:
+            raise ValueError("the window must end after it starts")
+        return self
+
+
+class _PlanSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    layers: str
+    window: _WindowSpec
+    partner_force: bool = False
+    description: str = ""
+    fictional: bool = False
+    surprise_essential: bool = Field(False, description="surprise is essential: no advance warning possible")
+    community_languages: list[str] = Field(default_factory=list)
+    interpreter_languages: list[str] = Field(default_factory=list)
+    effects_table: str | None = Field(None, description="the mission's effects table, relative to the plan")
+    coas: list[_COASpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Element:
+    """One element of a COA: an activity at a point, along a route, or over an area (EPSG:4326)."""
+
+    id: str
+    activity: str
+    geometry: BaseGeometry
+    core_m: float | None = None
+    outer_m: float | None = None
+    observer: bool | None = None
+    closes_roads: bool | None = None
+    munitions: int | None = None
+    label: str = ""
+
+    @property
+    def shape_kind(self) -> str:
+        """'point', 'route' or 'area'."""
+        kind = self.geometry.geom_type
+        return "point" if "Point" in kind else "route" if "Line" in kind else "area"
+
+
+@dataclass(frozen=True)
+class COA:
+    id: str
+    name: str
+    elements: tuple[Element, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated plan; ``sha256`` covers the plan file and every geometry file it names."""
+
+    name: str
+    path: Path
+    sha256: str
+    layers_path: Path
+    window: TimeWindow
+    coas: tuple[COA, ...]
+    partner_force: bool = False
+    description: str = ""
+    fictional: bool = False
+    surprise_essential: bool = False
+    community_languages: tuple[str, ...] = ()
+    interpreter_languages: tuple[str, ...] = ()
+    effects_table: Path | None = None
+
+    @property
+    def elements(self) -> list[tuple[COA, Element]]:
+        return [(coa, element) for coa in self.coas for element in coa.elements]
+
+
+def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
+    """Read and check a plan file; every problem is reported at once."""
+    path = Path(path)
+    raw = load_yaml(path)
+    spec = validate_model(_PlanSpec, raw, path)
+    problems = Collector(path)
+    effects_path = (path.parent / spec.effects_table).resolve() if spec.effects_table else None
+    if effects is None:
+        effects = load_effects_table(effects_path)
+    digest = hashlib.sha256(path.read_bytes())
+
+    seen_coas: set[str] = set()
+    coas = []
+    for coa in spec.coas:
+        if coa.id in seen_coas:
+            problems.add(f"coas.{coa.id}", "duplicate COA id", "give each COA its own id")
+        seen_coas.add(coa.id)
+        seen: set[str] = set()
+        elements = []
+        for element in coa.elements:
+            where = f"coas.{coa.id}.elements.{element.id}"
+            if element.id in seen:
+                problems.add(where, "duplicate element id in this COA", "give each element its own id")
+            seen.add(element.id)
+            if element.activity not in effects:
+                problems.add(
+                    f"{where}.activity",
+                    f"unknown activity '{element.activity}'",
+                    f"use one of: {', '.join(sorted(effects.activities))} (effects table: {effects.source})",
+                )
+            geometry = _element_geometry(element, path, where, problems, digest)
+            if geometry is not None:
+                elements.append(
+                    Element(
+                        element.id,
+                        element.activity,
+                        geometry,
+                        element.core_m,
+                        element.outer_m,
+                        element.observer,
+                        element.closes_roads,
+                        element.munitions,
+                        element.label,
+                    )
+                )
+        coas.append(COA(coa.id, coa.name, tuple(elements), coa.description))
+    problems.raise_if_any()
+    return Plan(
+        name=spec.name,
+        path=path,
+        sha256=digest.hexdigest(),
+        layers_path=(path.parent / spec.layers).resolve(),
+        window=TimeWindow(spec.window.start, spec.window.end),
+        coas=tuple(coas),
+        partner_force=spec.partner_force,
+        description=spec.description,
+        fictional=spec.fictional,
+        surprise_essential=spec.surprise_essential,
+        community_languages=tuple(spec.community_languages),
+        interpreter_languages=tuple(spec.interpreter_languages),
+        effects_table=effects_path,
+    )
+
+
+def _element_geometry(
+    element: _ElementSpec, plan_path: Path, where: str, problems: Collector, digest: Any
+) -> BaseGeometry | None:
+    if element.position is not None:
+        try:
+            lon, lat = parse_position(element.position)
+        except CoordinateError as exc:
+            problems.add(f"{where}.position", str(exc))
+            return None
+        return Point(lon, lat)
+    if element.geometry is not None:
+        try:
+            geometry = shape(element.geometry)
+        except (
+            ValueError,
+            TypeError,
+            AttributeError,
+            KeyError,
+            IndexError,
+            shapely.errors.GEOSException,
+        ) as exc:
+            problems.add(
+                f"{where}.geometry",
+                f"not a GeoJSON geometry ({exc})",
+                "write {type: Polygon, coordinates: [[[lon, lat], ...]]} in WGS84",
+            )
+            return None
+        return _checked(geometry, f"{where}.geometry", problems)
+    assert element.geometry_file is not None
+    file = (plan_path.parent / element.geometry_file).resolve()
+    if not file.exists():
+        problems.add(f"{where}.geometry_file", f"file not found: {file}", "the path is relative to the plan's folder")
+        return None
+    digest.update(file.read_bytes())
+    try:
+        frame = gpd.read_file(file)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        problems.add(f"{where}.geometry_file", f"cannot read {file.name} ({exc})", "give a GeoJSON or GeoPackage file")
+        return None
+    if frame.crs is None:
+        problems.add(f"{where}.geometry_file", f"{file.name} has no CRS", "save it with a CRS (GeoJSON is WGS84)")
+        return None
+    frame = frame.to_crs(WGS84)
+    chosen = _pick_feature(frame, element.feature)
+    if chosen is None:
+        problems.add(
+            f"{where}.feature",
+            f"no single feature of {file.name} matches {element.feature!r}",
+            "name it by its `id` or `name` property (required when the file has several features)",
+        )
+        return None
+    return _checked(chosen, f"{where}.geometry_file", problems)
+
+
+def _pick_feature(frame: gpd.GeoDataFrame, feature: str | int | None) -> BaseGeometry | None:
+    if feature is None:
+        return frame.geometry.iloc[0] if len(frame) == 1 else None
+    for column in ("id", "name"):
+        if column in frame.columns:
+            match = frame[frame[column].astype(str) == str(feature)]
+            if len(match) == 1:
+                return match.geometry.iloc[0]
+    return None
+
+
+def _checked(geometry: BaseGeometry, where: str, problems: Collector) -> BaseGeometry | None:
+    if geometry.is_empty:
+        problems.add(where, "empty geometry", "give the element its coordinates")
+        return None
+    if not geometry.is_valid:
+        problems.add(
+            where,
+            f"invalid geometry ({shapely.is_valid_reason(geometry)})",
+            "fix it (a polygon's ring must not cross itself and must end where it starts)",
+        )
+        return None
+    minx, miny, maxx, maxy = geometry.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        problems.add(where, "coordinates out of range", "GeoJSON order is [lon, lat] in degrees")
+        return None
+    return geometry
+
+
+def check_plan_in_layers(plan: Plan, layerset: LayerSet) -> None:
+    """Every element must lie over at least one layer, or its figures would silently be zero."""
+    boxes = _layer_boxes(layerset)
+    problems = Collector(plan.path)
+    for coa, element in plan.elements:
+        if not any(shapely.box(*box).intersects(element.geometry) for box in boxes):
+            problems.add(
+                f"coas.{coa.id}.elements.{element.id}",
+                f"lies outside every layer of '{layerset.area}' ({layerset.path.name})",
+                "check the position (MGRS zone, [lon, lat] order, hemisphere) or the plan's `layers:`",
+            )
+    problems.raise_if_any()
+
+
+def _layer_boxes(layerset: LayerSet) -> list[tuple[float, float, float, float]]:
+    boxes = []
+    for layer in layerset:
+        bounds = getattr(layer, "bounds", None)
+        if bounds is not None and layer.kind != "backdrop":
+            boxes.append(bounds)
+    return boxes
+
+
+def open_plan(path: str | Path) -> tuple[Plan, LayerSet]:
+    """Load a plan and the layer set it names, and check that they fit together."""
+    plan = load_plan(path)
+    layerset = load_layerset(plan.layers_path)
+    check_plan_in_layers(plan, layerset)
+    return plan, layerset
+
+
+__all__ = [
+    "COA",
+    "Element",
+    "Plan",
+    "TimeWindow",
+    "check_plan_in_layers",
+    "load_plan",
+    "open_plan",
+    "plan_summary",
+]
+
+
+def plan_summary(plan: Plan, effects: EffectsTable) -> dict[str, object]:
+    """What a planner checks of a plan: the window, and each element where it is and with which radii."""
+    coas = []
+    for coa in plan.coas:
+        elements = []
+        for element in coa.elements:
+            activity = effects.activities.get(element.activity)
+            centre = element.geometry.representative_point()
+            elements.append(
+                {
+                    "id": element.id,
+                    "activity": element.activity,
+                    "activity_label": activity.label if activity else None,
+                    "shape": element.shape_kind,
+                    "at": [round(centre.x, 6), round(centre.y, 6)],
+                    "mgrs": to_mgrs(centre.x, centre.y),
+                    "core_m": element.core_m if element.core_m is not None else (activity.core_m if activity else None),
+                    "outer_m": element.outer_m
+                    if element.outer_m is not None
+                    else (activity.outer_m if activity else None),
+                    "radii_from": "plan"
+                    if element.core_m is not None or element.outer_m is not None
+                    else "effects table",
+                }
+            )
+        coas.append({"id": coa.id, "name": coa.name, "elements": elements})
+    return {
+        "name": plan.name,
+        "path": str(plan.path),
+        "sha256": plan.sha256,
+        "fictional": plan.fictional,
+        "window": {"start": plan.window.start.isoformat(), "end": plan.window.end.isoformat()},
+        "partner_force": plan.partner_force,
+        "effects_table": effects.source,
+        "coas": coas,
+    }
