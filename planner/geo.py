@@ -18,9 +18,9 @@ WGS84 = CRS.from_epsg(4326)
 # One coordinate: optional hemisphere letter before or after; degrees, optional minutes and seconds.
 _COORD = re.compile(
     r"""^\s*(?P<pre>[NSEW])?\s*
-        (?P<deg>[+-]?\d+(?:\.\d+)?)\s*(?:°|º|d|deg|\s)?\s*
-        (?:(?P<min>\d+(?:\.\d+)?)\s*(?:'|′|m|min|\s)?\s*)?
-        (?:(?P<sec>\d+(?:\.\d+)?)\s*(?:"|″|''|s|sec)?\s*)?
+        (?P<deg>[+-]?\d+(?:\.\d+)?)\s*(?:°|º|\s)?\s*
+        (?:(?P<min>\d+(?:\.\d+)?)\s*(?:'|′|\s)?\s*)?
+        (?:(?P<sec>\d+(?:\.\d+)?)\s*(?:"|″|'')?\s*)?
         (?P<post>[NSEW])?\s*$""",
     re.VERBOSE | re.IGNORECASE,
 )
@@ -58,7 +58,8 @@ def parse_mgrs(text: str) -> tuple[float, float]:
     """Return ``(lon, lat)`` of the centre of the square an MGRS reference names.
 
     A reference names a square, not a point: ``36NUL4253536248`` is a 1 m square, ``36NUL425362`` a 100 m
-    one. Its centre is the best single estimate; a reference with no digits (a 100 km square) is refused.
+    one. Its centre is the best single estimate (the mgrs package returns centres); a reference with no
+    digits (a 100 km square) is refused.
     """
     compact = re.sub(r"\s+", "", text).upper()
     match = _MGRS.match(compact)
@@ -74,9 +75,8 @@ def parse_mgrs(text: str) -> tuple[float, float]:
         zone, hemisphere, easting, northing = mgrs.MGRS().MGRSToUTM(compact)
     except Exception as exc:  # the mgrs package raises a bare MGRSError(Exception)
         raise CoordinateError(f"MGRS reference {text!r} is not valid ({exc})") from exc
-    half_cell_m = 10 ** (5 - len(digits) // 2) / 2
     utm = CRS.from_epsg((32600 if hemisphere == "N" else 32700) + int(zone))
-    lon, lat = _transformer(utm, WGS84).transform(easting + half_cell_m, northing + half_cell_m)
+    lon, lat = _transformer(utm, WGS84).transform(easting, northing)
     return float(lon), float(lat)
 
 
@@ -86,16 +86,16 @@ def to_mgrs(lon: float, lat: float, *, precision: int = 5) -> str:
 
 
 def _parse_lat_lon_text(text: str) -> tuple[float, float]:
-    parts = [p for p in re.split(r"\s*[,;]\s*|\s{2,}", text) if p]
-    if len(parts) != 2:
-        # "4.86N 31.59E": split after the first hemisphere letter that ends a coordinate.
-        m = re.match(r"^(.*?[NS])\s+(.*[EW])$|^(.*?[EW])\s+(.*[NS])$", text.strip(), re.IGNORECASE)
-        if not m:
-            raise CoordinateError(
-                f"cannot read position {text!r}: write it as [lon, lat], an MGRS reference, "
-                "or with hemisphere letters like 4.86N 31.59E"
-            )
-        parts = [g for g in m.groups() if g]
+    letters = list(re.finditer(r"[NSEW]", text, re.IGNORECASE))
+    if len(letters) != 2:
+        raise CoordinateError(
+            f"cannot read position {text!r}: write it as [lon, lat], an MGRS reference, "
+            "or with one hemisphere letter per coordinate like 4.86N 31.59E"
+        )
+    # Letters either all lead ('N4.86 E31.59') or all follow ('4.86N 31.59E'): split at the second
+    # coordinate's start.
+    cut = letters[1].start() if text.strip()[0].upper() in "NSEW" else letters[0].end()
+    parts = [p.strip(" ,;") for p in (text[:cut], text[cut:])]
     values: dict[str, float] = {}
     for part in parts:
         axis, number = _parse_coordinate(part, whole=text)

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from affine import Affine
 from pyproj import CRS
-from rasterio.transform import from_origin
 
 from planner.geo import WGS84, transformer
 
@@ -99,7 +99,7 @@ def write_population(path: Path) -> None:
         "width": grid.shape[1],
         "height": grid.shape[0],
         "crs": CRS_UTM,
-        "transform": from_origin(ORIGIN_E, ORIGIN_N + HEIGHT_M, PIXEL_M, PIXEL_M),
+        "transform": Affine(PIXEL_M, 0, ORIGIN_E, 0, -PIXEL_M, ORIGIN_N + HEIGHT_M),
         "nodata": -9999.0,
         "compress": "deflate",
         "tiled": True,

@@ -40,6 +40,9 @@ class TableOptions:
     wkt: str | None = None
     crs: str | None = None
     layer: str | None = None
+    # Roads: a line with fewer than two distinct points is a zero-length artefact the reader drops and
+    # reports, not an invalid geometry that stops the layer.
+    degenerate_lines_ok: bool = False
 
 
 @dataclass
@@ -57,6 +60,18 @@ def rows_text(rows: Iterable[object], label: str = "row") -> str:
     shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
     more = f" and {len(rows) - MAX_LISTED_ROWS} more" if len(rows) > MAX_LISTED_ROWS else ""
     return f"{label if len(rows) == 1 else label + 's'} {shown}{more}"
+
+
+def text_column(values: pd.Series) -> pd.Series:
+    """Source text as an object column, with blanks (None, NaN, '', ' ') as None.
+
+    pandas infers its string dtype from text and turns None into NaN; findings and exports need None.
+    """
+    cleaned = [
+        None if v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip() else str(v).strip()
+        for v in values.tolist()
+    ]
+    return pd.Series(cleaned, index=values.index, dtype=object)
 
 
 def row_label(path: Path) -> str:
@@ -119,7 +134,7 @@ def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Tabl
     assert source_crs is not None
     if file_crs is None:
         frame = frame.set_crs(source_crs)
-    _check_geometries(frame, problems, row_label="feature")
+    _check_geometries(frame, problems, row_label="feature", degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
     return Table(frame.to_crs(WGS84), {}, source_crs)
@@ -197,7 +212,7 @@ def _read_csv(path: Path, options: TableOptions, problems: Collector) -> Table |
     if geometry is None:
         return None
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=source_crs)
-    _check_geometries(gdf, problems, row_label="line")
+    _check_geometries(gdf, problems, row_label="line", degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
     return Table(gdf.to_crs(WGS84), hxl, source_crs)
@@ -265,7 +280,9 @@ def _parse_wkt(frame: pd.DataFrame, column: str, problems: Collector) -> gpd.Geo
     return gpd.GeoSeries(geoms)
 
 
-def _check_geometries(frame: gpd.GeoDataFrame, problems: Collector, *, row_label: str) -> None:
+def _check_geometries(
+    frame: gpd.GeoDataFrame, problems: Collector, *, row_label: str, degenerate_lines_ok: bool = False
+) -> None:
     geoms = frame.geometry
     missing = frame.loc[geoms.isna() | geoms.is_empty, "source_row"].tolist()
     if missing:
@@ -276,6 +293,8 @@ def _check_geometries(frame: gpd.GeoDataFrame, problems: Collector, *, row_label
         )
     present = geoms.notna() & ~geoms.is_empty
     invalid = present & ~geoms.is_valid
+    if degenerate_lines_ok:
+        invalid &= ~(geoms.geom_type.isin(["LineString", "MultiLineString"]) & (shapely.length(geoms.to_numpy()) == 0))
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid].to_numpy())
         rows = frame.loc[invalid, "source_row"].tolist()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table
+from planner.layers._table import TableOptions, find_column, read_table, text_column
 from planner.layers.model import VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, BackdropSpec
 
@@ -27,8 +27,8 @@ def read_backdrop(layer_id: str, spec: BackdropSpec, path: Path, problems: Colle
     if problems.problems:
         return None
     out = frame.assign(
-        name=frame[name_col].astype(object) if name_col else None,
-        feature=frame[feature_col].astype(object) if feature_col else None,
+        name=text_column(frame[name_col]) if name_col else None,
+        feature=text_column(frame[feature_col]) if feature_col else None,
     )[["name", "feature", "source_row", "geometry"]]
     return VectorLayer(
         id=layer_id,

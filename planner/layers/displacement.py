@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, hxl_column, read_table, row_label, rows_text
+from planner.layers._table import (
+    TableOptions,
+    find_column,
+    hxl_column,
+    read_table,
+    row_label,
+    rows_text,
+    text_column,
+)
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, DisplacementSpec
 
@@ -141,10 +149,10 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
 
     out = frame.assign(
         site_id=frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str),
-        name=frame[name_col].astype(object).where(frame[name_col].notna(), None) if name_col else None,
+        name=text_column(frame[name_col]) if name_col else None,
         population=population,
         population_date=dates,
-        site_type=frame[type_col].astype(object).where(frame[type_col].notna(), None) if type_col else None,
+        site_type=text_column(frame[type_col]) if type_col else None,
     )
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
     layer = VectorLayer(

@@ -73,8 +73,9 @@ class PopulationLayer(LayerInfo):
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """Bounds in EPSG:4326."""
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (self.width, self.height)
+        # North-up rasters only (rotated ones are refused at open): corners straight from the transform.
+        left, top = self.transform.c, self.transform.f
+        right, bottom = left + self.transform.a * self.width, top + self.transform.e * self.height
         return tuple(
             transform_bounds(
                 self.crs,
@@ -114,7 +115,9 @@ class PopulationLayer(LayerInfo):
 
     def _read(self, window: Window) -> RasterWindow:
         height, width = int(window.height), int(window.width)
-        transform = rasterio.windows.transform(window, self.transform)
+        # The window's own transform, built directly: rasterio 1.4's helper multiplies Affines with `*`,
+        # which affine 3 deprecates.
+        transform = self.transform @ Affine.translation(window.col_off, window.row_off)
         if height == 0 or width == 0:
             empty = np.ma.masked_array(np.zeros((0, 0)), mask=np.zeros((0, 0), dtype=bool))
             return RasterWindow(empty, transform, self.crs, self.units, np.zeros(0))
@@ -151,6 +154,10 @@ def read_population(layer_id: str, spec: PopulationSpec, path: Path, problems: C
     with src:
         crs = _check_crs(src.crs, spec.crs, problems)
         nodata = _check_nodata(src.nodata, spec.nodata, problems)
+        if src.transform.b != 0 or src.transform.d != 0:
+            problems.add(
+                "", "the raster is rotated", "warp it north-up first (gdalwarp), then point the manifest at it"
+            )
         if spec.band > src.count:
             problems.add(
                 "band",
@@ -249,7 +256,7 @@ def _same(a: float, b: float) -> bool:
 def _pixel_size_m(layer: PopulationLayer) -> float:
     if not layer.crs.is_geographic:
         return math.sqrt(abs(layer.transform.a * layer.transform.e))
-    window = layer._row_areas_km2(layer.transform * Affine.translation(0, layer.height // 2), 1)
+    window = layer._row_areas_km2(layer.transform @ Affine.translation(0, layer.height // 2), 1)
     return math.sqrt(float(window[0]) * 1e6)
 
 

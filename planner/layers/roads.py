@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text
+from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.model import Dropped, Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, RoadsSpec
 
@@ -40,16 +40,10 @@ COLUMNS = [
 LINE_TYPES = {"LineString", "MultiLineString"}
 
 
-def _clean_text(values: pd.Series) -> pd.Series:
-    """Source text with blanks (the Logistics Cluster writes ' ') as None."""
-    text = values.astype(object).map(
-        lambda v: None if v is None or pd.isna(v) or not str(v).strip() else str(v).strip()
-    )
-    return text.astype(object)
-
-
 def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    table = read_table(
+        path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer, degenerate_lines_ok=True), problems
+    )
     if table is None:
         return None
     frame = table.frame
@@ -81,24 +75,24 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
     if problems.problems:
         return None
 
-    road_class = _clean_text(frame[spec.road_class])
+    road_class = text_column(frame[spec.road_class])
     surface_col = spec.surface or find_column(columns, None, ("surface",))
     bridge_col = spec.bridge or find_column(columns, None, ("bridge",))
     name_col = spec.name or find_column(columns, None, ("name", "rt_name"))
     id_col = spec.id or find_column(columns, None, ("road_id", "id", "osm_id", "objectid"))
     bridge = (
-        _clean_text(frame[bridge_col]).fillna("no").str.lower().isin({"yes", "true", "1", "viaduct"})
+        text_column(frame[bridge_col]).fillna("no").str.lower().isin({"yes", "true", "1", "viaduct"})
         if bridge_col
         else pd.Series(False, index=frame.index)
     )
     out = frame.assign(
         road_id=frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str),
         road_class=road_class.fillna("unknown"),
-        surface=_clean_text(frame[surface_col]) if surface_col else None,
-        condition=_clean_text(frame[spec.condition]) if spec.condition else None,
-        rainy_season=_clean_text(frame[spec.rainy]) if spec.rainy else None,
+        surface=text_column(frame[surface_col]) if surface_col else None,
+        condition=text_column(frame[spec.condition]) if spec.condition else None,
+        rainy_season=text_column(frame[spec.rainy]) if spec.rainy else None,
         bridge=bridge.astype(bool),
-        name=_clean_text(frame[name_col]) if name_col else None,
+        name=text_column(frame[name_col]) if name_col else None,
     )
     layer = VectorLayer(
         id=layer_id,
@@ -112,7 +106,7 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
         source_crs=table.source_crs.to_string(),
     )
     # A line of zero length joins nothing and would only add a node; it is dropped and said so.
-    zero = out.to_crs(out.estimate_utm_crs()).length < 0.01 if len(out) else pd.Series(dtype=bool)
+    zero = out.to_crs(out.estimate_utm_crs()).length < 0.01 if len(out) else out.index == -1
     if zero.any():
         layer.dropped.append(Dropped(tuple(out.loc[zero, "source_row"]), "zero-length line"))
         layer.frame = layer.frame[~zero.to_numpy()].reset_index(drop=True)

@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table
+from planner.layers._table import TableOptions, find_column, read_table, text_column
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, SitesSpec
 
@@ -101,9 +101,9 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         category = pd.Series(spec.category, index=frame.index)
         subtype = pd.Series(None, index=frame.index, dtype=object)
     elif spec.category_column is not None:
-        raw = frame[spec.category_column].astype(object)
-        category = raw.map(lambda v: spec.category_map.get(str(v), "other") if pd.notna(v) else "other")
-        subtype = raw.where(raw.notna(), None)
+        raw = text_column(frame[spec.category_column])
+        category = pd.Series([spec.category_map.get(v, "other") if v else "other" for v in raw], index=frame.index)
+        subtype = raw
     else:
         tags = frame.drop(columns=["geometry"]).to_dict("records")
         pairs = [osm_category(t) for t in tags]
@@ -112,14 +112,14 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
 
     id_col = find_column(columns, spec.id, ID_COLUMNS)
     name_col = find_column(columns, spec.name, NAME_COLUMNS)
-    status = frame[spec.status].astype(object) if spec.status else pd.Series(None, index=frame.index, dtype=object)
+    status = text_column(frame[spec.status]) if spec.status else pd.Series(None, index=frame.index, dtype=object)
     out = frame.assign(
         site_id=(frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str)),
-        name=frame[name_col].astype(object).where(frame[name_col].notna(), None) if name_col else None,
+        name=text_column(frame[name_col]) if name_col else None,
         category=category,
         subtype=subtype,
-        status=status.where(status.notna(), None),
-        functional=status.map(functional_from_status).astype(object),
+        status=status,
+        functional=pd.Series([functional_from_status(v) for v in status], index=frame.index, dtype=object),
     )
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in SITE_COLUMNS]
     layer = VectorLayer(

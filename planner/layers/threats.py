@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text
+from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.displacement import parse_counts, parse_dates
 from planner.layers.model import VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, ThreatsSpec
@@ -218,8 +218,7 @@ def _numbers(frame: pd.DataFrame, column: str | None, problems: Collector, label
 def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
     if column is None or column not in frame.columns:
         return pd.Series(None, index=frame.index, dtype=object)
-    values = frame[column].astype(object)
-    return values.where(values.notna(), None)
+    return text_column(frame[column])
 
 
 def _acled(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:

@@ -1,0 +1,86 @@
+"""Fixtures: tiny hand-checkable layers written to temporary folders, and the real data beside the project."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+import yaml
+from affine import Affine
+
+ROOT = Path(__file__).resolve().parent.parent
+REALDATA = ROOT.parent / "shared" / "realdata"
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+
+
+@pytest.fixture
+def realdata() -> Path:
+    """The real layers; in CI their absence is a failure, never a skip."""
+    if not REALDATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data not found at {REALDATA}: CI must run the real-data tests")
+        pytest.skip(f"real data not found at {REALDATA}")
+    return REALDATA
+
+
+def write_raster(
+    path: Path,
+    values: np.ndarray,
+    *,
+    crs: str | None = "EPSG:32636",
+    origin: tuple[float, float] = (500_000.0, 600_000.0),
+    pixel: float = 100.0,
+    nodata: float | None = -9999.0,
+) -> Path:
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "dtype": "float32",
+        "count": 1,
+        "height": values.shape[0],
+        "width": values.shape[1],
+        "transform": Affine(pixel, 0, origin[0], 0, -pixel, origin[1]),
+        "nodata": nodata,
+    }
+    if crs is not None:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values.astype("float32"), 1)
+    return path
+
+
+def feature_collection(features: list[tuple[dict[str, Any], dict[str, Any] | None]], crs: str | None = None) -> str:
+    data: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": p, "geometry": g} for p, g in features],
+    }
+    if crs:
+        data["crs"] = {"type": "name", "properties": {"name": crs}}
+    return json.dumps(data)
+
+
+def point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+@pytest.fixture
+def make_manifest(tmp_path: Path) -> Callable[..., Path]:
+    """Write files and a manifest into a temporary folder; returns the manifest's path."""
+
+    def make(layers: dict[str, dict[str, Any]], files: dict[str, str | bytes] | None = None, **top: Any) -> Path:
+        for name, content in (files or {}).items():
+            target = tmp_path / name
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        manifest = tmp_path / "manifest.yaml"
+        manifest.write_text(yaml.safe_dump({"area": "Test area", **top, "layers": layers}), encoding="utf-8")
+        return manifest
+
+    return make
