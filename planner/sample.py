@@ -244,7 +244,9 @@ def idp_hxl_csv() -> str:
     """Two small displacement sites as an HXL-tagged CSV (tag row under the header)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Site ID", "Site name", "Site type", "Latitude", "Longitude", "IDP individuals", "Date reported"])
+    writer.writerow(
+        ["Site ID", "Site name", "Site type", "Latitude", "Longitude", "IDP individuals", "Date reported", "Note"]
+    )
     writer.writerow(
         [
             "#loc+code",
@@ -254,6 +256,7 @@ def idp_hxl_csv() -> str:
             "#geo+lon",
             "#affected+idps+ind",
             "#date+reported",
+            "#meta+note",
         ]
     )
     for sid, name, kind, x, y, people, reported in (
@@ -261,7 +264,7 @@ def idp_hxl_csv() -> str:
         ("KAL-003", "Goro School Shelter", "collective centre", 2_150, 1_700, 320, "2026-09-22"),
     ):
         lon, lat = lonlat(x, y)
-        writer.writerow([sid, name, kind, f"{lat:.6f}", f"{lon:.6f}", people, reported])
+        writer.writerow([sid, name, kind, f"{lat:.6f}", f"{lon:.6f}", people, reported, LABEL])
     return out.getvalue()
 
 

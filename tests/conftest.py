@@ -19,14 +19,18 @@ REALDATA = ROOT.parent / "shared" / "realdata"
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 
 
-@pytest.fixture
-def realdata() -> Path:
+def require_realdata() -> Path:
     """The real layers; in CI their absence is a failure, never a skip."""
     if not REALDATA.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"real data not found at {REALDATA}: CI must run the real-data tests")
         pytest.skip(f"real data not found at {REALDATA}")
     return REALDATA
+
+
+@pytest.fixture
+def realdata() -> Path:
+    return require_realdata()
 
 
 def write_raster(

@@ -1,0 +1,76 @@
+"""The primum command, run as a user runs it: exit codes, messages without tracebacks, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def primum(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "planner.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_validate_sample_plan_prints_every_layer_and_coa() -> None:
+    result = primum("validate", "scenarios/sample.yaml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "FICTIONAL" in out
+    for name in ("COA A", "COA B", "COA C", "population", "events", "roads", "Usable: yes"):
+        assert name in out
+    assert "sensitive fields (never shown uncleared): source, notes" in out
+    assert "Informant" not in out and "informant" not in out  # sources never printed
+
+
+def test_validate_json_is_machine_readable() -> None:
+    result = primum("validate", "scenarios/sample.yaml", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["usable"] is True
+    assert report["layerset"]["ages_on"] == "2026-12-03"  # judged on the operation's start
+    layers = {layer["id"]: layer for layer in report["layerset"]["layers"]}
+    assert layers["population"]["pixel_size_m"] == 100.0
+    assert layers["idp_poc"]["population_total"] == 14_200
+    assert layers["sites"]["by_category"]["water"] == 6
+    assert [e["id"] for e in report["plan"]["coas"][0]["elements"]] == ["cordon-1", "lz-1", "mortar-1", "assembly-1"]
+
+
+def test_bad_input_exits_2_with_the_problem_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text("area: X\nlayers:\n  h: {kind: sites, path: nowhere.csv}\n")
+    result = primum("validate", str(tmp_path / "m.yaml"))
+    assert result.returncode == 2
+    assert "layers.h.path: file not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_file_exits_1_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "pop.tif").write_bytes(b"not a tiff")
+    (tmp_path / "m.yaml").write_text("area: X\nlayers:\n  p: {kind: population, path: pop.tif, units: count}\n")
+    result = primum("validate", str(tmp_path / "m.yaml"))
+    assert result.returncode == 1
+    assert "cannot be opened as a raster" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sample_regenerates_identical_files(tmp_path: Path) -> None:
+    result = primum("sample", "--root", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for path in (tmp_path / "data/sample").iterdir():
+        assert path.read_bytes() == (ROOT / "data/sample" / path.name).read_bytes(), path.name
+    assert (tmp_path / "scenarios/sample_areas.geojson").read_bytes() == (
+        ROOT / "scenarios/sample_areas.geojson"
+    ).read_bytes()
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("manifest", ["juba.yaml", "bentiu.yaml", "bangui.yaml"])
+def test_validate_real_manifests(realdata: Path, manifest: str) -> None:
+    result = primum("validate", f"tests/manifests/{manifest}", "--on", "2026-12-01", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["usable"] is True

@@ -1,0 +1,82 @@
+"""Real layers for Juba, Bentiu and Bangui, read through manifests, checked as a user would check them."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import require_realdata
+
+from planner.layers import LayerSet, load_layerset
+
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def realdata_juba() -> LayerSet:
+    require_realdata()
+    return load_layerset(MANIFESTS / "juba.yaml")
+
+
+def test_juba_counts_per_category(realdata_juba) -> None:  # type: ignore[no-untyped-def]
+    layers = realdata_juba.layers
+    assert len(layers["health"].frame) == 59
+    assert layers["health"].frame["functional"].value_counts(dropna=False).to_dict() == {True: 56, False: 2, None: 1}
+    assert len(layers["hospitals_osm"].frame) == 30 and set(layers["hospitals_osm"].frame["category"]) == {"health"}
+    pois = layers["pois"].frame["category"].value_counts().to_dict()
+    assert pois == {"other": 166, "power": 43, "water": 13, "health": 9, "government": 5, "education": 4}
+    assert len(layers["worship"].frame) == 14 and set(layers["worship"].frame["category"]) == {"worship"}
+    assert len(layers["roads"].frame) == 147
+    assert layers["roads"].frame["road_class"].value_counts().to_dict() == {
+        "Local/Urban": 123,
+        "Primary": 20,
+        "Tertiary": 3,
+        "Secondary": 1,
+    }
+
+
+def test_juba_known_flaws_are_reported(realdata_juba) -> None:  # type: ignore[no-untyped-def]
+    flags = {(f.layer, f.code) for f in realdata_juba.all_flags(date(2026, 12, 1))}
+    assert ("population", "coarse_raster") in flags  # 1 km derived raster
+    assert ("idp_ocha_points", "town_centroid") in flags  # 2015 sites sit on one town point
+    assert ("idp", "shared_count") in flags  # UN House count given to both PoC1 and PoC2
+    assert ("idp", "population_unknown") in flags  # Mangateen has no count
+    assert ("idp", "stale") in flags and ("roads", "stale") in flags
+    centroid = next(f for f in realdata_juba.all_flags(date(2026, 12, 1)) if f.code == "town_centroid")
+    assert len(centroid.rows) == 8
+
+
+def test_juba_un_house_poc_sites(realdata_juba) -> None:  # type: ignore[no-untyped-def]
+    idp = realdata_juba.layers["idp"].frame.set_index("name")
+    assert idp.loc["Juba UN House PoC3", "population"] == 19_294
+    assert idp.loc["Juba UN House PoC1"].geometry.geom_type == "Polygon"
+
+
+def test_juba_raster_window_counts_people(realdata_juba) -> None:  # type: ignore[no-untyped-def]
+    window = realdata_juba.population.read_window((31.55, 4.80, 31.65, 4.90))
+    assert window.shape == (13, 13)
+    # About 11 km by 11 km at ~30-55 people per km² in this smooth derived raster.
+    assert 4_000 < float(window.people().sum()) < 7_000
+
+
+def test_bentiu(realdata: Path) -> None:
+    layerset = load_layerset(MANIFESTS / "bentiu.yaml")
+    assert len(layerset.layers["health"].frame) == 18
+    assert len(layerset.layers["roads"].frame) == 17
+    assert layerset.layers["idp"].frame[["name", "population"]].values.tolist() == [["Bentiu PoC", 52_908]]
+    flags = {(f.layer, f.code) for f in layerset.all_flags(date(2026, 12, 1))}
+    assert ("population", "coarse_raster") in flags
+    assert ("idp_ocha_points", "town_centroid") in flags
+
+
+def test_bangui_ucdp_events(realdata: Path) -> None:
+    layerset = load_layerset(MANIFESTS / "bangui.yaml")
+    bangui = layerset.layers["events"].frame
+    assert len(bangui) == 234
+    assert bangui["kind"].value_counts().to_dict() == {"attack_on_civilians": 118, "armed_clash": 116}
+    assert int(bangui["one_sided"].sum()) == 118
+    assert bangui["location_precision_m"].value_counts().to_dict() == {1_000.0: 226, 25_000.0: 7, 50_000.0: 1}
+    assert len(layerset.layers["events_car"].frame) == 1848
+    assert layerset.layers["events"].as_of.year == 2022
