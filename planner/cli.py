@@ -16,11 +16,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from planner._yamlfile import load_yaml
+from planner.assess import assess as run_assessment
 from planner.effects import load_effects_table
 from planner.errors import DataIOError, InputError
 from planner.layers.manifest import LayerSet, load_layerset
-from planner.plan import check_plan_in_layers, load_plan, plan_summary
+from planner.plan import check_plan_in_layers, load_plan, open_plan, plan_summary
+from planner.risk import people_text
 from planner.sample import write_sample
+from planner.settings import load_settings
 
 app = typer.Typer(
     name="primum",
@@ -161,6 +164,75 @@ def _render(report: dict[str, Any]) -> str:
     lines.extend(f"  ! {f['message']}" for f in ls["cross_layer_flags"])
     lines.append("")
     lines.append("Usable: yes")
+    return "\n".join(lines)
+
+
+@app.command()
+@_user_errors
+def assess(
+    plan_path: Annotated[Path, typer.Argument(metavar="PLAN", help="an operation plan (scenarios/*.yaml)")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the full result as JSON to this file ('-' for standard output)")
+    ] = None,
+    settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
+) -> None:
+    """Assess every course of action of a plan: exposure, threat context, risk, and how the COAs compare."""
+    plan, layerset = open_plan(plan_path)
+    result = run_assessment(plan, layerset, load_settings(settings_path)).to_dict()
+    if json_out is not None:
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+        if str(json_out) == "-":
+            typer.echo(text)
+            return
+        _write_atomically(json_out, text)
+    typer.echo(render_assessment(result))
+    if json_out is not None:
+        typer.echo(f"\nFull result: {json_out}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file so a failure never leaves half a result."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def render_assessment(result: dict[str, Any]) -> str:
+    plan = result["plan"]
+    lines = [f"{plan['name']}  ({result['area']})", f"window {plan['window']['start']} to {plan['window']['end']}"]
+    if plan["fictional"]:
+        lines.append("FICTIONAL training data: every figure is invented")
+    lines.append("")
+    header = (
+        f"{'COA':<4} {'score':>5}  {'level':<8} {'people core':>11} {'outer':>7} {'displaced core':>14} "
+        f"{'outer':>7} {'sites':>5} {'reports':>7}"
+    )
+    lines += [header, "-" * len(header)]
+    for coa in result["coas"]:
+        ex = coa["exposure"]
+        lines.append(
+            f"{coa['id']:<4} {coa['risk']['score']:>5.0f}  {coa['risk']['level']:<8} "
+            f"{people_text(ex['core']['people']):>11} {people_text(ex['outer']['people']):>7} "
+            f"{people_text(ex['core']['displaced']):>14} {people_text(ex['outer']['displaced']):>7} "
+            f"{len(coa['sites']):>5} {coa['threats']['count']:>7}"
+        )
+    for coa in result["coas"]:
+        lines.append(f"\nCOA {coa['id']}: {coa['name']}")
+        for contribution in coa["risk"]["contributions"].values():
+            lines.append(f"  - {contribution['explanation']}")
+        for figure, flags in coa["exposure"]["flags"].items():
+            lines.extend(f"  ! {figure}: {flag['message']}" for flag in flags)
+        lines.extend(f"  ! threats: {flag['message']}" for flag in coa["threats"]["flags"])
+    lines.append(
+        f"\nComparison (least harm first): {', '.join(result['comparison']['ranking'])}. "
+        f"{result['comparison']['summary']}."
+    )
+    if result["warnings"]:
+        lines.append("\nData warnings:")
+        lines.extend(f"  ! {w['message']}" for w in result["warnings"])
+    lines.append(
+        f"\nPeople counts rounded as in field reports; effects table: {result['provenance']['effects_table']}."
+    )
     return "\n".join(lines)
 
 

@@ -9,12 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+import shapely
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pyproj import CRS
+from shapely import Polygon
+from shapely.geometry.base import BaseGeometry
 
 from planner._yamlfile import load_yaml, validate_model
+from planner.geo import WGS84, transformer
+
+if TYPE_CHECKING:
+    from planner.plan import Element
 
 DEFAULT_TABLE = "effects_default.yaml"
 
@@ -78,3 +87,61 @@ def load_effects_table(path: str | Path | None = None) -> EffectsTable:
         spec = validate_model(EffectsTableSpec, load_yaml(path), path)
         source = str(path)
     return EffectsTable(spec.name, source, spec.profile, dict(spec.activities))
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The effects zone of one plan element, in the working (metric) CRS.
+
+    ``outer`` includes ``core``. ``geometry`` is the element itself (point, route or area), from which
+    distances and intensity are measured.
+    """
+
+    element: str
+    activity: str
+    geometry: BaseGeometry
+    core: BaseGeometry
+    outer: BaseGeometry
+    core_m: float
+    outer_m: float
+    profile: str
+    radii_from: str
+
+    def intensity_at(self, distance_m: np.ndarray) -> np.ndarray:
+        return intensity(distance_m, self.core_m, self.outer_m, self.profile)
+
+
+def radii(element: Element, table: EffectsTable) -> tuple[float, float, str]:
+    """Core and outer radius of an element: its own override, else the table's; and where they came from."""
+    spec = table[element.activity]
+    core = spec.core_m if element.core_m is None else element.core_m
+    outer = spec.outer_m if element.outer_m is None else element.outer_m
+    if element.outer_m is None and outer < core:  # core overridden beyond the table's outer radius
+        outer = core
+    source = "plan" if element.core_m is not None or element.outer_m is not None else "effects table"
+    return float(core), float(outer), source
+
+
+def element_zone(element: Element, table: EffectsTable, crs: CRS) -> Zone:
+    """Core and outer zone of an element: circles round points, corridors along routes, rings round areas."""
+    core_m, outer_m, source = radii(element, table)
+    geometry = shapely.transform(element.geometry, transformer(WGS84, crs).transform, interleaved=False)
+    # An area (cordon, AO) is its own core; a point or route with a zero core radius has no core.
+    if element.shape_kind == "area":
+        core = geometry.buffer(core_m) if core_m > 0 else geometry
+    else:
+        core = geometry.buffer(core_m) if core_m > 0 else Polygon()
+    outer = geometry.buffer(outer_m).union(core)
+    return Zone(element.id, element.activity, geometry, core, outer, core_m, outer_m, table.profile, source)
+
+
+def intensity(distance_m: np.ndarray, core_m: float, outer_m: float, profile: str) -> np.ndarray:
+    """Intensity of effects at a distance from the element: 1 in the core, falling to 0 at the outer edge.
+
+    ``linear`` falls in a straight line across the outer ring; ``step`` is 1 in the core and 0.5 in the ring.
+    """
+    d = np.asarray(distance_m, dtype=float)
+    if profile == "step":
+        return np.where(d <= core_m, 1.0, np.where(d <= outer_m, 0.5, 0.0))
+    ring = max(outer_m - core_m, 1e-9)
+    return np.clip(1.0 - (d - core_m) / ring, 0.0, 1.0) * (d <= outer_m)

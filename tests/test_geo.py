@@ -93,10 +93,11 @@ def test_mgrs_round_trip_stays_within_its_1m_square(lon: float, lat: float) -> N
 )
 def test_dms_round_trip(lat: float, lon: float, north: bool, east: bool) -> None:
     def dms(value: float) -> str:
-        d = int(value)
-        m = int((value - d) * 60)
-        s = (value - d - m / 60) * 3600
-        return f"{d}°{m}'{s:.4f}\""
+        # Round once, in ten-thousandths of a second, so 59.99999" carries into the next minute.
+        total = round(value * 36_000_000)
+        d, rest = divmod(total, 36_000_000)
+        m, s = divmod(rest, 600_000)
+        return f"{d}°{m}'{s / 10_000:.4f}\""
 
     text = f"{dms(lat)}{'N' if north else 'S'} {dms(lon)}{'E' if east else 'W'}"
     got_lon, got_lat = parse_position(text)

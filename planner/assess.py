@@ -1,0 +1,246 @@
+"""The assessment pipeline, top to bottom: effects zones, exposure, threat context, risk surface, risk per COA.
+
+``assess(plan, layerset)`` is the one entry point the command line, the dashboard and the reports call.
+Every step is a public function of its own module and can be run alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import shapely
+
+from planner import __version__
+from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
+from planner.exposure import Exposure, ZoneFigures, exposure
+from planner.geo import WGS84, transformer, working_crs
+from planner.layers.manifest import LayerSet
+from planner.layers.model import Flag
+from planner.plan import COA, Plan
+from planner.risk import Comparison, Risk, compare, risk
+from planner.settings import Settings
+from planner.surface import RiskSurface, footprint, risk_surface
+from planner.threat import ThreatContext, threat_context
+
+
+@dataclass
+class COAResult:
+    coa: COA
+    zones: list[Zone]
+    exposure: Exposure
+    threats: ThreatContext
+    risk: Risk
+
+
+@dataclass
+class Assessment:
+    """Everything one assessment found, with what it was computed from."""
+
+    plan: Plan
+    layerset: LayerSet
+    settings: Settings
+    effects: EffectsTable
+    crs: str
+    coas: list[COAResult]
+    comparison: Comparison
+    surface: RiskSurface
+    warnings: list[Flag] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON data (exact figures; rounding is for display only)."""
+        return {
+            "plan": {
+                "name": self.plan.name,
+                "sha256": self.plan.sha256,
+                "path": str(self.plan.path),
+                "fictional": self.plan.fictional or self.layerset.fictional,
+                "window": {"start": self.plan.window.start.isoformat(), "end": self.plan.window.end.isoformat()},
+                "partner_force": self.plan.partner_force,
+            },
+            "area": self.layerset.area,
+            "working_crs": self.crs,
+            "coas": [_coa_dict(result, self.effects) for result in self.coas],
+            "comparison": {
+                "ranking": self.comparison.ranking,
+                "too_close": [list(pair) for pair in self.comparison.too_close],
+                "summary": self.comparison.summary,
+            },
+            "surface": {
+                "crs": self.crs,
+                "cell_m": self.surface.cell_m,
+                "shape": list(self.surface.shape),
+                "bounds": list(self.surface.bounds),
+            },
+            "provenance": {
+                "layers": [
+                    {
+                        "id": layer.id,
+                        "kind": layer.kind,
+                        "path": str(layer.path),
+                        "sha256": layer.sha256,
+                        "as_of": layer.as_of.isoformat() if layer.as_of else None,
+                    }
+                    for layer in self.layerset
+                ],
+                "layerset": str(self.layerset.path),
+                "effects_table": self.effects.source,
+                "settings": self.settings.source,
+                "settings_sha256": self.settings.sha256,
+                "version": __version__,
+            },
+            "warnings": [_flag_dict(f) for f in self.warnings],
+        }
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 3)
+
+
+def _zone_dict(figures: ZoneFigures) -> dict[str, Any]:
+    return {
+        "people": _number(figures.people),
+        "people_weighted": _number(figures.people_weighted),
+        "coverage": round(figures.coverage, 4),
+        "displaced": _number(figures.displaced),
+        "displaced_weighted": _number(figures.displaced_weighted),
+        "displaced_unknown_sites": figures.displaced_unknown_sites,
+    }
+
+
+def _flag_dict(flag: Flag) -> dict[str, Any]:
+    return {"code": flag.code, "layer": flag.layer, "message": flag.message}
+
+
+def _coa_dict(result: COAResult, effects: EffectsTable) -> dict[str, Any]:
+    ex, threats = result.exposure, result.threats
+    recent = threats.most_recent
+    return {
+        "id": result.coa.id,
+        "name": result.coa.name,
+        "risk": {
+            "score": result.risk.score,
+            "level": result.risk.level,
+            "people_equivalents": round(result.risk.people_equivalents, 3),
+            "threat_factor": round(result.risk.threat_factor, 4),
+            "contributions": {
+                k: {"share_pct": round(c.share_pct, 2), "value": round(c.value, 3), "explanation": c.explanation}
+                for k, c in result.risk.contributions.items()
+            },
+        },
+        "exposure": {zone: _zone_dict(figs) for zone, figs in ex.zones.items()}
+        | {"flags": {figure: [_flag_dict(f) for f in flags] for figure, flags in ex.flags.items()}},
+        "elements": [
+            {
+                "id": z.element,
+                "activity": z.activity,
+                "activity_label": effects[z.activity].label,
+                "core_m": z.core_m,
+                "outer_m": z.outer_m,
+                "radii_from": z.radii_from,
+                "exposure": {zone: _zone_dict(figs) for zone, figs in ex.by_element[z.element].items()},
+            }
+            for z in result.zones
+        ],
+        "sites": [
+            {
+                "layer": h.layer,
+                "id": h.id,
+                "name": h.name,
+                "category": h.category,
+                "subtype": h.subtype,
+                "zone": h.zone,
+                "distance_m": round(h.distance_m, 1),
+                "element": h.element,
+                "intensity": round(h.intensity, 4),
+                "functional": h.functional,
+                "population": _number(h.population),
+                "source_row": h.source_row,
+            }
+            for h in ex.sites
+        ],
+        "threats": {
+            "distance_m": threats.distance_m,
+            "window_days": threats.window_days,
+            "count": len(threats.reports),
+            "by_kind": threats.by_kind,
+            "civilian_targeting": threats.civilian_targeting,
+            "weighted_total": round(threats.weighted_total, 4),
+            "most_recent": None
+            if recent is None
+            else {
+                "event_id": recent.event_id,
+                "date": recent.date,
+                "kind": recent.kind,
+                "distance_m": round(recent.distance_m, 1),
+            },
+            "reports": [
+                {
+                    "layer": r.layer,
+                    "event_id": r.event_id,
+                    "date": r.date,
+                    "kind": r.kind,
+                    "distance_m": round(r.distance_m, 1),
+                    "weight": round(r.weight, 4),
+                }
+                for r in threats.reports
+            ],
+            "flags": [_flag_dict(f) for f in threats.flags],
+        },
+    }
+
+
+def effects_zones(plan: Plan, effects: EffectsTable, crs: Any) -> dict[str, list[Zone]]:
+    """Step 1: the core and outer zone of every element, per COA, in the working CRS."""
+    return {coa.id: [element_zone(element, effects, crs) for element in coa.elements] for coa in plan.coas}
+
+
+def plan_crs(plan: Plan) -> Any:
+    """The working CRS: the UTM zone of the plan's footprint."""
+    west, south, east, north = shapely.union_all([e.geometry for _, e in plan.elements]).bounds
+    return working_crs((west, south, east, north))
+
+
+def assess(
+    plan: Plan, layerset: LayerSet, settings: Settings | None = None, effects: EffectsTable | None = None
+) -> Assessment:
+    """Assess every COA of ``plan`` against ``layerset``."""
+    settings = settings or Settings()
+    effects = effects or load_effects_table(plan.effects_table)
+    crs = plan_crs(plan)
+    zones = effects_zones(plan, effects, crs)
+    results = []
+    all_reports = {}
+    for coa in plan.coas:
+        coa_exposure = exposure(zones[coa.id], layerset, crs)
+        threats = threat_context(footprint(zones[coa.id]), layerset, plan.window.start, crs, settings.threat)
+        all_reports.update({(r.layer, r.event_id): r for r in threats.reports})
+        results.append(
+            COAResult(
+                coa, zones[coa.id], coa_exposure, threats, risk(coa_exposure, threats, settings.risk, settings.threat)
+            )
+        )
+    surface = risk_surface(zones, list(all_reports.values()), layerset, crs, settings)
+    comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
+    return Assessment(
+        plan,
+        layerset,
+        settings,
+        effects,
+        crs.to_string(),
+        results,
+        comparison,
+        surface,
+        _warnings(layerset, plan.window.start.date()),
+    )
+
+
+def _warnings(layerset: LayerSet, on: date) -> list[Flag]:
+    return layerset.all_flags(on)
+
+
+def zone_in_wgs84(geometry: Any, crs: Any) -> Any:
+    """A zone geometry from the working CRS back to EPSG:4326, for maps and exports."""
+    return shapely.transform(geometry, transformer(crs, WGS84).transform, interleaved=False)

@@ -1,0 +1,114 @@
+"""One frozen settings object: weights, thresholds and distances of the assessment, loadable from TOML.
+
+Doctrine gives principles, not numbers: every number the assessment uses lives here, with its meaning, so a
+mission can set its own (``primum assess --settings mission.toml``) and every result records the hash of
+the settings it used. There is no module-level mutable state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planner.errors import InputError, Problem
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThreatSettings(_Frozen):
+    distance_m: float = Field(2_000, gt=0, description="reports this close to the footprint's outer zone count")
+    window_days: int = Field(180, gt=0, description="reports this many days before the operation count")
+    half_life_days: float = Field(30, gt=0, description="a report's weight halves every this many days")
+    precise_m: float = Field(
+        2_000,
+        gt=0,
+        description="reports located within this radius weigh fully; less precise ones weigh precise_m / precision",
+    )
+    kind_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "attack_on_civilians": 3.0,
+            "sexual_violence": 3.0,
+            "explosion": 2.0,
+            "armed_clash": 1.5,
+            "unrest": 0.5,
+            "strategic": 0.5,
+            "other": 0.5,
+        },
+        description="attacks on civilians and one-sided violence weigh most",
+    )
+    saturation: float = Field(15.0, gt=0, description="weighted reports at which the threat factor is full")
+    bandwidth_m: float = Field(1_000, gt=0, description="kernel bandwidth of the threat density surface")
+
+
+class RiskSettings(_Frozen):
+    # The score counts "people-equivalents" of expected exposure, weighted by intensity, then saturates:
+    # score = 100 * (1 - exp(-H / scale)) with H = (people + displaced + sites) * threat factor.
+    people_weight: float = Field(1.0, ge=0, description="one resident exposed at full intensity")
+    displaced_weight: float = Field(2.0, ge=0, description="displaced people: fragile shelters, already harmed")
+    site_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "health": 500.0,
+            "education": 300.0,
+            "humanitarian": 300.0,
+            "market": 300.0,
+            "worship": 200.0,
+            "water": 200.0,
+            "bridge": 200.0,
+            "power": 100.0,
+            "government": 50.0,
+            "other": 10.0,
+            "displacement": 0.0,
+        },
+        description="people-equivalents of a site at full intensity (the harm of losing it); a displacement "
+        "site counts through its people",
+    )
+    threat_max_factor: float = Field(1.5, ge=1, description="a hostile context multiplies exposure up to this")
+    scale: float = Field(20_000.0, gt=0, description="people-equivalents that give a score of 63 (1 - 1/e)")
+    levels: dict[str, float] = Field(
+        default_factory=lambda: {"medium": 25.0, "high": 50.0, "extreme": 75.0},
+        description="lowest score of each level above 'low'",
+    )
+    too_close_points: float = Field(5.0, ge=0, description="COAs closer than this in score are too close to call")
+
+
+class SurfaceSettings(_Frozen):
+    cell_m: float = Field(100.0, gt=0)
+    margin_m: float = Field(500.0, ge=0, description="study area = every outer zone plus this margin")
+
+
+class Settings(_Frozen):
+    """Every tunable number of an assessment. Defaults are illustrative and documented."""
+
+    threat: ThreatSettings = Field(default_factory=ThreatSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
+    source: str = "built-in defaults"
+
+    @property
+    def sha256(self) -> str:
+        canonical = json.dumps(self.model_dump(exclude={"source"}), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """The built-in defaults, or a mission's TOML file layered over them."""
+    if path is None:
+        return Settings()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError.single(path, "", "settings file not found", "check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError.single(path, "", f"TOML syntax error: {exc}", "check the line it names") from None
+    try:
+        return Settings.model_validate({**data, "source": str(path)})
+    except ValidationError as exc:
+        problems = [Problem(str(path), ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+        raise InputError(problems) from None

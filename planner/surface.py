@@ -1,0 +1,165 @@
+"""The risk surface: a grid over the study area (every COA's outer zone plus a margin), cell by cell.
+
+Each cell carries its components: people (from the population raster, resampled as a density so totals hold
+whether the raster is finer or coarser than the grid), displaced people and site weight (at each site's
+representative point), threat density (weighted reports per km²), and per COA the intensity of effects and
+the score ``intensity * (people * w_people + displaced * w_displaced + sites) * threat factor``.
+Cost grows with the study area: one windowed raster read and vectorised distances over its cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from pyproj import CRS
+from rasterio.warp import Resampling, reproject
+from shapely.geometry.base import BaseGeometry
+
+from planner.effects import Zone
+from planner.geo import WGS84, transformer
+from planner.layers.manifest import LayerSet
+from planner.settings import Settings
+from planner.threat import Report, threat_density
+
+
+@dataclass
+class RiskSurface:
+    """Grid arrays (north-up, in the working CRS) and, per COA, intensity and score."""
+
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
+    cell_m: float
+    people: np.ndarray  # NaN where no population data
+    displaced: np.ndarray
+    sites: np.ndarray  # people-equivalents of the sites in the cell
+    threat: np.ndarray  # weighted reports per km²
+    intensity: dict[str, np.ndarray]
+    score: dict[str, np.ndarray]
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = self.shape
+        xs = self.transform.c + self.cell_m * (np.arange(cols) + 0.5)
+        ys = self.transform.f - self.cell_m * (np.arange(rows) + 0.5)
+        return np.meshgrid(xs, ys)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        rows, cols = self.shape
+        return (
+            self.transform.c,
+            self.transform.f - rows * self.cell_m,
+            self.transform.c + cols * self.cell_m,
+            self.transform.f,
+        )
+
+
+def study_area(zones: list[Zone], margin_m: float, cell_m: float) -> tuple[Affine, tuple[int, int]]:
+    """The grid over every zone plus a margin, snapped to whole cells."""
+    west, south, east, north = shapely.union_all([z.outer for z in zones]).bounds
+    west = math.floor((west - margin_m) / cell_m) * cell_m
+    south = math.floor((south - margin_m) / cell_m) * cell_m
+    east = math.ceil((east + margin_m) / cell_m) * cell_m
+    north = math.ceil((north + margin_m) / cell_m) * cell_m
+    shape = (round((north - south) / cell_m), round((east - west) / cell_m))
+    return Affine(cell_m, 0, west, 0, -cell_m, north), shape
+
+
+def risk_surface(
+    zones_by_coa: dict[str, list[Zone]], reports: list[Report], layerset: LayerSet, crs: CRS, settings: Settings
+) -> RiskSurface:
+    cell_m = settings.surface.cell_m
+    transform, shape = study_area(
+        [z for zones in zones_by_coa.values() for z in zones], settings.surface.margin_m, cell_m
+    )
+    surface = RiskSurface(
+        crs,
+        transform,
+        shape,
+        cell_m,
+        _people(layerset, crs, transform, shape),
+        np.zeros(shape),
+        np.zeros(shape),
+        np.zeros(shape),
+        {},
+        {},
+    )
+    _place_sites(surface, layerset, settings)
+    xs, ys = surface.centres()
+    surface.threat = threat_density(reports, xs, ys, settings.threat.bandwidth_m)
+    points = shapely.points(xs.ravel(), ys.ravel())
+    bandwidth_km2 = math.pi * (settings.threat.bandwidth_m / 1000) ** 2
+    threat_factor = 1 + (settings.risk.threat_max_factor - 1) * np.minimum(
+        1.0, surface.threat * bandwidth_km2 / settings.threat.saturation
+    )
+    exposed = (
+        np.nan_to_num(surface.people) * settings.risk.people_weight
+        + surface.displaced * settings.risk.displaced_weight
+        + surface.sites
+    )
+    for coa_id, zones in zones_by_coa.items():
+        intensity = np.zeros(points.shape)
+        for zone in zones:
+            intensity = np.maximum(intensity, zone.intensity_at(shapely.distance(points, zone.geometry)))
+        surface.intensity[coa_id] = intensity.reshape(shape)
+        surface.score[coa_id] = surface.intensity[coa_id] * exposed * threat_factor
+    return surface
+
+
+def _people(layerset: LayerSet, crs: CRS, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+    population = layerset.population
+    result = np.full(shape, np.nan)
+    if population is None:
+        return result
+    rows, cols = shape
+    bounds = (transform.c, transform.f - rows * transform.a, transform.c + cols * transform.a, transform.f)
+    window = population.read_window(bounds, crs)
+    if window.shape == (0, 0):
+        return result
+    density = np.ma.filled((window.people() / window.pixel_area_km2[:, np.newaxis]).astype(float), np.nan)
+    resampled = np.full(shape, np.nan)
+    with rasterio.Env():
+        reproject(
+            density,
+            resampled,
+            src_transform=window.transform,
+            src_crs=window.crs,
+            src_nodata=np.nan,
+            dst_transform=transform,
+            dst_crs=crs,
+            dst_nodata=np.nan,
+            resampling=Resampling.average,
+        )
+    return resampled * (transform.a**2 / 1e6)
+
+
+def _place_sites(surface: RiskSurface, layerset: LayerSet, settings: Settings) -> None:
+    """Every site and displacement site of the study area, at its representative point."""
+    west, south, east, north = surface.bounds
+    lons, lats = transformer(surface.crs, WGS84).transform([west, east, west, east], [south, south, north, north])
+    search = shapely.box(min(lons), min(lats), max(lons), max(lats))
+    rows, cols = surface.shape
+    for layer in [*layerset.of_kind("sites"), *layerset.of_kind("displacement")]:
+        frame = layer.frame.iloc[layer.frame.sindex.query(search, predicate="intersects")]
+        if frame.empty:
+            continue
+        points = frame.geometry.representative_point().to_crs(surface.crs)
+        col = ((points.x.to_numpy() - west) // surface.cell_m).astype(int)
+        row = ((north - points.y.to_numpy()) // surface.cell_m).astype(int)
+        inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+        if layer.kind == "displacement":
+            people = frame["population"].fillna(0.0).to_numpy()
+            np.add.at(surface.displaced, (row[inside], col[inside]), people[inside])
+            continue
+        weights = frame["category"].map(settings.risk.site_weights).fillna(0.0).to_numpy(dtype=float)
+        np.add.at(surface.sites, (row[inside], col[inside]), weights[inside])
+
+
+def footprint(zones: list[Zone]) -> BaseGeometry:
+    """Everything a COA reaches: the union of its outer zones (working CRS)."""
+    return shapely.union_all([z.outer for z in zones])

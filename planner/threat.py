@@ -1,0 +1,136 @@
+"""Threat context: recent reports near the footprint, weighted by age, location precision and kind.
+
+A report's weight is ``0.5 ** (age_days / half_life) * min(1, precise_m / precision_m) * kind_weight``:
+recent, precisely located attacks on civilians weigh most. Only report ids, dates, kinds and distances leave
+this module; fields the layer set marks sensitive (sources, notes) never do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from planner.geo import WGS84, transformer
+from planner.layers.manifest import LayerSet
+from planner.layers.model import Flag
+from planner.settings import ThreatSettings
+
+
+@dataclass(frozen=True)
+class Report:
+    layer: str
+    event_id: str
+    date: str
+    kind: str
+    distance_m: float
+    weight: float
+    civilian_targeting: bool
+    location_precision_m: float
+    x: float  # working CRS, for the density surface
+    y: float
+
+
+@dataclass
+class ThreatContext:
+    """Reports near one footprint in the window before the operation."""
+
+    reports: list[Report]
+    window_days: int
+    distance_m: float
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for report in self.reports:
+            counts[report.kind] = counts.get(report.kind, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def weighted_total(self) -> float:
+        return float(sum(r.weight for r in self.reports))
+
+    @property
+    def most_recent(self) -> Report | None:
+        return max(self.reports, key=lambda r: (r.date, r.weight), default=None)
+
+    @property
+    def civilian_targeting(self) -> int:
+        return sum(r.civilian_targeting for r in self.reports)
+
+
+def threat_context(
+    footprint: BaseGeometry, layerset: LayerSet, start: datetime, crs: CRS, settings: ThreatSettings
+) -> ThreatContext:
+    """Reports within ``settings.distance_m`` of ``footprint`` (working CRS) in the window before ``start``."""
+    layers = layerset.of_kind("threats")
+    context = ThreatContext([], settings.window_days, settings.distance_m)
+    if not layers:
+        context.flags.append(Flag("no_data", "-", "no threat-report layer: the threat context is unknown, not calm"))
+        return context
+    area = footprint.buffer(settings.distance_m)
+    west, south, east, north = area.bounds
+    lons, lats = transformer(crs, WGS84).transform([west, east, west, east], [south, south, north, north])
+    search = shapely.box(min(lons), min(lats), max(lons), max(lats))
+    day = pd.Timestamp(start.date())
+    earliest = day - pd.Timedelta(days=settings.window_days)
+    for layer in layers:
+        if layer.as_of is not None and (start.date() - layer.as_of).days > layer.max_age_days:
+            context.flags.append(
+                Flag(
+                    "stale",
+                    layer.id,
+                    f"the latest report in '{layer.id}' is from "
+                    f"{layer.as_of.isoformat()}: recent threats may be missing",
+                )
+            )
+        frame = layer.frame
+        candidates = frame.iloc[frame.sindex.query(search, predicate="intersects")]
+        candidates = candidates[(candidates["date"] >= earliest) & (candidates["date"] < day)]
+        if candidates.empty:
+            continue
+        projected = candidates.geometry.to_crs(crs).to_numpy()
+        distances = shapely.distance(projected, footprint)
+        near = distances <= settings.distance_m
+        for (_, row), geom, dist in zip(candidates[near].iterrows(), projected[near], distances[near], strict=True):
+            age = (day - row["date"]).days
+            precision = float(row["location_precision_m"])
+            weight = (
+                0.5 ** (age / settings.half_life_days)
+                * min(1.0, settings.precise_m / max(precision, 1.0))
+                * settings.kind_weights.get(str(row["kind"]), settings.kind_weights.get("other", 0.5))
+            )
+            context.reports.append(
+                Report(
+                    layer=layer.id,
+                    event_id=str(row["event_id"]),
+                    date=row["date"].date().isoformat(),
+                    kind=str(row["kind"]),
+                    distance_m=float(dist),
+                    weight=float(weight),
+                    civilian_targeting=bool(row["civilian_targeting"]),
+                    location_precision_m=precision,
+                    x=float(geom.x),
+                    y=float(geom.y),
+                )
+            )
+    context.reports.sort(key=lambda r: (-r.weight, r.date, r.event_id))
+    return context
+
+
+def threat_density(reports: list[Report], xs: np.ndarray, ys: np.ndarray, bandwidth_m: float) -> np.ndarray:
+    """Gaussian kernel density of weighted reports at points (working CRS): weighted reports per km²."""
+    density = np.zeros(np.shape(xs))
+    if not reports:
+        return density
+    norm = 1.0 / (2 * np.pi * (bandwidth_m / 1000) ** 2)
+    for report in reports:
+        d2 = (xs - report.x) ** 2 + (ys - report.y) ** 2
+        density += report.weight * norm * np.exp(-d2 / (2 * bandwidth_m**2))
+    return density
