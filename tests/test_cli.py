@@ -74,3 +74,41 @@ def test_validate_real_manifests(realdata: Path, manifest: str) -> None:
     result = primum("validate", f"tests/manifests/{manifest}", "--on", "2026-12-01", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["usable"] is True
+
+
+def test_assess_sample_prints_the_comparison_and_writes_valid_json(tmp_path: Path) -> None:
+    import jsonschema  # noqa: PLC0415
+
+    out = tmp_path / "result.json"
+    result = primum("assess", "scenarios/sample.yaml", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Comparison (least harm first): C, B, A" in result.stdout
+    assert "FICTIONAL" in result.stdout
+    data = json.loads(out.read_text())
+    jsonschema.validate(data, json.loads((ROOT / "planner/schemas/assessment.schema.json").read_text()))
+    assert [c["id"] for c in data["coas"]] == ["A", "B", "C"]
+    assert data["provenance"]["settings_sha256"] and len(data["provenance"]["layers"]) == 8
+
+
+def test_assess_with_mission_settings(tmp_path: Path) -> None:
+    (tmp_path / "mission.toml").write_text("[risk]\nscale = 5000.0\n[threat]\ndistance_m = 500\n")
+    result = primum("assess", "scenarios/sample.yaml", "--settings", str(tmp_path / "mission.toml"), "--json", "-")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["provenance"]["settings"].endswith("mission.toml")
+    assert data["coas"][0]["threats"]["distance_m"] == 500
+
+
+def test_assess_bad_settings_and_bad_plan_exit_2_and_write_nothing(tmp_path: Path) -> None:
+    (tmp_path / "mission.toml").write_text("[risk]\nscael = 5000.0\n")
+    out = tmp_path / "result.json"
+    result = primum("assess", "scenarios/sample.yaml", "--settings", str(tmp_path / "mission.toml"), "--json", str(out))
+    assert result.returncode == 2 and "risk.scael" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "plan.yaml").write_text(
+        "name: X\nlayers: nowhere.yaml\nwindow: {start: 2026-01-01T00:00:00Z, "
+        "end: 2026-01-02T00:00:00Z}\ncoas: [{id: A, name: A, elements: "
+        "[{id: e, activity: patrol, position: '36NWM6870086000'}]}]\n"
+    )
+    result = primum("assess", str(tmp_path / "plan.yaml"), "--json", str(out))
+    assert result.returncode == 2 and "file not found" in result.stderr
+    assert not out.exists()
