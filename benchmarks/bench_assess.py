@@ -1,0 +1,338 @@
+"""Speed and memory of the assessment at country scale, measured side by side with the libraries underneath.
+
+    python benchmarks/bench_assess.py                 # 20,000 x 20,000 raster (generated once, ~1-3 min)
+    python benchmarks/bench_assess.py --size 5000     # a smaller country, for a quick look
+
+Generates (once, into benchmarks/.data/, never committed) a tiled, compressed population raster, 100,000
+sites, 50,000 threat reports and a plan of 3 COAs over about 30 x 20 km, then prints for each step the time
+of Primum's code, the time of a direct call of the library on the same inputs, and their ratio:
+
+- exposure (people in zones)  vs  exactextract over the file on the same zones (totals must agree to 0.1 %)
+- sites and reports in zones  vs  a bare shapely STRtree / scipy cKDTree query
+- risk surface                vs  a vectorised distance-and-intensity computation over the same cells
+- a whole assessment, warm (target under 2 s)
+- peak memory of a whole assessment in a fresh process, for this raster and one a quarter of its side
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+import yaml
+from affine import Affine
+from exactextract import exact_extract
+from rasterio.windows import Window
+from scipy.spatial import cKDTree
+
+from planner.assess import assess, effects_zones, plan_crs
+from planner.effects import load_effects_table
+from planner.exposure import _people, coa_zones, sites_in_zones
+from planner.geo import WGS84, transformer
+from planner.plan import open_plan
+from planner.settings import Settings
+from planner.surface import footprint, risk_surface
+from planner.threat import threat_context
+
+HERE = Path(__file__).resolve().parent
+PIXEL_DEG = 0.0009  # about 100 m
+WEST, NORTH = 28.0, 11.0  # the country's north-west corner (UTM zone 35/36 boundary region)
+
+
+def op_centre(size: int) -> tuple[float, float]:
+    """The operation sits in the middle of the country."""
+    half = size * PIXEL_DEG / 2
+    return WEST + half, NORTH - half
+
+
+SEED = 7
+
+
+def generate(size: int, root: Path) -> Path:
+    """Write the country (if not there yet) and return the plan's path."""
+    root.mkdir(parents=True, exist_ok=True)
+    raster = root / "population.tif"
+    if not raster.exists():
+        _raster(raster, size)
+    if not (root / "sites.gpkg").exists():
+        _points(root, size)
+    plan = root / "plan.yaml"
+    _plan(plan, size)
+    return plan
+
+
+def _raster(path: Path, size: int) -> None:
+    profile = {
+        "driver": "GTiff",
+        "dtype": "float32",
+        "count": 1,
+        "width": size,
+        "height": size,
+        "crs": "EPSG:4326",
+        "transform": Affine(PIXEL_DEG, 0, WEST, 0, -PIXEL_DEG, NORTH),
+        "nodata": -9999.0,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "deflate",
+        "predictor": 3,
+        "BIGTIFF": "YES",
+    }
+    rng = np.random.default_rng(SEED)
+    noise = rng.gamma(2.0, 1.0, size=(512, 512)).astype("float32")  # one tile of texture, reused
+    with rasterio.open(path, "w", **profile) as dst:
+        for row in range(0, size, 512):
+            for col in range(0, size, 512):
+                h, w = min(512, size - row), min(512, size - col)
+                ys = NORTH - PIXEL_DEG * (row + np.arange(h) + 0.5)
+                xs = WEST + PIXEL_DEG * (col + np.arange(w) + 0.5)
+                gx, gy = np.meshgrid(xs, ys)
+                # Towns every half degree, denser near the operation, on scattered rural homesteads.
+                towns = np.exp(-(((gx % 0.5) - 0.25) ** 2 + ((gy % 0.5) - 0.25) ** 2) / (2 * 0.02**2)) * 60
+                block = (0.5 + towns) * noise[:h, :w]
+                dst.write(np.round(block, 1).astype("float32"), 1, window=Window(col, row, w, h))
+
+
+def _points(root: Path, size: int) -> None:
+    rng = np.random.default_rng(SEED + 1)
+    op_lon, op_lat = op_centre(size)
+    east, south = WEST + size * PIXEL_DEG, NORTH - size * PIXEL_DEG
+
+    def scatter(n: int) -> tuple[np.ndarray, np.ndarray]:
+        # A third near the operation (towns around it), the rest across the country.
+        near = n // 3
+        lon = np.concatenate([rng.normal(op_lon, 0.3, near), rng.uniform(WEST, east, n - near)])
+        lat = np.concatenate([rng.normal(op_lat, 0.3, near), rng.uniform(south, NORTH, n - near)])
+        keep = (lon > WEST) & (lon < east) & (lat > south) & (lat < NORTH)
+        return lon[keep], lat[keep]
+
+    lon, lat = scatter(100_000)
+    amenities = rng.choice(
+        ["hospital", "clinic", "school", "place_of_worship", "marketplace", "drinking_water", "townhall", "shop"],
+        size=lon.size,
+    )
+    gpd.GeoDataFrame(
+        {"id": np.arange(lon.size).astype(str), "amenity": amenities, "name": None},
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    ).to_file(root / "sites.gpkg")
+    lon, lat = scatter(50_000)
+    dates = pd.Timestamp("2026-11-30") - pd.to_timedelta(rng.integers(0, 365, lon.size), unit="D")
+    events = pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "lat": lat.round(6),
+            "lon": lon.round(6),
+            "type": rng.choice(["attack on civilians", "armed clash", "shelling", "protest"], lon.size),
+        }
+    )
+    events.to_csv(root / "events.csv", index=False)
+    manifest = {
+        "area": "Benchmark country (generated)",
+        "layers": {
+            "population": {"kind": "population", "path": "population.tif", "units": "count", "as_of": "2026-01-01"},
+            "sites": {"kind": "sites", "path": "sites.gpkg", "as_of": "2026-06-01"},
+            "events": {"kind": "threats", "path": "events.csv", "schema": "generic"},
+        },
+    }
+    (root / "layers.yaml").write_text(yaml.safe_dump(manifest))
+
+
+def _plan(path: Path, size: int) -> None:
+    op_lon, op_lat = op_centre(size)
+
+    def square(cx: float, cy: float, half: float) -> dict[str, Any]:
+        ring = [
+            [cx - half, cy - half],
+            [cx + half, cy - half],
+            [cx + half, cy + half],
+            [cx - half, cy + half],
+            [cx - half, cy - half],
+        ]
+        return {"type": "Polygon", "coordinates": [ring]}
+
+    coas = []
+    for i, (dx, dy) in enumerate([(-0.09, -0.05), (0.0, 0.04), (0.1, -0.02)]):  # about 30 x 20 km in all
+        cx, cy = op_lon + dx, op_lat + dy
+        coas.append(
+            {
+                "id": "ABC"[i],
+                "name": f"COA {i}",
+                "elements": [
+                    {"id": f"cordon-{i}", "activity": "cordon_search", "geometry": square(cx, cy, 0.02)},
+                    {"id": f"lz-{i}", "activity": "helicopter_lz", "position": [cx + 0.03, cy + 0.03]},
+                    {"id": f"mortar-{i}", "activity": "mortar_81mm", "position": [cx - 0.03, cy + 0.02]},
+                    {
+                        "id": f"convoy-{i}",
+                        "activity": "convoy",
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[cx - 0.06, cy - 0.04], [cx, cy - 0.03], [cx + 0.05, cy - 0.01]],
+                        },
+                    },
+                ],
+            }
+        )
+    plan = {
+        "name": "Benchmark operation",
+        "layers": "layers.yaml",
+        "window": {"start": "2026-12-01T05:00:00+03:00", "end": "2026-12-01T13:00:00+03:00"},
+        "coas": coas,
+    }
+    path.write_text(yaml.safe_dump(plan))
+
+
+def best_of(func: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def line(name: str, ours: float, theirs: float, target: float | None) -> None:
+    ratio = ours / theirs if theirs > 0 else float("inf")
+    verdict = "" if target is None else ("  ok" if ratio <= target else f"  OVER target {target:g}x")
+    print(f"{name:<34} primum {ours * 1000:9.1f} ms   library {theirs * 1000:9.1f} ms   ratio {ratio:5.2f}{verdict}")
+
+
+def peak_rss_mb(plan: Path) -> float:
+    """Peak resident memory of a whole assessment in a fresh process."""
+    code = (
+        "import resource, sys; from planner.plan import open_plan; from planner.assess import assess; "
+        "p, l = open_plan(sys.argv[1]); assess(p, l); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(plan)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=20_000, help="raster side in pixels (default 20,000)")
+    args = parser.parse_args()
+    root = HERE / ".data" / f"country-{args.size}"
+    start = time.perf_counter()
+    plan_path = generate(args.size, root)
+    print(f"data: {root} ({time.perf_counter() - start:.1f} s to make or find)")
+    start = time.perf_counter()
+    plan, layerset = open_plan(plan_path)
+    print(
+        f"layer set read in {time.perf_counter() - start:.1f} s "
+        f"({len(layerset.layers['sites'])} sites, {len(layerset.layers['events'])} reports, "
+        f"raster {layerset.population.width} x {layerset.population.height})\n"
+    )
+    settings, effects = Settings(), load_effects_table()
+    crs = plan_crs(plan)
+    zones = effects_zones(plan, effects, crs)
+    population = layerset.population
+
+    # 1. exposure: people in every COA's core and ring, windowed, against exactextract over the file
+    shapes = {}
+    for coa_id, coa_zone_list in zones.items():
+        core, ring = coa_zones(coa_zone_list)
+        shapes[(coa_id, "core")], shapes[(coa_id, "outer")] = core, ring
+    all_zones = [z for zs in zones.values() for z in zs]
+    ours_t, ours = best_of(lambda: _people(shapes, all_zones, population, crs))
+    frame = gpd.GeoDataFrame({"key": range(len(shapes))}, geometry=list(shapes.values()), crs=crs).to_crs(
+        population.crs
+    )
+
+    def library() -> Any:
+        with rasterio.open(population.path) as src:
+            return exact_extract(src, frame, ["sum"], output="pandas")["sum"]
+
+    theirs_t, theirs = best_of(library)
+    ours_total = sum(v[0] for v in ours.values())
+    theirs_total = float(theirs.sum())
+    line("exposure (people in zones)", ours_t, theirs_t, 1.5)
+    print(
+        f"{'':34} totals {ours_total:,.1f} vs {theirs_total:,.1f} "
+        f"({abs(ours_total - theirs_total) / theirs_total:.4%} apart; must be under 0.1 %)"
+    )
+
+    # 2. sites and reports in zones, against bare spatial-index queries
+    sites_layer = layerset.layers["sites"]
+    tree = shapely.STRtree(sites_layer.frame.geometry.to_numpy())
+    outer_wgs84 = {
+        c: shapely.transform(footprint(zs), transformer(crs, WGS84).transform, interleaved=False)
+        for c, zs in zones.items()
+    }
+    cores = {c: coa_zones(zs)[0] for c, zs in zones.items()}
+    ours_t, _ = best_of(lambda: [sites_in_zones(zs, cores[c], layerset, crs) for c, zs in zones.items()])
+    theirs_t, _ = best_of(lambda: [tree.query(g, predicate="intersects") for g in outer_wgs84.values()])
+    line("sites in zones", ours_t, theirs_t, 2.0)
+    events = layerset.layers["events"].frame
+    xy = np.column_stack(transformer(WGS84, crs).transform(events.geometry.x.to_numpy(), events.geometry.y.to_numpy()))
+    kdtree = cKDTree(xy)
+    centres = {c: np.array(footprint(zs).centroid.coords[0]) for c, zs in zones.items()}
+    reach = {
+        c: settings.threat.distance_m + max(np.hypot(*(np.array(footprint(zs).bounds[2:]) - centres[c])), 0)
+        for c, zs in zones.items()
+    }
+    ours_t, _ = best_of(
+        lambda: [
+            threat_context(footprint(zs), layerset, plan.window.start, crs, settings.threat) for zs in zones.values()
+        ]
+    )
+    theirs_t, _ = best_of(lambda: [kdtree.query_ball_point(centres[c], reach[c]) for c in zones])
+    line("reports near the footprint", ours_t, theirs_t, 2.0)
+
+    # 3. risk surface, against the distance-and-intensity computation over the same cells
+    surface = risk_surface(zones, [], layerset, crs, settings)
+    xs, ys = surface.centres()
+    points = shapely.points(xs.ravel(), ys.ravel())
+
+    def vectorised() -> Any:
+        out = {}
+        for coa_id, zs in zones.items():
+            intensity = np.zeros(points.shape)
+            for z in zs:
+                d = shapely.distance(points, z.geometry)
+                intensity = np.maximum(intensity, np.clip(1 - (d - z.core_m) / (z.outer_m - z.core_m), 0, 1))
+            out[coa_id] = intensity
+        return out
+
+    ours_t, _ = best_of(lambda: risk_surface(zones, [], layerset, crs, settings))
+    theirs_t, _ = best_of(vectorised)
+    line(f"risk surface ({surface.shape[0]} x {surface.shape[1]} cells)", ours_t, theirs_t, 1.5)
+
+    # 4. the whole assessment, warm
+    assess(plan, layerset)
+    whole_t, _ = best_of(lambda: assess(plan, layerset), repeat=3)
+    print(f"{'whole assessment, warm':<34} {whole_t:.2f} s  (target under 2 s){'  ok' if whole_t < 2 else '  OVER'}")
+
+    # 5. memory, in fresh processes, for this raster and a smaller one
+    this_mb = peak_rss_mb(plan_path)
+    small = generate(max(args.size // 4, 1024), HERE / ".data" / f"country-{max(args.size // 4, 1024)}")
+    small_mb = peak_rss_mb(small)
+    print(
+        f"{'peak memory (fresh process)':<34} {this_mb:,.0f} MB with {args.size:,}² pixels, {small_mb:,.0f} MB with "
+        f"{max(args.size // 4, 1024):,}² (target under 1,024 MB, not growing with the raster)"
+    )
+    print(
+        json.dumps(
+            {
+                "size": args.size,
+                "whole_s": round(whole_t, 3),
+                "peak_mb": round(this_mb),
+                "peak_mb_small": round(small_mb),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
