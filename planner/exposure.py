@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from affine import Affine
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
@@ -167,19 +168,26 @@ def _people(
 
 
 def _pixel_intensity(
-    transform: object, shape: tuple[int, int], raster_crs: CRS, zones: list[Zone], crs: CRS
+    transform: Affine, shape: tuple[int, int], raster_crs: CRS, zones: list[Zone], crs: CRS
 ) -> np.ndarray:
-    """Intensity at each pixel centre of a window: the highest any element of the COA gives there."""
-    t = transform
+    """Intensity at each pixel centre of a window: the highest any element of the COA gives there.
+
+    Distances are computed only for pixels inside each zone's bounding box: the rest of the window
+    lies beyond that zone's outer edge, where its intensity is zero.
+    """
     rows, cols = shape
-    xs = t.c + t.a * (np.arange(cols) + 0.5)  # type: ignore[attr-defined]
-    ys = t.f + t.e * (np.arange(rows) + 0.5)  # type: ignore[attr-defined]
+    xs = transform.c + transform.a * (np.arange(cols) + 0.5)
+    ys = transform.f + transform.e * (np.arange(rows) + 0.5)
     gx, gy = np.meshgrid(xs, ys)
     px, py = transformer(raster_crs, crs).transform(gx.ravel(), gy.ravel())
-    points = shapely.points(px, py)
-    result = np.zeros(points.shape)
+    px, py = np.asarray(px), np.asarray(py)
+    result = np.zeros(px.shape)
     for zone in zones:
-        result = np.maximum(result, zone.intensity_at(shapely.distance(points, zone.geometry)))
+        west, south, east, north = zone.outer.bounds
+        near = np.flatnonzero((px >= west) & (px <= east) & (py >= south) & (py <= north))
+        if near.size:
+            distance = shapely.distance(shapely.points(px[near], py[near]), zone.geometry)
+            result[near] = np.maximum(result[near], zone.intensity_at(distance))
     return result.reshape(shape)
 
 
@@ -205,32 +213,37 @@ def _layer_hits(
         return []
     projected = candidates.geometry.to_crs(crs).to_numpy()
     inside = shapely.intersects(projected, outer)
-    hits = []
+    if not inside.any():
+        return []
+    rows, geoms = candidates[inside], projected[inside]
+    # Distances from every site to every element at once: sites x elements.
+    distances = np.column_stack([shapely.distance(geoms, z.geometry) for z in zones])
+    intensities = np.column_stack([z.intensity_at(distances[:, i]) for i, z in enumerate(zones)])
+    nearest = distances.argmin(axis=1)
+    in_core = shapely.intersects(geoms, core) if not core.is_empty else np.zeros(len(geoms), dtype=bool)
     displacement = layer.kind == "displacement"
-    for (_, row), geom in zip(candidates[inside].iterrows(), projected[inside], strict=True):
-        distances = [shapely.distance(geom, z.geometry) for z in zones]
-        nearest = int(np.argmin(distances))
-        strongest = max(float(z.intensity_at(np.array([d]))[0]) for z, d in zip(zones, distances, strict=True))
-        in_core = bool(shapely.intersects(geom, core)) and not core.is_empty
+    records = rows.to_dict("records")
+    hits = []
+    for i, (record, geom) in enumerate(zip(records, geoms, strict=True)):
         share_core, share_outer = _shares(geom, core, outer) if displacement else (0.0, 0.0)
-        population = float(row["population"]) if displacement and not pd.isna(row["population"]) else None
+        population = record["population"] if displacement else None
         hits.append(
             SiteHit(
                 layer=layer.id,
-                id=str(row["site_id"]),
-                name=row["name"],
-                category="displacement" if displacement else str(row["category"]),
-                subtype=row.get("site_type") if displacement else row.get("subtype"),
-                zone="core" if in_core else "outer",
-                distance_m=float(distances[nearest]),
-                element=zones[nearest].element,
-                intensity=strongest,
-                source_row=int(row["source_row"]),
-                functional=None if displacement else _bool_or_none(row.get("functional")),
-                population=population,
+                id=str(record["site_id"]),
+                name=record["name"],
+                category="displacement" if displacement else str(record["category"]),
+                subtype=record.get("site_type") if displacement else record.get("subtype"),
+                zone="core" if in_core[i] else "outer",
+                distance_m=float(distances[i, nearest[i]]),
+                element=zones[nearest[i]].element,
+                intensity=float(intensities[i].max()),
+                source_row=int(record["source_row"]),
+                functional=None if displacement else _bool_or_none(record.get("functional")),
+                population=None if population is None or pd.isna(population) else float(population),
                 share_core=share_core,
                 share_outer=share_outer,
-                geometry=row.geometry,
+                geometry=record["geometry"],
             )
         )
     return hits

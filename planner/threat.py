@@ -78,6 +78,7 @@ def threat_context(
     west, south, east, north = area.bounds
     lons, lats = transformer(crs, WGS84).transform([west, east, west, east], [south, south, north, north])
     search = shapely.box(min(lons), min(lats), max(lons), max(lats))
+    other_weight = settings.kind_weights.get("other", 0.5)
     day = pd.Timestamp(start.date())
     earliest = day - pd.Timedelta(days=settings.window_days)
     for layer in layers:
@@ -95,31 +96,47 @@ def threat_context(
         candidates = candidates[(candidates["date"] >= earliest) & (candidates["date"] < day)]
         if candidates.empty:
             continue
-        projected = candidates.geometry.to_crs(crs).to_numpy()
-        distances = shapely.distance(projected, footprint)
+        projected = candidates.geometry.to_crs(crs)
+        distances = shapely.distance(projected.to_numpy(), footprint)
         near = distances <= settings.distance_m
-        for (_, row), geom, dist in zip(candidates[near].iterrows(), projected[near], distances[near], strict=True):
-            age = (day - row["date"]).days
-            precision = float(row["location_precision_m"])
-            weight = (
-                0.5 ** (age / settings.half_life_days)
-                * min(1.0, settings.precise_m / max(precision, 1.0))
-                * settings.kind_weights.get(str(row["kind"]), settings.kind_weights.get("other", 0.5))
+        if not near.any():
+            continue
+        rows, distances = candidates[near], distances[near]
+        age = (day - rows["date"]).dt.days.to_numpy()
+        precision = rows["location_precision_m"].to_numpy(dtype=float)
+        kind_weight = rows["kind"].map(lambda k: settings.kind_weights.get(str(k), other_weight)).to_numpy(float)
+        weights = (
+            0.5 ** (age / settings.half_life_days)
+            * np.minimum(1.0, settings.precise_m / np.maximum(precision, 1.0))
+            * kind_weight
+        )
+        xs, ys = projected[near].x.to_numpy(), projected[near].y.to_numpy()
+        context.reports.extend(
+            Report(
+                layer.id,
+                str(event_id),
+                date.date().isoformat(),
+                str(kind),
+                float(dist),
+                float(weight),
+                bool(civilian),
+                float(prec),
+                float(x),
+                float(y),
             )
-            context.reports.append(
-                Report(
-                    layer=layer.id,
-                    event_id=str(row["event_id"]),
-                    date=row["date"].date().isoformat(),
-                    kind=str(row["kind"]),
-                    distance_m=float(dist),
-                    weight=float(weight),
-                    civilian_targeting=bool(row["civilian_targeting"]),
-                    location_precision_m=precision,
-                    x=float(geom.x),
-                    y=float(geom.y),
-                )
+            for event_id, date, kind, dist, weight, civilian, prec, x, y in zip(
+                rows["event_id"],
+                rows["date"],
+                rows["kind"],
+                distances,
+                weights,
+                rows["civilian_targeting"],
+                precision,
+                xs,
+                ys,
+                strict=True,
             )
+        )
     context.reports.sort(key=lambda r: (-r.weight, r.date, r.event_id))
     return context
 
