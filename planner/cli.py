@@ -157,6 +157,9 @@ def _render(report: dict[str, Any]) -> str:
             )
         if "date_range" in layer:
             lines.append(f"      reports from {layer['date_range'][0]} to {layer['date_range'][1]}")
+        if layer.get("bounds"):
+            west, south, east, north = layer["bounds"]
+            lines.append(f"      extent lon {west:.4f} to {east:.4f}, lat {south:.4f} to {north:.4f}")
         if layer["sensitive"]:
             lines.append(f"      sensitive fields (never shown uncleared): {', '.join(layer['sensitive'])}")
         lines.extend(f"      dropped {len(d['rows'])}: {d['reason']}" for d in layer["dropped"])

@@ -26,6 +26,7 @@ def test_validate_sample_plan_prints_every_layer_and_coa() -> None:
     for name in ("COA A", "COA B", "COA C", "population", "events", "roads", "Usable: yes"):
         assert name in out
     assert "sensitive fields (never shown uncleared): source, notes" in out
+    assert "extent lon 33.5" in out and "EPSG:32636" in out
     assert "Informant" not in out and "informant" not in out  # sources never printed
 
 

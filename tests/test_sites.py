@@ -202,3 +202,12 @@ def test_polygon_sites_are_kept_as_polygons(make_manifest) -> None:  # type: ign
     content = feature_collection([({"amenity": "hospital"}, square.__geo_interface__)])
     frame = sites(make_manifest, "s.geojson", content)
     assert frame.geometry.iloc[0].equals(square)
+
+
+def test_unknown_declared_crs(make_manifest) -> None:  # type: ignore[no-untyped-def]
+    manifest = make_manifest(
+        {"s": {"kind": "sites", "path": "s.csv", "category": "health", "crs": "EPSG:999999"}},
+        {"s.csv": "name,lat,lon\nA,4.85,31.6\n"},
+    )
+    with pytest.raises(InputError, match=r"crs: unknown CRS 'EPSG:999999'.*EPSG code"):
+        load_layerset(manifest)
