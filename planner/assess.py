@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import shapely
@@ -16,7 +15,7 @@ import shapely
 from planner import __version__
 from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
 from planner.exposure import Exposure, ZoneFigures, exposure
-from planner.geo import WGS84, transformer, working_crs
+from planner.geo import working_crs
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.plan import COA, Plan
@@ -233,14 +232,5 @@ def assess(
         results,
         comparison,
         surface,
-        _warnings(layerset, plan.window.start.date()),
+        layerset.all_flags(plan.window.start.date()),
     )
-
-
-def _warnings(layerset: LayerSet, on: date) -> list[Flag]:
-    return layerset.all_flags(on)
-
-
-def zone_in_wgs84(geometry: Any, crs: Any) -> Any:
-    """A zone geometry from the working CRS back to EPSG:4326, for maps and exports."""
-    return shapely.transform(geometry, transformer(crs, WGS84).transform, interleaved=False)

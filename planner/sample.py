@@ -269,7 +269,7 @@ def idp_hxl_csv() -> str:
 
 
 # Road network: (id, OSM highway class, surface, rainy-season passability, is a bridge, points in local metres).
-_BRIDGE_X = 6_500 + 300 * math.sin(5_000 / 1_500)
+_BRIDGE_X = river_x(5_000)
 # fmt: off
 ROADS: tuple[tuple[str, str, str, str, bool, tuple[tuple[float, float], ...]], ...] = (
     ("main-west", "primary", "asphalt", "all season", False,
