@@ -24,7 +24,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from planner.effects import Zone
-from planner.geo import WGS84, transformer
+from planner.geo import transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.population import PopulationLayer
@@ -192,58 +192,53 @@ def _pixel_intensity(
 
 
 def sites_in_zones(zones: list[Zone], core: BaseGeometry, layerset: LayerSet, crs: CRS) -> list[SiteHit]:
-    """Every site and displacement site touching an outer zone, found through each layer's spatial index."""
+    """Every site and displacement site touching an outer zone, found through each layer's projected index."""
     outer = shapely.union_all([z.outer for z in zones])
-    to_wgs84 = transformer(crs, WGS84)
-    west, south, east, north = outer.bounds
-    lons, lats = to_wgs84.transform([west, east, west, east], [south, south, north, north])
-    search = shapely.box(min(lons), min(lats), max(lons), max(lats))
     hits: list[SiteHit] = []
     for layer in [*layerset.of_kind("sites"), *layerset.of_kind("displacement")]:
-        hits.extend(_layer_hits(layer, search, zones, core=core, outer=outer, crs=crs))
+        hits.extend(_layer_hits(layer, zones, core=core, outer=outer, crs=crs))
     return sorted(hits, key=lambda h: (ZONES.index(h.zone), h.distance_m, h.layer, h.id))
 
 
 def _layer_hits(
-    layer: VectorLayer, search: BaseGeometry, zones: list[Zone], *, core: BaseGeometry, outer: BaseGeometry, crs: CRS
+    layer: VectorLayer, zones: list[Zone], *, core: BaseGeometry, outer: BaseGeometry, crs: CRS
 ) -> list[SiteHit]:
-    frame = layer.frame
-    candidates = frame.iloc[frame.sindex.query(search, predicate="intersects")]
-    if candidates.empty:
+    index = layer.projected(crs)
+    found = np.sort(index.tree.query(outer, predicate="intersects"))
+    if found.size == 0:
         return []
-    projected = candidates.geometry.to_crs(crs).to_numpy()
-    inside = shapely.intersects(projected, outer)
-    if not inside.any():
-        return []
-    rows, geoms = candidates[inside], projected[inside]
+    geoms = index.geometries[found]
     # Distances from every site to every element at once: sites x elements.
     distances = np.column_stack([shapely.distance(geoms, z.geometry) for z in zones])
     intensities = np.column_stack([z.intensity_at(distances[:, i]) for i, z in enumerate(zones)])
     nearest = distances.argmin(axis=1)
     in_core = shapely.intersects(geoms, core) if not core.is_empty else np.zeros(len(geoms), dtype=bool)
     displacement = layer.kind == "displacement"
-    records = rows.to_dict("records")
+    frame = layer.frame
+    # Take the found rows first: converting whole columns would cost in proportion to the layer.
+    column = {name: frame[name].take(found).to_numpy(dtype=object) for name in frame.columns if name != "geometry"}
+    wgs84 = frame.geometry.take(found).to_numpy()
     hits = []
-    for i, (record, geom) in enumerate(zip(records, geoms, strict=True)):
+    for i, geom in enumerate(geoms):
         share_core, share_outer = _shares(geom, core, outer) if displacement else (0.0, 0.0)
-        population = record["population"] if displacement else None
+        population = column["population"][i] if displacement else None
         hits.append(
             SiteHit(
                 layer=layer.id,
-                id=str(record["site_id"]),
-                name=record["name"],
-                category="displacement" if displacement else str(record["category"]),
-                subtype=record.get("site_type") if displacement else record.get("subtype"),
+                id=str(column["site_id"][i]),
+                name=column["name"][i],
+                category="displacement" if displacement else str(column["category"][i]),
+                subtype=column["site_type"][i] if displacement else column["subtype"][i],
                 zone="core" if in_core[i] else "outer",
                 distance_m=float(distances[i, nearest[i]]),
                 element=zones[nearest[i]].element,
                 intensity=float(intensities[i].max()),
-                source_row=int(record["source_row"]),
-                functional=None if displacement else _bool_or_none(record.get("functional")),
+                source_row=int(column["source_row"][i]),
+                functional=None if displacement else _bool_or_none(column["functional"][i]),
                 population=None if population is None or pd.isna(population) else float(population),
                 share_core=share_core,
                 share_outer=share_outer,
-                geometry=record["geometry"],
+                geometry=wgs84[i],
             )
         )
     return hits

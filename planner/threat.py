@@ -16,7 +16,6 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.settings import ThreatSettings
@@ -74,10 +73,6 @@ def threat_context(
     if not layers:
         context.flags.append(Flag("no_data", "-", "no threat-report layer: the threat context is unknown, not calm"))
         return context
-    area = footprint.buffer(settings.distance_m)
-    west, south, east, north = area.bounds
-    lons, lats = transformer(crs, WGS84).transform([west, east, west, east], [south, south, north, north])
-    search = shapely.box(min(lons), min(lats), max(lons), max(lats))
     other_weight = settings.kind_weights.get("other", 0.5)
     day = pd.Timestamp(start.date())
     earliest = day - pd.Timedelta(days=settings.window_days)
@@ -91,26 +86,27 @@ def threat_context(
                     f"{layer.as_of.isoformat()}: recent threats may be missing",
                 )
             )
-        frame = layer.frame
-        candidates = frame.iloc[frame.sindex.query(search, predicate="intersects")]
-        candidates = candidates[(candidates["date"] >= earliest) & (candidates["date"] < day)]
-        if candidates.empty:
+        index = layer.projected(crs)
+        found = np.sort(index.tree.query(footprint, predicate="dwithin", distance=settings.distance_m))
+        dates = layer.frame["date"].to_numpy()[found]
+        found = found[(dates >= earliest.to_datetime64()) & (dates < day.to_datetime64())]
+        if found.size == 0:
             continue
-        projected = candidates.geometry.to_crs(crs)
-        distances = shapely.distance(projected.to_numpy(), footprint)
+        projected = index.geometries[found]
+        distances = shapely.distance(projected, footprint)
         near = distances <= settings.distance_m
-        if not near.any():
-            continue
-        rows, distances = candidates[near], distances[near]
-        age = (day - rows["date"]).dt.days.to_numpy()
-        precision = rows["location_precision_m"].to_numpy(dtype=float)
-        kind_weight = rows["kind"].map(lambda k: settings.kind_weights.get(str(k), other_weight)).to_numpy(float)
+        found, projected, distances = found[near], projected[near], distances[near]
+        frame = layer.frame
+        dates = pd.DatetimeIndex(frame["date"].take(found))
+        age = (day - dates).days.to_numpy()
+        precision = frame["location_precision_m"].take(found).to_numpy(dtype=float)
+        kinds = frame["kind"].take(found).to_numpy(dtype=object)
+        kind_weight = np.array([settings.kind_weights.get(str(k), other_weight) for k in kinds])
         weights = (
             0.5 ** (age / settings.half_life_days)
             * np.minimum(1.0, settings.precise_m / np.maximum(precision, 1.0))
             * kind_weight
         )
-        xs, ys = projected[near].x.to_numpy(), projected[near].y.to_numpy()
         context.reports.extend(
             Report(
                 layer.id,
@@ -125,15 +121,15 @@ def threat_context(
                 float(y),
             )
             for event_id, date, kind, dist, weight, civilian, prec, x, y in zip(
-                rows["event_id"],
-                rows["date"],
-                rows["kind"],
+                frame["event_id"].take(found).to_numpy(dtype=object),
+                dates,
+                kinds,
                 distances,
                 weights,
-                rows["civilian_targeting"],
+                frame["civilian_targeting"].take(found).to_numpy(dtype=bool),
                 precision,
-                xs,
-                ys,
+                shapely.get_x(projected),
+                shapely.get_y(projected),
                 strict=True,
             )
         )

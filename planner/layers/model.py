@@ -14,6 +14,9 @@ from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
 
 CATEGORIES = (
     "health",
@@ -129,12 +132,33 @@ class LayerInfo:
         return {}
 
 
+@dataclass(frozen=True)
+class ProjectedIndex:
+    """A layer's geometries in a working CRS with a spatial index over them, built once and reused."""
+
+    geometries: np.ndarray  # shapely geometries, row-aligned with the layer's frame
+    tree: shapely.STRtree
+
+
 @dataclass
 class VectorLayer(LayerInfo):
     """Sites, displacement sites, threat reports, roads or backdrop features, normalised."""
 
     frame: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     source_crs: str = "EPSG:4326"
+    _projected: dict[str, ProjectedIndex] = field(default_factory=dict, repr=False)
+
+    def projected(self, crs: CRS) -> ProjectedIndex:
+        """The layer in ``crs`` with its spatial index; projected and indexed once per CRS.
+
+        Assessments query this with zones in metres, so their cost follows the footprint: the projection
+        of the whole layer is paid once, not on every assessment.
+        """
+        key = CRS.from_user_input(crs).to_string()
+        if key not in self._projected:
+            geometries = self.frame.geometry.to_crs(crs).to_numpy()
+            self._projected[key] = ProjectedIndex(geometries, shapely.STRtree(geometries))
+        return self._projected[key]
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
