@@ -95,11 +95,9 @@ def exposure(zones: list[Zone], layerset: LayerSet, crs: CRS) -> Exposure:
     hits = sites_in_zones(zones, core, layerset, crs)
     displaced = _displaced(hits)
 
-    figures = {zone: _figures(people[("coa", zone)], displaced, zone, hits) for zone in ZONES}
+    figures = {zone: _figures(people[("coa", zone)], displaced, zone) for zone in ZONES}
     by_element = {
-        z.element: {
-            zone: _figures(people[(z.element, zone)], displaced, zone, hits, element=z.element) for zone in ZONES
-        }
+        z.element: {zone: _figures(people[(z.element, zone)], displaced, zone, element=z.element) for zone in ZONES}
         for z in zones
     }
     return Exposure(figures, by_element, hits, _figure_flags(layerset, figures, hits))
@@ -109,7 +107,6 @@ def _figures(
     people: PeopleFigures,
     displaced: pd.DataFrame,
     zone: str,
-    hits: list[SiteHit],
     element: str | None = None,
 ) -> ZoneFigures:
     rows = displaced if element is None else displaced[displaced["element"] == element]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import rasterio
 import shapely
@@ -21,7 +22,6 @@ from rasterio.warp import Resampling, reproject
 from shapely.geometry.base import BaseGeometry
 
 from planner.effects import Zone
-from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
 from planner.settings import Settings
 from planner.threat import Report, threat_density
@@ -141,14 +141,14 @@ def _people(layerset: LayerSet, crs: CRS, transform: Affine, shape: tuple[int, i
 def _place_sites(surface: RiskSurface, layerset: LayerSet, settings: Settings) -> None:
     """Every site and displacement site of the study area, at its representative point."""
     west, south, east, north = surface.bounds
-    lons, lats = transformer(surface.crs, WGS84).transform([west, east, west, east], [south, south, north, north])
-    search = shapely.box(min(lons), min(lats), max(lons), max(lats))
     rows, cols = surface.shape
     for layer in [*layerset.of_kind("sites"), *layerset.of_kind("displacement")]:
-        frame = layer.frame.iloc[layer.frame.sindex.query(search, predicate="intersects")]
-        if frame.empty:
+        index = layer.projected(surface.crs)  # projected and indexed once per layer, shared with exposure
+        found = np.sort(index.tree.query(shapely.box(west, south, east, north), predicate="intersects"))
+        if found.size == 0:
             continue
-        points = frame.geometry.representative_point().to_crs(surface.crs)
+        frame = layer.frame.iloc[found]
+        points = gpd.GeoSeries(shapely.point_on_surface(index.geometries[found]))
         col = ((points.x.to_numpy() - west) // surface.cell_m).astype(int)
         row = ((north - points.y.to_numpy()) // surface.cell_m).astype(int)
         inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
