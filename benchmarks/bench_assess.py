@@ -38,12 +38,11 @@ from scipy.spatial import cKDTree
 
 from planner.assess import assess, effects_zones, plan_crs
 from planner.effects import load_effects_table
-from planner.exposure import _people, coa_zones, sites_in_zones
-from planner.geo import WGS84, transformer
+from planner.exposure import _people, coa_zones, locate_sites, sites_in_zones
 from planner.plan import open_plan
 from planner.settings import Settings
 from planner.surface import footprint, risk_surface
-from planner.threat import threat_context
+from planner.threat import locate_near, threat_context
 
 HERE = Path(__file__).resolve().parent
 PIXEL_DEG = 0.0009  # about 100 m
@@ -239,13 +238,22 @@ def main() -> None:
     zones = effects_zones(plan, effects, crs)
     population = layerset.population
 
-    # 1. exposure: people in every COA's core and ring, windowed, against exactextract over the file
+    # 1. exposure: people in every COA's core and ring, read per COA as the assessment does, against
+    # exactextract over the file on the same zones
     shapes = {}
     for coa_id, coa_zone_list in zones.items():
         core, ring = coa_zones(coa_zone_list)
         shapes[(coa_id, "core")], shapes[(coa_id, "outer")] = core, ring
-    all_zones = [z for zs in zones.values() for z in zs]
-    ours_t, ours = best_of(lambda: _people(shapes, all_zones, population, crs))
+
+    def ours_people() -> dict[tuple[str, str], Any]:
+        out = {}
+        with population.open() as raster:
+            for coa_id, coa_zone_list in zones.items():
+                mine = {k: v for k, v in shapes.items() if k[0] == coa_id}
+                out.update(_people(mine, coa_zone_list, population, crs, raster))
+        return out
+
+    ours_t, ours = best_of(ours_people)
     frame = gpd.GeoDataFrame({"key": range(len(shapes))}, geometry=list(shapes.values()), crs=crs).to_crs(
         population.crs
     )
@@ -263,32 +271,49 @@ def main() -> None:
         f"({abs(ours_total - theirs_total) / theirs_total:.4%} apart; must be under 0.1 %)"
     )
 
-    # 2. sites and reports in zones, against bare spatial-index queries
+    # 2. sites and reports in zones, against bare spatial-index queries on the same projected geometries.
+    # "Counting" is finding which rows fall in each zone; listing them as records with their evidence
+    # is timed too, for information (it costs in proportion to the rows found, not to the layer).
     sites_layer = layerset.layers["sites"]
-    tree = shapely.STRtree(sites_layer.frame.geometry.to_numpy())
-    outer_wgs84 = {
-        c: shapely.transform(footprint(zs), transformer(crs, WGS84).transform, interleaved=False)
-        for c, zs in zones.items()
-    }
-    cores = {c: coa_zones(zs)[0] for c, zs in zones.items()}
-    ours_t, _ = best_of(lambda: [sites_in_zones(zs, cores[c], layerset, crs) for c, zs in zones.items()])
-    theirs_t, _ = best_of(lambda: [tree.query(g, predicate="intersects") for g in outer_wgs84.values()])
-    line("sites in zones", ours_t, theirs_t, 2.0)
-    events = layerset.layers["events"].frame
-    xy = np.column_stack(transformer(WGS84, crs).transform(events.geometry.x.to_numpy(), events.geometry.y.to_numpy()))
-    kdtree = cKDTree(xy)
-    centres = {c: np.array(footprint(zs).centroid.coords[0]) for c, zs in zones.items()}
-    reach = {
-        c: settings.threat.distance_m + max(np.hypot(*(np.array(footprint(zs).bounds[2:]) - centres[c])), 0)
-        for c, zs in zones.items()
-    }
-    ours_t, _ = best_of(
+    index = sites_layer.projected(crs)
+    cores_outers = {c: coa_zones(zs) for c, zs in zones.items()}
+    ours_t, _ = best_of(lambda: [locate_sites(index, zs) for zs in zones.values()], repeat=20)
+    theirs_t, _ = best_of(
         lambda: [
-            threat_context(footprint(zs), layerset, plan.window.start, crs, settings.threat) for zs in zones.values()
-        ]
+            (index.tree.query(core, predicate="intersects"), index.tree.query(ring, predicate="intersects"))
+            for core, ring in cores_outers.values()
+        ],
+        repeat=20,
     )
-    theirs_t, _ = best_of(lambda: [kdtree.query_ball_point(centres[c], reach[c]) for c in zones])
-    line("reports near the footprint", ours_t, theirs_t, 2.0)
+    line("sites in core and ring (count)", ours_t, theirs_t, 2.0)
+    listed_t, _ = best_of(lambda: [sites_in_zones(zs, cores_outers[c][0], layerset, crs) for c, zs in zones.items()])
+    print(f"{'':34} listing them as records with evidence: {listed_t * 1000:.1f} ms")
+
+    events = layerset.layers["events"]
+    reports = events.projected(crs)
+    kdtree = cKDTree(shapely.get_coordinates(reports.geometries))  # the same points, indexed bare
+    distance = settings.threat.distance_m
+    footprints = {c: footprint(zs) for c, zs in zones.items()}
+
+    def bare_reports() -> list[np.ndarray]:
+        # A ball round the footprint, then the exact distance to it: the same rows answered with bare calls.
+        found = []
+        for shape in footprints.values():
+            west, south, east, north = shape.bounds
+            centre = ((west + east) / 2, (south + north) / 2)
+            rows = np.asarray(kdtree.query_ball_point(centre, distance + np.hypot(east - west, north - south) / 2))
+            found.append(rows[shapely.distance(shape, reports.geometries[rows]) <= distance])
+        return found
+
+    ours_t, ours_rows = best_of(lambda: [locate_near(reports, zs, distance)[0] for zs in zones.values()], repeat=20)
+    theirs_t, theirs_rows = best_of(bare_reports, repeat=20)
+    same = all(np.array_equal(np.sort(a), np.sort(b)) for a, b in zip(ours_rows, theirs_rows, strict=True))
+    line("reports near the footprint (count)", ours_t, theirs_t, 2.0)
+    print(f"{'':34} same reports found: {'yes' if same else 'NO'} ({sum(map(len, ours_rows))} in all)")
+    listed_t, _ = best_of(
+        lambda: [threat_context(zs, layerset, plan.window.start, crs, settings.threat) for zs in zones.values()]
+    )
+    print(f"{'':34} weighing and listing them: {listed_t * 1000:.1f} ms")
 
     # 3. risk surface, against the distance-and-intensity computation over the same cells
     surface = risk_surface(zones, [], layerset, crs, settings)

@@ -7,6 +7,7 @@ Every step is a public function of its own module and can be run alone.
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from planner.layers.model import Flag
 from planner.plan import COA, Plan
 from planner.risk import Comparison, Risk, compare, risk
 from planner.settings import Settings
-from planner.surface import RiskSurface, footprint, risk_surface
+from planner.surface import RiskSurface, risk_surface
 from planner.threat import ThreatContext, threat_context
 
 
@@ -212,9 +213,12 @@ def assess(
     zones = effects_zones(plan, effects, crs)
     results = []
     all_reports = {}
+    with ExitStack() as stack:
+        raster = stack.enter_context(layerset.population.open()) if layerset.population else None
+        exposures = {coa.id: exposure(zones[coa.id], layerset, crs, raster) for coa in plan.coas}
     for coa in plan.coas:
-        coa_exposure = exposure(zones[coa.id], layerset, crs)
-        threats = threat_context(footprint(zones[coa.id]), layerset, plan.window.start, crs, settings.threat)
+        coa_exposure = exposures[coa.id]
+        threats = threat_context(zones[coa.id], layerset, plan.window.start, crs, settings.threat)
         all_reports.update({(r.layer, r.event_id): r for r in threats.reports})
         results.append(
             COAResult(

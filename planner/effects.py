@@ -135,13 +135,16 @@ def element_zone(element: Element, table: EffectsTable, crs: CRS) -> Zone:
     return Zone(element.id, element.activity, geometry, core, outer, core_m, outer_m, table.profile, source)
 
 
-def intensity(distance_m: np.ndarray, core_m: float, outer_m: float, profile: str) -> np.ndarray:
+def intensity(
+    distance_m: np.ndarray, core_m: float | np.ndarray, outer_m: float | np.ndarray, profile: str
+) -> np.ndarray:
     """Intensity of effects at a distance from the element: 1 in the core, falling to 0 at the outer edge.
 
     ``linear`` falls in a straight line across the outer ring; ``step`` is 1 in the core and 0.5 in the ring.
+    Radii may be arrays aligned with the distances (one pair of radii per element reached).
     """
     d = np.asarray(distance_m, dtype=float)
     if profile == "step":
         return np.where(d <= core_m, 1.0, np.where(d <= outer_m, 0.5, 0.0))
-    ring = max(outer_m - core_m, 1e-9)
+    ring = np.maximum(np.subtract(outer_m, core_m), 1e-9)
     return np.clip(1.0 - (d - core_m) / ring, 0.0, 1.0) * (d <= outer_m)

@@ -13,20 +13,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.geometry
 from affine import Affine
 from exactextract import exact_extract
+from exactextract.feature import JSONFeatureSource
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
+from rasterio.io import DatasetReader
 from shapely.geometry.base import BaseGeometry
 
-from planner.effects import Zone
-from planner.geo import transformer
+from planner.effects import Zone, intensity
+from planner.geo import distance_xy, transformer
 from planner.layers.manifest import LayerSet
-from planner.layers.model import Flag, VectorLayer
+from planner.layers.model import Flag, ProjectedIndex, VectorLayer
 from planner.layers.population import PopulationLayer
 
 ZONES = ("core", "outer")
@@ -84,14 +86,17 @@ def coa_zones(zones: list[Zone]) -> tuple[BaseGeometry, BaseGeometry]:
     return core, outer
 
 
-def exposure(zones: list[Zone], layerset: LayerSet, crs: CRS) -> Exposure:
-    """People, displaced people and sites in the zones of one COA (zones in the working CRS ``crs``)."""
+def exposure(zones: list[Zone], layerset: LayerSet, crs: CRS, raster: DatasetReader | None = None) -> Exposure:
+    """People, displaced people and sites in the zones of one COA (zones in the working CRS ``crs``).
+
+    ``raster`` is the population raster already open, when several COAs are assessed in a row.
+    """
     core, ring = coa_zones(zones)
     shapes = {("coa", "core"): core, ("coa", "outer"): ring}
     for zone in zones:
         shapes[(zone.element, "core")] = zone.core
         shapes[(zone.element, "outer")] = zone.outer.difference(zone.core)
-    people = _people(shapes, zones, layerset.population, crs)
+    people = _people(shapes, zones, layerset.population, crs, raster)
     hits = sites_in_zones(zones, core, layerset, crs)
     displaced = _displaced(hits)
 
@@ -126,15 +131,21 @@ PeopleFigures = tuple[float | None, float | None, float]
 
 
 def _people(
-    shapes: dict[tuple[str, str], BaseGeometry], zones: list[Zone], population: PopulationLayer | None, crs: CRS
+    shapes: dict[tuple[str, str], BaseGeometry],
+    zones: list[Zone],
+    population: PopulationLayer | None,
+    crs: CRS,
+    raster: DatasetReader | None = None,
 ) -> dict[tuple[str, str], PeopleFigures]:
     """(people, intensity-weighted people, coverage) for each shape, from one windowed read."""
     unknown: PeopleFigures = (None, None, 0.0)
     empty = dict.fromkeys(shapes, unknown)
     if population is None:
         return empty
-    outer = shapely.union_all(list(shapes.values()))
-    window = population.read_window(outer.bounds, crs)
+    bounds = shapely.bounds(np.array([g for g in shapes.values() if not g.is_empty], dtype=object))
+    west, south = bounds[:, :2].min(axis=0)
+    east, north = bounds[:, 2:].max(axis=0)
+    window = population.read_window((west, south, east, north), crs, raster)
     if window.shape == (0, 0):
         return empty
     people = np.ma.filled(window.people().astype(float), np.nan)
@@ -146,18 +157,26 @@ def _people(
     values = NumPyRasterSource(people, xmin, ymin, xmax, ymax, nodata=np.nan, srs_wkt=wkt)
     weights = NumPyRasterSource(intensity, xmin, ymin, xmax, ymax, srs_wkt=wkt)
     keys = [k for k, geom in shapes.items() if not geom.is_empty]
-    frame = gpd.GeoDataFrame({"key": range(len(keys))}, geometry=[shapes[k] for k in keys], crs=crs)
-    frame = frame.to_crs(population.crs)
+    to_raster = transformer(crs, population.crs).transform
+    projected = [shapely.transform(shapes[k], to_raster, interleaved=False) for k in keys]
+    features = [
+        {"type": "Feature", "properties": {"key": i}, "geometry": shapely.geometry.mapping(g)}
+        for i, g in enumerate(projected)
+    ]
     result = exact_extract(
-        values, frame, ["sum", "count", "weighted_sum"], weights=weights, include_cols=["key"], output="pandas"
+        values,
+        JSONFeatureSource(features, srs_wkt=wkt),
+        ["sum", "count", "weighted_sum"],
+        weights=weights,
+        include_cols=["key"],
     )
     pixel_area = abs(t.a * t.e)
     out = dict(empty)
-    for row in result.itertuples():
-        key = keys[int(row.key)]
-        zone_pixels = frame.geometry.iloc[int(row.key)].area / pixel_area
-        coverage = min(float(row.count) / zone_pixels, 1.0) if zone_pixels > 0 else 1.0
-        out[key] = (float(row.sum), float(row.weighted_sum), coverage)
+    for feature in result:
+        row = feature["properties"]
+        zone_pixels = projected[row["key"]].area / pixel_area
+        coverage = min(float(row["count"]) / zone_pixels, 1.0) if zone_pixels > 0 else 1.0
+        out[keys[row["key"]]] = (float(row["sum"]), float(row["weighted_sum"]), coverage)
     for key, geom in shapes.items():
         if geom.is_empty:
             out[key] = (0.0, 0.0, 1.0)  # an empty zone (no core) holds nobody, with certainty
@@ -183,56 +202,101 @@ def _pixel_intensity(
         west, south, east, north = zone.outer.bounds
         near = np.flatnonzero((px >= west) & (px <= east) & (py >= south) & (py <= north))
         if near.size:
-            distance = shapely.distance(shapely.points(px[near], py[near]), zone.geometry)
+            distance = distance_xy(zone.geometry, px[near], py[near])
             result[near] = np.maximum(result[near], zone.intensity_at(distance))
     return result.reshape(shape)
 
 
+@dataclass(frozen=True)
+class Located:
+    """Rows of one layer inside a COA's outer zones, as arrays aligned with ``rows`` (sorted)."""
+
+    rows: np.ndarray  # row positions in the layer's frame
+    element: np.ndarray  # index of the nearest element
+    distance_m: np.ndarray  # distance to that element
+    intensity: np.ndarray  # the highest intensity any element gives there
+    in_core: np.ndarray  # touches a core zone
+
+
+def locate_sites(index: ProjectedIndex, zones: list[Zone]) -> Located:
+    """Which rows of an indexed layer touch the outer zone of any element, and how close they come.
+
+    One R-tree query over all elements' outer zones gives (element, row) pairs; distances, intensities and
+    the core test are then computed on those pairs only, so the cost follows the footprint, not the layer.
+    """
+    outers = np.array([z.outer for z in zones], dtype=object)
+    element, rows = index.tree.query(outers, predicate="intersects")
+    if rows.size == 0:
+        empty = np.array([], dtype=int)
+        return Located(empty, empty, np.array([]), np.array([]), np.array([], dtype=bool))
+    geoms = index.geometries[rows]
+    distance = shapely.distance(np.array([z.geometry for z in zones], dtype=object)[element], geoms)
+    core_m = np.array([z.core_m for z in zones])[element]
+    outer_m = np.array([z.outer_m for z in zones])[element]
+    reach = intensity(distance, core_m, outer_m, zones[0].profile)
+    in_core = shapely.intersects(np.array([z.core for z in zones], dtype=object)[element], geoms)
+    # Per row: the nearest element first; the highest intensity and any core over all its pairs.
+    order = np.lexsort((distance, rows))
+    rows, element, distance = rows[order], element[order], distance[order]
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return Located(
+        rows=rows[first],
+        element=element[first],
+        distance_m=distance[first],
+        intensity=np.maximum.reduceat(reach[order], first),
+        in_core=np.logical_or.reduceat(in_core[order], first),
+    )
+
+
 def sites_in_zones(zones: list[Zone], core: BaseGeometry, layerset: LayerSet, crs: CRS) -> list[SiteHit]:
-    """Every site and displacement site touching an outer zone, found through each layer's projected index."""
+    """Every site and displacement site touching an outer zone, nearest first within each zone."""
     outer = shapely.union_all([z.outer for z in zones])
     hits: list[SiteHit] = []
     for layer in [*layerset.of_kind("sites"), *layerset.of_kind("displacement")]:
-        hits.extend(_layer_hits(layer, zones, core=core, outer=outer, crs=crs))
+        located = locate_sites(layer.projected(crs), zones)
+        hits.extend(_layer_hits(layer, located, zones, core=core, outer=outer, crs=crs))
     return sorted(hits, key=lambda h: (ZONES.index(h.zone), h.distance_m, h.layer, h.id))
 
 
 def _layer_hits(
-    layer: VectorLayer, zones: list[Zone], *, core: BaseGeometry, outer: BaseGeometry, crs: CRS
+    layer: VectorLayer, located: Located, zones: list[Zone], *, core: BaseGeometry, outer: BaseGeometry, crs: CRS
 ) -> list[SiteHit]:
-    index = layer.projected(crs)
-    found = np.sort(index.tree.query(outer, predicate="intersects"))
-    if found.size == 0:
+    """The located rows of a layer as records that carry their evidence."""
+    if located.rows.size == 0:
         return []
-    geoms = index.geometries[found]
-    # Distances from every site to every element at once: sites x elements.
-    distances = np.column_stack([shapely.distance(geoms, z.geometry) for z in zones])
-    intensities = np.column_stack([z.intensity_at(distances[:, i]) for i, z in enumerate(zones)])
-    nearest = distances.argmin(axis=1)
-    in_core = shapely.intersects(geoms, core) if not core.is_empty else np.zeros(len(geoms), dtype=bool)
     displacement = layer.kind == "displacement"
-    frame = layer.frame
-    # Take the found rows first: converting whole columns would cost in proportion to the layer.
-    column = {name: frame[name].take(found).to_numpy(dtype=object) for name in frame.columns if name != "geometry"}
-    wgs84 = frame.geometry.take(found).to_numpy()
+    rows = located.rows
+    geoms = layer.projected(crs).geometries[rows]
+
+    def column(name: str) -> np.ndarray:
+        return layer.column(name)[rows]
+
+    ids, names, source_rows = column("site_id"), column("name"), column("source_row")
+    wgs84 = layer.frame.geometry.array[rows]
+    if displacement:
+        categories = np.full(rows.size, "displacement", dtype=object)
+        subtypes, population = column("site_type"), column("population")
+        functional = np.full(rows.size, None, dtype=object)
+    else:
+        categories, subtypes, functional = column("category"), column("subtype"), column("functional")
+        population = np.full(rows.size, None, dtype=object)
     hits = []
-    for i, geom in enumerate(geoms):
-        share_core, share_outer = _shares(geom, core, outer) if displacement else (0.0, 0.0)
-        population = column["population"][i] if displacement else None
+    for i in range(rows.size):
+        share_core, share_outer = _shares(geoms[i], core, outer) if displacement else (0.0, 0.0)
         hits.append(
             SiteHit(
                 layer=layer.id,
-                id=str(column["site_id"][i]),
-                name=column["name"][i],
-                category="displacement" if displacement else str(column["category"][i]),
-                subtype=column["site_type"][i] if displacement else column["subtype"][i],
-                zone="core" if in_core[i] else "outer",
-                distance_m=float(distances[i, nearest[i]]),
-                element=zones[nearest[i]].element,
-                intensity=float(intensities[i].max()),
-                source_row=int(column["source_row"][i]),
-                functional=None if displacement else _bool_or_none(column["functional"][i]),
-                population=None if population is None or pd.isna(population) else float(population),
+                id=str(ids[i]),
+                name=names[i],
+                category=str(categories[i]),
+                subtype=subtypes[i],
+                zone="core" if located.in_core[i] else "outer",
+                distance_m=float(located.distance_m[i]),
+                element=zones[located.element[i]].element,
+                intensity=float(located.intensity[i]),
+                source_row=int(source_rows[i]),
+                functional=_bool_or_none(functional[i]),
+                population=None if population[i] is None or pd.isna(population[i]) else float(population[i]),
                 share_core=share_core,
                 share_outer=share_outer,
                 geometry=wgs84[i],

@@ -22,6 +22,7 @@ from rasterio.warp import Resampling, reproject
 from shapely.geometry.base import BaseGeometry
 
 from planner.effects import Zone
+from planner.geo import distance_xy
 from planner.layers.manifest import LayerSet
 from planner.settings import Settings
 from planner.threat import Report, threat_density
@@ -92,7 +93,7 @@ def risk_surface(
     _place_sites(surface, layerset, settings)
     xs, ys = surface.centres()
     surface.threat = threat_density(reports, xs, ys, settings.threat.bandwidth_m)
-    points = shapely.points(xs.ravel(), ys.ravel())
+    x, y = xs.ravel(), ys.ravel()
     bandwidth_km2 = math.pi * (settings.threat.bandwidth_m / 1000) ** 2
     threat_factor = 1 + (settings.risk.threat_max_factor - 1) * np.minimum(
         1.0, surface.threat * bandwidth_km2 / settings.threat.saturation
@@ -103,9 +104,13 @@ def risk_surface(
         + surface.sites
     )
     for coa_id, zones in zones_by_coa.items():
-        intensity = np.zeros(points.shape)
+        intensity = np.zeros(x.shape)
         for zone in zones:
-            intensity = np.maximum(intensity, zone.intensity_at(shapely.distance(points, zone.geometry)))
+            west, south, east, north = zone.outer.bounds
+            near = np.flatnonzero((x >= west) & (x <= east) & (y >= south) & (y <= north))
+            if near.size:  # beyond the zone's bounding box its intensity is zero
+                reach = zone.intensity_at(distance_xy(zone.geometry, x[near], y[near]))
+                intensity[near] = np.maximum(intensity[near], reach)
         surface.intensity[coa_id] = intensity.reshape(shape)
         surface.score[coa_id] = surface.intensity[coa_id] * exposed * threat_factor
     return surface

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from shapely.geometry.base import BaseGeometry
 
+from planner.effects import Zone
 from planner.layers.manifest import LayerSet
-from planner.layers.model import Flag
+from planner.layers.model import Flag, ProjectedIndex
 from planner.settings import ThreatSettings
 
 
@@ -65,9 +65,13 @@ class ThreatContext:
 
 
 def threat_context(
-    footprint: BaseGeometry, layerset: LayerSet, start: datetime, crs: CRS, settings: ThreatSettings
+    zones: list[Zone], layerset: LayerSet, start: datetime, crs: CRS, settings: ThreatSettings
 ) -> ThreatContext:
-    """Reports within ``settings.distance_m`` of ``footprint`` (working CRS) in the window before ``start``."""
+    """Reports within ``settings.distance_m`` of the COA's outer zones in the window before ``start``.
+
+    A report's distance to the footprint is the least, over the elements, of its distance to the element
+    minus the element's outer radius (zero inside): the exact distance to the outer zones as defined.
+    """
     layers = layerset.of_kind("threats")
     context = ThreatContext([], settings.window_days, settings.distance_m)
     if not layers:
@@ -87,26 +91,22 @@ def threat_context(
                 )
             )
         index = layer.projected(crs)
-        found = np.sort(index.tree.query(footprint, predicate="dwithin", distance=settings.distance_m))
-        dates = layer.frame["date"].to_numpy()[found]
-        found = found[(dates >= earliest.to_datetime64()) & (dates < day.to_datetime64())]
-        if found.size == 0:
+        rows, distances = locate_near(index, zones, settings.distance_m)
+        dates = layer.column("date")[rows]
+        recent = (dates >= earliest.to_datetime64()) & (dates < day.to_datetime64())
+        rows, distances, dates = rows[recent], distances[recent], pd.DatetimeIndex(dates[recent])
+        if rows.size == 0:
             continue
-        projected = index.geometries[found]
-        distances = shapely.distance(projected, footprint)
-        near = distances <= settings.distance_m
-        found, projected, distances = found[near], projected[near], distances[near]
-        frame = layer.frame
-        dates = pd.DatetimeIndex(frame["date"].take(found))
         age = (day - dates).days.to_numpy()
-        precision = frame["location_precision_m"].take(found).to_numpy(dtype=float)
-        kinds = frame["kind"].take(found).to_numpy(dtype=object)
+        precision = layer.column("location_precision_m")[rows].astype(float)
+        kinds = layer.column("kind")[rows]
         kind_weight = np.array([settings.kind_weights.get(str(k), other_weight) for k in kinds])
         weights = (
             0.5 ** (age / settings.half_life_days)
             * np.minimum(1.0, settings.precise_m / np.maximum(precision, 1.0))
             * kind_weight
         )
+        projected = index.geometries[rows]
         context.reports.extend(
             Report(
                 layer.id,
@@ -121,12 +121,12 @@ def threat_context(
                 float(y),
             )
             for event_id, date, kind, dist, weight, civilian, prec, x, y in zip(
-                frame["event_id"].take(found).to_numpy(dtype=object),
+                layer.column("event_id")[rows],
                 dates,
                 kinds,
                 distances,
                 weights,
-                frame["civilian_targeting"].take(found).to_numpy(dtype=bool),
+                layer.column("civilian_targeting")[rows].astype(bool),
                 precision,
                 shapely.get_x(projected),
                 shapely.get_y(projected),
@@ -135,6 +135,31 @@ def threat_context(
         )
     context.reports.sort(key=lambda r: (-r.weight, r.date, r.event_id))
     return context
+
+
+def locate_near(index: ProjectedIndex, zones: list[Zone], distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows within ``distance_m`` of the zones' outer edge, and their distance to it (0 inside), rows sorted.
+
+    Point layers go through the k-d tree: one ball per element, wide enough to hold the element, then the
+    exact distance on the candidates only. Other layers go through the R-tree.
+    """
+    geoms = np.array([z.geometry for z in zones], dtype=object)
+    reach = np.array([z.outer_m for z in zones]) + distance_m
+    if index.points is not None:
+        west, south, east, north = shapely.bounds(geoms).T
+        centres = np.column_stack([(west + east) / 2, (south + north) / 2])
+        balls = index.points.query_ball_point(centres, reach + np.hypot(east - west, north - south) / 2)
+        element = np.repeat(np.arange(len(zones)), [len(b) for b in balls])
+        rows = np.concatenate([np.asarray(b, dtype=int) for b in balls])
+    else:
+        element, rows = index.tree.query(geoms, predicate="dwithin", distance=reach)
+    beyond = shapely.distance(geoms[element], index.geometries[rows]) - (reach - distance_m)[element]
+    near = beyond <= distance_m
+    rows, beyond = rows[near], np.maximum(beyond[near], 0.0)
+    order = np.lexsort((beyond, rows))
+    rows, beyond = rows[order], beyond[order]
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else np.array([], dtype=int)
+    return rows[first], beyond[first]
 
 
 def threat_density(reports: list[Report], xs: np.ndarray, ys: np.ndarray, bandwidth_m: float) -> np.ndarray:

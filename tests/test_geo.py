@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+import shapely
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from planner.geo import CoordinateError, parse_mgrs, parse_position, to_mgrs, working_crs
+from planner.geo import CoordinateError, distance_xy, parse_mgrs, parse_position, to_mgrs, working_crs
 
 GEOD = Geod(ellps="WGS84")
 
@@ -109,3 +111,36 @@ def test_working_crs_is_the_utm_zone_of_the_footprint() -> None:
     assert working_crs((31.4, 4.7, 31.75, 5.0)).to_epsg() == 32636  # Juba
     assert working_crs((18.5, 4.3, 18.6, 4.4)).to_epsg() == 32634  # Bangui
     assert working_crs((-70.7, -33.5, -70.6, -33.4)).to_epsg() == 32719  # southern hemisphere
+
+
+_coord = st.floats(-1000, 1000, allow_nan=False)
+_vertices = st.lists(st.tuples(_coord, _coord), min_size=2, max_size=8)
+
+
+@st.composite
+def _element_geometry(draw: st.DrawFn) -> shapely.Geometry:
+    """A point, a route, or an area (possibly with a hole), as plan elements are."""
+    kind = draw(st.sampled_from(["point", "route", "area", "holed", "detailed"]))
+    if kind == "point":
+        return shapely.Point(draw(_coord), draw(_coord))
+    if kind == "route":
+        return shapely.LineString(draw(_vertices))
+    cx, cy, r = draw(_coord), draw(_coord), draw(st.floats(10, 500))
+    area = shapely.box(cx - r, cy - r, cx + r, cy + r)
+    if kind == "holed":
+        return area.difference(shapely.box(cx - r / 2, cy - r / 2, cx + r / 2, cy + r / 2))
+    if kind == "detailed":  # more vertices than the hand-measured path takes
+        return shapely.Point(cx, cy).buffer(r)
+    return area
+
+
+@given(_element_geometry(), st.lists(st.tuples(_coord, _coord), min_size=1, max_size=30))
+def test_distance_from_pixel_centres_agrees_with_shapely(geometry: shapely.Geometry, points: list) -> None:
+    x, y = np.array(points).T
+    expected = shapely.distance(shapely.points(x, y), geometry)
+    assert np.allclose(distance_xy(geometry, x, y), expected, rtol=1e-9, atol=1e-6)
+
+
+def test_distance_to_an_area_is_zero_inside_and_to_its_edge_outside() -> None:
+    square = shapely.box(0, 0, 10, 10)
+    assert distance_xy(square, np.array([5.0, 13.0, 10.0]), np.array([5.0, 14.0, 3.0])).tolist() == [0.0, 5.0, 0.0]

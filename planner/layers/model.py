@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
+from scipy.spatial import cKDTree
 
 CATEGORIES = (
     "health",
@@ -134,10 +135,15 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class ProjectedIndex:
-    """A layer's geometries in a working CRS with a spatial index over them, built once and reused."""
+    """A layer's geometries in a working CRS with spatial indexes over them, built once and reused.
+
+    ``points`` is a k-d tree of the coordinates when every geometry is a point (threat reports, most
+    sites): radius queries on it are an order of magnitude cheaper than on the R-tree.
+    """
 
     geometries: np.ndarray  # shapely geometries, row-aligned with the layer's frame
     tree: shapely.STRtree
+    points: cKDTree | None = None
 
 
 @dataclass
@@ -147,6 +153,7 @@ class VectorLayer(LayerInfo):
     frame: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     source_crs: str = "EPSG:4326"
     _projected: dict[str, ProjectedIndex] = field(default_factory=dict, repr=False)
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def projected(self, crs: CRS) -> ProjectedIndex:
         """The layer in ``crs`` with its spatial index; projected and indexed once per CRS.
@@ -157,8 +164,17 @@ class VectorLayer(LayerInfo):
         key = CRS.from_user_input(crs).to_string()
         if key not in self._projected:
             geometries = self.frame.geometry.to_crs(crs).to_numpy()
-            self._projected[key] = ProjectedIndex(geometries, shapely.STRtree(geometries))
+            points = None
+            if len(geometries) and bool((shapely.get_type_id(geometries) == shapely.GeometryType.POINT).all()):
+                points = cKDTree(shapely.get_coordinates(geometries))
+            self._projected[key] = ProjectedIndex(geometries, shapely.STRtree(geometries), points)
         return self._projected[key]
+
+    def column(self, name: str) -> np.ndarray:
+        """A column of the frame as a numpy array, converted once: picking rows from it costs per row taken."""
+        if name not in self._columns:
+            self._columns[name] = self.frame[name].to_numpy(dtype=object if self.frame[name].dtype == object else None)
+        return self._columns[name]
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:

@@ -16,6 +16,7 @@ import rasterio
 from affine import Affine
 from pyproj import CRS, Geod
 from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.io import DatasetReader
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
@@ -98,9 +99,16 @@ class PopulationLayer(LayerInfo):
             "bounds": self.bounds,
         }
 
-    def read_window(self, bounds: tuple[float, float, float, float], crs: CRS | str = WGS84) -> RasterWindow:
+    def open(self) -> DatasetReader:
+        """The raster, open for several ``read_window`` calls: tiles they share are then decoded once."""
+        return rasterio.open(self.path)
+
+    def read_window(
+        self, bounds: tuple[float, float, float, float], crs: CRS | str = WGS84, src: DatasetReader | None = None
+    ) -> RasterWindow:
         """Read the pixels that cover ``bounds`` (given in ``crs``), whole pixels, clipped to the raster.
 
+        ``src`` is the raster from ``open()`` when the caller reads several windows; else it is opened here.
         A window outside the raster comes back with shape (0, 0): no coverage, which callers must flag,
         never count as zero people.
         """
@@ -111,9 +119,9 @@ class PopulationLayer(LayerInfo):
         col1 = min(math.ceil(win.col_off + win.width), self.width)
         row1 = min(math.ceil(win.row_off + win.height), self.height)
         window = Window(col0, row0, max(col1 - col0, 0), max(row1 - row0, 0))
-        return self._read(window)
+        return self._read(window, src)
 
-    def _read(self, window: Window) -> RasterWindow:
+    def _read(self, window: Window, src: DatasetReader | None = None) -> RasterWindow:
         height, width = int(window.height), int(window.width)
         # The window's own transform, built directly: rasterio 1.4's helper multiplies Affines with `*`,
         # which affine 3 deprecates.
@@ -121,7 +129,10 @@ class PopulationLayer(LayerInfo):
         if height == 0 or width == 0:
             empty = np.ma.masked_array(np.zeros((0, 0)), mask=np.zeros((0, 0), dtype=bool))
             return RasterWindow(empty, transform, self.crs, self.units, np.zeros(0))
-        with rasterio.open(self.path) as src:
+        if src is None:
+            with self.open() as own:
+                data = own.read(self.band, window=window, out_dtype="float64")
+        else:
             data = src.read(self.band, window=window, out_dtype="float64")
         mask = np.zeros(data.shape, dtype=bool)
         if self.nodata is not None:
