@@ -208,11 +208,15 @@ def line(name: str, ours: float, theirs: float, target: float | None) -> None:
 
 
 def peak_rss_mb(plan: Path) -> float:
-    """Peak resident memory of a whole assessment in a fresh process."""
+    """Peak resident memory of a whole assessment in a fresh process.
+
+    Read from the child's own VmHWM: ``getrusage`` in a child started by fork and exec reports the
+    parent's peak when that is higher, which would charge the data generator to the assessment.
+    """
     code = (
-        "import resource, sys; from planner.plan import open_plan; from planner.assess import assess; "
+        "import sys; from planner.plan import open_plan; from planner.assess import assess; "
         "p, l = open_plan(sys.argv[1]); assess(p, l); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print([int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0] / 1024)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(plan)], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
@@ -253,7 +257,7 @@ def main() -> None:
                 out.update(_people(mine, coa_zone_list, population, crs, raster))
         return out
 
-    ours_t, ours = best_of(ours_people)
+    ours_t, ours = best_of(ours_people, repeat=10)
     frame = gpd.GeoDataFrame({"key": range(len(shapes))}, geometry=list(shapes.values()), crs=crs).to_crs(
         population.crs
     )
@@ -262,7 +266,7 @@ def main() -> None:
         with rasterio.open(population.path) as src:
             return exact_extract(src, frame, ["sum"], output="pandas")["sum"]
 
-    theirs_t, theirs = best_of(library)
+    theirs_t, theirs = best_of(library, repeat=10)
     ours_total = sum(v[0] for v in ours.values())
     theirs_total = float(theirs.sum())
     line("exposure (people in zones)", ours_t, theirs_t, 1.5)

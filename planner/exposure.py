@@ -153,7 +153,7 @@ def _people(
     t = window.transform
     xmin, ymax = t.c, t.f
     xmax, ymin = xmin + t.a * window.shape[1], ymax + t.e * window.shape[0]
-    wkt = population.crs.to_wkt()
+    wkt = population.wkt
     values = NumPyRasterSource(people, xmin, ymin, xmax, ymax, nodata=np.nan, srs_wkt=wkt)
     weights = NumPyRasterSource(intensity, xmin, ymin, xmax, ymax, srs_wkt=wkt)
     keys = [k for k, geom in shapes.items() if not geom.is_empty]

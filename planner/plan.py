@@ -5,6 +5,9 @@ name: Operation name
 layers: ../layers/x.yaml
 window: {start: 2025-06-14T05:00:00+03:00, end: 2025-06-14T13:00:00+03:00}
 partner_force: false
+season: dry                     # rainy: roads the layer marks dry-season-only are closed
+close_core_roads: false         # true: roads inside every element's core zone are closed during the window
+un_medical: [{name: Level II hospital, position: 36NUL4300036000}]  # for UN CASEVAC times
 coas:
   - id: A
     name: Cordon from the north
@@ -23,7 +26,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import pyogrio
@@ -94,6 +97,13 @@ class _WindowSpec(BaseModel):
         return self
 
 
+class _MedicalSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    position: Any
+
+
 class _PlanSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,6 +117,9 @@ class _PlanSpec(BaseModel):
     community_languages: list[str] = Field(default_factory=list)
     interpreter_languages: list[str] = Field(default_factory=list)
     effects_table: str | None = Field(None, description="the mission's effects table, relative to the plan")
+    season: Literal["dry", "rainy"] = Field("dry", description="rainy: roads the layer marks dry-season-only close")
+    close_core_roads: bool = Field(False, description="roads inside every element's core zone close")
+    un_medical: list[_MedicalSpec] = Field(default_factory=list, description="UN medical facilities for CASEVAC")
     coas: list[_COASpec] = Field(min_length=1)
 
 
@@ -162,6 +175,9 @@ class Plan:
     community_languages: tuple[str, ...] = ()
     interpreter_languages: tuple[str, ...] = ()
     effects_table: Path | None = None
+    season: str = "dry"
+    close_core_roads: bool = False
+    un_medical: tuple[tuple[str, float, float], ...] = ()  # (name, lon, lat)
 
     @property
     def elements(self) -> list[tuple[COA, Element]]:
@@ -214,6 +230,12 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
                     )
                 )
         coas.append(COA(coa.id, coa.name, tuple(elements), coa.description))
+    un_medical = []
+    for i, facility in enumerate(spec.un_medical):
+        try:
+            un_medical.append((facility.name, *parse_position(facility.position)))
+        except CoordinateError as exc:
+            problems.add(f"un_medical.{i}.position", str(exc))
     problems.raise_if_any()
     return Plan(
         name=spec.name,
@@ -229,6 +251,9 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
         community_languages=tuple(spec.community_languages),
         interpreter_languages=tuple(spec.interpreter_languages),
         effects_table=effects_path,
+        season=spec.season,
+        close_core_roads=spec.close_core_roads,
+        un_medical=tuple(un_medical),
     )
 
 

@@ -75,6 +75,73 @@ class RiskSettings(_Frozen):
         description="lowest score of each level above 'low'",
     )
     too_close_points: float = Field(5.0, ge=0, description="COAs closer than this in score are too close to call")
+    access_weight: float = Field(
+        1.0, ge=0, description="one person who loses health reach within the limit, or is cut off from it"
+    )
+
+
+class AccessSettings(_Frozen):
+    """Travel on the road network: speeds, snapping, and the limits health reach is judged against."""
+
+    speeds_kmh: dict[str, float] = Field(
+        default_factory=lambda: {
+            "motorway": 80.0,
+            "trunk": 70.0,
+            "primary": 60.0,
+            "secondary": 50.0,
+            "tertiary": 40.0,
+            "unclassified": 30.0,
+            "residential": 25.0,
+            "local/urban": 25.0,
+            "service": 15.0,
+            "track": 15.0,
+            "path": 5.0,
+            "footway": 5.0,
+        },
+        description="driving speed by road class (OSM highway values and Logistics Cluster classes, lower case); "
+        "a class not listed travels at the slowest speed here",
+    )
+    surface_factors: dict[str, float] = Field(
+        default_factory=lambda: {
+            "asphalt": 1.0,
+            "asphault": 1.0,
+            "paved": 1.0,
+            "concrete": 1.0,
+            "gravel": 0.8,
+            "dirt/sand": 0.6,
+            "dirt": 0.6,
+            "earth": 0.6,
+            "sand": 0.6,
+            "ground": 0.6,
+            "unpaved": 0.6,
+        },
+        description="speed multiplier by surface (lower case); an unknown surface keeps the class speed",
+    )
+    condition_factors: dict[str, float] = Field(
+        default_factory=lambda: {"smooth": 1.0, "good": 1.0, "rough": 0.7, "bad": 0.5, "poor": 0.5},
+        description="speed multiplier by condition (lower case)",
+    )
+    rainy_closed: list[str] = Field(
+        default_factory=lambda: ["dry season only", "impassable", "not passable", "closed"],
+        description="rainy-season passability values (lower case) that close a road in the rainy season",
+    )
+    rainy_earth_factor: float = Field(
+        0.5, gt=0, le=1, description="speed multiplier in the rainy season on roads whose surface is earth-like"
+    )
+    earth_surfaces: list[str] = Field(
+        default_factory=lambda: ["dirt/sand", "dirt", "earth", "sand", "ground", "unpaved", "mud"],
+    )
+    snap_m: float = Field(10.0, ge=0, description="line ends and vertices this close become one junction")
+    margin_m: float = Field(5_000.0, ge=0, description="the network is built over the study area plus this margin")
+    offroad_kmh: float = Field(4.0, gt=0, description="walking speed from a place to its nearest road junction")
+    max_snap_m: float = Field(
+        2_000.0, gt=0, description="a place farther than this from any road is 'not on the network', not reachable"
+    )
+    reach_limit_min: float = Field(60.0, gt=0, description="health reach beyond this is flagged (10-1-2: 1 hour)")
+    alternatives: int = Field(3, ge=1, le=10, description="alternative routes offered for each route element")
+    route_people_scale: float = Field(
+        1_000.0, gt=0, description="people along a road that double its cost when alternatives are ranked"
+    )
 
 
 class SurfaceSettings(_Frozen):
@@ -88,6 +155,7 @@ class Settings(_Frozen):
     threat: ThreatSettings = Field(default_factory=ThreatSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     source: str = "built-in defaults"
 
     @property

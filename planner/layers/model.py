@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -154,6 +155,8 @@ class VectorLayer(LayerInfo):
     source_crs: str = "EPSG:4326"
     _projected: dict[str, ProjectedIndex] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # Things built from the layer and reused across assessments (road graphs), keyed by what they depend on.
+    derived: dict[object, Any] = field(default_factory=dict, repr=False)
 
     def projected(self, crs: CRS) -> ProjectedIndex:
         """The layer in ``crs`` with its spatial index; projected and indexed once per CRS.

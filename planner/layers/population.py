@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,11 @@ class RasterWindow:
     transform: Affine
     crs: CRS
     units: str
-    pixel_area_km2: np.ndarray  # one value per row (rows differ in a geographic CRS)
+
+    @cached_property
+    def pixel_area_km2(self) -> np.ndarray:
+        """One value per row: rows differ in a geographic CRS. Computed only when a density needs it."""
+        return row_areas_km2(self.crs, self.transform, self.values.shape[0])
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -70,6 +75,10 @@ class PopulationLayer(LayerInfo):
     band: int = 1
     pixel_size_m: float = 0.0
     declared_nodata: bool = False
+
+    @cached_property
+    def wkt(self) -> str:
+        return self.crs.to_wkt()
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -128,7 +137,7 @@ class PopulationLayer(LayerInfo):
         transform = self.transform @ Affine.translation(window.col_off, window.row_off)
         if height == 0 or width == 0:
             empty = np.ma.masked_array(np.zeros((0, 0)), mask=np.zeros((0, 0), dtype=bool))
-            return RasterWindow(empty, transform, self.crs, self.units, np.zeros(0))
+            return RasterWindow(empty, transform, self.crs, self.units)
         if src is None:
             with self.open() as own:
                 data = own.read(self.band, window=window, out_dtype="float64")
@@ -139,21 +148,23 @@ class PopulationLayer(LayerInfo):
             mask = data == self.nodata if not math.isnan(self.nodata) else np.isnan(data)
         mask |= ~np.isfinite(data)
         values = np.ma.masked_array(data, mask=mask)
-        return RasterWindow(values, transform, self.crs, self.units, self._row_areas_km2(transform, height))
+        return RasterWindow(values, transform, self.crs, self.units)
 
-    def _row_areas_km2(self, transform: Affine, rows: int) -> np.ndarray:
-        if not self.crs.is_geographic:
-            return np.full(rows, abs(transform.a * transform.e) / 1e6)
-        # In degrees a pixel's area shrinks with the cosine of latitude: compute it for each row.
-        x0 = transform.c
-        x1 = x0 + transform.a
-        areas = np.empty(rows)
-        for i in range(rows):
-            y0 = transform.f + transform.e * i
-            y1 = y0 + transform.e
-            area, _ = _GEOD.polygon_area_perimeter([x0, x1, x1, x0], [y0, y0, y1, y1])
-            areas[i] = abs(area) / 1e6
-        return areas
+
+def row_areas_km2(crs: CRS, transform: Affine, rows: int) -> np.ndarray:
+    """The area of one pixel in each of ``rows`` rows from the top of ``transform``, in km²."""
+    if not crs.is_geographic:
+        return np.full(rows, abs(transform.a * transform.e) / 1e6)
+    # In degrees a pixel's area shrinks with the cosine of latitude: compute it for each row.
+    x0 = transform.c
+    x1 = x0 + transform.a
+    areas = np.empty(rows)
+    for i in range(rows):
+        y0 = transform.f + transform.e * i
+        y1 = y0 + transform.e
+        area, _ = _GEOD.polygon_area_perimeter([x0, x1, x1, x0], [y0, y0, y1, y1])
+        areas[i] = abs(area) / 1e6
+    return areas
 
 
 def read_population(layer_id: str, spec: PopulationSpec, path: Path, problems: Collector) -> PopulationLayer | None:
@@ -267,7 +278,7 @@ def _same(a: float, b: float) -> bool:
 def _pixel_size_m(layer: PopulationLayer) -> float:
     if not layer.crs.is_geographic:
         return math.sqrt(abs(layer.transform.a * layer.transform.e))
-    window = layer._row_areas_km2(layer.transform @ Affine.translation(0, layer.height // 2), 1)
+    window = row_areas_km2(layer.crs, layer.transform @ Affine.translation(0, layer.height // 2), 1)
     return math.sqrt(float(window[0]) * 1e6)
 
 

@@ -1,0 +1,336 @@
+"""The road graph: junctions, road pieces between them, and travel times, over the area an assessment needs.
+
+Built from a roads layer in the working CRS:
+
+- **junctions** are line ends and vertices shared by two or more roads, after snapping vertices that lie
+  within ``snap_m`` of each other (digitised roads rarely meet exactly). Roads that cross without a shared
+  vertex do not meet, as in OpenStreetMap (bridges and overpasses).
+- **edges** are the pieces of road between two junctions, with length, travel time from the speed table
+  (class, surface, condition, season) and the road they come from.
+- **parallel edges** between the same two junctions keep the fastest: a sparse matrix built naively sums
+  them and a plain ``networkx.Graph`` keeps the last one, both wrong.
+
+The graph is held as arrays with a symmetric CSR matrix for shortest paths (``scipy.sparse.csgraph``), and is
+available as a ``networkx.Graph`` (``to_networkx``) for users and tools such as OSMnx.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from planner.layers.model import VectorLayer
+from planner.settings import AccessSettings
+
+SEASONS = ("dry", "rainy")
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Undirected edges as arrays: junctions ``u < v`` and a travel time in seconds for each."""
+
+    u: np.ndarray
+    v: np.ndarray
+    time_s: np.ndarray
+
+
+def fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray) -> tuple[Edges, np.ndarray]:
+    """Orient edges ``u < v``, drop loops, and keep the fastest of parallel edges.
+
+    Returns the edges and, for each kept edge, its position in the input (to carry attributes along).
+    """
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    keep = np.flatnonzero(a != b)
+    a, b, t = a[keep], b[keep], time_s[keep]
+    order = np.lexsort((t, b, a))  # by pair, fastest first
+    a, b = a[order], b[order]
+    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])] if a.size else np.array([], dtype=bool)
+    kept = keep[order][first]
+    return Edges(a[first], b[first], t[order][first]), kept
+
+
+def symmetric_matrix(edges: Edges, nodes: int, open_edges: np.ndarray | None = None) -> csr_matrix:
+    """Travel times as a symmetric CSR matrix; closed edges left out. Zero times stay edges."""
+    mask = slice(None) if open_edges is None else open_edges
+    u, v, t = edges.u[mask], edges.v[mask], edges.time_s[mask]
+    rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
+    # Built from triplets with no duplicates left, so nothing is summed; explicit zeros remain edges.
+    return coo_matrix((np.concatenate([t, t]), (rows, cols)), shape=(nodes, nodes)).tocsr()
+
+
+@dataclass
+class RoadGraph:
+    """The road network of an area, in a working CRS: junctions, edges and their roads."""
+
+    layer: str
+    crs: str
+    season: str
+    x: np.ndarray  # junction coordinates
+    y: np.ndarray
+    edges: Edges
+    length_m: np.ndarray
+    road_row: np.ndarray  # row of the roads layer each edge comes from
+    passable: np.ndarray  # False where the season closes the road
+    geometry: np.ndarray  # LineString of each edge
+    road_ids: np.ndarray
+    road_classes: np.ndarray
+    parallel_dropped: int = 0
+    _matrices: dict[bytes, csr_matrix] = field(default_factory=dict, repr=False)
+
+    @property
+    def nodes(self) -> int:
+        return int(self.x.size)
+
+    def __len__(self) -> int:
+        return int(self.edges.u.size)
+
+    def matrix(self, closed: np.ndarray | None = None) -> csr_matrix:
+        """Travel times between junctions over passable edges, without the ``closed`` ones (a mask)."""
+        open_edges = self.passable if closed is None else self.passable & ~closed
+        key = np.packbits(open_edges).tobytes()
+        if key not in self._matrices:
+            self._matrices[key] = symmetric_matrix(self.edges, self.nodes, open_edges)
+        return self._matrices[key]
+
+    @cached_property
+    def _junctions(self) -> cKDTree:
+        return cKDTree(np.column_stack([self.x, self.y]))
+
+    def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest junction of each point, and how far it is (metres)."""
+        if self.nodes == 0:
+            return np.full(np.shape(x), -1), np.full(np.shape(x), np.inf)
+        distance, node = self._junctions.query(np.column_stack([np.ravel(x), np.ravel(y)]))
+        return node.reshape(np.shape(x)), distance.reshape(np.shape(x))
+
+    def times_from(self, nodes: np.ndarray, offsets_s: np.ndarray, closed: np.ndarray | None = None) -> np.ndarray:
+        """Least travel time (s) from any of ``nodes`` (each starting ``offsets_s`` late) to every junction."""
+        if nodes.size == 0 or self.nodes == 0:
+            return np.full(self.nodes, np.inf)
+        matrix = self.matrix(closed)
+        if not np.any(offsets_s):
+            return np.asarray(dijkstra(matrix, directed=False, indices=nodes, min_only=True))
+        # Different start delays: one extra junction joined to each start by its delay, searched from there.
+        extra = self.nodes
+        starts = Edges(np.full(nodes.size, extra), nodes, offsets_s)
+        start_matrix = symmetric_matrix(starts, self.nodes + 1)
+        grown = _grow(matrix, self.nodes + 1) + start_matrix
+        return np.asarray(dijkstra(grown, directed=False, indices=extra))[: self.nodes]
+
+    def components(self, closed: np.ndarray | None = None) -> np.ndarray:
+        """The connected part of the network each junction belongs to, with ``closed`` edges removed."""
+        return connected_components(self.matrix(closed), directed=False)[1]
+
+    def path(self, source: int, targets: np.ndarray, closed: np.ndarray | None = None) -> tuple[int, float, list[int]]:
+        """The fastest of ``targets`` from ``source``: (target, seconds, edge positions along the way)."""
+        times, previous = dijkstra(self.matrix(closed), directed=False, indices=source, return_predecessors=True)
+        reachable = targets[np.isfinite(times[targets])]
+        if reachable.size == 0:
+            return -1, float("inf"), []
+        target = int(reachable[np.argmin(times[reachable])])
+        return target, float(times[target]), self._edges_along(previous, target, closed)
+
+    def _edges_along(self, previous: np.ndarray, target: int, closed: np.ndarray | None) -> list[int]:
+        lookup = self._edge_lookup(closed)
+        edges, node = [], target
+        while previous[node] >= 0:
+            before = int(previous[node])
+            edges.append(lookup[(min(before, node), max(before, node))])
+            node = before
+        return edges[::-1]
+
+    def _edge_lookup(self, closed: np.ndarray | None) -> dict[tuple[int, int], int]:
+        open_edges = self.passable if closed is None else self.passable & ~closed
+        positions = np.flatnonzero(open_edges)
+        return {
+            (int(a), int(b)): int(i)
+            for a, b, i in zip(self.edges.u[positions], self.edges.v[positions], positions, strict=True)
+        }
+
+    def to_networkx(self) -> nx.Graph:
+        """The graph as networkx: junctions with x, y; edges with length, time, road id, class and passability."""
+        graph = nx.Graph(crs=self.crs, season=self.season, layer=self.layer)
+        graph.add_nodes_from(
+            (i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(zip(self.x, self.y, strict=True))
+        )
+        graph.add_edges_from(
+            (
+                int(a),
+                int(b),
+                {
+                    "edge": i,
+                    "length_m": float(length),
+                    "time_s": float(t),
+                    "road_id": str(road),
+                    "road_class": str(cls),
+                    "passable": bool(ok),
+                },
+            )
+            for i, (a, b, t, length, road, cls, ok) in enumerate(
+                zip(
+                    self.edges.u,
+                    self.edges.v,
+                    self.edges.time_s,
+                    self.length_m,
+                    self.road_ids,
+                    self.road_classes,
+                    self.passable,
+                    strict=True,
+                )
+            )
+        )
+        return graph
+
+
+def _grow(matrix: csr_matrix, size: int) -> csr_matrix:
+    grown = matrix.tocoo()
+    return coo_matrix((grown.data, (grown.row, grown.col)), shape=(size, size)).tocsr()
+
+
+def road_speeds(frame: pd.DataFrame, settings: AccessSettings, season: str) -> tuple[np.ndarray, np.ndarray]:
+    """Speed (km/h) of each road and whether it is passable in ``season``, from the speed table."""
+    slowest = min(settings.speeds_kmh.values())
+    classes = frame["road_class"].astype(str).str.strip().str.lower()
+    speed = classes.map(settings.speeds_kmh).fillna(slowest).to_numpy(dtype=float)
+    surface = _lower(frame, "surface")
+    speed *= surface.map(settings.surface_factors).fillna(1.0).to_numpy(dtype=float)
+    speed *= _lower(frame, "condition").map(settings.condition_factors).fillna(1.0).to_numpy(dtype=float)
+    passable = np.ones(len(frame), dtype=bool)
+    if season == "rainy":
+        passable = ~_lower(frame, "rainy_season").isin(settings.rainy_closed).to_numpy()
+        earth = surface.isin(settings.earth_surfaces).to_numpy()
+        speed = np.where(earth, speed * settings.rainy_earth_factor, speed)
+    return speed, passable
+
+
+def _lower(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index)
+    return frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip().str.lower()
+
+
+def build_graph(
+    layer: VectorLayer,
+    crs: CRS,
+    bounds: tuple[float, float, float, float],
+    settings: AccessSettings,
+    season: str = "dry",
+) -> RoadGraph:
+    """The road graph of ``layer`` over ``bounds`` (working CRS) plus the settings' margin, cached per layer."""
+    west, south, east, north = bounds
+    margin = settings.margin_m
+    area = shapely.box(west - margin, south - margin, east + margin, north + margin)
+    key = ("road_graph", CRS.from_user_input(crs).to_string(), season, settings.model_dump_json(), area.wkb)
+    cached = layer.derived.get(key)
+    if cached is not None:
+        return cached
+    index = layer.projected(crs)
+    rows = np.sort(index.tree.query(area, predicate="intersects"))
+    graph = graph_from_lines(
+        index.geometries[rows],
+        layer.frame.iloc[rows],
+        rows,
+        settings,
+        season,
+        layer_id=layer.id,
+        crs=CRS.from_user_input(crs).to_string(),
+    )
+    layer.derived[key] = graph
+    return graph
+
+
+def graph_from_lines(
+    lines: np.ndarray,
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    settings: AccessSettings,
+    season: str,
+    *,
+    layer_id: str = "roads",
+    crs: str = "",
+) -> RoadGraph:
+    """Node road lines (metric CRS) into a graph; ``frame`` holds their attributes, ``rows`` their layer rows."""
+    speed_kmh, passable_road = road_speeds(frame, settings, season)
+    parts, part_of = shapely.get_parts(lines, return_index=True)
+    coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    if coords.shape[0] < 2:
+        return _empty_graph(layer_id, crs, season)
+    # Snap: vertices within snap_m of each other become one point (connected components of close pairs).
+    pairs = cKDTree(coords).query_pairs(settings.snap_m, output_type="ndarray") if settings.snap_m > 0 else None
+    n = coords.shape[0]
+    if pairs is not None and len(pairs):
+        link = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        cluster = connected_components(link, directed=False)[1]
+    else:
+        cluster = np.unique(coords, axis=0, return_inverse=True)[1].ravel()
+    # Junctions: the ends of every line, and points shared by two or more lines.
+    first = np.r_[True, vertex_part[1:] != vertex_part[:-1]]
+    last = np.r_[vertex_part[1:] != vertex_part[:-1], True]
+    pair_keys = np.unique(np.column_stack([cluster, part_of[vertex_part]]), axis=0)
+    shared = np.bincount(pair_keys[:, 0], minlength=cluster.max() + 1) >= 2
+    is_node = first | last | shared[cluster]
+    positions = np.flatnonzero(is_node)
+    same_part = vertex_part[positions[:-1]] == vertex_part[positions[1:]]
+    start, end = positions[:-1][same_part], positions[1:][same_part]
+    # Piece lengths from cumulative segment lengths along each part.
+    step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+    step[vertex_part[1:] != vertex_part[:-1]] = 0.0
+    along = np.r_[0.0, np.cumsum(step)]
+    length = along[end] - along[start]
+    road = part_of[vertex_part[start]]
+    time_s = length / (speed_kmh[road] / 3.6)
+    # Junction ids: the snapped clusters that are junctions, numbered from 0, placed at their mean position.
+    used, node_of = np.unique(cluster[np.r_[start, end]], return_inverse=True)
+    u, v = node_of[: start.size], node_of[start.size :]
+    counts = np.bincount(node_of, minlength=used.size)
+    x = np.bincount(node_of, weights=coords[np.r_[start, end], 0], minlength=used.size) / counts
+    y = np.bincount(node_of, weights=coords[np.r_[start, end], 1], minlength=used.size) / counts
+    edges, kept = fastest_edges(u, v, time_s)
+    piece_vertices = end[kept] - start[kept] + 1
+    # The vertices of each kept piece, start to end, laid end to end without a Python loop.
+    offsets = np.cumsum(piece_vertices) - piece_vertices
+    vertex_index = np.arange(piece_vertices.sum()) - np.repeat(offsets - start[kept], piece_vertices)
+    geometry = shapely.linestrings(coords[vertex_index], indices=np.repeat(np.arange(kept.size), piece_vertices))
+    road_of_edge = road[kept]
+    return RoadGraph(
+        layer=layer_id,
+        crs=crs,
+        season=season,
+        x=x,
+        y=y,
+        edges=edges,
+        length_m=length[kept],
+        road_row=np.asarray(rows)[road_of_edge],
+        passable=passable_road[road_of_edge],
+        geometry=np.asarray(geometry, dtype=object),
+        road_ids=frame["road_id"].to_numpy(dtype=object)[road_of_edge],
+        road_classes=frame["road_class"].to_numpy(dtype=object)[road_of_edge],
+        parallel_dropped=int(np.count_nonzero(u != v) - kept.size),
+    )
+
+
+def _empty_graph(layer_id: str, crs: str, season: str) -> RoadGraph:
+    none = np.array([], dtype=int)
+    return RoadGraph(
+        layer_id,
+        crs,
+        season,
+        np.array([]),
+        np.array([]),
+        Edges(none, none, np.array([])),
+        np.array([]),
+        none,
+        np.array([], dtype=bool),
+        np.array([], dtype=object),
+        np.array([], dtype=object),
+        np.array([], dtype=object),
+    )
