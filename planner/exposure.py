@@ -26,7 +26,7 @@ from rasterio.io import DatasetReader
 from shapely.geometry.base import BaseGeometry
 
 from planner.effects import Zone, intensity
-from planner.geo import distance_xy, transformer
+from planner.geo import distance_xy, project_grid, transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag, ProjectedIndex, VectorLayer
 from planner.layers.population import PopulationLayer
@@ -194,9 +194,8 @@ def _pixel_intensity(
     rows, cols = shape
     xs = transform.c + transform.a * (np.arange(cols) + 0.5)
     ys = transform.f + transform.e * (np.arange(rows) + 0.5)
-    gx, gy = np.meshgrid(xs, ys)
-    px, py = transformer(raster_crs, crs).transform(gx.ravel(), gy.ravel())
-    px, py = np.asarray(px), np.asarray(py)
+    gx, gy = project_grid(xs, ys, raster_crs, crs)
+    px, py = gx.ravel(), gy.ravel()
     result = np.zeros(px.shape)
     for zone in zones:
         west, south, east, north = zone.outer.bounds

@@ -9,6 +9,7 @@ category      one of ``CATEGORIES``
 subtype       the tag value or source value that gave the category (``hospital``, ``water_well``)
 functional    True / False from a declared status column, None when unknown
 status        the status text as written in the file, or None
+hours         opening hours in the OSM ``opening_hours`` syntax (markets, clinics), or None
 source_row    CSV line or feature number in the file
 geometry      point or polygon, EPSG:4326
 ============  ===============================================================================
@@ -16,6 +17,7 @@ geometry      point or polygon, EPSG:4326
 
 from __future__ import annotations
 
+from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from importlib import resources
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]
 
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, text_column
@@ -31,7 +34,8 @@ from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, SitesSpec
 
 ID_COLUMNS = ("site_id", "id", "osm_id", "@id", "fid")
 NAME_COLUMNS = ("name", "name:en", "site_name", "facility_name")
-SITE_COLUMNS = ["site_id", "name", "category", "subtype", "functional", "status", "source_row", "geometry"]
+SITE_COLUMNS = ["site_id", "name", "category", "subtype", "functional", "status", "hours", "source_row", "geometry"]
+HOURS_COLUMNS = ("opening_hours", "hours")
 _NOT_FUNCTIONAL = (
     "not functional",
     "non functional",
@@ -66,6 +70,27 @@ def osm_category(tags: dict[str, object]) -> tuple[str, str | None]:
     return "other", None
 
 
+def readable_hours(text: str) -> bool:
+    try:
+        OpeningHours(text)
+    except ParserError:
+        return False
+    return True
+
+
+def open_during(text: object, start: datetime, end: datetime) -> bool | None:
+    """Whether opening hours ``text`` overlap the local window [start, end); None when unknown."""
+    if text is None or (isinstance(text, float) and pd.isna(text)) or not readable_hours(str(text)):
+        return None
+    local_start, local_end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    states = [interval[2] for interval in OpeningHours(str(text)).intervals(local_start, local_end)]
+    if any(state == State.OPEN for state in states):
+        return True
+    if any(state == State.UNKNOWN for state in states):
+        return None
+    return False
+
+
 def functional_from_status(text: object) -> bool | None:
     """Whether a status text says the site works; None when the text is missing."""
     if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
@@ -84,6 +109,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         ("id", spec.id),
         ("name", spec.name),
         ("status", spec.status),
+        ("hours", spec.hours),
         ("category_column", spec.category_column),
         *((f"keep[{c}]", c) for c in spec.keep),
         *((f"sensitive[{c}]", c) for c in spec.sensitive),
@@ -113,6 +139,8 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
     id_col = find_column(columns, spec.id, ID_COLUMNS)
     name_col = find_column(columns, spec.name, NAME_COLUMNS)
     status = text_column(frame[spec.status]) if spec.status else pd.Series(None, index=frame.index, dtype=object)
+    hours_col = find_column(columns, spec.hours, HOURS_COLUMNS)
+    hours = text_column(frame[hours_col]) if hours_col else pd.Series(None, index=frame.index, dtype=object)
     out = frame.assign(
         site_id=(frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str)),
         name=text_column(frame[name_col]) if name_col else None,
@@ -120,6 +148,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         subtype=subtype,
         status=status,
         functional=pd.Series([functional_from_status(v) for v in status], index=frame.index, dtype=object),
+        hours=hours,
     )
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in SITE_COLUMNS]
     layer = VectorLayer(
@@ -133,6 +162,21 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         frame=out[SITE_COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
     )
+    unreadable = [
+        row
+        for row, text in zip(out["source_row"], hours, strict=True)
+        if isinstance(text, str) and text and not readable_hours(text)
+    ]
+    if unreadable:
+        layer.flags.append(
+            Flag(
+                "hours_unreadable",
+                layer_id,
+                f"{len(unreadable)} site(s) in '{layer_id}' have opening hours that cannot be read "
+                "(OSM opening_hours syntax expected): their hours count as unknown",
+                tuple(unreadable),
+            )
+        )
     if spec.status:
         unknown = out.loc[out["functional"].isna(), "source_row"].tolist()
         if unknown:

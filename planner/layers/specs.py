@@ -74,6 +74,7 @@ class SitesSpec(_TableSpec):
     category_column: str | None = None
     category_map: dict[str, Category] = Field(default_factory=dict)
     status: str | None = Field(None, description="column with functional status (e.g. health facilities)")
+    hours: str | None = Field(None, description="column with OSM-style opening hours (`Mo,Th 06:00-14:00`)")
 
 
 class DisplacementSpec(_TableSpec):
