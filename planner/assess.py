@@ -1,4 +1,5 @@
-"""The assessment pipeline, top to bottom: effects zones, exposure, threat context, risk surface, risk per COA.
+"""The assessment pipeline, top to bottom: effects zones, exposure, threat context, risk surface, access on the
+road network, risk per COA.
 
 ``assess(plan, layerset)`` is the one entry point the command line, the dashboard and the reports call.
 Every step is a public function of its own module and can be run alone.
@@ -14,6 +15,7 @@ from typing import Any
 import shapely
 
 from planner import __version__
+from planner.access import Access, RouteOption, access
 from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
 from planner.exposure import Exposure, ZoneFigures, exposure
 from planner.geo import working_crs
@@ -32,6 +34,7 @@ class COAResult:
     zones: list[Zone]
     exposure: Exposure
     threats: ThreatContext
+    access: Access
     risk: Risk
 
 
@@ -189,6 +192,82 @@ def _coa_dict(result: COAResult, effects: EffectsTable) -> dict[str, Any]:
             ],
             "flags": [_flag_dict(f) for f in threats.flags],
         },
+        "access": _access_dict(result.access),
+    }
+
+
+def _access_dict(found: Access) -> dict[str, Any]:
+    health = found.health
+    return {
+        "season": found.season,
+        "network_edges": found.network_edges,
+        "closures": [
+            {"road_id": c.road_id, "road_class": c.road_class, "element": c.element, "length_m": round(c.length_m, 1)}
+            for c in found.closures
+        ],
+        "health": None
+        if health is None
+        else {
+            "limit_min": health.limit_min,
+            "facilities": health.facilities,
+            "people_worse": _number(health.people_worse),
+            "worse_by_min": round(health.worse_by_min, 1),
+            "people_beyond_before": _number(health.people_beyond_before),
+            "people_beyond_during": _number(health.people_beyond_during),
+            "people_newly_beyond": _number(health.people_newly_beyond),
+            "people_off_network": _number(health.people_off_network),
+            "sites": [
+                {
+                    "layer": p.layer,
+                    "id": p.id,
+                    "name": p.name,
+                    "people": _number(p.people),
+                    "before_min": p.before_min,
+                    "during_min": p.during_min,
+                    "on_network": p.on_network,
+                    "snap_m": round(p.snap_m, 1),
+                }
+                for p in health.sites
+            ],
+        },
+        "cut_off": [
+            {
+                "kind": c.kind,
+                "name": c.name,
+                "people": _number(c.people),
+                "lost": list(c.lost),
+                "closed_roads": list(c.closed_roads),
+            }
+            for c in found.cut_off
+        ],
+        "routes": [
+            {
+                "element": r.element,
+                "people_along": _number(r.people_along),
+                "sites": r.sites,
+                "markets": r.markets,
+                "window": r.window,
+                "planned": _route_dict(r.planned),
+                "alternatives": [_route_dict(a) for a in r.alternatives],
+            }
+            for r in found.routes
+        ],
+        "casevac": [
+            {"element": c.element, "patients": c.patients, "facility": c.facility, "time_min": c.time_min}
+            for c in found.casevac
+        ],
+        "flags": [_flag_dict(f) for f in found.flags],
+    }
+
+
+def _route_dict(option: RouteOption | None) -> dict[str, Any] | None:
+    if option is None:
+        return None
+    return {
+        "time_min": None if math.isnan(option.time_min) else option.time_min,
+        "length_km": option.length_km,
+        "people_along": _number(option.people_along),
+        "roads": list(option.roads),
     }
 
 
@@ -211,21 +290,29 @@ def assess(
     effects = effects or load_effects_table(plan.effects_table)
     crs = plan_crs(plan)
     zones = effects_zones(plan, effects, crs)
-    results = []
-    all_reports = {}
     with ExitStack() as stack:
         raster = stack.enter_context(layerset.population.open()) if layerset.population else None
         exposures = {coa.id: exposure(zones[coa.id], layerset, crs, raster) for coa in plan.coas}
-    for coa in plan.coas:
-        coa_exposure = exposures[coa.id]
-        threats = threat_context(zones[coa.id], layerset, plan.window.start, crs, settings.threat)
-        all_reports.update({(r.layer, r.event_id): r for r in threats.reports})
-        results.append(
-            COAResult(
-                coa, zones[coa.id], coa_exposure, threats, risk(coa_exposure, threats, settings.risk, settings.threat)
-            )
-        )
+    threats = {
+        coa.id: threat_context(zones[coa.id], layerset, plan.window.start, crs, settings.threat) for coa in plan.coas
+    }
+    all_reports = {(r.layer, r.event_id): r for context in threats.values() for r in context.reports}
     surface = risk_surface(zones, list(all_reports.values()), layerset, crs, settings)
+    results = []
+    for coa in plan.coas:
+        coa_access = access(
+            plan,
+            coa,
+            zones[coa.id],
+            layerset=layerset,
+            crs=crs,
+            surface=surface,
+            hits=exposures[coa.id].sites,
+            effects=effects,
+            settings=settings.access,
+        )
+        coa_risk = risk(exposures[coa.id], threats[coa.id], settings.risk, settings.threat, coa_access)
+        results.append(COAResult(coa, zones[coa.id], exposures[coa.id], threats[coa.id], coa_access, coa_risk))
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
     return Assessment(
         plan,

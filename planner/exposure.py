@@ -67,6 +67,7 @@ class SiteHit:
     share_core: float = 0.0  # displacement polygons: share of the site's area in the core / in the ring
     share_outer: float = 0.0
     geometry: BaseGeometry | None = None  # EPSG:4326
+    hours: str | None = None  # opening hours (OSM syntax) where the layer gives them
 
 
 @dataclass
@@ -279,6 +280,7 @@ def _layer_hits(
     else:
         categories, subtypes, functional = column("category"), column("subtype"), column("functional")
         population = np.full(rows.size, None, dtype=object)
+    hours = column("hours") if "hours" in layer.frame.columns else np.full(rows.size, None, dtype=object)
     hits = []
     for i in range(rows.size):
         share_core, share_outer = _shares(geoms[i], core, outer) if displacement else (0.0, 0.0)
@@ -299,6 +301,7 @@ def _layer_hits(
                 share_core=share_core,
                 share_outer=share_outer,
                 geometry=wgs84[i],
+                hours=hours[i] if isinstance(hours[i], str) and hours[i] else None,
             )
         )
     return hits

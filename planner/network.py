@@ -200,7 +200,7 @@ def road_speeds(frame: pd.DataFrame, settings: AccessSettings, season: str) -> t
     """Speed (km/h) of each road and whether it is passable in ``season``, from the speed table."""
     slowest = min(settings.speeds_kmh.values())
     classes = frame["road_class"].astype(str).str.strip().str.lower()
-    speed = classes.map(settings.speeds_kmh).fillna(slowest).to_numpy(dtype=float)
+    speed = classes.map(settings.speeds_kmh).fillna(slowest).to_numpy(dtype=float).copy()
     surface = _lower(frame, "surface")
     speed *= surface.map(settings.surface_factors).fillna(1.0).to_numpy(dtype=float)
     speed *= _lower(frame, "condition").map(settings.condition_factors).fillna(1.0).to_numpy(dtype=float)

@@ -3,6 +3,8 @@
 The score counts intensity-weighted "people-equivalents" H and saturates::
 
     base   = people_weight * people_weighted + displaced_weight * displaced_weighted + sum(site_weight * intensity)
+             + access_weight * (people_weight * residents + displaced_weight * displaced losing health care
+               within the reach limit during the operation)
     factor = 1 + (threat_max_factor - 1) * min(1, weighted_reports / saturation)
     H      = base * factor
     score  = 100 * (1 - exp(-H / scale))
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.access import Access
 from planner.exposure import Exposure, SiteHit
 from planner.settings import RiskSettings, ThreatSettings
 from planner.threat import ThreatContext
@@ -68,13 +71,21 @@ def site_value(hit: SiteHit, settings: RiskSettings) -> float:
 
 
 def risk(
-    exposure: Exposure, threats: ThreatContext, risk_settings: RiskSettings, threat_settings: ThreatSettings
+    exposure: Exposure,
+    threats: ThreatContext,
+    risk_settings: RiskSettings,
+    threat_settings: ThreatSettings,
+    found_access: Access | None = None,
 ) -> Risk:
     zones = exposure.zones.values()
     people = risk_settings.people_weight * sum(z.people_weighted or 0.0 for z in zones)
     displaced = risk_settings.displaced_weight * sum(z.displaced_weighted for z in zones)
     sites = sum(site_value(h, risk_settings) for h in exposure.sites)
-    base = people + displaced + sites
+    access_people, access_displaced = _access_people(found_access)
+    access = risk_settings.access_weight * (
+        risk_settings.people_weight * access_people + risk_settings.displaced_weight * access_displaced
+    )
+    base = people + displaced + sites + access
     factor = 1 + (risk_settings.threat_max_factor - 1) * min(1.0, threats.weighted_total / threat_settings.saturation)
     h = base * factor
     score = 100 * (1 - math.exp(-h / risk_settings.scale))
@@ -89,9 +100,41 @@ def risk(
             "displaced", displaced, share(displaced), _displaced_text(exposure, share(displaced))
         ),
         "sites": Contribution("sites", sites, share(sites), _sites_text(exposure, risk_settings, share(sites))),
+        "access": Contribution("access", access, share(access), _access_text(found_access, share(access))),
         "threat": Contribution("threat", factor, threat_share, _threat_text(threats, threat_share, factor)),
     }
     return Risk(round(score, 2), level_of(score, risk_settings), h, factor, contributions)
+
+
+def _access_people(found: Access | None) -> tuple[float, float]:
+    """Residents and displaced people who lose health care within the limit, or are cut off from it."""
+    if found is None or found.health is None:
+        return 0.0, 0.0
+    limit = found.health.limit_min
+    displaced = sum(
+        p.people or 0.0
+        for p in found.health.sites
+        if p.on_network
+        and (p.before_min is not None and p.before_min <= limit)
+        and (p.during_min is None or p.during_min > limit)
+    )
+    return found.health.people_newly_beyond, displaced
+
+
+def _access_text(found: Access | None, pct: float) -> str:
+    if found is None or found.health is None:
+        return "access on the road network is unknown (no roads layer)"
+    people, displaced = _access_people(found)
+    if people + displaced <= 0:
+        closed = len(found.closures)
+        return f"no one loses health care within {found.health.limit_min:.0f} min ({closed} road piece(s) closed)"
+    roads = sorted({c.road_id for c in found.closures})
+    by = sorted({c.element for c in found.closures})
+    return (
+        f"{pct:.0f} % from {people_text(people)} residents and {people_text(displaced)} displaced people losing "
+        f"health care within {found.health.limit_min:.0f} min while {', '.join(by) or 'the operation'} "
+        f"closes {len(roads)} road(s)"
+    )
 
 
 def _people_text(exposure: Exposure, pct: float) -> str:

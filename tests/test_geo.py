@@ -123,7 +123,7 @@ def test_working_crs_is_the_utm_zone_of_the_footprint() -> None:
     assert working_crs((-70.7, -33.5, -70.6, -33.4)).to_epsg() == 32719  # southern hemisphere
 
 
-_coord = st.floats(-1000, 1000, allow_nan=False)
+_coord = st.floats(-1000, 1000, allow_nan=False).map(lambda v: round(v, 2))  # centimetres, as plans are drawn
 _vertices = st.lists(st.tuples(_coord, _coord), min_size=2, max_size=8)
 
 

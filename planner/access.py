@@ -1,0 +1,714 @@
+"""Access on the road network during the operation: health reach, places cut off, routes, CASEVAC.
+
+For one COA, over the study area:
+
+- **closures**: road pieces that cross a cordon, the core of an element that ``closes_roads``, or every
+  core when the plan says ``close_core_roads``; they are closed for the operation's window.
+- **health reach**: travel time from each displacement site and each populated cell to the nearest
+  functioning health facility, before and during the operation (walk to the nearest junction at
+  ``offroad_kmh``, then drive). Places farther than ``max_snap_m`` from any road are "not on the network":
+  flagged, never counted as reachable.
+- **cut off**: places that could reach health, water or a market before and cannot during, with the closed
+  roads that cause it; and essential sites no community can reach any more.
+- **routes**: for route elements, the people along the corridor, the markets passed and whether they are
+  open in the window, and the alternatives the network offers (k shortest paths by exposure-weighted time).
+- **CASEVAC**: from each element, the fastest road to a functioning civilian hospital and to the UN medical
+  facilities the plan names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice, pairwise
+
+import networkx as nx
+import numpy as np
+import shapely
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from planner.effects import EffectsTable, Zone
+from planner.exposure import SiteHit
+from planner.geo import WGS84, transformer
+from planner.layers.manifest import LayerSet
+from planner.layers.model import Flag
+from planner.layers.sites import open_during
+from planner.network import RoadGraph, build_graph
+from planner.plan import COA, Plan
+from planner.settings import AccessSettings
+from planner.surface import RiskSurface
+
+ESSENTIAL = ("health", "water", "market")
+
+
+@dataclass(frozen=True)
+class Closure:
+    road_id: str
+    road_class: str
+    element: str
+    length_m: float
+
+
+@dataclass(frozen=True)
+class PlaceReach:
+    """Health reach of one displacement site, before and during (minutes; None = cannot reach)."""
+
+    layer: str
+    id: str
+    name: str | None
+    people: float | None
+    before_min: float | None
+    during_min: float | None
+    on_network: bool
+    snap_m: float
+
+
+@dataclass(frozen=True)
+class HealthReach:
+    limit_min: float
+    facilities: int  # functioning (or possibly functioning) facilities on the network
+    people_worse: float  # residents whose reach gets longer by a minute or more
+    worse_by_min: float  # the largest increase for residents who can still reach care
+    people_beyond_before: float  # beyond the limit or unreachable
+    people_beyond_during: float
+    people_newly_beyond: float  # within the limit before, beyond it (or cut off) during
+    people_off_network: float
+    sites: list[PlaceReach]
+
+
+@dataclass(frozen=True)
+class CutOff:
+    """A group of places that loses every road to an essential service during the operation."""
+
+    kind: str  # "community" (populated cells), "displacement" or "site"
+    name: str
+    people: float
+    lost: tuple[str, ...]  # essential categories no longer reachable
+    closed_roads: tuple[str, ...]  # closed road pieces on the edge of the group's part of the network
+    x: float  # working CRS, a point of the group
+    y: float
+
+
+@dataclass(frozen=True)
+class RouteOption:
+    time_min: float
+    length_km: float
+    people_along: float
+    roads: tuple[str, ...]
+    geometry: BaseGeometry  # EPSG:4326
+
+
+@dataclass(frozen=True)
+class RouteFinding:
+    element: str
+    people_along: float
+    sites: list[str]  # "name (category)"
+    markets: list[dict[str, object]]  # name, hours, open_during
+    window: str
+    planned: RouteOption | None
+    alternatives: list[RouteOption]
+
+
+@dataclass(frozen=True)
+class Casevac:
+    element: str
+    patients: str  # "civilian" or "UN"
+    facility: str | None
+    time_min: float | None
+    geometry: BaseGeometry | None  # EPSG:4326
+
+
+@dataclass
+class Access:
+    season: str
+    network_edges: int
+    closures: list[Closure] = field(default_factory=list)
+    health: HealthReach | None = None
+    cut_off: list[CutOff] = field(default_factory=list)
+    routes: list[RouteFinding] = field(default_factory=list)
+    casevac: list[Casevac] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """Points of one kind of destination, snapped: junction, walking delay (s), and a label each."""
+
+    nodes: np.ndarray
+    offsets_s: np.ndarray
+    labels: list[str]
+
+
+def access(
+    plan: Plan,
+    coa: COA,
+    zones: list[Zone],
+    *,
+    layerset: LayerSet,
+    crs: CRS,
+    surface: RiskSurface,
+    hits: list[SiteHit],
+    effects: EffectsTable,
+    settings: AccessSettings,
+) -> Access:
+    roads = layerset.of_kind("roads")
+    if not roads:
+        result = Access(plan.season, 0)
+        result.flags.append(
+            Flag("no_data", "-", "no roads layer: health reach, cut-offs and CASEVAC are unknown, not fine")
+        )
+        return result
+    graph = build_graph(roads[0], crs, surface.bounds, settings, plan.season)
+    result = Access(plan.season, len(graph))
+    if len(graph) == 0:
+        result.flags.append(
+            Flag("no_roads", roads[0].id, f"no road of '{roads[0].id}' lies in the study area: access is unknown")
+        )
+        return result
+    closed, result.closures = closures(graph, plan, coa, zones, effects)
+    walk = settings.offroad_kmh / 3.6
+    targets = {c: _essential(layerset, crs, graph, c, settings=settings, result=result) for c in ESSENTIAL}
+    places = _places(surface, layerset, crs, graph, settings)
+    result.health = _health(graph, closed, targets["health"], places, walk=walk, settings=settings)
+    result.cut_off = _cut_off(graph, closed, targets, places, walk)
+    result.routes = [
+        _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings)
+        for zone in zones
+        if _is_route(coa, zone)
+    ]
+    result.casevac = _casevac(
+        graph, closed, zones, layerset=layerset, plan=plan, crs=crs, settings=settings, result=result
+    )
+    if places.off_network_people > 0:
+        result.flags.append(
+            Flag(
+                "off_network",
+                roads[0].id,
+                f"about {places.off_network_people:,.0f} people live farther than {settings.max_snap_m:,.0f} m "
+                "from any road: their health reach is unknown, not counted as reachable",
+            )
+        )
+    if graph.parallel_dropped:
+        result.flags.append(
+            Flag(
+                "parallel_roads",
+                roads[0].id,
+                f"{graph.parallel_dropped} parallel road piece(s) join the same junctions: the fastest is used",
+            )
+        )
+    return result
+
+
+def closures(
+    graph: RoadGraph, plan: Plan, coa: COA, zones: list[Zone], effects: EffectsTable
+) -> tuple[np.ndarray, list[Closure]]:
+    """Which edges the COA closes during its window, and the roads with the element that closes each."""
+    elements = {e.id: e for e in coa.elements}
+    closed = np.zeros(len(graph), dtype=bool)
+    found: list[Closure] = []
+    tree = shapely.STRtree(graph.geometry)
+    for zone in zones:
+        element = elements[zone.element]
+        spec = effects[element.activity]
+        if (spec.cordon and element.shape_kind == "area") or element.closes_roads or plan.close_core_roads:
+            area = zone.core
+        else:
+            continue
+        if area.is_empty:
+            continue
+        for edge in np.sort(tree.query(area, predicate="intersects")):
+            if not closed[edge]:
+                found.append(
+                    Closure(
+                        str(graph.road_ids[edge]),
+                        str(graph.road_classes[edge]),
+                        zone.element,
+                        float(graph.length_m[edge]),
+                    )
+                )
+            closed[edge] = True
+    return closed, found
+
+
+def _essential(
+    layerset: LayerSet, crs: CRS, graph: RoadGraph, category: str, *, settings: AccessSettings, result: Access
+) -> _Targets:
+    """Sites of an essential category that work (or may work), snapped to the network."""
+    xs: list[float] = []
+    ys: list[float] = []
+    labels: list[str] = []
+    for layer in layerset.of_kind("sites"):
+        frame = layer.frame
+        chosen = np.flatnonzero((frame["category"] == category).to_numpy() & (frame["functional"] != False).to_numpy())  # noqa: E712
+        points = shapely.point_on_surface(layer.projected(crs).geometries[chosen])
+        xs.extend(shapely.get_x(points))
+        ys.extend(shapely.get_y(points))
+        names = frame["name"].to_numpy(dtype=object)[chosen]
+        ids = frame["site_id"].to_numpy(dtype=object)[chosen]
+        labels.extend(
+            str(n) if isinstance(n, str) and n else f"{layer.id}:{i}" for n, i in zip(names, ids, strict=True)
+        )
+    nodes, distance = graph.snap(np.array(xs), np.array(ys))
+    far = distance > settings.max_snap_m
+    if far.any():
+        result.flags.append(
+            Flag(
+                "far_from_road",
+                category,
+                f"{int(far.sum())} {category} site(s) lie more than {settings.max_snap_m:,.0f} m from any road "
+                f"(farthest {distance[far].max():,.0f} m): not counted as reachable by road",
+            )
+        )
+    keep = ~far
+    kept = [label for label, k in zip(labels, keep, strict=True) if k]
+    return _Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept)
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Populated cells and displacement sites with the junction they reach the network at."""
+
+    cell_people: np.ndarray
+    cell_x: np.ndarray
+    cell_y: np.ndarray
+    cell_node: np.ndarray
+    cell_walk_m: np.ndarray
+    site_rows: list[tuple[str, str, str | None, float | None]]  # layer, id, name, people
+    site_x: np.ndarray
+    site_y: np.ndarray
+    site_node: np.ndarray
+    site_walk_m: np.ndarray
+    max_snap_m: float
+
+    @property
+    def cell_on(self) -> np.ndarray:
+        return self.cell_walk_m <= self.max_snap_m
+
+    @property
+    def off_network_people(self) -> float:
+        return float(self.cell_people[~self.cell_on].sum())
+
+
+def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph, settings: AccessSettings) -> _Places:
+    xs, ys = surface.centres()
+    people = surface.people
+    populated = np.isfinite(people) & (people > 0)
+    cell_x, cell_y, cell_people = xs[populated], ys[populated], people[populated]
+    cell_node, cell_walk = graph.snap(cell_x, cell_y)
+    rows: list[tuple[str, str, str | None, float | None]] = []
+    sx, sy = [], []
+    area = shapely.box(*surface.bounds)
+    for layer in layerset.of_kind("displacement"):
+        index = layer.projected(crs)
+        found = np.sort(index.tree.query(area, predicate="intersects"))
+        points = shapely.point_on_surface(index.geometries[found])
+        for row, point in zip(found, points, strict=True):
+            population = layer.frame["population"].iloc[row]
+            name = layer.frame["name"].iloc[row]
+            rows.append(
+                (
+                    layer.id,
+                    str(layer.frame["site_id"].iloc[row]),
+                    name if isinstance(name, str) else None,
+                    None if population is None or np.isnan(population) else float(population),
+                )
+            )
+            sx.append(point.x)
+            sy.append(point.y)
+    site_node, site_walk = graph.snap(np.array(sx), np.array(sy))
+    return _Places(
+        cell_people,
+        cell_x,
+        cell_y,
+        cell_node,
+        cell_walk,
+        rows,
+        np.array(sx),
+        np.array(sy),
+        site_node,
+        site_walk,
+        settings.max_snap_m,
+    )
+
+
+def _place_times(
+    graph: RoadGraph, closed: np.ndarray | None, targets: _Targets, node: np.ndarray, *, walk_m: np.ndarray, walk: float
+) -> np.ndarray:
+    """Seconds from each place to the nearest target: walk to the network, drive, walk from it."""
+    if node.size == 0:
+        return np.array([])
+    times = graph.times_from(targets.nodes, targets.offsets_s, closed)
+    return times[node] + walk_m / walk
+
+
+def _health(
+    graph: RoadGraph, closed: np.ndarray, targets: _Targets, places: _Places, *, walk: float, settings: AccessSettings
+) -> HealthReach:
+    limit = settings.reach_limit_min * 60
+    on = places.cell_on
+    before = _place_times(graph, None, targets, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
+    during = _place_times(graph, closed, targets, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
+    people = places.cell_people
+    worse = on & (during > before + 60)
+    still = worse & np.isfinite(during)
+    beyond_before = on & (before > limit)
+    beyond_during = on & (during > limit)
+    site_before = _place_times(graph, None, targets, places.site_node, walk_m=places.site_walk_m, walk=walk)
+    site_during = _place_times(graph, closed, targets, places.site_node, walk_m=places.site_walk_m, walk=walk)
+    sites = []
+    for i, (layer, site_id, name, population) in enumerate(places.site_rows):
+        on_net = bool(places.site_walk_m[i] <= settings.max_snap_m)
+        sites.append(
+            PlaceReach(
+                layer,
+                site_id,
+                name,
+                population,
+                _minutes(site_before[i]) if on_net else None,
+                _minutes(site_during[i]) if on_net else None,
+                on_net,
+                float(places.site_walk_m[i]),
+            )
+        )
+    return HealthReach(
+        limit_min=settings.reach_limit_min,
+        facilities=int(targets.nodes.size),
+        people_worse=float(people[worse].sum()),
+        worse_by_min=float((during[still] - before[still]).max() / 60) if still.any() else 0.0,
+        people_beyond_before=float(people[beyond_before].sum()),
+        people_beyond_during=float(people[beyond_during].sum()),
+        people_newly_beyond=float(people[beyond_during & ~beyond_before].sum()),
+        people_off_network=places.off_network_people,
+        sites=sites,
+    )
+
+
+def _minutes(seconds: float) -> float | None:
+    return None if not np.isfinite(seconds) else round(float(seconds) / 60, 1)
+
+
+def _cut_off(
+    graph: RoadGraph, closed: np.ndarray, targets: dict[str, _Targets], places: _Places, walk: float
+) -> list[CutOff]:
+    """Places that reach an essential service before the operation and cannot during it."""
+    if not closed.any():
+        return []
+    component = graph.components(closed)
+    lost_cells: dict[int, set[str]] = {}
+    lost_sites: dict[int, set[str]] = {}
+    on = places.cell_on
+    site_on = places.site_walk_m <= places.max_snap_m
+    for category, target in targets.items():
+        if target.nodes.size == 0:
+            continue
+        before = graph.times_from(target.nodes, target.offsets_s)
+        during = graph.times_from(target.nodes, target.offsets_s, closed)
+        lost_at = np.isfinite(before) & ~np.isfinite(during)  # per junction
+        for cell in np.flatnonzero(on & lost_at[places.cell_node]):
+            lost_cells.setdefault(int(component[places.cell_node[cell]]), set()).add(category)
+        for site in np.flatnonzero(site_on & lost_at[places.site_node]):
+            lost_sites.setdefault(int(site), set()).add(category)
+    found = []
+    for part, lost in sorted(lost_cells.items()):
+        in_part = on & (component[places.cell_node] == part)
+        people = float(places.cell_people[in_part].sum())
+        heaviest = int(np.argmax(np.where(in_part, places.cell_people, -1)))
+        found.append(
+            CutOff(
+                "community",
+                f"{int(in_part.sum())} populated cell(s) around {_grid_name(places, heaviest)}",
+                people,
+                tuple(sorted(lost)),
+                _edge_roads(graph, closed, component, part),
+                float(places.cell_x[heaviest]),
+                float(places.cell_y[heaviest]),
+            )
+        )
+    for i, lost in sorted(lost_sites.items()):
+        layer, site_id, name, population = places.site_rows[i]
+        site_part = int(component[places.site_node[i]])
+        found.append(
+            CutOff(
+                "displacement",
+                name or f"{layer}:{site_id}",
+                population or 0.0,
+                tuple(sorted(lost)),
+                _edge_roads(graph, closed, component, site_part),
+                float(places.site_x[i]),
+                float(places.site_y[i]),
+            )
+        )
+    found.extend(_isolated_sites(graph, closed, component, targets, places))
+    return sorted(found, key=lambda c: -c.people)
+
+
+def _isolated_sites(
+    graph: RoadGraph, closed: np.ndarray, component: np.ndarray, targets: dict[str, _Targets], places: _Places
+) -> list[CutOff]:
+    """Essential sites that some community reached before and none can reach during the operation."""
+    before_parts = graph.components()
+    on = places.cell_on
+    populated_before = set(before_parts[places.cell_node[on]].tolist())
+    populated_during = set(component[places.cell_node[on]].tolist())
+    found = []
+    for category, target in targets.items():
+        for node, label in zip(target.nodes, target.labels, strict=True):
+            if int(before_parts[node]) in populated_before and int(component[node]) not in populated_during:
+                found.append(
+                    CutOff(
+                        "site",
+                        f"{label} ({category})",
+                        0.0,
+                        (category,),
+                        _edge_roads(graph, closed, component, int(component[node])),
+                        float(graph.x[node]),
+                        float(graph.y[node]),
+                    )
+                )
+    return found
+
+
+def _edge_roads(graph: RoadGraph, closed: np.ndarray, component: np.ndarray, part: int) -> tuple[str, ...]:
+    """Closed roads with one end in ``part`` of the network: the closures that cut it off."""
+    u_in, v_in = component[graph.edges.u] == part, component[graph.edges.v] == part
+    edge = closed & (u_in != v_in)
+    return tuple(sorted({str(r) for r in graph.road_ids[edge]}))
+
+
+def _grid_name(places: _Places, i: int) -> str:
+    return f"{places.cell_x[i]:.0f} E {places.cell_y[i]:.0f} N"
+
+
+def _is_route(coa: COA, zone: Zone) -> bool:
+    element = next(e for e in coa.elements if e.id == zone.element)
+    return element.shape_kind == "route"
+
+
+def _route(
+    graph: RoadGraph,
+    closed: np.ndarray,
+    *,
+    surface: RiskSurface,
+    zone: Zone,
+    hits: list[SiteHit],
+    plan: Plan,
+    crs: CRS,
+    settings: AccessSettings,
+) -> RouteFinding:
+    mine = [h for h in hits if h.element == zone.element]
+    markets: list[dict[str, object]] = [
+        {
+            "name": h.name or h.id,
+            "hours": h.hours,
+            "open_during": open_during(h.hours, plan.window.start, plan.window.end),
+            "distance_m": round(h.distance_m, 1),
+        }
+        for h in mine
+        if h.category == "market"
+    ]
+    window = f"{plan.window.start:%Y-%m-%d %H:%M}–{plan.window.end:%H:%M} (UTC{plan.window.start:%z})"
+    line = zone.geometry
+    start, end = shapely.get_point(line, 0), shapely.get_point(line, -1)
+    nodes, _ = graph.snap(np.array([start.x, end.x]), np.array([start.y, end.y]))
+    cell_people = _cells_people(surface)
+    planned = _option(
+        [line],
+        length_km=float(line.length) / 1000,
+        time_s=_time_along(graph, line),
+        people=_people_along(surface, cell_people, [line]),
+        roads=(),
+        crs=crs,
+    )
+    alternatives = _alternatives(
+        graph,
+        closed,
+        (int(nodes[0]), int(nodes[1])),
+        surface=surface,
+        cell_people=cell_people,
+        crs=crs,
+        settings=settings,
+    )
+    return RouteFinding(
+        element=zone.element,
+        people_along=_people_along(surface, cell_people, [zone.outer]),
+        sites=[f"{h.name or h.id} ({h.category})" for h in mine if h.category != "displacement"],
+        markets=markets,
+        window=window,
+        planned=planned,
+        alternatives=alternatives,
+    )
+
+
+def _time_along(graph: RoadGraph, line: BaseGeometry, within_m: float = 30.0) -> float:
+    """Seconds to drive ``line`` at the mean speed of the road pieces it follows (NaN off the network)."""
+    near = np.flatnonzero(shapely.dwithin(graph.geometry, line, within_m) & graph.passable)
+    if near.size == 0:
+        return float("nan")
+    speed = graph.length_m[near].sum() / graph.edges.time_s[near].sum()  # metres per second, length-weighted
+    return float(line.length / speed)
+
+
+def _cells_people(surface: RiskSurface) -> np.ndarray:
+    return np.nan_to_num(surface.people)
+
+
+def _people_along(surface: RiskSurface, cell_people: np.ndarray, shapes: list[BaseGeometry]) -> float:
+    """People in the cells of the surface that ``shapes`` touch (each cell once)."""
+    xs, ys = surface.centres()
+    half = surface.cell_m / 2
+    west, south, east, north = shapely.union_all(shapes).bounds
+    inside = (xs >= west - half) & (xs <= east + half) & (ys >= south - half) & (ys <= north + half)
+    candidates = np.flatnonzero(inside.ravel())
+    if candidates.size == 0:
+        return 0.0
+    cells = shapely.box(
+        xs.ravel()[candidates] - half,
+        ys.ravel()[candidates] - half,
+        xs.ravel()[candidates] + half,
+        ys.ravel()[candidates] + half,
+    )
+    touched = np.zeros(candidates.size, dtype=bool)
+    for shape in shapes:
+        touched |= shapely.intersects(cells, shape)
+    return float(cell_people.ravel()[candidates[touched]].sum())
+
+
+def _option(
+    lines: list[BaseGeometry], *, length_km: float, time_s: float, people: float, roads: tuple[str, ...], crs: CRS
+) -> RouteOption:
+    merged = shapely.line_merge(shapely.union_all(lines)) if len(lines) > 1 else lines[0]
+    to_wgs84 = transformer(crs, WGS84).transform
+    return RouteOption(
+        time_min=round(time_s / 60, 1) if np.isfinite(time_s) else float("nan"),
+        length_km=round(length_km, 2),
+        people_along=people,
+        roads=roads,
+        geometry=shapely.transform(merged, to_wgs84, interleaved=False),
+    )
+
+
+def _alternatives(
+    graph: RoadGraph,
+    closed: np.ndarray,
+    ends: tuple[int, int],
+    *,
+    surface: RiskSurface,
+    cell_people: np.ndarray,
+    crs: CRS,
+    settings: AccessSettings,
+) -> list[RouteOption]:
+    """The k cheapest simple paths between the route's ends, cost = time x (1 + people along / scale)."""
+    source, target = ends
+    if source == target:
+        return []
+    open_edges = np.flatnonzero(graph.passable & ~closed)
+    # Only the edges near the straight line between the ends (and a margin) are worth a path search.
+    corridor = shapely.LineString([(graph.x[source], graph.y[source]), (graph.x[target], graph.y[target])]).buffer(
+        max(
+            settings.margin_m,
+            0.5 * float(np.hypot(graph.x[target] - graph.x[source], graph.y[target] - graph.y[source])),
+        )
+    )
+    near = open_edges[shapely.intersects(graph.geometry[open_edges], corridor)]
+    people = np.array([_people_along(surface, cell_people, [graph.geometry[e]]) for e in near])
+    network = nx.Graph()
+    for e, along in zip(near, people, strict=True):
+        time_s = float(graph.edges.time_s[e])
+        network.add_edge(
+            int(graph.edges.u[e]),
+            int(graph.edges.v[e]),
+            edge=int(e),
+            cost=time_s * (1 + along / settings.route_people_scale),
+        )
+    if source not in network or target not in network or not nx.has_path(network, source, target):
+        return []
+    options = []
+    for path in islice(nx.shortest_simple_paths(network, source, target, weight="cost"), settings.alternatives):
+        edges = [network.edges[a, b]["edge"] for a, b in pairwise(path)]
+        lines = [graph.geometry[e] for e in edges]
+        options.append(
+            _option(
+                lines,
+                length_km=float(graph.length_m[edges].sum()) / 1000,
+                time_s=float(graph.edges.time_s[edges].sum()),
+                people=_people_along(surface, cell_people, lines),
+                roads=tuple(dict.fromkeys(str(graph.road_ids[e]) for e in edges)),
+                crs=crs,
+            )
+        )
+    return options
+
+
+def _casevac(
+    graph: RoadGraph,
+    closed: np.ndarray,
+    zones: list[Zone],
+    *,
+    layerset: LayerSet,
+    plan: Plan,
+    crs: CRS,
+    settings: AccessSettings,
+    result: Access,
+) -> list[Casevac]:
+    """From each element, the fastest road to a civilian hospital and to UN medical care, in the plan's season."""
+    walk = settings.offroad_kmh / 3.6
+    hospitals = _hospitals(layerset, crs)
+    to_working = transformer(WGS84, crs).transform
+    un = [(name, *to_working(lon, lat)) for name, lon, lat in plan.un_medical]
+    if not un:
+        result.flags.append(
+            Flag(
+                "no_un_medical",
+                "-",
+                "the plan names no UN medical facility (`un_medical:`): CASEVAC times for UN patients are unknown",
+            )
+        )
+    found = []
+    for zone in zones:
+        origin = shapely.point_on_surface(zone.geometry)
+        node, walk_m = graph.snap(np.array([origin.x]), np.array([origin.y]))
+        for patients, facilities in (("civilian", hospitals), ("UN", un)):
+            if not facilities:
+                found.append(Casevac(zone.element, patients, None, None, None))
+                continue
+            fac_nodes, fac_walk = graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
+            usable = fac_walk <= settings.max_snap_m
+            if walk_m[0] > settings.max_snap_m or not usable.any():
+                found.append(Casevac(zone.element, patients, None, None, None))
+                continue
+            # The force keeps its own cordons and closures open to its casualty evacuation.
+            target, seconds, edges = graph.path(int(node[0]), fac_nodes[usable])
+            if target < 0:
+                found.append(Casevac(zone.element, patients, None, None, None))
+                continue
+            which = int(np.flatnonzero(usable)[np.flatnonzero(fac_nodes[usable] == target)[0]])
+            total = seconds + (walk_m[0] + fac_walk[which]) / walk
+            line = shapely.line_merge(shapely.union_all([graph.geometry[e] for e in edges])) if edges else None
+            geometry = (
+                shapely.transform(line, transformer(crs, WGS84).transform, interleaved=False)
+                if line is not None
+                else None
+            )
+            found.append(Casevac(zone.element, patients, facilities[which][0], round(float(total) / 60, 1), geometry))
+    return found
+
+
+def _hospitals(layerset: LayerSet, crs: CRS) -> list[tuple[str, float, float]]:
+    """Functioning (or possibly functioning) hospitals: name and position in the working CRS."""
+    found = []
+    for layer in layerset.of_kind("sites"):
+        frame = layer.frame
+        subtype = frame["subtype"].astype(object).where(frame["subtype"].notna(), "").astype(str).str.lower()
+        name = frame["name"].astype(object).where(frame["name"].notna(), "").astype(str).str.lower()
+        chosen = np.flatnonzero(
+            (frame["category"] == "health").to_numpy()
+            & (frame["functional"] != False).to_numpy()  # noqa: E712
+            & (subtype.str.contains("hospital") | name.str.contains("hospital")).to_numpy()
+        )
+        points = shapely.point_on_surface(layer.projected(crs).geometries[chosen])
+        for row, point in zip(chosen, points, strict=True):
+            label = frame["name"].iloc[row]
+            found.append(
+                (label if isinstance(label, str) and label else str(frame["site_id"].iloc[row]), point.x, point.y)
+            )
+    return found
