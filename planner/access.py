@@ -116,6 +116,7 @@ class Casevac:
     facility: str | None
     time_min: float | None
     geometry: BaseGeometry | None  # EPSG:4326
+    reason: str = ""  # why no route was found
 
 
 @dataclass
@@ -188,12 +189,24 @@ def access(
                 "from any road: their health reach is unknown, not counted as reachable",
             )
         )
-    if graph.parallel_dropped:
+    parts = np.bincount(graph.components())
+    if parts.size > 1:
+        result.flags.append(
+            Flag(
+                "disconnected_roads",
+                roads[0].id,
+                f"the roads of '{roads[0].id}' around the study area fall into {parts.size} unconnected parts "
+                f"(the largest has {parts.max()} of {graph.nodes} junctions): places in different parts cannot "
+                "reach each other by road in this data, which may miss links (check CASEVAC and reach by hand)",
+            )
+        )
+    if graph.parallel:
         result.flags.append(
             Flag(
                 "parallel_roads",
                 roads[0].id,
-                f"{graph.parallel_dropped} parallel road piece(s) join the same junctions: the fastest is used",
+                f"{graph.parallel} road piece(s) run beside a faster one between the same junctions: "
+                "the fastest open one is used",
             )
         )
     return result
@@ -613,13 +626,10 @@ def _alternatives(
     people = np.array([_people_along(surface, cell_people, [graph.geometry[e]]) for e in near])
     network = nx.Graph()
     for e, along in zip(near, people, strict=True):
-        time_s = float(graph.edges.time_s[e])
-        network.add_edge(
-            int(graph.edges.u[e]),
-            int(graph.edges.v[e]),
-            edge=int(e),
-            cost=time_s * (1 + along / settings.route_people_scale),
-        )
+        a, b = int(graph.edges.u[e]), int(graph.edges.v[e])
+        cost = float(graph.edges.time_s[e]) * (1 + along / settings.route_people_scale)
+        if not network.has_edge(a, b) or network.edges[a, b]["cost"] > cost:  # parallel roads: the cheapest
+            network.add_edge(a, b, edge=int(e), cost=cost)
     if source not in network or target not in network or not nx.has_path(network, source, target):
         return []
     options = []
@@ -669,17 +679,21 @@ def _casevac(
         node, walk_m = graph.snap(np.array([origin.x]), np.array([origin.y]))
         for patients, facilities in (("civilian", hospitals), ("UN", un)):
             if not facilities:
-                found.append(Casevac(zone.element, patients, None, None, None))
+                what = "no functioning hospital in the sites layers" if patients == "civilian" else "no `un_medical:`"
+                found.append(Casevac(zone.element, patients, None, None, None, what))
                 continue
             fac_nodes, fac_walk = graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
             usable = fac_walk <= settings.max_snap_m
             if walk_m[0] > settings.max_snap_m or not usable.any():
-                found.append(Casevac(zone.element, patients, None, None, None))
+                far = "the element" if walk_m[0] > settings.max_snap_m else "every facility"
+                reason = f"{far} lies more than {settings.max_snap_m:,.0f} m from any road"
+                found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
             # The force keeps its own cordons and closures open to its casualty evacuation.
             target, seconds, edges = graph.path(int(node[0]), fac_nodes[usable])
             if target < 0:
-                found.append(Casevac(zone.element, patients, None, None, None))
+                reason = "no road in this data links the element to any facility (disconnected network)"
+                found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
             which = int(np.flatnonzero(usable)[np.flatnonzero(fac_nodes[usable] == target)[0]])
             total = seconds + (walk_m[0] + fac_walk[which]) / walk

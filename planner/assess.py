@@ -253,7 +253,13 @@ def _access_dict(found: Access) -> dict[str, Any]:
             for r in found.routes
         ],
         "casevac": [
-            {"element": c.element, "patients": c.patients, "facility": c.facility, "time_min": c.time_min}
+            {
+                "element": c.element,
+                "patients": c.patients,
+                "facility": c.facility,
+                "time_min": c.time_min,
+                "reason": c.reason,
+            }
             for c in found.casevac
         ],
         "flags": [_flag_dict(f) for f in found.flags],

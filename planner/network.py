@@ -7,8 +7,9 @@ Built from a roads layer in the working CRS:
   vertex do not meet, as in OpenStreetMap (bridges and overpasses).
 - **edges** are the pieces of road between two junctions, with length, travel time from the speed table
   (class, surface, condition, season) and the road they come from.
-- **parallel edges** between the same two junctions keep the fastest: a sparse matrix built naively sums
-  them and a plain ``networkx.Graph`` keeps the last one, both wrong.
+- **parallel edges** between the same two junctions are all kept (when the fastest is closed, the next one
+  still serves), and every shortest-path search uses the fastest open one: a sparse matrix built naively
+  sums them and a plain ``networkx.Graph`` keeps the last one, both wrong.
 
 The graph is held as arrays with a symmetric CSR matrix for shortest paths (``scipy.sparse.csgraph``), and is
 available as a ``networkx.Graph`` (``to_networkx``) for users and tools such as OSMnx.
@@ -58,10 +59,12 @@ def fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray) -> tuple[Edg
     return Edges(a[first], b[first], t[order][first]), kept
 
 
-def symmetric_matrix(edges: Edges, nodes: int, open_edges: np.ndarray | None = None) -> csr_matrix:
-    """Travel times as a symmetric CSR matrix; closed edges left out. Zero times stay edges."""
-    mask = slice(None) if open_edges is None else open_edges
-    u, v, t = edges.u[mask], edges.v[mask], edges.time_s[mask]
+def symmetric_matrix(edges: Edges, nodes: int) -> csr_matrix:
+    """Travel times of edges without parallels (see ``fastest_edges``) as a symmetric CSR matrix.
+
+    Zero times stay edges.
+    """
+    u, v, t = edges.u, edges.v, edges.time_s
     rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
     # Built from triplets with no duplicates left, so nothing is summed; explicit zeros remain edges.
     return coo_matrix((np.concatenate([t, t]), (rows, cols)), shape=(nodes, nodes)).tocsr()
@@ -83,8 +86,8 @@ class RoadGraph:
     geometry: np.ndarray  # LineString of each edge
     road_ids: np.ndarray
     road_classes: np.ndarray
-    parallel_dropped: int = 0
-    _matrices: dict[bytes, csr_matrix] = field(default_factory=dict, repr=False)
+    parallel: int = 0  # edges that run beside a faster one between the same junctions
+    _matrices: dict[bytes, tuple[csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def nodes(self) -> int:
@@ -95,10 +98,18 @@ class RoadGraph:
 
     def matrix(self, closed: np.ndarray | None = None) -> csr_matrix:
         """Travel times between junctions over passable edges, without the ``closed`` ones (a mask)."""
+        return self._open(closed)[0]
+
+    def _open(self, closed: np.ndarray | None) -> tuple[csr_matrix, np.ndarray]:
+        """The matrix of the fastest open edge between each pair of junctions, and those edges' positions."""
         open_edges = self.passable if closed is None else self.passable & ~closed
         key = np.packbits(open_edges).tobytes()
         if key not in self._matrices:
-            self._matrices[key] = symmetric_matrix(self.edges, self.nodes, open_edges)
+            positions = np.flatnonzero(open_edges)
+            fastest, kept = fastest_edges(
+                self.edges.u[positions], self.edges.v[positions], self.edges.time_s[positions]
+            )
+            self._matrices[key] = (symmetric_matrix(fastest, self.nodes), positions[kept])
         return self._matrices[key]
 
     @cached_property
@@ -120,10 +131,15 @@ class RoadGraph:
         if not np.any(offsets_s):
             return np.asarray(dijkstra(matrix, directed=False, indices=nodes, min_only=True))
         # Different start delays: one extra junction joined to each start by its delay, searched from there.
+        # Built from triplets in one go: adding sparse matrices would drop the zero delays, which are edges.
         extra = self.nodes
-        starts = Edges(np.full(nodes.size, extra), nodes, offsets_s)
-        start_matrix = symmetric_matrix(starts, self.nodes + 1)
-        grown = _grow(matrix, self.nodes + 1) + start_matrix
+        grid = matrix.tocoo()
+        # Several starts at one junction (two clinics by one crossroads) keep the shortest delay.
+        starts, _ = fastest_edges(nodes, np.full(nodes.size, extra), np.asarray(offsets_s, dtype=float))
+        rows = np.concatenate([grid.row, starts.u, starts.v])
+        cols = np.concatenate([grid.col, starts.v, starts.u])
+        data = np.concatenate([grid.data, starts.time_s, starts.time_s])
+        grown = coo_matrix((data, (rows, cols)), shape=(extra + 1, extra + 1)).tocsr()
         return np.asarray(dijkstra(grown, directed=False, indices=extra))[: self.nodes]
 
     def components(self, closed: np.ndarray | None = None) -> np.ndarray:
@@ -149,16 +165,16 @@ class RoadGraph:
         return edges[::-1]
 
     def _edge_lookup(self, closed: np.ndarray | None) -> dict[tuple[int, int], int]:
-        open_edges = self.passable if closed is None else self.passable & ~closed
-        positions = np.flatnonzero(open_edges)
+        positions = self._open(closed)[1]
         return {
             (int(a), int(b)): int(i)
             for a, b, i in zip(self.edges.u[positions], self.edges.v[positions], positions, strict=True)
         }
 
-    def to_networkx(self) -> nx.Graph:
-        """The graph as networkx: junctions with x, y; edges with length, time, road id, class and passability."""
-        graph = nx.Graph(crs=self.crs, season=self.season, layer=self.layer)
+    def to_networkx(self) -> nx.MultiGraph:
+        """The graph as a networkx MultiGraph (parallel roads kept, as OSMnx does): junctions with x, y; edges
+        with length, time (``time_s``, the weight to use), road id, class and passability."""
+        graph = nx.MultiGraph(crs=self.crs, season=self.season, layer=self.layer)
         graph.add_nodes_from(
             (i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(zip(self.x, self.y, strict=True))
         )
@@ -189,11 +205,6 @@ class RoadGraph:
             )
         )
         return graph
-
-
-def _grow(matrix: csr_matrix, size: int) -> csr_matrix:
-    grown = matrix.tocoo()
-    return coo_matrix((grown.data, (grown.row, grown.col)), shape=(size, size)).tocsr()
 
 
 def road_speeds(frame: pd.DataFrame, settings: AccessSettings, season: str) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +305,9 @@ def graph_from_lines(
     counts = np.bincount(node_of, minlength=used.size)
     x = np.bincount(node_of, weights=coords[np.r_[start, end], 0], minlength=used.size) / counts
     y = np.bincount(node_of, weights=coords[np.r_[start, end], 1], minlength=used.size) / counts
-    edges, kept = fastest_edges(u, v, time_s)
+    loops = u == v  # a piece that starts and ends at one junction leads nowhere
+    kept = np.flatnonzero(~loops)
+    edges = Edges(np.minimum(u, v)[kept], np.maximum(u, v)[kept], time_s[kept])
     piece_vertices = end[kept] - start[kept] + 1
     # The vertices of each kept piece, start to end, laid end to end without a Python loop.
     offsets = np.cumsum(piece_vertices) - piece_vertices
@@ -314,7 +327,7 @@ def graph_from_lines(
         geometry=np.asarray(geometry, dtype=object),
         road_ids=frame["road_id"].to_numpy(dtype=object)[road_of_edge],
         road_classes=frame["road_class"].to_numpy(dtype=object)[road_of_edge],
-        parallel_dropped=int(np.count_nonzero(u != v) - kept.size),
+        parallel=int(kept.size - np.unique(np.column_stack([edges.u, edges.v]), axis=0).shape[0]) if kept.size else 0,
     )
 
 

@@ -34,6 +34,8 @@ def make_world(
     threats: str | None = None,
     sites: list[tuple[str, str, float, float]] | None = None,
     camp: dict[str, Any] | None = None,
+    roads: list[tuple[str, str, str, list[tuple[float, float]]]] | None = None,
+    plan_extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write the world and a one-COA plan into ``root``; returns the plan's path."""
     write_raster(root / "pop.tif", np.full((10, 10), people_per_pixel), origin=ORIGIN)
@@ -66,6 +68,17 @@ def make_world(
         "sites": {"kind": "sites", "path": "sites.geojson", "as_of": "2025-01-01"},
         "idp": {"kind": "displacement", "path": "idp.geojson", "population": "ind", "as_of": "2025-05-01"},
     }
+    if roads is not None:  # (id, class, rainy-season passability, vertices)
+        road_features = [
+            {
+                "type": "Feature",
+                "properties": {"id": road_id, "highway": cls, "rainy": rainy},
+                "geometry": {"type": "LineString", "coordinates": [lonlat(x, y) for x, y in vertices]},
+            }
+            for road_id, cls, rainy, vertices in roads
+        ]
+        (root / "roads.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": road_features}))
+        layers["roads"] = {"kind": "roads", "path": "roads.geojson", "class": "highway", "rainy": "rainy"}
     if threats is not None:
         (root / "events.csv").write_text(threats)
         layers["events"] = {"kind": "threats", "path": "events.csv", "schema": "generic"}
@@ -81,6 +94,7 @@ def make_world(
         "layers": "layers.yaml",
         "window": {"start": "2025-06-01T06:00:00+03:00", "end": "2025-06-01T12:00:00+03:00"},
         "coas": [{"id": "A", "name": "Only COA", "elements": elements if elements is not None else [cordon]}],
+        **(plan_extra or {}),
     }
     path = root / "plan.yaml"
     path.write_text(yaml.safe_dump(plan))

@@ -283,9 +283,28 @@ def _pixel_size_m(layer: PopulationLayer) -> float:
 
 
 def _check_sample(layer: PopulationLayer, src: rasterio.DatasetReader, problems: Collector) -> None:
-    """Check a decimated sample (at most 256 x 256 pixels, from overviews where the file has them)."""
+    """Check a sample of at most 256 x 256 pixels: decimated from overviews where the file has them, else
+    8 x 8 small windows spread over the raster. A decimated read without overviews would decode every tile
+    of a country-sized raster (and fill memory with them) to keep one pixel in a thousand.
+    """
     shape = (min(layer.height, SAMPLE_SIDE), min(layer.width, SAMPLE_SIDE))
-    data = src.read(layer.band, out_shape=shape, out_dtype="float64")
+    if src.overviews(layer.band) or (layer.height <= SAMPLE_SIDE and layer.width <= SAMPLE_SIDE):
+        data = src.read(layer.band, out_shape=shape, out_dtype="float64")
+    else:
+        side = SAMPLE_SIDE // 8
+        rows = np.linspace(0, max(layer.height - side, 0), 8).astype(int)
+        cols = np.linspace(0, max(layer.width - side, 0), 8).astype(int)
+        data = np.concatenate(
+            [
+                src.read(
+                    layer.band,
+                    window=Window(c, r, min(side, layer.width), min(side, layer.height)),
+                    out_dtype="float64",
+                ).ravel()
+                for r in rows
+                for c in cols
+            ]
+        )
     valid = np.isfinite(data)
     if layer.nodata is not None:
         valid &= data != layer.nodata

@@ -1,0 +1,125 @@
+"""Access in whole assessments: a cordon that cuts a village off, seasons, CASEVAC, real Juba roads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from conftest import require_realdata
+from world import make_world
+
+from planner.assess import assess, plan_crs
+from planner.network import build_graph
+from planner.plan import open_plan
+from planner.settings import AccessSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The hand-made world is 1 km square with 10 people in each 100 m pixel; the cordon covers x 300-600 m,
+# y 400-700 m. One main road crosses it west to east; the only clinic is at the east end.
+MAIN = ("main", "primary", "All Season", [(50, 550), (950, 550)])
+BYPASS = ("bypass", "track", "Dry Season Only", [(50, 550), (50, 100), (950, 100), (950, 550)])
+CLINIC = [("clinic", "East clinic", 900, 560)]
+
+
+def run(tmp_path: Path, roads: list, **plan_extra: object):
+    plan, layers = open_plan(make_world(tmp_path, sites=CLINIC, roads=roads, plan_extra=plan_extra))
+    return assess(plan, layers, Settings(surface={"margin_m": 300}))  # the study area holds the whole world
+
+
+def test_a_cordon_on_the_only_road_cuts_the_west_of_the_village_off_from_its_clinic(tmp_path: Path) -> None:
+    result = run(tmp_path, [MAIN]).coas[0]
+    found = result.access
+    assert [(c.road_id, c.element) for c in found.closures] == [("main", "cordon-1")]
+    # Cells whose nearest junction is the west end (centres x < 500 m): 50 cells of 10 people.
+    [community] = [c for c in found.cut_off if c.kind == "community"]
+    assert community.people == pytest.approx(500)
+    assert community.lost == ("health",)
+    assert community.closed_roads == ("main",)
+    assert found.health is not None
+    assert found.health.people_newly_beyond == pytest.approx(500)  # cut off counts as beyond reach, not zero
+    assert result.risk.contributions["access"].value == pytest.approx(500)
+    assert "500 residents" in result.risk.contributions["access"].explanation
+
+
+def test_before_the_operation_every_cell_reaches_the_clinic_in_exact_time(tmp_path: Path) -> None:
+    found = run(tmp_path, [MAIN]).coas[0].access
+    assert found.health is not None
+    assert found.health.people_beyond_before == 0
+    walk = 4 / 3.6
+    # The clinic is 51 m from the east junction; from the west junction add 900 m at 60 km/h.
+    east = np.hypot(50, 10) / walk
+    site = found.health.sites[0]  # the camp: its point on surface to the nearest junction, then to the clinic
+    assert site.before_min is not None
+    assert site.before_min == pytest.approx((site.snap_m / walk + 54 * (site.snap_m > 0) * 0 + east) / 60, abs=1.0)
+
+
+def test_a_dry_season_bypass_keeps_the_village_connected_until_the_rains(tmp_path: Path) -> None:
+    (tmp_path / "dry").mkdir()
+    (tmp_path / "rainy").mkdir()
+    dry = run(tmp_path / "dry", [MAIN, BYPASS]).coas[0].access
+    rainy = run(tmp_path / "rainy", [MAIN, BYPASS], season="rainy").coas[0].access
+    assert [c for c in dry.cut_off if c.kind == "community"] == []
+    assert dry.health is not None and dry.health.people_worse == pytest.approx(500)  # the detour is slower
+    assert [c.people for c in rainy.cut_off if c.kind == "community"] == [pytest.approx(500)]
+
+
+def test_no_roads_layer_is_flagged_as_unknown_access_not_as_fine(tmp_path: Path) -> None:
+    result = assess(*open_plan(make_world(tmp_path)))
+    found = result.coas[0].access
+    assert found.health is None
+    assert [f.code for f in found.flags] == ["no_data"]
+    assert "unknown" in result.coas[0].risk.contributions["access"].explanation
+
+
+def test_casevac_from_the_cordon_uses_the_forces_own_closed_road(tmp_path: Path) -> None:
+    result = run(tmp_path, [MAIN], un_medical=[{"name": "UN clinic", "position": [31.5, 5.4]}]).coas[0]
+    [civilian] = [c for c in result.access.casevac if c.patients == "civilian"]
+    assert civilian.facility is None  # the world has no hospital, only a clinic: said, not invented
+    assert "no functioning hospital" in civilian.reason
+    [un] = [c for c in result.access.casevac if c.patients == "UN"]
+    assert un.time_min is None and "from any road" in un.reason  # the UN clinic given is far off the network
+
+
+def test_sample_plan_access_differs_by_coa() -> None:
+    result = assess(*open_plan(ROOT / "scenarios" / "sample.yaml"))
+    by_id = {r.coa.id: r.access for r in result.coas}
+    assert by_id["C"].closures == []  # the Nyal track cordon closes no mapped road
+    assert [c.road_id for c in by_id["B"].closures] == ["main-west"]
+    assert any(c.kind == "community" and "health" in c.lost for c in by_id["B"].cut_off)
+    [route] = by_id["B"].routes
+    assert [m["name"] for m in route.markets] == ["Kalo Market"]
+    assert route.markets[0]["open_during"] is True  # Thursday market, operation on a Thursday morning
+    assert route.alternatives, "the network offers at least the direct route"
+    assert all(c.time_min is not None for c in by_id["A"].casevac)
+
+
+@pytest.mark.realdata
+def test_juba_roads_reach_every_facility_and_the_un_house_sites_find_a_hospital() -> None:
+    require_realdata()
+    plan, layers = open_plan(ROOT / "tests" / "scenarios" / "juba_poc.yaml")
+    # The Logistics Cluster roads of 2016 hold the main roads only: walking legs up to 5 km are accepted.
+    settings = Settings(access=AccessSettings(max_snap_m=5_000))
+    result = assess(plan, layers, settings)
+    crs = plan_crs(plan)
+    graph = build_graph(layers.layers["roads"], crs, result.surface.bounds, settings.access, "dry")
+    assert len(graph) > 1_000
+    area = shapely.box(*result.surface.bounds)
+    for layer_id in ("health", "hospitals_osm"):
+        index = layers.layers[layer_id].projected(crs)
+        inside = shapely.point_on_surface(index.geometries[shapely.intersects(index.geometries, area)])
+        _, distance = graph.snap(shapely.get_x(inside), shapely.get_y(inside))
+        assert distance.max() < 2_500, f"{layer_id}: a facility {distance.max():.0f} m from the roads"
+    lz = result.coas[0].access
+    assert lz.health is not None
+    reach = {s.name: s for s in lz.health.sites}
+    for name in ("Juba UN House PoC1", "Juba UN House PoC2", "Juba UN House PoC3"):
+        assert reach[name].before_min is not None and reach[name].before_min < 90
+    casevac = {c.patients: c for c in lz.casevac}
+    assert casevac["civilian"].facility is not None and casevac["civilian"].time_min is not None
+    # In these roads the UN base's junction lies in another part of the network than the landing zone's:
+    # the result says so rather than inventing a route.
+    assert casevac["UN"].facility is None and "disconnected" in casevac["UN"].reason
+    assert "disconnected_roads" in {f.code for f in lz.flags}

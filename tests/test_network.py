@@ -1,0 +1,151 @@
+"""The road graph and travel times on small hand-drawn networks, with exact expected numbers."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from planner.network import fastest_edges, graph_from_lines
+from planner.settings import AccessSettings
+
+
+def network(
+    roads: list[tuple[str, str, list[tuple[float, float]]]],
+    season: str = "dry",
+    rainy: dict[str, str] | None = None,
+    **access: object,
+):
+    lines = np.array([shapely.LineString(v) for _, _, v in roads], dtype=object)
+    frame = pd.DataFrame(
+        {
+            "road_id": [r for r, _, _ in roads],
+            "road_class": [c for _, c, _ in roads],
+            "surface": None,
+            "condition": None,
+            "rainy_season": [(rainy or {}).get(r) for r, _, _ in roads],
+        }
+    )
+    return graph_from_lines(lines, frame, np.arange(len(roads)), AccessSettings(**access), season)
+
+
+def node_at(graph, x: float, y: float) -> int:
+    node, distance = graph.snap(np.array([x]), np.array([y]))
+    assert distance[0] < 1
+    return int(node[0])
+
+
+def test_three_km_of_primary_road_take_three_minutes() -> None:
+    graph = network([("a", "primary", [(0, 0), (1500, 0), (3000, 0)])])  # 60 km/h
+    assert graph.nodes == 2  # a vertex no other road shares is not a junction
+    times = graph.times_from(np.array([node_at(graph, 0, 0)]), np.array([0.0]))
+    assert times[node_at(graph, 3000, 0)] == pytest.approx(180.0)
+
+
+def test_roads_meet_at_shared_vertices_and_at_ends_within_the_snap_distance() -> None:
+    roads = [
+        ("main", "primary", [(0, 0), (1000, 0), (2000, 0)]),
+        ("side", "track", [(1000, 0), (1000, 600)]),  # shares the vertex at 1 km: a junction
+        ("near", "primary", [(2005, 0), (3000, 0)]),  # 5 m short of the main road's end: snapped (10 m)
+        ("far", "primary", [(3030, 0), (4000, 0)]),  # 30 m gap: not joined
+    ]
+    graph = network(roads)
+    start = np.array([node_at(graph, 0, 0)])
+    times = graph.times_from(start, np.array([0.0]))
+    assert times[node_at(graph, 1000, 600)] == pytest.approx(60 + 600 / (15 / 3.6))  # track at 15 km/h
+    assert times[node_at(graph, 3000, 0)] == pytest.approx(60 * 2 + 995 / (60 / 3.6), rel=1e-4)
+    assert np.isinf(times[node_at(graph, 4000, 0)])  # never a silent "reachable"
+
+
+def test_parallel_roads_keep_the_fastest_and_the_slower_serves_when_it_closes() -> None:
+    roads = [
+        ("fast", "primary", [(0, 0), (1200, 0)]),  # 72 s
+        ("slow", "track", [(0, 0), (600, 300), (1200, 0)]),  # 1341.6 m at 15 km/h
+    ]
+    graph = network(roads)
+    a, b = node_at(graph, 0, 0), node_at(graph, 1200, 0)
+    assert graph.parallel == 1
+    assert graph.times_from(np.array([a]), np.array([0.0]))[b] == pytest.approx(72.0)
+    closed = graph.road_ids == "fast"
+    slow = 2 * np.hypot(600, 300) / (15 / 3.6)
+    assert graph.times_from(np.array([a]), np.array([0.0]), closed)[b] == pytest.approx(slow)
+    # What goes wrong without care: a plain sparse matrix sums the two, a plain Graph keeps the last one.
+    summed = csr_matrix((graph.edges.time_s, (graph.edges.u, graph.edges.v)), shape=(2, 2))
+    assert dijkstra(summed, directed=False, indices=a)[b] == pytest.approx(72.0 + slow)
+    assert nx.multi_source_dijkstra_path_length(graph.to_networkx(), {a}, weight="time_s")[b] == pytest.approx(72.0)
+
+
+def test_rainy_season_closes_dry_season_only_roads() -> None:
+    roads = [("track", "track", [(0, 0), (1500, 0)]), ("spur", "track", [(1500, 0), (1500, 500)])]
+    dry = network(roads, "dry", rainy={"track": "Dry Season Only"})
+    rainy = network(roads, "rainy", rainy={"track": "Dry Season Only"})
+    for graph, reachable in ((dry, True), (rainy, False)):
+        times = graph.times_from(np.array([node_at(graph, 0, 0)]), np.array([0.0]))
+        assert bool(np.isfinite(times[node_at(graph, 1500, 500)])) is reachable
+
+
+def test_earth_roads_are_slower_in_the_rainy_season() -> None:
+    lines = np.array([shapely.LineString([(0, 0), (1000, 0)])], dtype=object)
+    frame = pd.DataFrame(
+        {
+            "road_id": ["r"],
+            "road_class": ["primary"],
+            "surface": ["Dirt/Sand"],
+            "condition": [None],
+            "rainy_season": [None],
+        }
+    )
+    dry = graph_from_lines(lines, frame, np.arange(1), AccessSettings(), "dry")
+    rainy = graph_from_lines(lines, frame, np.arange(1), AccessSettings(), "rainy")
+    assert dry.edges.time_s[0] == pytest.approx(1000 / (60 * 0.6 / 3.6))
+    assert rainy.edges.time_s[0] == pytest.approx(dry.edges.time_s[0] * 2)
+
+
+def test_an_unclassified_road_travels_at_the_slowest_speed() -> None:
+    graph = network([("x", "unknown", [(0, 0), (500, 0)])])
+    assert graph.edges.time_s[0] == pytest.approx(500 / (5 / 3.6))
+
+
+def test_start_delays_are_added_before_the_search() -> None:
+    graph = network([("a", "primary", [(0, 0), (1000, 0), (2000, 0)]), ("b", "primary", [(1000, 0), (1000, 1000)])])
+    starts = np.array([node_at(graph, 0, 0), node_at(graph, 2000, 0)])
+    times = graph.times_from(starts, np.array([0.0, 100.0]))
+    assert times[node_at(graph, 2000, 0)] == pytest.approx(100.0)  # its own delay beats 120 s from the other
+    assert times[node_at(graph, 1000, 1000)] == pytest.approx(120.0)
+    # Two starts at one junction: the shorter delay counts, they are not added up.
+    twice = graph.times_from(np.array([starts[1], starts[1]]), np.array([30.0, 50.0]))
+    assert twice[starts[1]] == pytest.approx(30.0)
+
+
+def test_fastest_edges_orients_and_deduplicates() -> None:
+    edges, kept = fastest_edges(np.array([3, 1, 1, 2]), np.array([1, 3, 1, 0]), np.array([5.0, 2.0, 1.0, 4.0]))
+    assert edges.u.tolist() == [0, 1] and edges.v.tolist() == [2, 3]
+    assert edges.time_s.tolist() == [4.0, 2.0]
+    assert kept.tolist() == [3, 1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 7), st.integers(2, 7), st.integers(0, 2**32 - 1))
+def test_times_agree_with_networkx_on_random_grids(width: int, height: int, seed: int) -> None:
+    """Law: the CSR search and networkx's multi-source Dijkstra give the same times on the same graph."""
+    rng = np.random.default_rng(seed)
+    classes = ["primary", "track", "residential"]
+    roads = []
+    for i in range(width):
+        for j in range(height):
+            if i + 1 < width:
+                roads.append((f"h{i}-{j}", str(rng.choice(classes)), [(i * 500, j * 500), ((i + 1) * 500, j * 500)]))
+            if j + 1 < height:
+                roads.append((f"v{i}-{j}", str(rng.choice(classes)), [(i * 500, j * 500), (i * 500, (j + 1) * 500)]))
+    graph = network(roads)
+    sources = rng.choice(graph.nodes, size=min(3, graph.nodes), replace=False)
+    ours = graph.times_from(sources, np.zeros(sources.size))
+    theirs = nx.multi_source_dijkstra_path_length(graph.to_networkx(), set(sources.tolist()), weight="time_s")
+    for node, seconds in theirs.items():
+        assert ours[node] == pytest.approx(seconds)
