@@ -226,6 +226,7 @@ def render_assessment(result: dict[str, Any]) -> str:
         for figure, flags in coa["exposure"]["flags"].items():
             lines.extend(f"  ! {figure}: {flag['message']}" for flag in flags)
         lines.extend(f"  ! threats: {flag['message']}" for flag in coa["threats"]["flags"])
+        lines.extend(_access_lines(coa["access"]))
     lines.append(
         f"\nComparison (least harm first): {', '.join(result['comparison']['ranking'])}. "
         f"{result['comparison']['summary']}."
@@ -237,6 +238,34 @@ def render_assessment(result: dict[str, Any]) -> str:
         f"\nPeople counts rounded as in field reports; effects table: {result['provenance']['effects_table']}."
     )
     return "\n".join(lines)
+
+
+def _access_lines(found: dict[str, Any]) -> list[str]:
+    """Access on the road network in a few lines: closures, cut-offs, CASEVAC, route alternatives."""
+    lines = []
+    closed = sorted({c["road_id"] for c in found["closures"]})
+    if closed:
+        lines.append(f"  road closures: {', '.join(closed)}")
+    for cut in found["cut_off"]:
+        lines.append(
+            f"  cut off from {', '.join(cut['lost'])}: {cut['name']} ({people_text(cut['people'])} people) "
+            f"by closing {', '.join(cut['closed_roads'])}"
+        )
+    for route in found["routes"]:
+        markets = [
+            f"{m['name']} ({'open' if m['open_during'] else 'hours unknown' if m['open_during'] is None else 'closed'})"
+            for m in route["markets"]
+        ]
+        lines.append(
+            f"  route {route['element']}: {people_text(route['people_along'])} people along"
+            + (f"; markets passed: {', '.join(markets)}" if markets else "")
+            + f"; {len(route['alternatives'])} alternative(s) on the network"
+        )
+    for evac in found["casevac"]:
+        where = f"{evac['facility']} in {evac['time_min']:.0f} min" if evac["time_min"] is not None else evac["reason"]
+        lines.append(f"  CASEVAC {evac['patients']} from {evac['element']}: {where}")
+    lines.extend(f"  ! access: {flag['message']}" for flag in found["flags"])
+    return lines
 
 
 @app.command()

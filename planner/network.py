@@ -59,15 +59,12 @@ def fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray) -> tuple[Edg
     return Edges(a[first], b[first], t[order][first]), kept
 
 
-def symmetric_matrix(edges: Edges, nodes: int) -> csr_matrix:
-    """Travel times of edges without parallels (see ``fastest_edges``) as a symmetric CSR matrix.
+def search_matrix(edges: Edges, nodes: int) -> csr_matrix:
+    """Travel times of edges without parallels (see ``fastest_edges``) as a CSR matrix, one entry per road.
 
-    Zero times stay edges.
+    Searches treat it as undirected (``directed=False``), as roads run both ways. Zero times stay edges.
     """
-    u, v, t = edges.u, edges.v, edges.time_s
-    rows, cols = np.concatenate([u, v]), np.concatenate([v, u])
-    # Built from triplets with no duplicates left, so nothing is summed; explicit zeros remain edges.
-    return coo_matrix((np.concatenate([t, t]), (rows, cols)), shape=(nodes, nodes)).tocsr()
+    return coo_matrix((edges.time_s, (edges.u, edges.v)), shape=(nodes, nodes)).tocsr()
 
 
 @dataclass
@@ -106,10 +103,13 @@ class RoadGraph:
         key = np.packbits(open_edges).tobytes()
         if key not in self._matrices:
             positions = np.flatnonzero(open_edges)
-            fastest, kept = fastest_edges(
-                self.edges.u[positions], self.edges.v[positions], self.edges.time_s[positions]
-            )
-            self._matrices[key] = (symmetric_matrix(fastest, self.nodes), positions[kept])
+            u, v, t = self.edges.u[positions], self.edges.v[positions], self.edges.time_s[positions]
+            if self.parallel:
+                fastest, kept = fastest_edges(u, v, t)
+                positions = positions[kept]
+            else:  # no two roads join the same junctions: nothing to choose between
+                fastest = Edges(u, v, t)
+            self._matrices[key] = (search_matrix(fastest, self.nodes), positions)
         return self._matrices[key]
 
     @cached_property
@@ -132,13 +132,14 @@ class RoadGraph:
             return np.asarray(dijkstra(matrix, directed=False, indices=nodes, min_only=True))
         # Different start delays: one extra junction joined to each start by its delay, searched from there.
         # Built from triplets in one go: adding sparse matrices would drop the zero delays, which are edges.
+        # The grid keeps one entry per road (searched undirected); starts join the extra junction once.
         extra = self.nodes
         grid = matrix.tocoo()
         # Several starts at one junction (two clinics by one crossroads) keep the shortest delay.
         starts, _ = fastest_edges(nodes, np.full(nodes.size, extra), np.asarray(offsets_s, dtype=float))
-        rows = np.concatenate([grid.row, starts.u, starts.v])
-        cols = np.concatenate([grid.col, starts.v, starts.u])
-        data = np.concatenate([grid.data, starts.time_s, starts.time_s])
+        rows = np.concatenate([grid.row, starts.u])
+        cols = np.concatenate([grid.col, starts.v])
+        data = np.concatenate([grid.data, starts.time_s])
         grown = coo_matrix((data, (rows, cols)), shape=(extra + 1, extra + 1)).tocsr()
         return np.asarray(dijkstra(grown, directed=False, indices=extra))[: self.nodes]
 

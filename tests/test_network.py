@@ -76,7 +76,7 @@ def test_parallel_roads_keep_the_fastest_and_the_slower_serves_when_it_closes() 
     slow = 2 * np.hypot(600, 300) / (15 / 3.6)
     assert graph.times_from(np.array([a]), np.array([0.0]), closed)[b] == pytest.approx(slow)
     # What goes wrong without care: a plain sparse matrix sums the two, a plain Graph keeps the last one.
-    summed = csr_matrix((graph.edges.time_s, (graph.edges.u, graph.edges.v)), shape=(2, 2))
+    summed = csr_matrix((graph.edges.time_s, (graph.edges.u, graph.edges.v)), shape=(2, 2))  # sums duplicates
     assert dijkstra(summed, directed=False, indices=a)[b] == pytest.approx(72.0 + slow)
     assert nx.multi_source_dijkstra_path_length(graph.to_networkx(), {a}, weight="time_s")[b] == pytest.approx(72.0)
 
