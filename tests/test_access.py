@@ -123,3 +123,11 @@ def test_juba_roads_reach_every_facility_and_the_un_house_sites_find_a_hospital(
     # the result says so rather than inventing a route.
     assert casevac["UN"].facility is None and "disconnected" in casevac["UN"].reason
     assert "disconnected_roads" in {f.code for f in lz.flags}
+
+
+def test_roads_that_all_lie_far_from_the_footprint_give_a_finding_not_a_crash(tmp_path: Path) -> None:
+    far_road = ("far", "primary", "All Season", [(30_000, 500), (31_000, 500)])  # 30 km east
+    found = run(tmp_path, [far_road]).coas[0].access
+    assert found.network_edges == 0
+    assert found.health is None
+    assert [f.code for f in found.flags] == ["no_roads"]
