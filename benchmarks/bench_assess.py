@@ -21,7 +21,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import pandas as pd
 import rasterio
 import shapely
 import yaml
+from _timing import best_of, line
 from affine import Affine
 from exactextract import exact_extract
 from rasterio.windows import Window
@@ -190,21 +190,6 @@ def _plan(path: Path, size: int) -> None:
         "coas": coas,
     }
     path.write_text(yaml.safe_dump(plan))
-
-
-def best_of(func: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def line(name: str, ours: float, theirs: float, target: float | None) -> None:
-    ratio = ours / theirs if theirs > 0 else float("inf")
-    verdict = "" if target is None else ("  ok" if ratio <= target else f"  OVER target {target:g}x")
-    print(f"{name:<34} primum {ours * 1000:9.1f} ms   library {theirs * 1000:9.1f} ms   ratio {ratio:5.2f}{verdict}")
 
 
 def peak_rss_mb(plan: Path) -> float:

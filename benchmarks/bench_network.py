@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
+from _timing import best_of, line
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -30,21 +30,6 @@ from planner.settings import AccessSettings
 
 SEED = 11
 CLASSES = np.array(["primary", "secondary", "tertiary", "residential", "track"])
-
-
-def best_of(func: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def line(name: str, ours: float, theirs: float, target: float | None) -> None:
-    ratio = ours / theirs if theirs > 0 else float("inf")
-    verdict = "" if target is None else ("  ok" if ratio <= target else f"  OVER target {target:g}x")
-    print(f"{name:<34} primum {ours * 1000:9.1f} ms   library {theirs * 1000:9.1f} ms   ratio {ratio:5.2f}{verdict}")
 
 
 def roads(side: int) -> tuple[np.ndarray, pd.DataFrame]:
@@ -94,20 +79,20 @@ def main() -> None:
     def direct_build() -> Any:
         return csr_matrix((t, (u, v)), shape=(graph.nodes, graph.nodes))
 
-    ours_t, matrix = best_of(ours_build)
-    theirs_t, _ = best_of(direct_build)
+    ours_t, matrix = best_of(ours_build, repeat=3)
+    theirs_t, _ = best_of(direct_build, repeat=3)
     line("graph build (search matrix)", ours_t, theirs_t, 2.0)
 
     rng = np.random.default_rng(SEED + 1)
     facilities = rng.choice(graph.nodes, size=max(graph.nodes // 250, 1), replace=False)
     zeros = np.zeros(facilities.size)
-    ours_t, ours = best_of(lambda: graph.times_from(facilities, zeros))
-    theirs_t, theirs = best_of(lambda: dijkstra(matrix, directed=False, indices=facilities, min_only=True))
+    ours_t, ours = best_of(lambda: graph.times_from(facilities, zeros), repeat=3)
+    theirs_t, theirs = best_of(lambda: dijkstra(matrix, directed=False, indices=facilities, min_only=True), repeat=3)
     line(f"nearest of {facilities.size} facilities", ours_t, theirs_t, 1.5)
     print(f"{'':34} identical times: {'yes' if np.array_equal(ours, theirs) else 'NO'}")
 
     delays = rng.uniform(0, 600, facilities.size)
-    delayed_t, _ = best_of(lambda: graph.times_from(facilities, delays))
+    delayed_t, _ = best_of(lambda: graph.times_from(facilities, delays), repeat=3)
     print(f"{'with walking delays per facility':<34} primum {delayed_t * 1000:9.1f} ms")
     start = time.perf_counter()
     network = graph.to_networkx()
