@@ -523,12 +523,12 @@ def _route(
     line = zone.geometry
     start, end = shapely.get_point(line, 0), shapely.get_point(line, -1)
     nodes, _ = graph.snap(np.array([start.x, end.x]), np.array([start.y, end.y]))
-    cell_people = _cells_people(surface)
+    cells = _Cells.of(surface)
     planned = _option(
         [line],
         length_km=float(line.length) / 1000,
         time_s=_time_along(graph, line),
-        people=_people_along(surface, cell_people, [line]),
+        people=_people_along(cells, [line]),
         roads=(),
         crs=crs,
     )
@@ -536,14 +536,13 @@ def _route(
         graph,
         closed,
         (int(nodes[0]), int(nodes[1])),
-        surface=surface,
-        cell_people=cell_people,
+        cells=cells,
         crs=crs,
         settings=settings,
     )
     return RouteFinding(
         element=zone.element,
-        people_along=_people_along(surface, cell_people, [zone.outer]),
+        people_along=_people_along(cells, [zone.outer]),
         sites=[f"{h.name or h.id} ({h.category})" for h in mine if h.category != "displacement"],
         markets=markets,
         window=window,
@@ -561,29 +560,36 @@ def _time_along(graph: RoadGraph, line: BaseGeometry, within_m: float = 30.0) ->
     return float(line.length / speed)
 
 
-def _cells_people(surface: RiskSurface) -> np.ndarray:
-    return np.nan_to_num(surface.people)
+@dataclass(frozen=True)
+class _Cells:
+    """The surface's cells flattened once per route: centres, half a side, and people (0 where unknown)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    half: float
+    people: np.ndarray
+
+    @classmethod
+    def of(cls, surface: RiskSurface) -> _Cells:
+        xs, ys = surface.centres()
+        return cls(xs.ravel(), ys.ravel(), surface.cell_m / 2, np.nan_to_num(surface.people).ravel())
 
 
-def _people_along(surface: RiskSurface, cell_people: np.ndarray, shapes: list[BaseGeometry]) -> float:
-    """People in the cells of the surface that ``shapes`` touch (each cell once)."""
-    xs, ys = surface.centres()
-    half = surface.cell_m / 2
+def _people_along(cells: _Cells, shapes: list[BaseGeometry]) -> float:
+    """People in the cells that ``shapes`` touch (each cell once)."""
+    half = cells.half
     west, south, east, north = shapely.union_all(shapes).bounds
-    inside = (xs >= west - half) & (xs <= east + half) & (ys >= south - half) & (ys <= north + half)
-    candidates = np.flatnonzero(inside.ravel())
+    candidates = np.flatnonzero(
+        (cells.x >= west - half) & (cells.x <= east + half) & (cells.y >= south - half) & (cells.y <= north + half)
+    )
     if candidates.size == 0:
         return 0.0
-    cells = shapely.box(
-        xs.ravel()[candidates] - half,
-        ys.ravel()[candidates] - half,
-        xs.ravel()[candidates] + half,
-        ys.ravel()[candidates] + half,
-    )
+    x, y = cells.x[candidates], cells.y[candidates]
+    boxes = shapely.box(x - half, y - half, x + half, y + half)
     touched = np.zeros(candidates.size, dtype=bool)
     for shape in shapes:
-        touched |= shapely.intersects(cells, shape)
-    return float(cell_people.ravel()[candidates[touched]].sum())
+        touched |= shapely.intersects(boxes, shape)
+    return float(cells.people[candidates[touched]].sum())
 
 
 def _option(
@@ -605,8 +611,7 @@ def _alternatives(
     closed: np.ndarray,
     ends: tuple[int, int],
     *,
-    surface: RiskSurface,
-    cell_people: np.ndarray,
+    cells: _Cells,
     crs: CRS,
     settings: AccessSettings,
 ) -> list[RouteOption]:
@@ -623,7 +628,7 @@ def _alternatives(
         )
     )
     near = open_edges[shapely.intersects(graph.geometry[open_edges], corridor)]
-    people = np.array([_people_along(surface, cell_people, [graph.geometry[e]]) for e in near])
+    people = np.array([_people_along(cells, [graph.geometry[e]]) for e in near])
     network = nx.Graph()
     for e, along in zip(near, people, strict=True):
         a, b = int(graph.edges.u[e]), int(graph.edges.v[e])
@@ -641,7 +646,7 @@ def _alternatives(
                 lines,
                 length_km=float(graph.length_m[edges].sum()) / 1000,
                 time_s=float(graph.edges.time_s[edges].sum()),
-                people=_people_along(surface, cell_people, lines),
+                people=_people_along(cells, lines),
                 roads=tuple(dict.fromkeys(str(graph.road_ids[e]) for e in edges)),
                 crs=crs,
             )
