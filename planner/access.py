@@ -31,7 +31,7 @@ from planner.effects import EffectsTable, Zone
 from planner.exposure import SiteHit
 from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
-from planner.layers.model import Flag
+from planner.layers.model import Flag, VectorLayer
 from planner.layers.sites import open_during
 from planner.network import RoadGraph, build_graph
 from planner.plan import COA, Plan
@@ -47,6 +47,8 @@ class Closure:
     road_class: str
     element: str
     length_m: float
+    sole_link: bool = False  # the only road link of what lies beyond it
+    bridge: bool = False  # the roads layer marks it as a bridge
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class RouteFinding:
     window: str
     planned: RouteOption | None
     alternatives: list[RouteOption]
+    sole_links: tuple[str, ...] = ()  # roads the planned route follows that are the only link of what lies beyond
+    earth_roads: tuple[str, ...] = ()  # roads the planned route follows whose surface is earth-like
 
 
 @dataclass(frozen=True)
@@ -166,14 +170,15 @@ def access(
             Flag("no_roads", roads[0].id, f"no road of '{roads[0].id}' lies in the study area: access is unknown")
         )
         return result
-    closed, result.closures = closures(graph, plan, coa, zones, effects)
+    closed, result.closures = closures(graph, plan, coa, zones, effects=effects, roads=roads[0])
     walk = settings.offroad_kmh / 3.6
     targets = {c: _essential(layerset, crs, graph, c, settings=settings, result=result) for c in ESSENTIAL}
     places = _places(surface, layerset, crs, graph, settings)
     result.health = _health(graph, closed, targets["health"], places, walk=walk, settings=settings)
     result.cut_off = _cut_off(graph, closed, targets, places, walk)
+    earth = _earth(graph, roads[0], settings)
     result.routes = [
-        _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings)
+        _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings, earth=earth)
         for zone in zones
         if _is_route(coa, zone)
     ]
@@ -212,11 +217,19 @@ def access(
     return result
 
 
+def _earth(graph: RoadGraph, roads: VectorLayer, settings: AccessSettings) -> np.ndarray:
+    """Edges whose road has an earth-like surface (heavy vehicles damage them, rain closes them)."""
+    surfaces = roads.column("surface")[graph.road_row]
+    earth = {s.lower() for s in settings.earth_surfaces}
+    return np.array([isinstance(v, str) and v.strip().lower() in earth for v in surfaces], dtype=bool)
+
+
 def closures(
-    graph: RoadGraph, plan: Plan, coa: COA, zones: list[Zone], effects: EffectsTable
+    graph: RoadGraph, plan: Plan, coa: COA, zones: list[Zone], *, effects: EffectsTable, roads: VectorLayer
 ) -> tuple[np.ndarray, list[Closure]]:
     """Which edges the COA closes during its window, and the roads with the element that closes each."""
     elements = {e.id: e for e in coa.elements}
+    marked_bridge = roads.column("bridge")[graph.road_row]
     closed = np.zeros(len(graph), dtype=bool)
     found: list[Closure] = []
     tree = shapely.STRtree(graph.geometry)
@@ -237,6 +250,8 @@ def closures(
                         str(graph.road_classes[edge]),
                         zone.element,
                         float(graph.length_m[edge]),
+                        sole_link=bool(graph.sole_links[edge]),
+                        bridge=bool(marked_bridge[edge]),
                     )
                 )
             closed[edge] = True
@@ -507,6 +522,7 @@ def _route(
     plan: Plan,
     crs: CRS,
     settings: AccessSettings,
+    earth: np.ndarray,
 ) -> RouteFinding:
     mine = [h for h in hits if h.element == zone.element]
     markets: list[dict[str, object]] = [
@@ -524,10 +540,11 @@ def _route(
     start, end = shapely.get_point(line, 0), shapely.get_point(line, -1)
     nodes, _ = graph.snap(np.array([start.x, end.x]), np.array([start.y, end.y]))
     cells = _Cells.of(surface)
+    followed = _followed(graph, line)
     planned = _option(
         [line],
         length_km=float(line.length) / 1000,
-        time_s=_time_along(graph, line),
+        time_s=_time_along(graph, followed, line),
         people=_people_along(cells, [line]),
         roads=(),
         crs=crs,
@@ -548,12 +565,23 @@ def _route(
         window=window,
         planned=planned,
         alternatives=alternatives,
+        sole_links=_roads_of(graph, followed & graph.sole_links),
+        earth_roads=_roads_of(graph, followed & earth),
     )
 
 
-def _time_along(graph: RoadGraph, line: BaseGeometry, within_m: float = 30.0) -> float:
+def _roads_of(graph: RoadGraph, edges: np.ndarray) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(r) for r in graph.road_ids[edges]))
+
+
+def _followed(graph: RoadGraph, line: BaseGeometry, within_m: float = 30.0) -> np.ndarray:
+    """The passable road pieces a planned route follows (within ``within_m``), as an edge mask."""
+    return np.asarray(shapely.dwithin(graph.geometry, line, within_m)) & graph.passable
+
+
+def _time_along(graph: RoadGraph, followed: np.ndarray, line: BaseGeometry) -> float:
     """Seconds to drive ``line`` at the mean speed of the road pieces it follows (NaN off the network)."""
-    near = np.flatnonzero(shapely.dwithin(graph.geometry, line, within_m) & graph.passable)
+    near = np.flatnonzero(followed)
     if near.size == 0:
         return float("nan")
     speed = graph.length_m[near].sum() / graph.edges.time_s[near].sum()  # metres per second, length-weighted

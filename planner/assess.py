@@ -16,6 +16,8 @@ import shapely
 
 from planner import __version__
 from planner.access import Access, RouteOption, access
+from planner.catalogue import BASE_LANGUAGE, Catalogue, load_catalogue
+from planner.checklist import Checklist, Situation, evaluate, render
 from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
 from planner.exposure import Exposure, ZoneFigures, exposure
 from planner.geo import working_crs
@@ -36,6 +38,7 @@ class COAResult:
     threats: ThreatContext
     access: Access
     risk: Risk
+    checklist: Checklist = field(default_factory=lambda: Checklist([], []))
 
 
 @dataclass
@@ -50,10 +53,11 @@ class Assessment:
     coas: list[COAResult]
     comparison: Comparison
     surface: RiskSurface
+    catalogue: Catalogue
     warnings: list[Flag] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The result as plain JSON data (exact figures; rounding is for display only)."""
+    def to_dict(self, lang: str = BASE_LANGUAGE) -> dict[str, Any]:
+        """The result as plain JSON data (exact figures; rounding is for display only), words in ``lang``."""
         return {
             "plan": {
                 "name": self.plan.name,
@@ -65,7 +69,11 @@ class Assessment:
             },
             "area": self.layerset.area,
             "working_crs": self.crs,
-            "coas": [_coa_dict(result, self.effects) for result in self.coas],
+            "coas": [
+                _coa_dict(result, self.effects)
+                | {"checklist": render(result.checklist, self.catalogue, lang, result.coa.id)}
+                for result in self.coas
+            ],
             "comparison": {
                 "ranking": self.comparison.ranking,
                 "too_close": [list(pair) for pair in self.comparison.too_close],
@@ -92,6 +100,7 @@ class Assessment:
                 "effects_table": self.effects.source,
                 "settings": self.settings.source,
                 "settings_sha256": self.settings.sha256,
+                "catalogue": self.catalogue.source,
                 "version": __version__,
             },
             "warnings": [_flag_dict(f) for f in self.warnings],
@@ -202,7 +211,14 @@ def _access_dict(found: Access) -> dict[str, Any]:
         "season": found.season,
         "network_edges": found.network_edges,
         "closures": [
-            {"road_id": c.road_id, "road_class": c.road_class, "element": c.element, "length_m": round(c.length_m, 1)}
+            {
+                "road_id": c.road_id,
+                "road_class": c.road_class,
+                "element": c.element,
+                "length_m": round(c.length_m, 1),
+                "sole_link": c.sole_link,
+                "bridge": c.bridge,
+            }
             for c in found.closures
         ],
         "health": None
@@ -249,6 +265,8 @@ def _access_dict(found: Access) -> dict[str, Any]:
                 "window": r.window,
                 "planned": _route_dict(r.planned),
                 "alternatives": [_route_dict(a) for a in r.alternatives],
+                "sole_links": list(r.sole_links),
+                "earth_roads": list(r.earth_roads),
             }
             for r in found.routes
         ],
@@ -289,11 +307,16 @@ def plan_crs(plan: Plan) -> Any:
 
 
 def assess(
-    plan: Plan, layerset: LayerSet, settings: Settings | None = None, effects: EffectsTable | None = None
+    plan: Plan,
+    layerset: LayerSet,
+    settings: Settings | None = None,
+    effects: EffectsTable | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Assessment:
-    """Assess every COA of ``plan`` against ``layerset``."""
+    """Assess every COA of ``plan`` against ``layerset``, and raise each COA's precaution checklist."""
     settings = settings or Settings()
     effects = effects or load_effects_table(plan.effects_table)
+    catalogue = catalogue or load_catalogue(settings.checklist.catalogue)
     crs = plan_crs(plan)
     zones = effects_zones(plan, effects, crs)
     with ExitStack() as stack:
@@ -320,6 +343,24 @@ def assess(
         coa_risk = risk(exposures[coa.id], threats[coa.id], settings.risk, settings.threat, coa_access)
         results.append(COAResult(coa, zones[coa.id], exposures[coa.id], threats[coa.id], coa_access, coa_risk))
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
+    warnings = layerset.all_flags(plan.window.start.date())
+    scores = {r.coa.id: r.risk.score for r in results}
+    for r in results:
+        situation = Situation(
+            plan=plan,
+            coa=r.coa.id,
+            zones=r.zones,
+            exposure=r.exposure,
+            threats=r.threats,
+            access=r.access,
+            scores=scores,
+            layerset=layerset,
+            crs=crs,
+            effects=effects,
+            settings=settings,
+            warnings=warnings,
+        )
+        r.checklist = evaluate(catalogue, situation)
     return Assessment(
         plan,
         layerset,
@@ -329,5 +370,6 @@ def assess(
         results,
         comparison,
         surface,
-        layerset.all_flags(plan.window.start.date()),
+        catalogue,
+        warnings,
     )

@@ -17,6 +17,7 @@ import typer
 
 from planner._yamlfile import load_yaml
 from planner.assess import assess as run_assessment
+from planner.catalogue import load_catalogue
 from planner.effects import load_effects_table
 from planner.errors import DataIOError, InputError
 from planner.layers.manifest import LayerSet, load_layerset
@@ -178,10 +179,14 @@ def assess(
         Path | None, typer.Option("--json", help="write the full result as JSON to this file ('-' for standard output)")
     ] = None,
     settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="language of the precaution checklist (en, fr)")] = "en",
 ) -> None:
-    """Assess every course of action of a plan: exposure, threat context, risk, and how the COAs compare."""
+    """Assess every course of action of a plan: exposure, threat context, risk, precautions, how the COAs compare."""
+    settings = load_settings(settings_path)
+    catalogue = load_catalogue(settings.checklist.catalogue)
+    catalogue.language(lang)  # an unknown language is an input error before any work is done
     plan, layerset = open_plan(plan_path)
-    result = run_assessment(plan, layerset, load_settings(settings_path)).to_dict()
+    result = run_assessment(plan, layerset, settings, catalogue=catalogue).to_dict(lang)
     if json_out is not None:
         text = json.dumps(result, indent=2, ensure_ascii=False)
         if str(json_out) == "-":
@@ -227,6 +232,7 @@ def render_assessment(result: dict[str, Any]) -> str:
             lines.extend(f"  ! {figure}: {flag['message']}" for flag in flags)
         lines.extend(f"  ! threats: {flag['message']}" for flag in coa["threats"]["flags"])
         lines.extend(_access_lines(coa["access"]))
+        lines.extend(_checklist_lines(coa["checklist"]))
     lines.append(
         f"\nComparison (least harm first): {', '.join(result['comparison']['ranking'])}. "
         f"{result['comparison']['summary']}."
@@ -265,6 +271,22 @@ def _access_lines(found: dict[str, Any]) -> list[str]:
         where = f"{evac['facility']} in {evac['time_min']:.0f} min" if evac["time_min"] is not None else evac["reason"]
         lines.append(f"  CASEVAC {evac['patients']} from {evac['element']}: {where}")
     lines.extend(f"  ! access: {flag['message']}" for flag in found["flags"])
+    return lines
+
+
+def _checklist_lines(checklist: dict[str, Any]) -> list[str]:
+    """Each precaution raised, most severe first, with its first piece of evidence."""
+    items = checklist["items"]
+    prompts = sum(item["kind"] == "prompt" for item in items)
+    quiet = len(checklist["not_raised"])
+    lines = [
+        f"  precautions: {len(items) - prompts} raised by the data, {prompts} to check; {quiet} checked, not raised"
+    ]
+    for item in items:
+        mark = "?" if item["kind"] == "prompt" else "*"
+        first = item["evidence"][0]["text"]
+        more = f" (+{len(item['evidence']) - 1})" if len(item["evidence"]) > 1 else ""
+        lines.append(f"  {mark} {item['id']} [{item['severity_label']}] {item['title']}: {first}{more}")
     return lines
 
 

@@ -26,6 +26,17 @@ if TYPE_CHECKING:
     from planner.plan import Element
 
 DEFAULT_TABLE = "effects_default.yaml"
+# Flags an activity may carry, which checklist triggers select on.
+ACTIVITY_CLASSES = (
+    "explosive",
+    "indirect",
+    "rotor_wash",
+    "movement",
+    "heavy_vehicles",
+    "cordon",
+    "military_position",
+    "kinetic",
+)
 
 
 class ActivitySpec(BaseModel):
@@ -42,6 +53,13 @@ class ActivitySpec(BaseModel):
     heavy_vehicles: bool = False
     cordon: bool = False
     military_position: bool = False
+    kinetic: bool = Field(False, description="uses force (fires, strikes); explosive means are always kinetic")
+
+    @property
+    def classes(self) -> frozenset[str]:
+        """The activity classes checklist rules test (``explosive``, ``rotor_wash`` ...)."""
+        named = {name for name in ACTIVITY_CLASSES if getattr(self, name)}
+        return frozenset(named | ({"kinetic"} if self.explosive else set()))
 
     @model_validator(mode="after")
     def _outer_beyond_core(self) -> ActivitySpec:

@@ -143,6 +143,24 @@ class RoadGraph:
         grown = coo_matrix((data, (rows, cols)), shape=(extra + 1, extra + 1)).tocsr()
         return np.asarray(dijkstra(grown, directed=False, indices=extra))[: self.nodes]
 
+    @cached_property
+    def sole_links(self) -> np.ndarray:
+        """Edges whose loss splits the passable network (graph bridges): the only road link of what lies beyond.
+
+        A road with another passable one between the same two junctions is never the only link.
+        """
+        positions = np.flatnonzero(self.passable)
+        a = np.minimum(self.edges.u[positions], self.edges.v[positions])
+        b = np.maximum(self.edges.u[positions], self.edges.v[positions])
+        pairs, counts = np.unique(np.column_stack([a, b]), axis=0, return_counts=True)
+        graph = nx.Graph()
+        graph.add_edges_from(map(tuple, pairs[pairs[:, 0] != pairs[:, 1]].tolist()))
+        single = {tuple(p) for p in pairs[counts == 1].tolist()}
+        bridges = {(min(u, v), max(u, v)) for u, v in nx.bridges(graph)} & single
+        mask = np.zeros(len(self), dtype=bool)
+        mask[positions] = [(int(u), int(v)) in bridges for u, v in zip(a, b, strict=True)]
+        return mask
+
     def components(self, closed: np.ndarray | None = None) -> np.ndarray:
         """The connected part of the network each junction belongs to, with ``closed`` edges removed."""
         return connected_components(self.matrix(closed), directed=False)[1]

@@ -4,7 +4,12 @@
 name: Operation name
 layers: ../layers/x.yaml
 window: {start: 2025-06-14T05:00:00+03:00, end: 2025-06-14T13:00:00+03:00}
-partner_force: false
+partner_force: false            # true when a non-UN force takes part or receives support
+partner_forces: []              # its names in threat reports' actors, e.g. [SSPDF]; names imply partner_force
+own_force: [UNMISS]             # this force's names in threat reports, to find harm it caused before
+surprise_essential: false       # true: no advance warning is possible
+community_languages: [Nuer]     # languages of the affected communities
+interpreter_languages: [Nuer, English]
 season: dry                     # rainy: roads the layer marks dry-season-only are closed
 close_core_roads: false         # true: roads inside every element's core zone are closed during the window
 un_medical: [{name: Level II hospital, position: 36NUL4300036000}]  # for UN CASEVAC times
@@ -111,6 +116,12 @@ class _PlanSpec(BaseModel):
     layers: str
     window: _WindowSpec
     partner_force: bool = False
+    partner_forces: list[str] = Field(
+        default_factory=list, description="the partner force's names as threat reports record them (actors)"
+    )
+    own_force: list[str] = Field(
+        default_factory=list, description="this force's names as threat reports record them, to find its past harm"
+    )
     description: str = ""
     fictional: bool = False
     surprise_essential: bool = Field(False, description="surprise is essential: no advance warning possible")
@@ -178,6 +189,8 @@ class Plan:
     season: str = "dry"
     close_core_roads: bool = False
     un_medical: tuple[tuple[str, float, float], ...] = ()  # (name, lon, lat)
+    partner_forces: tuple[str, ...] = ()
+    own_force: tuple[str, ...] = ()
 
     @property
     def elements(self) -> list[tuple[COA, Element]]:
@@ -244,7 +257,7 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
         layers_path=(path.parent / spec.layers).resolve(),
         window=TimeWindow(spec.window.start, spec.window.end),
         coas=tuple(coas),
-        partner_force=spec.partner_force,
+        partner_force=spec.partner_force or bool(spec.partner_forces),
         description=spec.description,
         fictional=spec.fictional,
         surprise_essential=spec.surprise_essential,
@@ -254,6 +267,8 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
         season=spec.season,
         close_core_roads=spec.close_core_roads,
         un_medical=tuple(un_medical),
+        partner_forces=tuple(spec.partner_forces),
+        own_force=tuple(spec.own_force),
     )
 
 

@@ -144,6 +144,30 @@ class AccessSettings(_Frozen):
     )
 
 
+class ChecklistSettings(_Frozen):
+    """Thresholds the precaution checklist's rules name (``above: populated_area_km2``), and its catalogue."""
+
+    catalogue: str | None = Field(
+        None, description="folder of the mission's rule files (en.yaml, fr.yaml ...), relative to this file"
+    )
+    populated_area_km2: float = Field(
+        500.0, ge=0, description="people per km² in an element's zones above which it is a populated area"
+    )
+    homes_in_core_people: float = Field(1.0, ge=0, description="people in the core zones that mean homes there")
+    commander_core_people: float = Field(
+        50.0, ge=0, description="intensity-weighted people in the core above which the commander decides"
+    )
+    warning_people: float = Field(1.0, ge=0, description="people in the zones that call for an advance warning")
+    near_people: float = Field(
+        100.0, ge=0, description="people in a military position's zones that make it 'close to homes'"
+    )
+    route_people: float = Field(100.0, ge=0, description="people along a movement route that make it populated")
+    reprisal_window_days: int = Field(90, gt=0, description="attacks on civilians this recent raise reprisal risk")
+    engagement_window_days: int = Field(
+        180, gt=0, description="community reports this recent show a community engaging with the mission"
+    )
+
+
 class SurfaceSettings(_Frozen):
     cell_m: float = Field(100.0, gt=0)
     margin_m: float = Field(500.0, ge=0, description="study area = every outer zone plus this margin")
@@ -156,6 +180,7 @@ class Settings(_Frozen):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
+    checklist: ChecklistSettings = Field(default_factory=ChecklistSettings)
     source: str = "built-in defaults"
 
     @property
@@ -175,6 +200,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise InputError.single(path, "", "settings file not found", "check the path") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError.single(path, "", f"TOML syntax error: {exc}", "check the line it names") from None
+    catalogue = data.get("checklist", {}).get("catalogue") if isinstance(data.get("checklist"), dict) else None
+    if isinstance(catalogue, str):  # a mission's rule folder is named relative to its settings file
+        data["checklist"]["catalogue"] = str((path.parent / catalogue).resolve())
     try:
         return Settings.model_validate({**data, "source": str(path)})
     except ValidationError as exc:

@@ -33,6 +33,8 @@ class Report:
     location_precision_m: float
     x: float  # working CRS, for the density surface
     y: float
+    actors: str = ""  # the parties the source names
+    community_source: bool = False  # came from community members: their identity must be protected
 
 
 @dataclass
@@ -119,8 +121,10 @@ def threat_context(
                 float(prec),
                 float(x),
                 float(y),
+                actors if isinstance(actors, str) else "",
+                bool(community),
             )
-            for event_id, date, kind, dist, weight, civilian, prec, x, y in zip(
+            for event_id, date, kind, dist, weight, civilian, prec, x, y, actors, community in zip(
                 layer.column("event_id")[rows],
                 dates,
                 kinds,
@@ -130,6 +134,8 @@ def threat_context(
                 precision,
                 shapely.get_x(projected),
                 shapely.get_y(projected),
+                layer.column("actors")[rows],
+                layer.column("community_source")[rows].astype(bool),
                 strict=True,
             )
         )

@@ -96,6 +96,14 @@ class ThreatsSpec(_TableSpec):
     fatalities: str | None = None
     precision: str | None = Field(None, description="column with location precision (generic schema)")
     type_map: dict[str, str] = Field(default_factory=dict, description="generic `type` values -> threat kinds")
+    community_source: bool = Field(
+        False, description="every report came from community members (alert network, CAN): protect them"
+    )
+    source_type: str | None = Field(None, description="column saying what kind of source each report came from")
+    community_values: list[str] = Field(
+        default_factory=lambda: ["community", "can", "cla", "alert network", "local source"],
+        description="words in `source_type` that mark a community source (case-insensitive)",
+    )
 
 
 class RoadsSpec(_TableSpec):

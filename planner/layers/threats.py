@@ -14,6 +14,9 @@ fatalities              best estimate of deaths, NaN when unknown
 location_precision_m    radius within which the true place lies (from geo/where precision codes)
 severity                1 (low) to 5 (high) where the source gives it, else NaN
 actors                  the parties named, "actor1; actor2"
+community_source        True when the report came from community members (``community_source: true`` on
+                        the layer, or ``source_type`` naming a column whose value says so); None when the
+                        layer does not say
 source_row              CSV line or feature number
 geometry                point, EPSG:4326
 ======================  =====================================================================
@@ -25,6 +28,7 @@ community members who alerted the mission) are carried under their own names and
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +61,7 @@ COLUMNS = [
     "location_precision_m",
     "severity",
     "actors",
+    "community_source",
     "source_row",
     "geometry",
 ]
@@ -131,6 +136,7 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
     for key, col in (
         *((f"sensitive[{c}]", c) for c in spec.sensitive),
         *((f"keep[{c}]", c) for c in spec.keep),
+        *((("source_type", spec.source_type),) if spec.source_type else ()),
     ):
         if col not in columns:
             problems.add(
@@ -154,6 +160,7 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
     normal = reader(frame, spec, problems, label)
     if normal is None or problems.problems:
         return None
+    normal["community_source"] = _community(frame, spec)
     normal["source_row"] = frame["source_row"].to_numpy()
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
     for col in keep:
@@ -171,6 +178,18 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         frame=out[COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
     )
+
+
+def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
+    """Which reports came from community members: the whole layer, or rows whose source type says so."""
+    if spec.community_source:
+        return np.ones(len(frame), dtype=bool)
+    if spec.source_type is None:  # the layer does not say: unknown, not "no"
+        return np.full(len(frame), None, dtype=object)
+    words = [w.lower() for w in spec.community_values]
+    pattern = re.compile("|".join(rf"\b{re.escape(w)}\b" for w in words), re.IGNORECASE)
+    found = [bool(words) and v is not None and bool(pattern.search(v)) for v in text_column(frame[spec.source_type])]
+    return np.array(found, dtype=bool)
 
 
 def _dates(frame: pd.DataFrame, column: str, problems: Collector, label: str) -> pd.Series:

@@ -1,0 +1,625 @@
+"""The precaution checklist of one COA: every rule of the catalogue evaluated against what the assessment found.
+
+Each trigger type is a function that returns evidence: plain data (which site, element, distance, zone,
+people, reports, roads) from which the item's words are rendered in any language. A trigger the data cannot
+decide (no layer, unknown opening hours, no names for the partner force) returns evidence marked with what is
+missing, so the rule is raised as a prompt for the adviser instead of being dropped. Rules with no evidence
+are listed as checked and not raised.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from planner.access import Access
+from planner.catalogue import SEVERITIES, TRANSLATED_FIELDS, Catalogue, CatalogueFile, Rule, placeholders
+from planner.effects import EffectsTable, Zone
+from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, coa_zones, sites_in_zones
+from planner.layers.manifest import LayerSet
+from planner.layers.model import Flag
+from planner.layers.sites import open_during
+from planner.risk import round_people
+from planner.settings import Settings
+from planner.threat import ThreatContext
+
+if TYPE_CHECKING:
+    from planner.plan import Plan
+
+# Placeholders that count people: rounded like every people figure Primum shows.
+PEOPLE_FIELDS = ("people", "displaced", "value")
+# Events listed by id in an item's evidence; the rest are counted.
+LISTED_EVENTS = 10
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the rules of one COA look at."""
+
+    plan: Plan
+    coa: str
+    zones: list[Zone]
+    exposure: Exposure
+    threats: ThreatContext
+    access: Access
+    scores: dict[str, float]  # every COA's risk score, for the comparison rule
+    layerset: LayerSet
+    crs: CRS
+    effects: EffectsTable
+    settings: Settings
+    warnings: list[Flag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason an item is raised; ``missing`` names what the data lacks when it cannot decide."""
+
+    trigger: int  # position of the trigger in the rule
+    subject: str  # what the precaution is about (a site, an element, a place, a language)
+    data: dict[str, Any]
+    missing: str = ""
+    key: tuple[Any, ...] = ()  # evidence with the same key is kept once
+
+    @property
+    def decided(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class Item:
+    rule: str
+    severity: str
+    owner: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def kind(self) -> str:
+        """``finding`` when the data raised it, ``prompt`` when only the lack of data did."""
+        return "finding" if any(e.decided for e in self.evidence) else "prompt"
+
+
+@dataclass(frozen=True)
+class Checklist:
+    items: list[Item]
+    not_raised: list[str]  # rules evaluated and not raised
+
+
+def evaluate(catalogue: Catalogue, situation: Situation) -> Checklist:
+    """Every rule of ``catalogue`` for one COA: items raised, ordered by severity, and rules not raised."""
+    items, quiet = [], []
+    for rule_id, rule in catalogue.rules.items():
+        evidence = _deduplicated(_rule_evidence(rule, situation))
+        if evidence:
+            items.append(Item(rule_id, rule.severity, tuple(rule.owner), tuple(evidence)))
+        else:
+            quiet.append(rule_id)
+    items.sort(key=lambda item: (SEVERITIES.index(item.severity), item.kind != "finding", _natural(item.rule)))
+    return Checklist(items, sorted(quiet, key=_natural))
+
+
+def _natural(rule_id: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", rule_id))
+
+
+def _rule_evidence(rule: Rule, situation: Situation) -> list[Evidence]:
+    found: list[Evidence] = []
+    for i, trigger in enumerate(rule.triggers):
+        if any(getattr(situation.plan, key) != value for key, value in trigger.when_plan.items()):
+            continue
+        found.extend(_EVALUATORS[trigger.type](trigger, situation, i))
+    return found
+
+
+def _deduplicated(evidence: list[Evidence]) -> list[Evidence]:
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for entry in evidence:
+        key = entry.key or (
+            entry.trigger,
+            entry.subject,
+            entry.missing,
+            json.dumps(entry.data, sort_keys=True, default=str),
+        )
+        if key not in seen:
+            seen.add(key)
+            kept.append(entry)
+    return kept
+
+
+# --- sites -----------------------------------------------------------------------------------------------
+
+
+def _sites(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    wanted = set(trigger.categories)
+    found: list[Evidence] = []
+    if "displacement" in wanted and not s.layerset.of_kind("displacement"):
+        found.append(Evidence(i, "", {}, "no_displacement_layer"))
+    other = sorted(wanted - {"displacement"})
+    if other and not s.layerset.of_kind("sites"):
+        found.append(Evidence(i, "", {"categories": other}, "no_sites_layer"))
+    zones = _zones_of(trigger.activity, s)
+    if not zones:
+        return found
+    activities = {z.element: z.activity for z in zones}
+    hits = s.exposure.sites if len(zones) == len(s.zones) else _hits(zones, s)
+    for hit in hits:
+        if hit.category not in wanted or hit.zone not in trigger.zones:
+            continue
+        data = _site_data(hit, activities[hit.element], s)
+        missing = ""
+        if trigger.open_in_window:
+            is_open = open_during(hit.hours, s.plan.window.start, s.plan.window.end)
+            if is_open is False:
+                continue
+            missing = "" if is_open else "hours_unknown"
+        found.append(Evidence(i, data["site"], data, missing, key=(hit.layer, hit.id)))
+    return found
+
+
+def _zones_of(classes: list[str], s: Situation) -> list[Zone]:
+    """The COA's zones whose activity is of any of ``classes`` (all of them when none is given)."""
+    if not classes:
+        return s.zones
+    return [z for z in s.zones if s.effects[z.activity].classes & set(classes)]
+
+
+def _hits(zones: list[Zone], s: Situation) -> list[SiteHit]:
+    core, _ = coa_zones(zones)
+    return sites_in_zones(zones, core, s.layerset, s.crs)
+
+
+def _site_data(hit: SiteHit, activity: str, s: Situation) -> dict[str, Any]:
+    return {
+        "site": hit.name or hit.id,
+        "category": hit.category,
+        "subtype": hit.subtype,
+        "layer": hit.layer,
+        "row": hit.source_row,
+        "element": hit.element,
+        "activity": s.effects[activity].label,
+        "zone": hit.zone,
+        "distance_m": round(hit.distance_m, 1),
+        "people": hit.population,
+        "hours": hit.hours,
+    }
+
+
+# --- elements and exposure -------------------------------------------------------------------------------
+
+
+def _elements(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    found = []
+    limits = s.settings.checklist
+    munitions = {e.id: e.munitions for e in next(c for c in s.plan.coas if c.id == s.coa).elements}
+    observers = {e.id: e.observer for e in next(c for c in s.plan.coas if c.id == s.coa).elements}
+    for zone in _zones_of(trigger.activity, s):
+        figures = s.exposure.by_element[zone.element]
+        people = None if figures["core"].people is None else figures["core"].people + (figures["outer"].people or 0)
+        area_km2 = zone.outer.area / 1e6
+        density = None if people is None or area_km2 == 0 else people / area_km2
+        data = {
+            "element": zone.element,
+            "activity": s.effects[zone.activity].label,
+            "people": people,
+            "area_km2": round(area_km2, 4),
+            "density_km2": None if density is None else round(density, 1),
+            "threshold": limits.populated_area_km2,
+            "munitions": munitions[zone.element],
+            "sites": [],
+        }
+        missing = ""
+        if trigger.observer is False and observers[zone.element] is not False:
+            if observers[zone.element]:
+                continue
+            missing = "observer_unknown"
+        if trigger.populated:
+            if density is None:
+                missing = "no_population"
+            elif density < limits.populated_area_km2:
+                continue
+        if trigger.near_civilians:
+            camps = [h.name or h.id for h in _hits([zone], s) if h.category == "displacement"]
+            data["sites"] = camps
+            if not camps and people is None:
+                missing = "no_population"
+            elif not camps and people is not None and people < limits.near_people:
+                continue
+        found.append(Evidence(i, zone.element, data, missing, key=("element", zone.element)))
+    return found
+
+
+def _exposure(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    figures = s.exposure.zones
+    zones = ["core"] if trigger.zone == "core" else ["core", "outer"]
+    threshold = float(getattr(s.settings.checklist, trigger.at_least))
+    people_known = all(figures[z].people is not None for z in zones)
+    people = sum(figures[z].people or 0.0 for z in zones) if people_known else None
+    weighted = sum(figures[z].people_weighted or 0.0 for z in zones) if people_known else None
+    displaced = sum(figures[z].displaced for z in zones)
+    coverage = min(figures[z].coverage for z in zones)
+    value = {
+        "people": people,
+        "people_weighted": weighted,
+        "people_and_displaced": None if people is None else people + displaced,
+    }[trigger.measure]
+    data = {
+        "zone": trigger.zone,
+        "people": people,
+        "displaced": displaced,
+        "value": value,
+        "threshold": threshold,
+        "coverage_pct": round(coverage * 100, 1),
+    }
+    if value is None:
+        return [Evidence(i, s.coa, {**data, "element": s.coa}, "no_population")]
+    if value >= threshold:
+        return [Evidence(i, s.coa, data)]
+    if coverage < FULL_COVERAGE:  # the uncovered part may hold the people that would cross the threshold
+        return [Evidence(i, s.coa, data, "partial_population")]
+    return []
+
+
+# --- threat reports --------------------------------------------------------------------------------------
+
+
+def _reports(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    layers = s.layerset.of_kind("threats")
+    if not layers:
+        return [Evidence(i, "", {}, "no_threat_layer")]
+    names: tuple[str, ...] = ()
+    if trigger.actors is not None:
+        names = s.plan.partner_forces if trigger.actors == "partner" else s.plan.own_force
+        if not names:
+            return [Evidence(i, "", {}, "no_partner_names" if trigger.actors == "partner" else "no_own_force_names")]
+    if trigger.community_source and not any(pd.notna(layer.column("community_source")).any() for layer in layers):
+        return [Evidence(i, "", {}, "no_community_data")]
+    days = (
+        int(getattr(s.settings.checklist, trigger.within_days))
+        if trigger.within_days
+        else s.settings.threat.window_days
+    )
+    start = s.plan.window.start.date()
+    earliest = (start - timedelta(days=days)).isoformat()
+    rows = _near_reports(s) if trigger.scope == "near" else _layer_reports(s, days)
+    pattern = re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names), re.IGNORECASE) if names else None
+    chosen = [
+        r
+        for r in rows
+        if r["date"] >= earliest
+        and r["date"] < start.isoformat()
+        and (not trigger.kinds or r["kind"] in trigger.kinds)
+        and (not trigger.civilian_targeting or r["civilian_targeting"])
+        and (not trigger.community_source or r["community_source"])
+        and (pattern is None or pattern.search(r["actors"]))
+    ]
+    if not chosen:
+        return []
+    chosen.sort(key=lambda r: (r["date"], r["event_id"]), reverse=True)
+    kinds: dict[str, int] = {}
+    for r in chosen:
+        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+    distances = [r["distance_m"] for r in chosen if r["distance_m"] is not None]
+    matched = sorted({n for n in names for r in chosen if re.search(rf"\b{re.escape(n)}\b", r["actors"], re.I)})
+    data = {
+        "count": len(chosen),
+        "kinds": dict(sorted(kinds.items())),
+        "latest": chosen[0]["date"],
+        "nearest_m": round(min(distances), 1) if distances else None,
+        "events": [f"{r['layer']}:{r['event_id']}" for r in chosen[:LISTED_EVENTS]]
+        + ([f"+{len(chosen) - LISTED_EVENTS}"] if len(chosen) > LISTED_EVENTS else []),
+        "actors": matched,
+        "days": days,
+    }
+    return [Evidence(i, f"{len(chosen)}", data)]
+
+
+def _near_reports(s: Situation) -> list[dict[str, Any]]:
+    """The reports the threat context found near the footprint (ids, dates, kinds: never sources)."""
+    return [
+        {
+            "layer": r.layer,
+            "event_id": r.event_id,
+            "date": r.date,
+            "kind": r.kind,
+            "civilian_targeting": r.civilian_targeting,
+            "community_source": bool(r.community_source),
+            "actors": r.actors,
+            "distance_m": r.distance_m,
+        }
+        for r in s.threats.reports
+    ]
+
+
+def _layer_reports(s: Situation, days: int) -> list[dict[str, Any]]:
+    """Every report of the threat layers in the window before the operation, wherever it happened."""
+    day = pd.Timestamp(s.plan.window.start.date())
+    earliest = (day - pd.Timedelta(days=days)).to_datetime64()
+    found = []
+    for layer in s.layerset.of_kind("threats"):
+        dates = layer.column("date")
+        rows = np.flatnonzero((dates >= earliest) & (dates < day.to_datetime64()))
+        for row in rows:
+            actors = layer.column("actors")[row]
+            found.append(
+                {
+                    "layer": layer.id,
+                    "event_id": str(layer.column("event_id")[row]),
+                    "date": pd.Timestamp(dates[row]).date().isoformat(),
+                    "kind": str(layer.column("kind")[row]),
+                    "civilian_targeting": bool(layer.column("civilian_targeting")[row]),
+                    "community_source": bool(layer.column("community_source")[row]),
+                    "actors": actors if isinstance(actors, str) else "",
+                    "distance_m": None,
+                }
+            )
+    return found
+
+
+# --- access on the road network --------------------------------------------------------------------------
+
+
+def _access(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    found = s.access
+    if found.network_edges == 0:
+        return [Evidence(i, "", {}, "no_roads")]
+    finder: Callable[[Any, Situation, int], list[Evidence]] = _ACCESS_FINDINGS[trigger.finding]
+    return finder(trigger, s, i)
+
+
+def _residents_beyond(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    health = s.access.health
+    if health is None:
+        return [Evidence(i, "", {}, "no_roads")]
+    found = []
+    if health.people_beyond_before >= 1:
+        data = {"people": health.people_beyond_before, "limit_min": health.limit_min, "facilities": health.facilities}
+        found.append(Evidence(i, "residents", data))
+    if health.people_off_network >= 1:
+        found.append(Evidence(i, "", {"people": health.people_off_network}, "off_network"))
+    return found
+
+
+def _residents_cut(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    health = s.access.health
+    if health is None or health.people_newly_beyond < 1:
+        return []
+    data = {"people": health.people_newly_beyond, "limit_min": health.limit_min, "worse_by_min": health.worse_by_min}
+    return [Evidence(i, "residents", data)]
+
+
+def _sites_beyond(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    health = s.access.health
+    if health is None:
+        return []
+    found = []
+    for place in health.sites:
+        if not place.on_network:
+            continue  # counted in the off-network flag: its reach is unknown, not beyond
+        before, during = _or_inf(place.before_min), _or_inf(place.during_min)
+        if before > health.limit_min or during > health.limit_min:
+            data = {
+                "place": place.name or place.id,
+                "people": place.people,
+                "before_min": place.before_min,
+                "during_min": place.during_min,
+                "limit_min": health.limit_min,
+            }
+            found.append(Evidence(i, place.name or place.id, data, key=(place.layer, place.id)))
+    return found
+
+
+def _or_inf(minutes: float | None) -> float:
+    return math.inf if minutes is None else minutes
+
+
+def _cut_off(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    found = []
+    for cut in s.access.cut_off:
+        lost = [c for c in cut.lost if not trigger.lost or c in trigger.lost]
+        if lost:
+            data = {
+                "place": cut.name,
+                "kind": cut.kind,
+                "people": cut.people,
+                "lost": lost,
+                "roads": list(cut.closed_roads),
+            }
+            found.append(Evidence(i, cut.name, data))
+    return found
+
+
+def _route_populated(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    found = []
+    for route in s.access.routes:
+        markets = [str(m["name"]) for m in route.markets if m["open_during"] is not False]
+        if route.people_along >= s.settings.checklist.route_people or markets:
+            data = {"element": route.element, "people": route.people_along, "markets": markets, "window": route.window}
+            found.append(Evidence(i, route.element, data))
+    return found
+
+
+def _heavy(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    heavy = {z.element for z in _zones_of(["heavy_vehicles"], s)}
+    found = []
+    for route in s.access.routes:
+        if route.element not in heavy:
+            continue
+        if trigger.finding == "heavy_sole_link" and route.sole_links:
+            found.append(Evidence(i, route.element, {"element": route.element, "roads": list(route.sole_links)}))
+        if trigger.finding == "heavy_rainy_earth" and s.access.season == "rainy" and route.earth_roads:
+            data = {"element": route.element, "roads": list(route.earth_roads), "season": s.access.season}
+            found.append(Evidence(i, route.element, data))
+    return found
+
+
+def _closed_sole_link(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    roads: dict[str, list[str]] = {}
+    for closure in s.access.closures:
+        if closure.sole_link or closure.bridge:
+            roads.setdefault(closure.element, [])
+            if closure.road_id not in roads[closure.element]:
+                roads[closure.element].append(closure.road_id)
+    return [Evidence(i, ", ".join(ids), {"element": e, "roads": ids}) for e, ids in roads.items()]
+
+
+_ACCESS_FINDINGS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
+    "residents_beyond_reach": _residents_beyond,
+    "residents_cut_from_care": _residents_cut,
+    "sites_beyond_reach": _sites_beyond,
+    "cut_off": _cut_off,
+    "route_populated": _route_populated,
+    "heavy_sole_link": _heavy,
+    "heavy_rainy_earth": _heavy,
+    "closed_sole_link": _closed_sole_link,
+}
+
+
+# --- the plan, the data and the comparison ---------------------------------------------------------------
+
+
+def _data(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    flags: list[Flag] = [f for figure in s.exposure.flags.values() for f in figure]
+    flags += s.threats.flags + s.access.flags + s.warnings
+    found = []
+    for flag in flags:
+        if flag.code in trigger.codes:
+            data = {"layer": flag.layer, "code": flag.code, "message": flag.message}
+            found.append(Evidence(i, flag.layer, data, key=(flag.code, flag.layer, flag.message)))
+    return found
+
+
+def _languages(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    communities, interpreters = s.plan.community_languages, s.plan.interpreter_languages
+    if not communities:
+        return [Evidence(i, "", {}, "no_languages")]
+    covered = {name.casefold() for name in interpreters}
+    missing = [name for name in communities if name.casefold() not in covered]
+    if not missing:
+        return []
+    data = {"missing": missing, "communities": list(communities), "interpreters": list(interpreters)}
+    return [Evidence(i, ", ".join(missing), data)]
+
+
+def _comparison(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    best = min(s.scores, key=lambda coa: (s.scores[coa], coa))
+    score = s.scores[s.coa]
+    if best == s.coa or score <= s.scores[best]:
+        return []
+    data = {"score": score, "best": best, "best_score": s.scores[best], "difference": round(score - s.scores[best], 1)}
+    return [Evidence(i, best, data)]
+
+
+def _always(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    return [Evidence(i, "", {})]
+
+
+def _prompt(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    return [Evidence(i, "", {}, trigger.missing)]
+
+
+_EVALUATORS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
+    "site": _sites,
+    "element": _elements,
+    "exposure": _exposure,
+    "reports": _reports,
+    "access": _access,
+    "data": _data,
+    "languages": _languages,
+    "comparison": _comparison,
+    "always": _always,
+    "prompt": _prompt,
+}
+
+
+# --- words -----------------------------------------------------------------------------------------------
+
+
+def render(checklist: Checklist, catalogue: Catalogue, lang: str, coa: str) -> dict[str, Any]:
+    """The checklist as JSON data in language ``lang``: each item's words with its evidence filled in."""
+    words = catalogue.language(lang)
+    items = []
+    for item in checklist.items:
+        rule = words.rules[item.rule]
+        decided = [e for e in item.evidence if e.decided]
+        # A prompt is about what it could not decide; a finding about what it found.
+        subjects = list(dict.fromkeys(e.subject for e in decided or item.evidence if e.subject))
+        items.append(
+            {
+                "id": item.rule,
+                "title": rule.title,
+                "text": _fill(rule.text, {"count": len(decided), "subjects": subjects, "coa": coa}, words, lang),
+                "owner": list(item.owner),
+                "owner_label": ", ".join(words.roles[r] for r in item.owner),
+                "severity": item.severity,
+                "severity_label": words.severities[item.severity],
+                "basis": rule.basis,
+                "kind": item.kind,
+                "source": "rule",
+                "decided_by": rule.decided_by if any(not e.decided for e in item.evidence) else "",
+                "evidence": [_evidence(e, rule, words, lang, coa) for e in item.evidence],
+            }
+        )
+    not_raised = [
+        {"id": r, "title": words.rules[r].title, "checked": words.rules[r].clear} for r in checklist.not_raised
+    ]
+    return {"language": lang, "catalogue": catalogue.source, "items": items, "not_raised": not_raised}
+
+
+def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa: str) -> dict[str, Any]:
+    template = words.messages[entry.missing] if entry.missing else rule.triggers[entry.trigger].evidence
+    return {
+        "text": _fill(template, {**entry.data, "coa": coa}, words, lang),
+        "decided": entry.decided,
+        "missing": entry.missing or None,
+        "data": {k: _plain(v) for k, v in entry.data.items()},
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 3)
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    return value
+
+
+def _fill(template: str, data: dict[str, Any], words: CatalogueFile, lang: str) -> str:
+    """``template`` with each placeholder's value written for people in ``lang``."""
+    values = {name: _word(name, data.get(name), words, lang) for name in placeholders(template)}
+    return template.format_map(values)
+
+
+def _word(name: str, value: Any, words: CatalogueFile, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return words.labels["unknown"]
+    if isinstance(value, bool):
+        return words.labels["yes" if value else "no"]
+    if name in TRANSLATED_FIELDS and isinstance(value, str) and value in words.labels:
+        return words.labels[value]
+    if isinstance(value, dict):  # counts by kind
+        return ", ".join(f"{words.labels.get(k, k)} {number(float(n), lang)}" for k, n in value.items())
+    if isinstance(value, int | float | np.number):
+        if name in PEOPLE_FIELDS:  # counted as field reports count people, as the risk explanations do
+            return number(float(round_people(float(value))), lang)
+        return number(float(value), lang)
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        parts = [_word(name, v, words, lang) for v in value]
+        return ", ".join(parts) if parts else "—"
+    return str(value)
+
+
+def number(value: float, lang: str) -> str:
+    """A figure as people write it: whole numbers above 100, one decimal below; French spacing and comma."""
+    text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
