@@ -52,6 +52,18 @@ def validate_model(model: type[Model], data: Any, source: Path) -> Model:
 # Discriminated unions put the member's tag into an error's location ('layers.idp.displacement.population');
 # users wrote 'layers.idp.population', so the tag is dropped.
 _UNION_TAGS = {"population", "sites", "displacement", "threats", "roads", "backdrop"}
+_TRIGGER_TAGS = {
+    "site",
+    "element",
+    "exposure",
+    "reports",
+    "access",
+    "data",
+    "languages",
+    "comparison",
+    "always",
+    "prompt",
+}
 
 
 def _problems(exc: ValidationError, source: Path) -> list[Problem]:
@@ -59,19 +71,22 @@ def _problems(exc: ValidationError, source: Path) -> list[Problem]:
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         loc = [p for i, p in enumerate(loc) if not (p in _UNION_TAGS and i == 2 and loc[0] == "layers")]
-        message, fix = _explain(err["type"], err["msg"], err.get("ctx") or {})
+        loc = [p for i, p in enumerate(loc) if not (p in _TRIGGER_TAGS and i >= 2 and loc[i - 2] == "triggers")]
+        message, fix = _explain(err["type"], err["msg"], err.get("ctx") or {}, trigger="triggers" in loc)
         problems.append(Problem(str(source), ".".join(loc), message, fix))
     return problems
 
 
-def _explain(kind: str, msg: str, ctx: dict[str, Any]) -> tuple[str, str]:
+def _explain(kind: str, msg: str, ctx: dict[str, Any], *, trigger: bool = False) -> tuple[str, str]:
     if kind == "extra_forbidden":
         return "unknown key", "check its spelling; see the documented keys in the README"
     if kind == "missing":
         return "required key is missing", "add it"
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
-        return f"unknown kind '{ctx.get('tag', '')}'", f"use one of {expected}"
+        return f"unknown {'type' if trigger else 'kind'} '{ctx.get('tag', '')}'", f"use one of {expected}"
+    if kind == "union_tag_not_found" and trigger:
+        return "missing `type`", f"add `type:` ({', '.join(sorted(_TRIGGER_TAGS))})"
     if kind == "union_tag_not_found":
         return "missing `kind`", "add `kind:` (population, sites, displacement, threats, roads or backdrop)"
     if kind == "literal_error":

@@ -575,8 +575,14 @@ def _roads_of(graph: RoadGraph, edges: np.ndarray) -> tuple[str, ...]:
 
 
 def _followed(graph: RoadGraph, line: BaseGeometry, within_m: float = 30.0) -> np.ndarray:
-    """The passable road pieces a planned route follows (within ``within_m``), as an edge mask."""
-    return np.asarray(shapely.dwithin(graph.geometry, line, within_m)) & graph.passable
+    """The passable road pieces a planned route follows, as an edge mask: at least half of a piece lies within
+    ``within_m`` of the route (a road that only meets the route at a junction is crossed, not followed)."""
+    near = np.flatnonzero(np.asarray(shapely.dwithin(graph.geometry, line, within_m)) & graph.passable)
+    corridor = line.buffer(within_m)
+    inside = shapely.length(shapely.intersection(graph.geometry[near], corridor))
+    followed = np.zeros(len(graph), dtype=bool)
+    followed[near[inside >= 0.5 * np.maximum(graph.length_m[near], 1e-9)]] = True
+    return followed
 
 
 def _time_along(graph: RoadGraph, followed: np.ndarray, line: BaseGeometry) -> float:

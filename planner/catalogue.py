@@ -127,6 +127,8 @@ LABELS = (
     "decided_by",
     "not_raised",
     "unknown",
+    "concerned",
+    "unreachable",
     "yes",
     "no",
     "core",

@@ -556,7 +556,12 @@ def render(checklist: Checklist, catalogue: Catalogue, lang: str, coa: str) -> d
             {
                 "id": item.rule,
                 "title": rule.title,
-                "text": _fill(rule.text, {"count": len(decided), "subjects": subjects, "coa": coa}, words, lang),
+                "text": _fill(
+                    rule.text,
+                    {"count": len(decided), "subjects": subjects or [words.labels["concerned"]], "coa": coa},
+                    words,
+                    lang,
+                ),
                 "owner": list(item.owner),
                 "owner_label": ", ".join(words.roles[r] for r in item.owner),
                 "severity": item.severity,
@@ -599,6 +604,8 @@ def _fill(template: str, data: dict[str, Any], words: CatalogueFile, lang: str) 
 
 
 def _word(name: str, value: Any, words: CatalogueFile, lang: str) -> str:
+    if name.endswith("_min"):  # travel times carry their unit; no time means no route, not an unknown
+        return words.labels["unreachable"] if value is None else f"{number(float(value), lang)} min"
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return words.labels["unknown"]
     if isinstance(value, bool):

@@ -25,7 +25,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "sample_assessment.json"
 
 
 def essentials(result: dict[str, Any]) -> dict[str, Any]:
-    """What a reader of the sample assessment checks: scores, levels, people, sites, ranking."""
+    """What a reader of the sample assessment checks: scores, levels, people, sites, ranking, precautions."""
     return {
         "ranking": result["comparison"]["ranking"],
         "coas": {
@@ -36,6 +36,7 @@ def essentials(result: dict[str, Any]) -> dict[str, Any]:
                 "displaced": {z: round(coa["exposure"][z]["displaced"]) for z in ("core", "outer")},
                 "sites": sorted(f"{s['name']}|{s['zone']}|{s['element']}" for s in coa["sites"]),
                 "reports": coa["threats"]["count"],
+                "precautions": [f"{i['id']}|{i['kind']}" for i in coa["checklist"]["items"]],
             }
             for coa in result["coas"]
         },

@@ -32,12 +32,17 @@ def make_world(
     people_per_pixel: float = 10.0,
     elements: list[dict[str, Any]] | None = None,
     threats: str | None = None,
-    sites: list[tuple[str, str, float, float]] | None = None,
+    sites: list[tuple[Any, ...]] | None = None,
     camp: dict[str, Any] | None = None,
-    roads: list[tuple[str, str, str, list[tuple[float, float]]]] | None = None,
+    roads: list[tuple[Any, ...]] | None = None,
     plan_extra: dict[str, Any] | None = None,
+    threats_spec: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the world and a one-COA plan into ``root``; returns the plan's path."""
+    """Write the world and a one-COA plan into ``root``; returns the plan's path.
+
+    A site is ``(tag, name, x, y[, properties])`` where ``tag`` is an amenity (``school``) or ``key=value``
+    (``man_made=bridge``); a road is ``(id, class, rainy-season passability, vertices[, surface])``.
+    """
     write_raster(root / "pop.tif", np.full((10, 10), people_per_pixel), origin=ORIGIN)
     sites = (
         sites
@@ -47,10 +52,10 @@ def make_world(
     features = [
         {
             "type": "Feature",
-            "properties": {"id": f"s{i}", "amenity": kind, "name": name},
-            "geometry": {"type": "Point", "coordinates": lonlat(x, y)},
+            "properties": {"id": f"s{i}", **_tag(site[0]), "name": site[1], **(site[4] if len(site) > 4 else {})},
+            "geometry": {"type": "Point", "coordinates": lonlat(site[2], site[3])},
         }
-        for i, (kind, name, x, y) in enumerate(sites)
+        for i, site in enumerate(sites)
     ]
     (root / "sites.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     camp = (
@@ -72,16 +77,28 @@ def make_world(
         road_features = [
             {
                 "type": "Feature",
-                "properties": {"id": road_id, "highway": cls, "rainy": rainy},
-                "geometry": {"type": "LineString", "coordinates": [lonlat(x, y) for x, y in vertices]},
+                "properties": {
+                    "id": road[0],
+                    "highway": road[1],
+                    "rainy": road[2],
+                    "surface": road[4] if len(road) > 4 else "asphalt",
+                },
+                "geometry": {"type": "LineString", "coordinates": [lonlat(x, y) for x, y in road[3]]},
             }
-            for road_id, cls, rainy, vertices in roads
+            for road in roads
         ]
         (root / "roads.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": road_features}))
-        layers["roads"] = {"kind": "roads", "path": "roads.geojson", "class": "highway", "rainy": "rainy"}
+        layers["roads"] = {
+            "kind": "roads",
+            "path": "roads.geojson",
+            "class": "highway",
+            "rainy": "rainy",
+            "surface": "surface",
+            "as_of": "2025-01-01",
+        }
     if threats is not None:
         (root / "events.csv").write_text(threats)
-        layers["events"] = {"kind": "threats", "path": "events.csv", "schema": "generic"}
+        layers["events"] = {"kind": "threats", "path": "events.csv", "schema": "generic", **(threats_spec or {})}
     (root / "layers.yaml").write_text(yaml.safe_dump({"area": "Hand-made world", "layers": layers}))
     cordon = {
         "id": "cordon-1",
@@ -99,3 +116,8 @@ def make_world(
     path = root / "plan.yaml"
     path.write_text(yaml.safe_dump(plan))
     return path
+
+
+def _tag(tag: str) -> dict[str, str]:
+    key, _, value = tag.rpartition("=")
+    return {key or "amenity": value}
