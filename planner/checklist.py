@@ -290,7 +290,7 @@ def _reports(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     start = s.plan.window.start.date()
     earliest = (start - timedelta(days=days)).isoformat()
     rows = _near_reports(s) if trigger.scope == "near" else _layer_reports(s, days)
-    pattern = re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names), re.IGNORECASE) if names else None
+    pattern = _named(names) if names else None
     chosen = [
         r
         for r in rows
@@ -308,7 +308,7 @@ def _reports(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     for r in chosen:
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
     distances = [r["distance_m"] for r in chosen if r["distance_m"] is not None]
-    matched = sorted({n for n in names for r in chosen if re.search(rf"\b{re.escape(n)}\b", r["actors"], re.I)})
+    matched = sorted({n for n in names for r in chosen if _named((n,)).search(r["actors"])})
     data = {
         "count": len(chosen),
         "kinds": dict(sorted(kinds.items())),
@@ -320,6 +320,11 @@ def _reports(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         "days": days,
     }
     return [Evidence(i, f"{len(chosen)}", data)]
+
+
+def _named(names: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``names`` as a whole name in an actors text ('UN' does not match 'UNKNOWN'), any case."""
+    return re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names), re.IGNORECASE)
 
 
 def _near_reports(s: Situation) -> list[dict[str, Any]]:

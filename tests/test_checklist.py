@@ -303,6 +303,10 @@ def test_harm_by_this_force_near_the_footprint_is_raised_and_by_others_it_is_not
     theirs = events(f"2025-03-01,{at(450, 550)},civilian killing,Red Militia", header=header)
     not_raised(checklist(tmp_path / "theirs", threats=theirs, plan_extra={"own_force": ["UNFORCE"]}), "P30")
     assert checklist(tmp_path / "unnamed", threats=ours)["items"]["P30"]["kind"] == "prompt"
+    (tmp_path / "short").mkdir()
+    unknown = events(f"2025-03-01,{at(450, 550)},civilian killing,UNKNOWN gunmen", header=header)
+    short_name = {"own_force": ["UN"]}  # a whole name only: 'UN' is not in 'UNKNOWN'
+    not_raised(checklist(tmp_path / "short", threats=unknown, plan_extra=short_name), "P30")
 
 
 # --- access on the road network ----------------------------------------------------------------------------
