@@ -7,6 +7,8 @@ that cannot be read at all.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -22,9 +24,12 @@ from planner.effects import load_effects_table
 from planner.errors import DataIOError, InputError
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.plan import check_plan_in_layers, load_plan, open_plan, plan_summary
+from planner.record import DECISIONS, ROLES, STATUSES, Record, RecordError, User
 from planner.risk import people_text
 from planner.sample import write_sample
-from planner.settings import load_settings
+from planner.settings import Settings, load_settings
+from planner.store import backup as backup_store
+from planner.store import store_url
 
 app = typer.Typer(
     name="primum",
@@ -44,7 +49,7 @@ def _user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except InputError as exc:
+        except (InputError, RecordError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         except DataIOError as exc:
@@ -175,18 +180,26 @@ def _render(report: dict[str, Any]) -> str:
 @_user_errors
 def assess(
     plan_path: Annotated[Path, typer.Argument(metavar="PLAN", help="an operation plan (scenarios/*.yaml)")],
+    *,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the full result as JSON to this file ('-' for standard output)")
     ] = None,
     settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
     lang: Annotated[str, typer.Option("--lang", help="language of the precaution checklist (en, fr)")] = "en",
+    record: Annotated[bool, typer.Option("--record", help="keep the assessment in the record for review")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="the planner recording it (with --record)")] = None,
 ) -> None:
     """Assess every course of action of a plan: exposure, threat context, risk, precautions, how the COAs compare."""
     settings = load_settings(settings_path)
     catalogue = load_catalogue(settings.checklist.catalogue)
     catalogue.language(lang)  # an unknown language is an input error before any work is done
+    store, user = _signed_in(settings, as_user) if record else (None, None)
     plan, layerset = open_plan(plan_path)
-    result = run_assessment(plan, layerset, settings, catalogue=catalogue).to_dict(lang)
+    assessment = run_assessment(plan, layerset, settings, catalogue=catalogue)
+    result = assessment.to_dict(lang)
+    if store is not None and user is not None:
+        ident = store.record_assessment(user, assessment, lang)
+        typer.echo(f"recorded as {ident}")
     if json_out is not None:
         text = json.dumps(result, indent=2, ensure_ascii=False)
         if str(json_out) == "-":
@@ -298,6 +311,166 @@ def sample(
     """Regenerate the bundled FICTIONAL sample area (deterministic: the same files every time)."""
     for path in write_sample(root):
         typer.echo(f"wrote {path}")
+
+
+def _record(settings: Settings) -> Record:
+    return Record.open(store_url(settings.record.db, settings.record.data_dir))
+
+
+def _signed_in(settings: Settings, name: str | None) -> tuple[Record, User]:
+    """The record and the user ``--as`` names, signed in with PRIMUM_PASSWORD or a prompt."""
+    if not name:
+        raise RecordError("say who you are with --as USER")
+    store = _record(settings)
+    password = os.environ.get("PRIMUM_PASSWORD")
+    if password is None:
+        password = typer.prompt(f"password for {name}", hide_input=True)
+    return store, store.sign_in(name, password)
+
+
+SettingsOption = Annotated[Path | None, typer.Option("--settings", help="mission settings (TOML): where the record is")]
+AsOption = Annotated[str, typer.Option("--as", help="who you are (password from PRIMUM_PASSWORD or a prompt)")]
+
+users_app = typer.Typer(help="Manage the users of the record (admins).", no_args_is_help=True)
+item_app = typer.Typer(help="Items of an assessment's checklist.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(item_app, name="item")
+
+
+@users_app.command("add")
+@_user_errors
+def users_add(
+    name: Annotated[str, typer.Argument(help="the new user's name")],
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="the admin adding the user (not for the first admin)")
+    ] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the new password from stdin")] = False,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Add a user with a role. The first user of a new record is its admin and needs no --as."""
+    settings = load_settings(settings_path)
+    store = _record(settings)
+    actor = _signed_in(settings, as_user)[1] if as_user else None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt(f"new password for {name}", hide_input=True, confirmation_prompt=True)
+    user = store.add_user(actor, name, role, password)
+    typer.echo(f"added {user.name} ({user.role})")
+
+
+@app.command()
+@_user_errors
+def review(
+    assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    item: Annotated[str, typer.Argument(metavar="ITEM", help="e.g. A/P05, or P05 when one COA has it")],
+    *,
+    status: Annotated[str, typer.Option(help=f"one of {', '.join(STATUSES)}")],
+    as_user: AsOption,
+    note: Annotated[str, typer.Option(help="why (required for accepted_risk, not_applicable, change_requested)")] = "",
+    expect_version: Annotated[
+        int | None, typer.Option(help="the item version you reviewed; refused if someone changed it since")
+    ] = None,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Review one checklist item (PoC advisers)."""
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    version = store.review(user, assessment_id, item, status=status, note=note, expected_version=expect_version)
+    typer.echo(f"{assessment_id} {item}: {status} (version {version})")
+
+
+@item_app.command("add")
+@_user_errors
+def item_add(
+    assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    *,
+    title: Annotated[str, typer.Option(help="the precaution, in a few words")],
+    owner: Annotated[str, typer.Option(help="who acts on it (planner, commander, engineers ...)")],
+    as_user: AsOption,
+    text: Annotated[str, typer.Option(help="what to do, in full")] = "",
+    severity: Annotated[str, typer.Option(help="high, medium or low")] = "medium",
+    coa: Annotated[str, typer.Option(help="the COA it concerns (default: the whole plan)")] = "",
+    settings_path: SettingsOption = None,
+) -> None:
+    """Add a precaution by hand (PoC advisers); it starts open like every other item."""
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    key = store.add_item(user, assessment_id, title=title, owner=owner, text=text, severity=severity, coa=coa)
+    typer.echo(f"added {key}")
+
+
+@app.command()
+@_user_errors
+def signoff(
+    assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    decision: Annotated[str, typer.Option(help=f"one of {', '.join(DECISIONS)}")],
+    as_user: AsOption,
+    conditions: Annotated[str, typer.Option(help="the conditions of an approval with conditions")] = "",
+    settings_path: SettingsOption = None,
+) -> None:
+    """Sign an assessment off (commanders); refused while any item is open, except to reject."""
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    ident = store.signoff(user, assessment_id, decision=decision, conditions=conditions)
+    typer.echo(f"sign-off {ident}: {decision} by {user.name}, bound to the assessment and its input files")
+
+
+@app.command()
+@_user_errors
+def status(
+    assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON")] = False,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Items by status, and the sign-off with its validity now (input files re-hashed)."""
+    found = _record(load_settings(settings_path)).status(assessment_id)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    lines = [f"{found['id']}: {found['plan']} (recorded by {found['recorded_by']}, {found['recorded_at']})"]
+    lines.append("  " + ", ".join(f"{n} {s}" for s, n in found["counts"].items() if n))
+    for item in found["items"]:
+        last = item["history"][-1] if item["history"] else None
+        by = f"  ({last['by']}, {last['at'][:16]}: {last['note']})" if last else ""
+        lines.append(f"  {item['key']:<10} {item['status']:<17} {item['title']}{by}")
+    signed = found["signoff"]
+    if signed is None:
+        lines.append("not signed off")
+    else:
+        state = "VALID" if signed["valid"] else "VOID: " + "; ".join(signed["void_because"])
+        lines.append(f"sign-off: {signed['decision']} by {signed['by']} at {signed['at'][:16]}: {state}")
+        if signed["conditions"]:
+            lines.append(f"  conditions: {signed['conditions']}")
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+@_user_errors
+def verify(settings_path: SettingsOption = None) -> None:
+    """Recompute the audit chain and every sign-off; exit 1 on any break."""
+    found = _record(load_settings(settings_path)).verify()
+    for signed in found.signoffs:
+        state = "valid" if signed["valid"] else "void: " + "; ".join(signed["void_because"])
+        typer.echo(
+            f"sign-off {signed['signoff']} of {signed['assessment']} ({signed['decision']}, {signed['by']}): {state}"
+        )
+    if found.intact:
+        typer.echo("audit chain intact; every record matches it")
+        return
+    for problem in found.problems:
+        typer.echo(f"BREAK: {problem}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+@_user_errors
+def backup(
+    target: Annotated[Path, typer.Argument(metavar="FILE", help="the new backup file")],
+    settings_path: SettingsOption = None,
+) -> None:
+    """A consistent copy of the record, taken while it is in use."""
+    store = _record(load_settings(settings_path))
+    backup_store(store.engine, target)
+    typer.echo(f"backed up to {target}")
 
 
 def main() -> None:

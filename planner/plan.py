@@ -191,6 +191,7 @@ class Plan:
     un_medical: tuple[tuple[str, float, float], ...] = ()  # (name, lon, lat)
     partner_forces: tuple[str, ...] = ()
     own_force: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()  # the plan file and every geometry file it names (all in ``sha256``)
 
     @property
     def elements(self) -> list[tuple[COA, Element]]:
@@ -269,6 +270,12 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
         un_medical=tuple(un_medical),
         partner_forces=tuple(spec.partner_forces),
         own_force=tuple(spec.own_force),
+        files=(
+            path,
+            *dict.fromkeys(
+                (path.parent / e.geometry_file).resolve() for c in spec.coas for e in c.elements if e.geometry_file
+            ),
+        ),
     )
 
 

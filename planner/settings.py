@@ -168,6 +168,13 @@ class ChecklistSettings(_Frozen):
     )
 
 
+class RecordSettings(_Frozen):
+    """Where the record of assessments, reviews and sign-offs is kept (``PRIMUM_DB`` overrides both)."""
+
+    db: str | None = Field(None, description="a SQLAlchemy URL (postgresql://...) or a SQLite file path")
+    data_dir: str | None = Field(None, description="folder of the default SQLite file; default ~/.local/share/primum")
+
+
 class SurfaceSettings(_Frozen):
     cell_m: float = Field(100.0, gt=0)
     margin_m: float = Field(500.0, ge=0, description="study area = every outer zone plus this margin")
@@ -181,6 +188,7 @@ class Settings(_Frozen):
     surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     checklist: ChecklistSettings = Field(default_factory=ChecklistSettings)
+    record: RecordSettings = Field(default_factory=RecordSettings, exclude=True)  # where, not how: not hashed
     source: str = "built-in defaults"
 
     @property

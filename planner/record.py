@@ -1,0 +1,638 @@
+"""The record: who assessed, reviewed and signed what, kept so that nothing is lost and nothing changes unseen.
+
+Every rule is enforced here, not on a screen: planners record assessments; PoC advisers review checklist
+items and add their own; commanders sign off, and only when no item is open (rejecting is always allowed);
+admins manage users. Each change is one transaction that also appends to the hash-chained audit log, so a
+process killed half-way leaves nothing half-written. A review names the item version it was made on; when
+another reviewer got there first it is refused as a conflict, never applied over theirs.
+
+A sign-off binds to the assessment's hash and to the hash of every input file. It stays valid only while
+those files still hash the same: ``status`` re-hashes them and says which changed and when.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import argon2
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from planner import __version__
+from planner.assess import Assessment
+from planner.audit import append, breaks, canonical, now, sha256
+from planner.errors import PlannerError
+from planner.layers.model import file_sha256
+from planner.store import assessments, audit, items, open_store, reviews, signoffs, users
+
+ROLES = ("planner", "poc_adviser", "commander", "admin")
+STATUSES = ("open", "addressed", "accepted_risk", "not_applicable", "change_requested")
+DECISIONS = ("approve", "approve_with_conditions", "reject")
+SEVERITIES = ("high", "medium", "low")
+# Who may do what. Reading (status, history) is open to every signed-in role.
+ALLOWED = {
+    "add_user": {"admin"},
+    "record": {"planner"},
+    "review": {"poc_adviser"},
+    "add_item": {"poc_adviser"},
+    "signoff": {"commander"},
+    "read": set(ROLES),
+}
+# Statuses that need a reason written down.
+NEEDS_NOTE = ("accepted_risk", "not_applicable", "change_requested")
+# Failed sign-ins for a name in this window slow the next attempt: 0.5 s, 1 s, 2 s ... up to 8 s.
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_DELAY_S = 8.0
+
+
+class RecordError(PlannerError):
+    """Something the user asked of the record that it refuses, said so they know what to do."""
+
+
+class NotAllowedError(RecordError):
+    pass
+
+
+class SignInError(RecordError):
+    pass
+
+
+class ConflictError(RecordError):
+    pass
+
+
+class NotFoundError(RecordError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Validity:
+    valid: bool
+    reasons: list[str] = field(default_factory=list)  # why it is void: "layer `idp` changed on 2026-11-20"
+
+
+@dataclass(frozen=True)
+class Verification:
+    problems: list[str]  # every break found: the record cannot be trusted where these point
+    signoffs: list[dict[str, Any]]  # every sign-off with its validity now
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+_HASHER = argon2.PasswordHasher()
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked against for unknown names: same time as a real one
+
+
+class Record:
+    """The service every front end calls: the command line now, the dashboard later."""
+
+    def __init__(self, engine: Engine, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.engine = engine
+        self._sleep = sleep
+
+    @classmethod
+    def open(cls, url: str, **kwargs: Any) -> Record:
+        return cls(open_store(url), **kwargs)
+
+    # --- users ---------------------------------------------------------------------------------------------
+
+    def add_user(self, actor: User | None, name: str, role: str, password: str) -> User:
+        """Add a user. The first user of an empty store must be an admin and needs no actor."""
+        name = name.strip()
+        if role not in ROLES:
+            raise RecordError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
+        if not name or len(name) > 100:
+            raise RecordError("a user name needs 1 to 100 characters")
+        if len(password) < 8:
+            raise RecordError("the password needs at least 8 characters")
+        with self.engine.begin() as conn:
+            first = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one() == 0
+            if first and role != "admin":
+                raise NotAllowedError("the first user of a new record must be an admin (--role admin)")
+            if not first:
+                _require(actor, "add_user")
+            if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
+                raise RecordError(f"user '{name}' already exists")
+            at, by = now(), actor.name if actor else name
+            digest = _HASHER.hash(password)
+            conn.execute(
+                users.insert().values(name=name, role=role, password_hash=digest, created_at=at, created_by=by)
+            )
+            append(
+                conn,
+                actor=by,
+                action="user_added",
+                subject=name,
+                details={"role": role, "sha256": _user_sha(name, role, digest)},
+            )
+        return User(name, role)
+
+    def sign_in(self, name: str, password: str) -> User:
+        """The user, if the password is right; wrong passwords are logged and each one slows the next try."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+            conn.rollback()
+        try:
+            _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+            if row is None:
+                raise argon2.exceptions.VerifyMismatchError
+        except (argon2.exceptions.VerifyMismatchError, argon2.exceptions.InvalidHashError):
+            failures = self._recent_failures(name)
+            with self.engine.begin() as conn:
+                append(conn, actor=name, action="sign_in_failed", subject=name, details={"known_user": row is not None})
+            self._sleep(min(0.5 * 2**failures, MAX_DELAY_S))
+            raise SignInError(f"wrong user name or password for '{name}'") from None
+        return User(row.name, row.role)
+
+    def _recent_failures(self, name: str) -> int:
+        since = (datetime.now(UTC) - FAILURE_WINDOW).isoformat()
+        query = sa.select(sa.func.count()).where(
+            audit.c.action == "sign_in_failed", audit.c.subject == name, audit.c.at >= since
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # --- assessments and items -----------------------------------------------------------------------------
+
+    def record_assessment(self, user: User, result: Assessment, lang: str = "en") -> str:
+        """Keep an assessment with its plan, inputs and result; its checklist items start open."""
+        _require(user, "record")
+        data = result.to_dict(lang)
+        inputs = input_files(result)
+        plan_text = result.plan.path.read_text(encoding="utf-8")
+        settings = result.settings.model_dump()
+        content = {"plan_text": plan_text, "inputs": inputs, "settings": settings, "result": data}
+        digest = sha256(content)
+        ident = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+        rows = [
+            {
+                "assessment_id": ident,
+                "key": f"{coa['id']}/{item['id']}",
+                "coa": coa["id"],
+                "source": "rule",
+                "content": canonical(item),
+                "status": "open",
+                "version": 1,
+            }
+            for coa in data["coas"]
+            for item in coa["checklist"]["items"]
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(
+                assessments.insert().values(
+                    id=ident,
+                    created_at=now(),
+                    created_by=user.name,
+                    plan_name=result.plan.name,
+                    plan_text=plan_text,
+                    inputs=canonical(inputs),
+                    settings=canonical(settings),
+                    result=canonical(data),
+                    sha256=digest,
+                )
+            )
+            if rows:
+                conn.execute(items.insert(), rows)
+            append(
+                conn,
+                actor=user.name,
+                action="assessment_recorded",
+                subject=ident,
+                details={
+                    "sha256": digest,
+                    "items": {r["key"]: sha256(r["content"]) for r in rows},
+                    "version": __version__,
+                },
+            )
+        return ident
+
+    def add_item(
+        self,
+        user: User,
+        assessment_id: str,
+        *,
+        title: str,
+        owner: str,
+        text: str = "",
+        severity: str = "medium",
+        coa: str = "",
+    ) -> str:
+        """An item a PoC adviser adds by hand; it starts open like every other. Returns its key."""
+        _require(user, "add_item")
+        if not title.strip():
+            raise RecordError("the item needs a title")
+        if severity not in SEVERITIES:
+            raise RecordError(f"unknown severity '{severity}': use one of {', '.join(SEVERITIES)}")
+        with self.engine.begin() as conn:
+            result = self._assessment(conn, assessment_id)
+            coas = [c["id"] for c in json.loads(result.result)["coas"]]
+            if coa and coa not in coas:
+                raise NotFoundError(f"no COA '{coa}' in assessment {assessment_id}: use one of {', '.join(coas)}")
+            taken = conn.execute(
+                sa.select(sa.func.count()).where(items.c.assessment_id == assessment_id, items.c.source == "adviser")
+            ).scalar_one()
+            key = f"{coa}/H{taken + 1}" if coa else f"H{taken + 1}"
+            content = {
+                "id": f"H{taken + 1}",
+                "title": title.strip(),
+                "text": text.strip(),
+                "owner": [owner],
+                "severity": severity,
+                "kind": "finding",
+                "source": "adviser",
+                "added_by": user.name,
+                "evidence": [],
+            }
+            text_content = canonical(content)
+            conn.execute(
+                items.insert().values(
+                    assessment_id=assessment_id,
+                    key=key,
+                    coa=coa,
+                    source="adviser",
+                    content=text_content,
+                    status="open",
+                    version=1,
+                )
+            )
+            append(
+                conn,
+                actor=user.name,
+                action="item_added",
+                subject=f"{assessment_id}/{key}",
+                details={"sha256": sha256(text_content)},
+            )
+        return key
+
+    def review(
+        self,
+        user: User,
+        assessment_id: str,
+        key: str,
+        *,
+        status: str,
+        note: str = "",
+        expected_version: int | None = None,
+    ) -> int:
+        """Set an item's status with a note; returns the item's new version.
+
+        ``expected_version`` is the version the reviewer saw. When someone else reviewed the item since, the
+        review is refused with a conflict naming who and when, so that nothing is overwritten unseen.
+        """
+        _require(user, "review")
+        if status not in STATUSES:
+            raise RecordError(f"unknown status '{status}': use one of {', '.join(STATUSES)}")
+        if status in NEEDS_NOTE and not note.strip():
+            raise RecordError(f"'{status}' needs a note saying why (--note)")
+        with self.engine.begin() as conn:
+            self._assessment(conn, assessment_id)
+            key = self._item_key(conn, assessment_id, key)
+            item = conn.execute(
+                sa.select(items).where(items.c.assessment_id == assessment_id, items.c.key == key)
+            ).one()
+            if self._signed(conn, assessment_id):
+                raise NotAllowedError(
+                    f"assessment {assessment_id} is signed off: record a new assessment to review again"
+                )
+            if expected_version is not None and item.version != expected_version:
+                last = conn.execute(
+                    sa.select(reviews)
+                    .where(reviews.c.assessment_id == assessment_id, reviews.c.key == key)
+                    .order_by(reviews.c.version.desc())
+                ).first()
+                who = f" by {last.by} at {last.at}" if last else ""
+                raise ConflictError(
+                    f"item {key} changed since you saw it (version {expected_version}, now {item.version}: "
+                    f"'{item.status}'{who}); reload it and review again"
+                )
+            version = item.version + 1
+            updated = conn.execute(
+                items.update()
+                .where(items.c.assessment_id == assessment_id, items.c.key == key, items.c.version == item.version)
+                .values(status=status, version=version)
+            )
+            if updated.rowcount != 1:
+                raise ConflictError(f"item {key} changed while this review was saved; reload it and review again")
+            values = {
+                "assessment_id": assessment_id,
+                "key": key,
+                "version": version,
+                "status": status,
+                "note": note,
+                "by": user.name,
+                "at": now(),
+            }
+            digest = _review_sha(values)
+            conn.execute(reviews.insert().values(**values, sha256=digest))
+            append(conn, actor=user.name, action="review", subject=f"{assessment_id}/{key}", details={"sha256": digest})
+        return version
+
+    def signoff(self, user: User, assessment_id: str, *, decision: str, conditions: str = "") -> int:
+        """The commander's decision, bound to the assessment's hash; refused while any item is open."""
+        _require(user, "signoff")
+        if decision not in DECISIONS:
+            raise RecordError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
+        if decision == "approve_with_conditions" and not conditions.strip():
+            raise RecordError("approve_with_conditions needs the conditions (--conditions)")
+        with self.engine.begin() as conn:
+            row = self._assessment(conn, assessment_id)
+            counts: dict[str, int] = dict(
+                conn.execute(
+                    sa.select(items.c.status, sa.func.count())
+                    .where(items.c.assessment_id == assessment_id)
+                    .group_by(items.c.status)
+                ).all()
+            )
+            if decision != "reject" and counts.get("open"):
+                raise NotAllowedError(f"{counts['open']} item(s) of {assessment_id} are still open: review them first")
+            if decision == "approve" and counts.get("change_requested"):
+                raise NotAllowedError(
+                    f"{counts['change_requested']} item(s) ask for a plan change: approve with conditions, or reject"
+                )
+            values = {
+                "assessment_id": assessment_id,
+                "decision": decision,
+                "conditions": conditions,
+                "by": user.name,
+                "at": now(),
+                "binds_to": row.sha256,
+            }
+            digest = _signoff_sha(values)
+            inserted = conn.execute(signoffs.insert().values(**values, sha256=digest))
+            ident = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+            append(
+                conn,
+                actor=user.name,
+                action="signoff",
+                subject=assessment_id,
+                details={"signoff": ident, "sha256": digest, "binds_to": row.sha256},
+            )
+        return ident
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def status(self, assessment_id: str) -> dict[str, Any]:
+        """Items by status, each item with its last review, and the latest sign-off with its validity now."""
+        with self.engine.connect() as conn:
+            row = self._assessment(conn, assessment_id)
+            rows = conn.execute(
+                sa.select(items).where(items.c.assessment_id == assessment_id).order_by(items.c.coa, items.c.key)
+            ).all()
+            history = conn.execute(
+                sa.select(reviews).where(reviews.c.assessment_id == assessment_id).order_by(reviews.c.id)
+            ).all()
+            last_signoff = conn.execute(
+                sa.select(signoffs).where(signoffs.c.assessment_id == assessment_id).order_by(signoffs.c.id.desc())
+            ).first()
+            conn.rollback()
+        by_key: dict[str, list[Any]] = {}
+        for review in history:
+            by_key.setdefault(review.key, []).append(review)
+        counts = dict.fromkeys(STATUSES, 0)
+        listed = []
+        for item in rows:
+            content = json.loads(item.content)
+            counts[item.status] += 1
+            listed.append(
+                {
+                    "key": item.key,
+                    "coa": item.coa,
+                    "title": content["title"],
+                    "severity": content["severity"],
+                    "kind": content.get("kind", "finding"),
+                    "source": item.source,
+                    "status": item.status,
+                    "version": item.version,
+                    "history": [
+                        {"status": r.status, "note": r.note, "by": r.by, "at": r.at} for r in by_key.get(item.key, [])
+                    ],
+                }
+            )
+        signed = None
+        if last_signoff is not None:
+            validity = self.validity(row, last_signoff)
+            signed = {
+                "decision": last_signoff.decision,
+                "conditions": last_signoff.conditions,
+                "by": last_signoff.by,
+                "at": last_signoff.at,
+                "binds_to": last_signoff.binds_to,
+                "valid": validity.valid,
+                "void_because": validity.reasons,
+            }
+        return {
+            "id": row.id,
+            "plan": row.plan_name,
+            "recorded_by": row.created_by,
+            "recorded_at": row.created_at,
+            "sha256": row.sha256,
+            "counts": counts,
+            "items": listed,
+            "signoff": signed,
+        }
+
+    def validity(self, assessment: Any, signoff: Any) -> Validity:
+        """Whether a sign-off still holds: its assessment unchanged, and every input file hashing the same."""
+        reasons = []
+        if signoff.binds_to != assessment.sha256 or _content_sha(assessment) != assessment.sha256:
+            reasons.append("the recorded assessment no longer matches what was signed")
+        for entry in json.loads(assessment.inputs):
+            reasons.extend(_input_change(entry))
+        return Validity(not reasons, reasons)
+
+    def verify(self) -> Verification:
+        """Recompute the audit chain and every record it vouches for; list each break precisely."""
+        with self.engine.connect() as conn:
+            problems, entries = breaks(conn)
+            problems += self._check_records(conn, entries)
+            checked = []
+            for signoff in conn.execute(sa.select(signoffs).order_by(signoffs.c.id)):
+                assessment = conn.execute(
+                    sa.select(assessments).where(assessments.c.id == signoff.assessment_id)
+                ).first()
+                validity = self.validity(assessment, signoff) if assessment else Validity(False, ["assessment missing"])
+                checked.append(
+                    {
+                        "signoff": signoff.id,
+                        "assessment": signoff.assessment_id,
+                        "decision": signoff.decision,
+                        "by": signoff.by,
+                        "at": signoff.at,
+                        "valid": validity.valid,
+                        "void_because": validity.reasons,
+                    }
+                )
+            conn.rollback()
+        return Verification(problems, checked)
+
+    def _check_records(self, conn: Connection, entries: list[Any]) -> list[str]:
+        """Every row the chain vouches for must match its entry, and every vouched row must still exist."""
+        problems = []
+        vouched: dict[tuple[str, str], str] = {}
+        for entry in entries:
+            if entry.action in ("user_added", "assessment_recorded", "signoff"):
+                vouched[(entry.action, str(entry.details.get("signoff", entry.subject)))] = entry.details.get(
+                    "sha256", ""
+                )
+            if entry.action == "review":
+                vouched[("review", entry.details.get("sha256", ""))] = entry.details.get("sha256", "")
+            if entry.action == "assessment_recorded":
+                for item_key, digest in entry.details.get("items", {}).items():
+                    vouched[("item", f"{entry.subject}/{item_key}")] = digest
+            if entry.action == "item_added":
+                vouched[("item", entry.subject)] = entry.details.get("sha256", "")
+        seen: set[tuple[str, str]] = set()
+        for user in conn.execute(sa.select(users)):
+            key = ("user_added", user.name)
+            seen.add(key)
+            if vouched.get(key) != _user_sha(user.name, user.role, user.password_hash):
+                problems.append(f"user '{user.name}' (role {user.role}) does not match the audit log")
+        for row in conn.execute(sa.select(assessments)):
+            key = ("assessment_recorded", row.id)
+            seen.add(key)
+            if vouched.get(key) != row.sha256 or _content_sha(row) != row.sha256:
+                problems.append(f"assessment {row.id} was altered after it was recorded")
+        latest: dict[tuple[str, str], Any] = {}
+        for review in conn.execute(sa.select(reviews).order_by(reviews.c.id)):
+            digest = _review_sha(review)
+            key = ("review", review.sha256)
+            seen.add(key)
+            if digest != review.sha256 or key not in vouched:
+                problems.append(f"review {review.id} of {review.assessment_id}/{review.key} was altered or inserted")
+            latest[(review.assessment_id, review.key)] = review
+        for item in conn.execute(sa.select(items)):
+            key = ("item", f"{item.assessment_id}/{item.key}")
+            seen.add(key)
+            if vouched.get(key) != sha256(item.content):
+                problems.append(f"item {item.assessment_id}/{item.key} was altered after it was recorded")
+            last = latest.get((item.assessment_id, item.key))
+            status, version = (last.status, last.version) if last else ("open", 1)
+            if (item.status, item.version) != (status, version):
+                problems.append(
+                    f"item {item.assessment_id}/{item.key} says '{item.status}' but its reviews say '{status}'"
+                )
+        for signoff in conn.execute(sa.select(signoffs)):
+            key = ("signoff", str(signoff.id))
+            seen.add(key)
+            digest = _signoff_sha(signoff)
+            if digest != signoff.sha256 or vouched.get(key) != digest:
+                problems.append(f"sign-off {signoff.id} of {signoff.assessment_id} was altered after it was signed")
+        for key in vouched.keys() - seen:
+            problems.append(f"{key[0].replace('_', ' ')} {key[1]} is in the audit log but missing from the record")
+        return problems
+
+    def assessment_result(self, assessment_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = self._assessment(conn, assessment_id)
+            conn.rollback()
+        return dict(json.loads(row.result))
+
+    def _assessment(self, conn: Connection, assessment_id: str) -> Any:
+        row = conn.execute(sa.select(assessments).where(assessments.c.id == assessment_id)).first()
+        if row is None:
+            raise NotFoundError(
+                f"no assessment '{assessment_id}' in the record (primum assess PLAN --record prints the id)"
+            )
+        return row
+
+    def _item_key(self, conn: Connection, assessment_id: str, key: str) -> str:
+        """The item's full key: 'A/P05' as given, or 'P05' when only one COA has it."""
+        keys = list(conn.execute(sa.select(items.c.key).where(items.c.assessment_id == assessment_id)).scalars())
+        if key in keys:
+            return key
+        matches = [k for k in keys if k.rsplit("/", 1)[-1] == key]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise NotFoundError(f"item {key} is raised for several COAs: name one of {', '.join(matches)}")
+        raise NotFoundError(f"no item '{key}' in assessment {assessment_id} (primum status {assessment_id} lists them)")
+
+    def _signed(self, conn: Connection, assessment_id: str) -> bool:
+        decision = conn.execute(
+            sa.select(signoffs.c.decision)
+            .where(signoffs.c.assessment_id == assessment_id)
+            .order_by(signoffs.c.id.desc())
+        ).first()
+        return decision is not None and decision[0] != "reject"
+
+
+def _require(user: User | None, action: str) -> None:
+    if user is None or user.role not in ALLOWED[action]:
+        who = f"{user.name} ({user.role})" if user else "nobody signed in"
+        allowed = " or ".join(sorted(ALLOWED[action]))
+        raise NotAllowedError(f"{who} may not {action.replace('_', ' ')}: only a {allowed} may")
+
+
+def _user_sha(name: str, role: str, password_hash: str) -> str:
+    return sha256(["user", name, role, password_hash])
+
+
+REVIEW_FIELDS = ("assessment_id", "key", "version", "status", "note", "by", "at")
+SIGNOFF_FIELDS = ("assessment_id", "decision", "conditions", "by", "at", "binds_to")
+
+
+def _review_sha(review: Any) -> str:
+    """The hash of a review (a row, or its values as a dict) over what a reviewer wrote and when."""
+    return sha256(["review", *(_field(review, f) for f in REVIEW_FIELDS)])
+
+
+def _signoff_sha(signoff: Any) -> str:
+    return sha256(["signoff", *(_field(signoff, f) for f in SIGNOFF_FIELDS)])
+
+
+def _field(record: Any, name: str) -> Any:
+    return record[name] if isinstance(record, dict) else getattr(record, name)
+
+
+def _content_sha(row: Any) -> str:
+    return sha256(
+        {
+            "plan_text": row.plan_text,
+            "inputs": json.loads(row.inputs),
+            "settings": json.loads(row.settings),
+            "result": json.loads(row.result),
+        }
+    )
+
+
+def input_files(result: Assessment) -> list[dict[str, Any]]:
+    """Every file the assessment read, with its hash: plan, geometry files, layers, settings, tables, rules."""
+    found = [{"kind": "plan", "id": result.plan.name, "path": str(result.plan.files[0])}]
+    found += [{"kind": "geometry", "id": p.name, "path": str(p)} for p in result.plan.files[1:]]
+    found += [{"kind": "layer", "id": layer.id, "path": str(layer.path)} for layer in result.layerset]
+    found.append({"kind": "layer set", "id": result.layerset.area, "path": str(result.layerset.path)})
+    if result.plan.effects_table is not None:
+        found.append({"kind": "effects table", "id": "effects", "path": str(result.plan.effects_table)})
+    if Path(result.settings.source).is_file():
+        found.append({"kind": "settings", "id": "settings", "path": str(Path(result.settings.source).resolve())})
+    if result.settings.checklist.catalogue:
+        for rules in sorted(Path(result.settings.checklist.catalogue).glob("*.yaml")):
+            found.append({"kind": "rules", "id": rules.name, "path": str(rules)})
+    for entry in found:
+        entry["sha256"] = file_sha256(Path(entry["path"]))
+    return found
+
+
+def _input_change(entry: dict[str, Any]) -> list[str]:
+    path = Path(entry["path"])
+    if not path.is_file():
+        return [f"{entry['kind']} `{entry['id']}` is missing ({path})"]
+    if file_sha256(path) == entry["sha256"]:
+        return []
+    changed = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [f"{entry['kind']} `{entry['id']}` changed on {changed} ({path})"]

@@ -1,0 +1,195 @@
+"""The record's storage: tables, the engine, migrations and backups.
+
+An embedded SQLite file by default (WAL mode, a full fsync on commit, every write transaction taken with
+``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way), or any SQLAlchemy URL such as
+PostgreSQL for a shared mission server. The schema is created and upgraded by Alembic migrations
+(``planner/migrations``), never by ``create_all``, so an upgrade keeps every record.
+
+Where the store is: ``PRIMUM_DB`` (a URL or a file path), else ``[record] db`` in the settings, else
+``primum.db`` in ``[record] data_dir`` (default ``~/.local/share/primum``).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from planner.errors import InputError
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+)
+
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("plan_name", sa.String(300), nullable=False),
+    sa.Column("plan_text", sa.Text, nullable=False),  # the plan as submitted
+    sa.Column("inputs", sa.Text, nullable=False),  # JSON: every input file with its sha256
+    sa.Column("settings", sa.Text, nullable=False),  # JSON: the settings used
+    sa.Column("result", sa.Text, nullable=False),  # JSON: the full result
+    sa.Column("sha256", sa.String(64), nullable=False),  # of all the above: what a sign-off binds to
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("assessment_id", sa.String(40), sa.ForeignKey("assessments.id"), primary_key=True),
+    sa.Column("key", sa.String(60), primary_key=True),  # "A/P05", or "H1" / "A/H1" for items added by hand
+    sa.Column("coa", sa.String(40), nullable=False),  # "" for a plan-wide item added by hand
+    sa.Column("source", sa.String(10), nullable=False),  # rule | adviser
+    sa.Column("content", sa.Text, nullable=False),  # JSON: title, text, owner, severity, evidence ...
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # bumped by every review: a stale edit is a conflict
+)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("assessment_id", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(60), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # the item's version this review created
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.UniqueConstraint("assessment_id", "key", "version"),
+)
+
+signoffs = sa.Table(
+    "signoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("assessment_id", sa.String(40), sa.ForeignKey("assessments.id"), nullable=False),
+    sa.Column("decision", sa.String(30), nullable=False),
+    sa.Column("conditions", sa.Text, nullable=False),
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("binds_to", sa.String(64), nullable=False),  # the assessment's sha256
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# One row: the last entry of the audit chain. Updating it serialises appends on every database, and
+# deleting the chain's last entries cannot go unnoticed.
+chain_head = sa.Table(
+    "chain_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+GENESIS = "0" * 64
+
+
+def store_url(db: str | None = None, data_dir: str | None = None) -> str:
+    """The store's SQLAlchemy URL: ``PRIMUM_DB``, else ``db``, else ``primum.db`` in ``data_dir``."""
+    chosen = os.environ.get("PRIMUM_DB") or db
+    if not chosen:
+        folder = Path(data_dir or "~/.local/share/primum").expanduser()
+        chosen = str(folder / "primum.db")
+    if "://" in chosen:
+        return chosen
+    return f"sqlite:///{Path(chosen).expanduser().resolve()}"
+
+
+def open_store(url: str) -> Engine:
+    """The engine of the store at ``url``, created on first use and migrated to the current schema."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError.single(path, "", f"cannot create the store's folder ({exc})", "set PRIMUM_DB") from None
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        _sqlite_pragmas(engine)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    migrate(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy issues BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Take the write lock at the start: a reader that later writes would otherwise fail mid-way.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("planner").joinpath("migrations")))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration; a store already there is left as it is."""
+    with engine.begin() as connection:
+        config = _alembic_config(connection)
+        head = ScriptDirectory.from_config(config).get_current_head()
+        if MigrationContext.configure(connection).get_current_revision() != head:
+            command.upgrade(config, "head")
+
+
+def backup(engine: Engine, target: Path) -> None:
+    """A consistent copy of a SQLite store taken while it is in use (SQLite's online backup)."""
+    if engine.url.get_backend_name() != "sqlite":
+        raise InputError.single(
+            str(engine.url), "", "backup copies SQLite stores only", "back a server database up with its own tools"
+        )
+    if target.exists():
+        raise InputError.single(target, "", "the backup file already exists", "choose a new file name")
+    source = str(engine.url.database)
+    partial = target.with_name(f".{target.name}.partial")
+    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)
+    partial.replace(target)

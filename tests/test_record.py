@@ -1,0 +1,413 @@
+"""The record: roles, reviews and sign-offs that bind to their inputs, an audit chain that catches any edit,
+and a store that keeps every write through crashes and concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from world import make_world
+
+from planner.assess import Assessment, assess
+from planner.errors import InputError
+from planner.plan import open_plan
+from planner.record import (
+    ALLOWED,
+    ROLES,
+    ConflictError,
+    NotAllowedError,
+    Record,
+    RecordError,
+    SignInError,
+    User,
+)
+from planner.settings import Settings
+from planner.store import backup, metadata, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+PEOPLE = {role: User(f"{role}-1", role) for role in ROLES}
+
+
+def world_assessment(folder: Path) -> Assessment:
+    plan, layers = open_plan(make_world(folder, sites=[("clinic", "Cordon clinic", 450, 550)]))
+    return assess(plan, layers, Settings(surface={"margin_m": 300}))
+
+
+def new_record(folder: Path, **kwargs: Any) -> Record:
+    record = Record.open(f"sqlite:///{folder / 'record.db'}", **kwargs)
+    record.add_user(None, PEOPLE["admin"].name, "admin", PASSWORD)
+    for role in ("planner", "poc_adviser", "commander"):
+        record.add_user(PEOPLE["admin"], PEOPLE[role].name, role, PASSWORD)
+    return record
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> tuple[Record, str, Assessment]:
+    (tmp_path / "world").mkdir()
+    result = world_assessment(tmp_path / "world")
+    record = new_record(tmp_path)
+    return record, record.record_assessment(PEOPLE["planner"], result), result
+
+
+def review_all(record: Record, ident: str, status: str = "addressed") -> None:
+    for item in record.status(ident)["items"]:
+        record.review(PEOPLE["poc_adviser"], ident, item["key"], status=status, note="done")
+
+
+# --- rules ---------------------------------------------------------------------------------------------------
+
+
+def test_every_action_by_every_role_only_the_allowed_ones_pass(recorded: tuple[Record, str, Assessment]) -> None:
+    record, ident, result = recorded
+    key = record.status(ident)["items"][0]["key"]
+    actions = {
+        "add_user": lambda user, n: record.add_user(user, f"new-{user.role}-{n}", "planner", PASSWORD),
+        "record": lambda user, n: record.record_assessment(user, result),
+        "review": lambda user, n: record.review(user, ident, key, status="addressed", note=f"{n}"),
+        "add_item": lambda user, n: record.add_item(user, ident, title=f"Item {n}", owner="planner"),
+        "signoff": lambda user, n: record.signoff(user, ident, decision="reject", conditions=""),
+    }
+    outcomes = {}
+    for n, (action, attempt) in enumerate(actions.items()):
+        for role, user in PEOPLE.items():
+            try:
+                attempt(user, n)
+                outcomes[(action, role)] = True
+            except NotAllowedError:
+                outcomes[(action, role)] = False
+    assert outcomes == {(a, r): r in ALLOWED[a] for a in actions for r in ROLES}
+    assert record.verify().intact
+
+
+def test_a_commander_cannot_approve_while_an_item_is_open_but_may_always_reject(
+    recorded: tuple[Record, str, Assessment],
+) -> None:
+    record, ident, _ = recorded
+    commander = PEOPLE["commander"]
+    with pytest.raises(NotAllowedError, match="still open"):
+        record.signoff(commander, ident, decision="approve")
+    review_all(record, ident)
+    first = record.status(ident)["items"][0]
+    record.review(PEOPLE["poc_adviser"], ident, first["key"], status="change_requested", note="move the cordon")
+    with pytest.raises(NotAllowedError, match="plan change"):
+        record.signoff(commander, ident, decision="approve")
+    with pytest.raises(RecordError, match="needs the conditions"):
+        record.signoff(commander, ident, decision="approve_with_conditions")
+    record.signoff(commander, ident, decision="approve_with_conditions", conditions="cordon moved 200 m east")
+    signed = record.status(ident)["signoff"]
+    assert signed["decision"] == "approve_with_conditions" and signed["valid"] and signed["by"] == commander.name
+    with pytest.raises(NotAllowedError, match="signed off"):
+        record.review(PEOPLE["poc_adviser"], ident, first["key"], status="addressed", note="")
+
+
+def test_a_risk_accepted_without_a_reason_is_refused(recorded: tuple[Record, str, Assessment]) -> None:
+    record, ident, _ = recorded
+    key = record.status(ident)["items"][0]["key"]
+    with pytest.raises(RecordError, match="needs a note"):
+        record.review(PEOPLE["poc_adviser"], ident, key, status="accepted_risk")
+
+
+def test_items_added_by_hand_are_reviewed_like_the_others(recorded: tuple[Record, str, Assessment]) -> None:
+    record, ident, _ = recorded
+    key = record.add_item(
+        PEOPLE["poc_adviser"], ident, title="Brief the camp committee", owner="civil_affairs", coa="A"
+    )
+    assert key == "A/H1"
+    found = {i["key"]: i for i in record.status(ident)["items"]}
+    assert found["A/H1"]["source"] == "adviser" and found["A/H1"]["status"] == "open"
+    record.review(PEOPLE["poc_adviser"], ident, "A/H1", status="addressed", note="briefed on 3 June")
+    found = {i["key"]: i for i in record.status(ident)["items"]}
+    [entry] = found["A/H1"]["history"]
+    assert (entry["status"], entry["note"], entry["by"]) == ("addressed", "briefed on 3 June", "poc_adviser-1")
+    assert record.verify().intact
+
+
+# --- sign-off validity ---------------------------------------------------------------------------------------
+
+
+def test_a_signoff_is_void_once_an_input_layer_changes_and_says_which(
+    recorded: tuple[Record, str, Assessment], tmp_path: Path
+) -> None:
+    record, ident, _ = recorded
+    review_all(record, ident)
+    record.signoff(PEOPLE["commander"], ident, decision="approve")
+    assert record.status(ident)["signoff"]["valid"]
+    idp = tmp_path / "world" / "idp.geojson"
+    idp.write_text(idp.read_text().replace("1000", "1500"))
+    signed = record.status(ident)["signoff"]
+    assert not signed["valid"]
+    [reason] = signed["void_because"]
+    assert reason.startswith("layer `idp` changed on ")
+    assert [s["valid"] for s in record.verify().signoffs] == [False]
+    assert record.verify().intact  # a changed input voids the sign-off; it is not tampering with the record
+
+
+def test_a_deleted_plan_file_voids_the_signoff(recorded: tuple[Record, str, Assessment], tmp_path: Path) -> None:
+    record, ident, _ = recorded
+    record.signoff(PEOPLE["commander"], ident, decision="reject")
+    (tmp_path / "world" / "plan.yaml").unlink()
+    assert "plan `Hand-made plan` is missing" in record.status(ident)["signoff"]["void_because"][0]
+
+
+# --- concurrency and crashes ---------------------------------------------------------------------------------
+
+
+def test_a_second_reviewer_working_from_the_same_version_gets_a_conflict(
+    recorded: tuple[Record, str, Assessment],
+) -> None:
+    record, ident, _ = recorded
+    item = record.status(ident)["items"][0]
+    other = User("poc_adviser-2", "poc_adviser")
+    record.review(PEOPLE["poc_adviser"], ident, item["key"], status="addressed", note="first", expected_version=1)
+    with pytest.raises(ConflictError, match="poc_adviser-1"):
+        record.review(other, ident, item["key"], status="accepted_risk", note="second", expected_version=1)
+    [kept] = record.status(ident)["items"][0]["history"]
+    assert kept["note"] == "first"
+
+
+def _writer(url: str, ident: str, keys: list[str], seed: int, results: Any) -> None:
+    record = Record(open_store(url))
+    rng = random.Random(seed)
+    user = User(f"adviser-{seed}", "poc_adviser")
+    done = conflicts = 0
+    for n in range(100):
+        key = rng.choice(keys)
+        version = next(i["version"] for i in record.status(ident)["items"] if i["key"] == key)
+        try:
+            record.review(user, ident, key, status="addressed", note=f"{seed}-{n}", expected_version=version)
+            done += 1
+        except ConflictError:
+            conflicts += 1
+    results.put((seed, done, conflicts))
+
+
+def test_eight_concurrent_writers_keep_every_review_and_report_every_conflict(
+    recorded: tuple[Record, str, Assessment],
+) -> None:
+    record, ident, _ = recorded
+    keys = [i["key"] for i in record.status(ident)["items"]][:3]  # few items: many collisions
+    url = str(record.engine.url)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    writers = [context.Process(target=_writer, args=(url, ident, keys, seed, results)) for seed in range(8)]
+    for writer in writers:
+        writer.start()
+    counts = [results.get(timeout=300) for _ in writers]
+    for writer in writers:
+        writer.join(timeout=60)
+        assert writer.exitcode == 0
+    done = sum(c[1] for c in counts)
+    assert all(c[1] + c[2] == 100 for c in counts)  # every attempt either kept or reported
+    notes = {n for i in record.status(ident)["items"] for n in (h["note"] for h in i["history"])}
+    assert len(notes) == done  # every kept review is in the history, none overwritten
+    assert sum(i["version"] - 1 for i in record.status(ident)["items"]) == done
+    assert record.verify().intact
+
+
+KILLED_WRITER = """
+import sys
+from planner.record import Record, User
+from planner.store import open_store
+record = Record(open_store(sys.argv[1]))
+items = [i["key"] for i in record.status(sys.argv[2])["items"]]
+print("ready", flush=True)
+n = 0
+while True:
+    record.review(User("adviser-k", "poc_adviser"), sys.argv[2], items[n % len(items)], status="addressed", note=str(n))
+    n += 1
+"""
+
+
+def test_a_writer_killed_mid_review_leaves_the_record_whole(recorded: tuple[Record, str, Assessment]) -> None:
+    record, ident, _ = recorded
+    before = record.status(ident)
+    for delay in (0.2, 0.45, 0.7):
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(record.engine.url), ident],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    after = record.verify()
+    assert after.intact, after.problems
+    found = record.status(ident)
+    reviews = sum(len(i["history"]) for i in found["items"])
+    assert reviews > 0 and sum(i["version"] - 1 for i in found["items"]) == reviews
+    assert found["recorded_at"] == before["recorded_at"] and len(found["items"]) == len(before["items"])
+
+
+# --- the audit chain -----------------------------------------------------------------------------------------
+
+
+def _tamper(record: Record, sql: str) -> list[str]:
+    with sqlite3.connect(record.engine.url.database) as conn:  # type: ignore[arg-type]
+        conn.executescript(sql)
+    return record.verify().problems
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE audit SET actor = 'someone' WHERE seq = 3", "audit entry 3"),
+        ("DELETE FROM audit WHERE seq = 4", "audit entry 4 is missing"),
+        ("DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)", "chain ends at entry"),
+        (
+            "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "  # noqa: ISC004
+            "UPDATE audit SET seq = 3 WHERE seq = -1",
+            "does not follow",
+        ),
+        ("UPDATE reviews SET note = 'nothing to see' WHERE id = 1", "review 1"),
+        ("DELETE FROM reviews WHERE id = 1", "missing from the record"),
+        ("UPDATE signoffs SET decision = 'approve' WHERE id = 1", "sign-off 1"),
+        ("DELETE FROM signoffs WHERE id = 1", "signoff 1 is in the audit log but missing"),
+        ("UPDATE users SET role = 'commander' WHERE name = 'planner-1'", "user 'planner-1'"),
+        ("UPDATE items SET status = 'addressed' WHERE rowid = 2", "reviews say 'open'"),
+        ("UPDATE assessments SET result = '{}'", "altered after it was recorded"),
+    ],
+)
+def test_any_edit_deletion_or_reordering_is_caught_by_verify(
+    recorded: tuple[Record, str, Assessment], sql: str, expected: str
+) -> None:
+    record, ident, _ = recorded
+    key = record.status(ident)["items"][0]["key"]
+    record.review(PEOPLE["poc_adviser"], ident, key, status="addressed", note="checked on the ground")
+    record.signoff(PEOPLE["commander"], ident, decision="reject")
+    assert record.verify().intact
+    problems = _tamper(record, sql)
+    assert any(expected in p for p in problems), problems
+
+
+# --- passwords -----------------------------------------------------------------------------------------------
+
+
+def test_passwords_are_never_stored_or_logged_in_clear_and_wrong_ones_are_slowed_and_logged(tmp_path: Path) -> None:
+    waits: list[float] = []
+    record = new_record(tmp_path, sleep=waits.append)
+    assert record.sign_in("commander-1", PASSWORD) == PEOPLE["commander"]
+    for _ in range(3):
+        with pytest.raises(SignInError, match="wrong user name or password"):
+            record.sign_in("commander-1", "guess")
+    with pytest.raises(SignInError):
+        record.sign_in("nobody", "guess")
+    assert waits[:3] == [0.5, 1.0, 2.0] and waits[3] == 0.5  # each failure for a name doubles the next wait
+    raw = (tmp_path / "record.db").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("record.db-*") if p.is_file()
+    )
+    assert PASSWORD.encode() not in raw and b"guess" not in raw
+    with record.engine.connect() as conn:
+        failed = conn.execute(sa.text("SELECT subject FROM audit WHERE action = 'sign_in_failed'")).scalars().all()
+    assert failed == ["commander-1"] * 3 + ["nobody"]
+
+
+def test_the_first_user_must_be_an_admin(tmp_path: Path) -> None:
+    record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
+    with pytest.raises(NotAllowedError, match="must be an admin"):
+        record.add_user(None, "pat", "planner", PASSWORD)
+    record.add_user(None, "ada", "admin", PASSWORD)
+    with pytest.raises(NotAllowedError):
+        record.add_user(None, "eve", "admin", PASSWORD)  # only the first comes without an admin
+
+
+# --- the store -----------------------------------------------------------------------------------------------
+
+
+def test_the_migrations_build_exactly_the_schema_the_code_uses_and_reopening_keeps_the_data(tmp_path: Path) -> None:
+    record = new_record(tmp_path)
+    with record.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    again = Record.open(str(record.engine.url))
+    assert again.sign_in("admin-1", PASSWORD).role == "admin"
+
+
+def test_a_restored_backup_is_accepted_by_verify(recorded: tuple[Record, str, Assessment], tmp_path: Path) -> None:
+    record, ident, _ = recorded
+    review_all(record, ident)
+    record.signoff(PEOPLE["commander"], ident, decision="approve")
+    copy = tmp_path / "backup.db"
+    backup(record.engine, copy)
+    with pytest.raises(InputError, match="already exists"):
+        backup(record.engine, copy)
+    restored = Record.open(f"sqlite:///{copy}")
+    assert restored.verify().intact
+    assert restored.status(ident) == record.status(ident)
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+
+def primum(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "planner.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_the_command_line_records_reviews_signs_and_verifies(tmp_path: Path) -> None:
+    base = {"PRIMUM_DB": str(tmp_path / "record.db")}
+    assert (
+        primum("users", "add", "ada", "--role", "admin", "--password-stdin", env=base, stdin="adminpass1\n").returncode
+        == 0
+    )
+    admin = {**base, "PRIMUM_PASSWORD": "adminpass1"}
+    for name, role in (("pat", "planner"), ("poc", "poc_adviser"), ("cmd", "commander")):
+        added = primum(
+            "users", "add", name, "--role", role, "--as", "ada", "--password-stdin", env=admin, stdin=f"{name}pass123\n"
+        )
+        assert added.returncode == 0, added.stderr
+    run = primum(
+        "assess", "scenarios/sample.yaml", "--record", "--as", "pat", env={**base, "PRIMUM_PASSWORD": "patpass123"}
+    )
+    assert run.returncode == 0, run.stderr
+    ident = next(line.split()[-1] for line in run.stdout.splitlines() if line.startswith("recorded as"))
+    adviser = {**base, "PRIMUM_PASSWORD": "pocpass123"}
+    reviewed = primum(
+        "review", ident, "A/P05", "--status", "change_requested", "--note", "move the LZ", "--as", "poc", env=adviser
+    )
+    assert reviewed.returncode == 0 and "version 2" in reviewed.stdout
+    stale = primum(
+        "review", ident, "A/P05", "--status", "addressed", "--expect-version", "1", "--as", "poc", env=adviser
+    )
+    assert stale.returncode == 2 and "changed since you saw it" in stale.stderr and "Traceback" not in stale.stderr
+    refused = primum(
+        "signoff", ident, "--decision", "approve", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "cmdpass123"}
+    )
+    assert refused.returncode == 2 and "still open" in refused.stderr
+    wrong = primum("signoff", ident, "--decision", "reject", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "nope"})
+    assert wrong.returncode == 2 and "wrong user name or password" in wrong.stderr
+    signed = primum(
+        "signoff", ident, "--decision", "reject", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "cmdpass123"}
+    )
+    assert signed.returncode == 0, signed.stderr
+    status = json.loads(primum("status", ident, "--json", env=base).stdout)
+    assert status["signoff"]["decision"] == "reject" and status["signoff"]["valid"]
+    assert status["counts"]["change_requested"] == 1
+    assert primum("verify", env=base).returncode == 0
+    with sqlite3.connect(tmp_path / "record.db") as conn:
+        conn.execute("UPDATE reviews SET note = 'all fine'")
+    broken = primum("verify", env=base)
+    assert broken.returncode == 1 and "BREAK: review 1" in broken.stderr
+    assert primum("backup", str(tmp_path / "copy.db"), env=base).returncode == 0
