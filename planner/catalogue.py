@@ -24,41 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from planner._yamlfile import load_yaml, validate_model
 from planner.effects import ACTIVITY_CLASSES
 from planner.errors import Collector, InputError
+from planner.layers.model import CATEGORIES
 from planner.layers.threats import THREAT_KINDS
 from planner.settings import ChecklistSettings
 
 BASE_LANGUAGE = "en"
 SEVERITIES = ("high", "medium", "low")
-ActivityClass = Literal[
-    "explosive", "indirect", "rotor_wash", "movement", "heavy_vehicles", "cordon", "military_position", "kinetic"
-]
-assert set(ActivityClass.__args__) == set(ACTIVITY_CLASSES)  # type: ignore[attr-defined]
-SITE_CATEGORIES = (
-    "health",
-    "education",
-    "worship",
-    "market",
-    "water",
-    "power",
-    "bridge",
-    "humanitarian",
-    "government",
-    "other",
-    "displacement",
-)
-SiteCategory = Literal[
-    "health",
-    "education",
-    "worship",
-    "market",
-    "water",
-    "power",
-    "bridge",
-    "humanitarian",
-    "government",
-    "other",
-    "displacement",
-]
+# The vocabularies a trigger may name come from where they are defined, never copied.
+ActivityClass = Literal[ACTIVITY_CLASSES]  # type: ignore[valid-type]
+SITE_CATEGORIES = (*CATEGORIES, "displacement")  # displacement sites come from their own layers
+SiteCategory = Literal[SITE_CATEGORIES]  # type: ignore[valid-type]
 # Plan keys a trigger may be gated on (``when_plan: {partner_force: true}``).
 PLAN_GATES = ("partner_force", "surprise_essential", "close_core_roads", "fictional")
 # Settings a trigger may name as its threshold.
