@@ -122,6 +122,11 @@ def _zone_dict(figures: ZoneFigures) -> dict[str, Any]:
     }
 
 
+def _text(value: Any) -> str | None:
+    """A text field of a layer row; a blank cell (NaN in the frame) is None, never NaN in JSON."""
+    return value if isinstance(value, str) else None
+
+
 def _flag_dict(flag: Flag) -> dict[str, Any]:
     return {"code": flag.code, "layer": flag.layer, "message": flag.message}
 
@@ -160,9 +165,9 @@ def _coa_dict(result: COAResult, effects: EffectsTable) -> dict[str, Any]:
             {
                 "layer": h.layer,
                 "id": h.id,
-                "name": h.name,
+                "name": _text(h.name),
                 "category": h.category,
-                "subtype": h.subtype,
+                "subtype": _text(h.subtype),
                 "zone": h.zone,
                 "distance_m": round(h.distance_m, 1),
                 "element": h.element,

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -548,8 +548,14 @@ _EVALUATORS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
 # --- words -----------------------------------------------------------------------------------------------
 
 
-def render(checklist: Checklist, catalogue: Catalogue, lang: str, coa: str) -> dict[str, Any]:
-    """The checklist as JSON data in language ``lang``: each item's words with its evidence filled in."""
+def render(
+    checklist: Checklist, catalogue: Catalogue, lang: str, coa: str, *, coarsen_m: float | None = None
+) -> dict[str, Any]:
+    """The checklist as JSON data in language ``lang``: each item's words with its evidence filled in.
+
+    ``coarsen_m`` is for outputs shared outside the mission: a report's distance to the footprint is then
+    written only as "within" the next whole cell, so the evidence cannot narrow the report's position.
+    """
     words = catalogue.language(lang)
     items = []
     for item in checklist.items:
@@ -575,7 +581,7 @@ def render(checklist: Checklist, catalogue: Catalogue, lang: str, coa: str) -> d
                 "kind": item.kind,
                 "source": "rule",
                 "decided_by": rule.decided_by if any(not e.decided for e in item.evidence) else "",
-                "evidence": [_evidence(e, rule, words, lang, coa) for e in item.evidence],
+                "evidence": [_evidence(_coarse(e, coarsen_m, lang), rule, words, lang, coa) for e in item.evidence],
             }
         )
     not_raised = [
@@ -592,6 +598,14 @@ def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa:
         "missing": entry.missing or None,
         "data": {k: _plain(v) for k, v in entry.data.items()},
     }
+
+
+def _coarse(entry: Evidence, coarsen_m: float | None, lang: str) -> Evidence:
+    nearest = entry.data.get("nearest_m")
+    if not coarsen_m or nearest is None:
+        return entry
+    within = max(1, math.ceil(float(nearest) / coarsen_m)) * coarsen_m
+    return replace(entry, data={**entry.data, "nearest_m": f"≤ {number(within, lang)}"})
 
 
 def _plain(value: Any) -> Any:

@@ -19,10 +19,14 @@ import typer
 
 from planner._yamlfile import load_yaml
 from planner.assess import assess as run_assessment
+from planner.brief import BRIEF_FORMATS
+from planner.brief import brief as make_brief
 from planner.catalogue import load_catalogue
 from planner.effects import load_effects_table
 from planner.errors import DataIOError, InputError
+from planner.export import FORMATS, export
 from planner.layers.manifest import LayerSet, load_layerset
+from planner.outputs import from_record
 from planner.plan import check_plan_in_layers, load_plan, open_plan, plan_summary
 from planner.record import DECISIONS, ROLES, STATUSES, Record, RecordError, User
 from planner.risk import people_text
@@ -211,10 +215,12 @@ def assess(
         typer.echo(f"\nFull result: {json_out}")
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, content: str | bytes) -> None:
     """Write through a temporary file so a failure never leaves half a result."""
+    if not path.parent.is_dir():
+        raise InputError.single(path, "", "its folder does not exist", "create the folder or name another path")
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.write_bytes(content if isinstance(content, bytes) else (content + "\n").encode("utf-8"))
     tmp.replace(path)
 
 
@@ -471,6 +477,94 @@ def backup(
     store = _record(load_settings(settings_path))
     backup_store(store.engine, target)
     typer.echo(f"backed up to {target}")
+
+
+def _released(
+    settings: Settings,
+    assessment_id: str,
+    *,
+    as_user: str | None,
+    include_sensitive: bool,
+    coarsen_km: float | None,
+    lang: str,
+) -> tuple[Record, User | None, Any, Any, Any]:
+    """The recorded assessment rebuilt and redacted for one output; sensitive fields need a cleared user."""
+    if include_sensitive and not as_user:
+        raise RecordError("--include-sensitive needs --as USER: only a cleared role may take sensitive fields out")
+    store, user = _signed_in(settings, as_user) if as_user else (_record(settings), None)
+    assessment, bundled, redaction = from_record(
+        store,
+        assessment_id,
+        settings.redaction,
+        user=user,
+        include_sensitive=include_sensitive,
+        coarsen_km=coarsen_km,
+        lang=lang,
+    )
+    return store, user, assessment, bundled, redaction
+
+
+IncludeSensitive = Annotated[
+    bool, typer.Option("--include-sensitive", help="include fields marked sensitive (cleared roles, with --as)")
+]
+CoarsenKm = Annotated[
+    float | None, typer.Option("--coarsen-km", help="move threat-report locations to the centres of N km cells")
+]
+
+
+@app.command("brief")
+@_user_errors
+def brief_command(
+    assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    *,
+    fmt: Annotated[str, typer.Option("--format", help="pdf or html")],
+    out: Annotated[Path, typer.Option("--out", help="the file to write")],
+    lang: Annotated[str, typer.Option("--lang", help="en or fr")] = "en",
+    coarsen_km: CoarsenKm = None,
+    include_sensitive: IncludeSensitive = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="who asks (needed for --include-sensitive)")] = None,
+    settings_path: SettingsOption = None,
+) -> None:
+    """The commander's brief of a recorded assessment: one page, then annexes (HTML or PDF, nothing fetched)."""
+    if fmt not in BRIEF_FORMATS:
+        raise InputError.single("--format", "", f"unknown brief format '{fmt}'", "use pdf or html")
+    settings = load_settings(settings_path)
+    store, user, assessment, bundled, redaction = _released(
+        settings, assessment_id, as_user=as_user, include_sensitive=include_sensitive, coarsen_km=coarsen_km, lang=lang
+    )
+    data = make_brief(assessment, bundled, redaction, fmt)
+    _write_atomically(out, data)
+    if user is not None and redaction.sensitive:
+        store.note_release(user, assessment_id, output=f"brief {fmt}", fields=redaction.fields(assessment.layerset))
+    typer.echo(f"wrote {out}")
+    typer.echo("\n".join(f"  {line}" for line in bundled.statement))
+
+
+@app.command("export")
+@_user_errors
+def export_command(
+    assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    *,
+    fmt: Annotated[str, typer.Option("--format", help=", ".join(FORMATS))],
+    out: Annotated[Path, typer.Option("--out", help="the file (gpkg, geotiff, kml) or new folder (geojson, csv)")],
+    lang: Annotated[str, typer.Option("--lang", help="language of the checklist texts (en, fr)")] = "en",
+    coarsen_km: CoarsenKm = None,
+    include_sensitive: IncludeSensitive = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="who asks (needed for --include-sensitive)")] = None,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Layers and tables of a recorded assessment for QGIS, Google Earth and spreadsheets, redacted."""
+    if fmt not in FORMATS:
+        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(FORMATS)}")
+    settings = load_settings(settings_path)
+    store, user, assessment, bundled, redaction = _released(
+        settings, assessment_id, as_user=as_user, include_sensitive=include_sensitive, coarsen_km=coarsen_km, lang=lang
+    )
+    written = export(bundled, fmt, out)
+    if user is not None and redaction.sensitive:
+        store.note_release(user, assessment_id, output=f"export {fmt}", fields=redaction.fields(assessment.layerset))
+    typer.echo("\n".join(f"wrote {path}" for path in written))
+    typer.echo("\n".join(f"  {line}" for line in bundled.statement))
 
 
 def main() -> None:

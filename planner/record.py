@@ -26,10 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planner import __version__
-from planner.assess import Assessment
+from planner.assess import Assessment, assess
 from planner.audit import append, breaks, canonical, now, sha256
 from planner.errors import PlannerError
 from planner.layers.model import file_sha256
+from planner.plan import open_plan
+from planner.settings import Settings
 from planner.store import assessments, audit, items, open_store, reviews, signoffs, users
 
 ROLES = ("planner", "poc_adviser", "commander", "admin")
@@ -535,6 +537,47 @@ class Record:
         for key in vouched.keys() - seen:
             problems.append(f"{key[0].replace('_', ' ')} {key[1]} is in the audit log but missing from the record")
         return problems
+
+    def reassess(self, assessment_id: str) -> Assessment:
+        """The recorded assessment rebuilt from its inputs, for outputs that need geometry (maps, exports).
+
+        Refused when any input file changed since it was recorded, or when the rebuilt figures differ from
+        the recorded ones (another Primum version): an output must show what was reviewed and signed.
+        """
+        with self.engine.connect() as conn:
+            row = self._assessment(conn, assessment_id)
+            conn.rollback()
+        inputs = json.loads(row.inputs)
+        changed = [reason for entry in inputs for reason in _input_change(entry)]
+        if changed:
+            raise RecordError(
+                f"assessment {assessment_id} cannot be rebuilt as recorded: {'; '.join(changed)}. "
+                "Assess the plan again with --record and use the new id"
+            )
+        recorded = json.loads(row.result)
+        plan_path = next(Path(e["path"]) for e in inputs if e["kind"] == "plan")
+        settings = Settings.model_validate(json.loads(row.settings))
+        plan, layerset = open_plan(plan_path)
+        rebuilt = assess(plan, layerset, settings)
+        lang = recorded["coas"][0]["checklist"]["language"] if recorded["coas"] else "en"
+        if json.loads(canonical(rebuilt.to_dict(lang))) != recorded:
+            raise RecordError(
+                f"assessment {assessment_id} was recorded by Primum {recorded['provenance']['version']} and gives "
+                f"other figures with Primum {__version__}: assess the plan again with --record"
+            )
+        return rebuilt
+
+    def note_release(self, user: User, assessment_id: str, *, output: str, fields: list[str]) -> None:
+        """Log in the audit chain that ``user`` took sensitive fields out of the tool, and in which output."""
+        with self.engine.begin() as conn:
+            self._assessment(conn, assessment_id)
+            append(
+                conn,
+                actor=user.name,
+                action="sensitive_release",
+                subject=assessment_id,
+                details={"output": output, "fields": fields},
+            )
 
     def assessment_result(self, assessment_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:

@@ -18,7 +18,7 @@ from planner.errors import InputError, Problem
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)  # 2_000 is stored as 2000.0
 
 
 class ThreatSettings(_Frozen):
@@ -175,6 +175,18 @@ class RecordSettings(_Frozen):
     data_dir: str | None = Field(None, description="folder of the default SQLite file; default ~/.local/share/primum")
 
 
+class RedactionSettings(_Frozen):
+    """Who may see fields a layer set marks sensitive, and how coarse shared threat locations are by default."""
+
+    cleared_roles: list[str] = Field(
+        default_factory=lambda: ["poc_adviser"],
+        description="roles cleared to ask for sensitive fields (report sources, notes) in a screen or an output",
+    )
+    coarsen_km: float = Field(
+        5.0, gt=0, description="grid size for threat-report locations in outputs shared outside the mission"
+    )
+
+
 class SurfaceSettings(_Frozen):
     cell_m: float = Field(100.0, gt=0)
     margin_m: float = Field(500.0, ge=0, description="study area = every outer zone plus this margin")
@@ -189,6 +201,7 @@ class Settings(_Frozen):
     access: AccessSettings = Field(default_factory=AccessSettings)
     checklist: ChecklistSettings = Field(default_factory=ChecklistSettings)
     record: RecordSettings = Field(default_factory=RecordSettings, exclude=True)  # where, not how: not hashed
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings, exclude=True)  # who sees: not hashed
     source: str = "built-in defaults"
 
     @property

@@ -1,0 +1,166 @@
+"""Exports for the GIS cell, Google Earth and spreadsheets, written from a redacted ``Bundle``.
+
+Each format states at its head what was redacted (GeoPackage: an ``about`` table and each layer's
+description; GeoJSON: the collection's ``description``; KML: the document's description; GeoTIFF: the
+``PRIMUM_REDACTION`` tag; CSV: ``#`` lines before the header). Nothing is written in place: each output is
+built beside its target and moved there whole, so a failure leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import rasterio
+
+from planner.errors import InputError
+from planner.outputs import Bundle
+
+FORMATS = ("gpkg", "geotiff", "geojson", "kml", "csv")
+FOLDER_FORMATS = ("geojson", "csv")  # one file per layer or table
+
+
+def export(bundle: Bundle, fmt: str, out: Path) -> list[Path]:
+    """Write ``bundle`` as ``fmt`` to ``out`` (a file, or a new folder for geojson and csv); the paths written."""
+    if fmt not in WRITERS:
+        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(FORMATS)}")
+    out = Path(out)
+    if fmt in FOLDER_FORMATS and out.exists():
+        raise InputError.single(out, "", "the folder already exists", "name a new folder: nothing is overwritten")
+    if not out.parent.is_dir():
+        raise InputError.single(out, "", "its folder does not exist", "create the folder or name another path")
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        target = work / out.name
+        WRITERS[fmt](bundle, target)
+        if target.is_dir():
+            written = sorted(p.relative_to(target) for p in target.iterdir())
+            target.rename(out)
+            return [out / p for p in written]
+        target.replace(out)
+        return [out]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _description(bundle: Bundle) -> str:
+    return " ".join(bundle.heading)
+
+
+def write_gpkg(bundle: Bundle, path: Path) -> None:
+    """One GeoPackage: each layer named as in ``outputs.LAYERS``, and an ``about`` table of the heading."""
+    about = pd.DataFrame({"line": range(1, len(bundle.heading) + 1), "text": bundle.heading})
+    pyogrio.write_dataframe(about, path, layer="about", driver="GPKG")
+    for name, frame in bundle.layers.items():
+        pyogrio.write_dataframe(
+            _for_ogr(frame),
+            path,
+            layer=name,
+            driver="GPKG",
+            append=False,
+            layer_options={"DESCRIPTION": _description(bundle)},
+        )
+    pyogrio.write_dataframe(bundle.checklist, path, layer="checklist", driver="GPKG")
+
+
+def write_geojson(bundle: Bundle, folder: Path) -> None:
+    """A folder with one GeoJSON file per layer (RFC 7946, WGS84), each carrying the heading."""
+    folder.mkdir()
+    for name, frame in bundle.layers.items():
+        pyogrio.write_dataframe(
+            _for_ogr(frame),
+            folder / f"{name}.geojson",
+            driver="GeoJSON",
+            layer_options={"RFC7946": "YES", "DESCRIPTION": _description(bundle)},
+        )
+
+
+def write_kml(bundle: Bundle, path: Path) -> None:
+    """One KML for Google Earth, a folder per layer; every text is escaped, as Earth renders it as HTML."""
+    first = True
+    for name, frame in bundle.layers.items():
+        if frame.empty:
+            continue
+        safe = _for_ogr(frame)
+        for column in safe.columns:
+            if safe[column].dtype == object and column != "geometry":
+                safe[column] = safe[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+        options = {"NAME": html.escape(bundle.title), "DESCRIPTION": html.escape(_description(bundle))}
+        pyogrio.write_dataframe(
+            safe,
+            path,
+            layer=name,
+            driver="LIBKML",
+            append=not first,
+            dataset_options=options if first else None,
+        )
+        first = False
+    if first:  # nothing to show: still a document that says what it is
+        empty = gpd.GeoDataFrame({"name": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+        options = {"NAME": html.escape(bundle.title), "DESCRIPTION": html.escape(_description(bundle))}
+        pyogrio.write_dataframe(empty, path, layer="zones", driver="LIBKML", dataset_options=options)
+
+
+def write_geotiff(bundle: Bundle, path: Path) -> None:
+    """The risk surface: one band per COA score, then people, displaced, site weight, threat density."""
+    bands = bundle.bands
+    count, rows, cols = bands.arrays.shape
+    profile = {
+        "driver": "GTiff",
+        "dtype": "float32",
+        "count": count,
+        "height": rows,
+        "width": cols,
+        "crs": bands.crs,
+        "transform": bands.transform,
+        "nodata": float("nan"),
+        "compress": "deflate",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(bands.arrays)
+        for i, name in enumerate(bands.names, start=1):
+            dst.set_band_description(i, name)
+        dst.update_tags(PRIMUM_REDACTION=" ".join(bundle.statement), TIFFTAG_IMAGEDESCRIPTION=_description(bundle))
+
+
+def write_csv(bundle: Bundle, folder: Path) -> None:
+    """A folder with ``sites.csv`` (longitude, latitude) and ``checklist.csv``, each headed by ``#`` lines."""
+    folder.mkdir()
+    sites = bundle.layers["sites"]
+    table = pd.DataFrame(sites.drop(columns="geometry"))
+    points = sites.geometry.representative_point()
+    table.insert(len(table.columns), "longitude", points.x.round(6))
+    table.insert(len(table.columns), "latitude", points.y.round(6))
+    reports = bundle.layers["threat_reports"]
+    report_table = pd.DataFrame(reports.drop(columns="geometry"))
+    report_table["longitude"], report_table["latitude"] = reports.geometry.x.round(6), reports.geometry.y.round(6)
+    for name, frame in (("sites", table), ("checklist", bundle.checklist), ("threat_reports", report_table)):
+        with (folder / f"{name}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+            handle.writelines(f"# {line}\n" for line in bundle.heading)
+            frame.to_csv(handle, index=False)
+
+
+def _for_ogr(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Plain column types every driver writes: booleans with gaps become text, not silently false."""
+    out = frame.copy()
+    for column in out.columns:
+        if column != "geometry" and out[column].dtype == object:
+            values = out[column].dropna()
+            if len(values) and values.map(lambda v: isinstance(v, bool)).all():
+                out[column] = out[column].map({True: "yes", False: "no"})
+    return out
+
+
+WRITERS: dict[str, Callable[[Bundle, Path], None]] = {
+    "gpkg": write_gpkg,
+    "geotiff": write_geotiff,
+    "geojson": write_geojson,
+    "kml": write_kml,
+    "csv": write_csv,
+}

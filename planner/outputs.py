@@ -1,0 +1,408 @@
+"""What an assessment gives the outside world, as plain tables and grids: the content of every export and brief.
+
+``bundle(assessment, redaction)`` builds named layers (EPSG:4326 GeoDataFrames), the checklist as a table,
+and the risk surface's bands; the writers in ``planner/export.py`` and the brief only format them. Every
+field that could identify a source, and every report position, passes through the ``Redaction`` here, so
+one function decides what travels and every format carries the same.
+
+Layers:
+
+=================  ===========================================================================================
+``zones``          core and outer zone of every element, per COA, with the people and displaced people in it
+``sites``          sites and displacement sites in a zone, per COA, with the precautions that name them
+``risk_cells``     surface cells where any COA scores above zero: each COA's score and the cell's components
+``threat_reports`` reports that count for a COA (positions coarsened as the redaction says)
+``closures``       roads the operation closes, per COA, and whether each is a sole link or a bridge
+=================  ===========================================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from affine import Affine
+from rasterio.warp import Resampling, reproject
+
+from planner.assess import Assessment
+from planner.checklist import render
+from planner.record import Record, User
+from planner.redaction import Redaction, policy
+from planner.settings import RedactionSettings
+from planner.words import words
+
+LAYERS = ("zones", "sites", "risk_cells", "threat_reports", "closures")
+WGS84 = "EPSG:4326"
+
+
+@dataclass
+class Bands:
+    """The risk surface as grids: one band per COA score, then the cell's components (north-up, working CRS)."""
+
+    names: list[str]
+    arrays: np.ndarray  # (bands, rows, cols) float32, NaN where unknown
+    transform: Affine
+    crs: str
+    cell_m: float
+
+
+@dataclass
+class Bundle:
+    """Everything an output of one assessment carries, already redacted."""
+
+    title: str
+    assessment_id: str | None
+    fictional: bool
+    layers: dict[str, gpd.GeoDataFrame]
+    checklist: pd.DataFrame
+    bands: Bands
+    statement: list[str]
+    lang: str
+    review: dict[str, Any] | None = None  # the record's status (items, sign-off) when recorded
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def heading(self) -> list[str]:
+        """The lines every output starts with: what it is, and what was redacted."""
+        what = f"Primum assessment {self.assessment_id}" if self.assessment_id else "Primum assessment (not recorded)"
+        lines = [f"{what}: {self.title}"]
+        if self.fictional:
+            lines.append("FICTIONAL training data: every figure is invented.")
+        return lines + self.statement
+
+
+def bundle(
+    assessment: Assessment,
+    redaction: Redaction,
+    *,
+    lang: str = "en",
+    assessment_id: str | None = None,
+    review: dict[str, Any] | None = None,
+) -> Bundle:
+    """The content of every output of ``assessment``, redacted as ``redaction`` says."""
+    rendered = {
+        r.coa.id: render(r.checklist, assessment.catalogue, lang, r.coa.id, coarsen_m=redaction.coarsen_m)
+        for r in assessment.coas
+    }
+    bands = surface_bands(assessment, redaction)
+    layers = {
+        "zones": _zones(assessment),
+        "sites": _sites(assessment, redaction, rendered),
+        "risk_cells": _cells(bands),
+        "threat_reports": _reports(assessment, redaction),
+        "closures": _closures(assessment),
+    }
+    return Bundle(
+        title=assessment.plan.name,
+        assessment_id=assessment_id,
+        fictional=assessment.plan.fictional or assessment.layerset.fictional,
+        layers=layers,
+        checklist=checklist_table(rendered, review),
+        bands=bands,
+        statement=redaction.statement(assessment.layerset, lang),
+        lang=lang,
+        review=review,
+    )
+
+
+def from_record(
+    store: Record,
+    assessment_id: str,
+    settings: RedactionSettings,
+    *,
+    user: User | None = None,
+    include_sensitive: bool = False,
+    coarsen_km: float | None = None,
+    lang: str = "en",
+) -> tuple[Assessment, Bundle, Redaction]:
+    """A recorded assessment rebuilt, with its review status, ready for a brief or an export."""
+    redaction = policy(user, settings, include_sensitive=include_sensitive, coarsen_km=coarsen_km)
+    words(lang)  # an unknown language is refused before the work
+    assessment = store.reassess(assessment_id)
+    review = store.status(assessment_id)
+    return assessment, bundle(assessment, redaction, lang=lang, assessment_id=assessment_id, review=review), redaction
+
+
+def _frame(rows: list[dict[str, Any]], geometries: list[Any], columns: list[str]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=WGS84), crs=WGS84)
+
+
+def _to_wgs84(geometries: list[Any], crs: str) -> list[Any]:
+    return list(gpd.GeoSeries(geometries, crs=crs).to_crs(WGS84)) if geometries else []
+
+
+def _zones(assessment: Assessment) -> gpd.GeoDataFrame:
+    rows, shapes = [], []
+    for result in assessment.coas:
+        for zone in result.zones:
+            figures = result.exposure.by_element[zone.element]
+            for name, shape, radius in (("core", zone.core, zone.core_m), ("outer", zone.outer, zone.outer_m)):
+                rows.append(
+                    {
+                        "coa": result.coa.id,
+                        "coa_name": result.coa.name,
+                        "element": zone.element,
+                        "activity": zone.activity,
+                        "activity_label": assessment.effects[zone.activity].label,
+                        "zone": name,
+                        "radius_m": radius,
+                        "radii_from": zone.radii_from,
+                        "people": figures[name].people,
+                        "displaced": figures[name].displaced,
+                        "coa_risk_level": result.risk.level,
+                        "coa_score": result.risk.score,
+                    }
+                )
+                shapes.append(shape)
+    columns = list(rows[0]) if rows else ["coa", "element", "zone"]
+    return _frame(rows, _to_wgs84(shapes, assessment.crs), columns)
+
+
+def _sites(assessment: Assessment, redaction: Redaction, rendered: dict[str, dict[str, Any]]) -> gpd.GeoDataFrame:
+    columns = [
+        "coa",
+        "layer",
+        "site_id",
+        "name",
+        "category",
+        "subtype",
+        "zone",
+        "element",
+        "distance_m",
+        "intensity",
+        "functional",
+        "population",
+        "source_row",
+        "precautions",
+    ]
+    rows, shapes = [], []
+    for result in assessment.coas:
+        named: dict[tuple[str, int], list[str]] = {}
+        for item in rendered[result.coa.id]["items"]:
+            for evidence in item["evidence"]:
+                data = evidence["data"]
+                if "layer" in data and "row" in data:
+                    named.setdefault((data["layer"], data["row"]), []).append(item["id"])
+        for hit in result.exposure.sites:
+            row = {
+                "coa": result.coa.id,
+                "layer": hit.layer,
+                "site_id": hit.id,
+                "name": hit.name if isinstance(hit.name, str) else None,
+                "category": hit.category,
+                "subtype": hit.subtype if isinstance(hit.subtype, str) else None,
+                "zone": hit.zone,
+                "element": hit.element,
+                "distance_m": round(hit.distance_m, 1),
+                "intensity": round(hit.intensity, 4),
+                "functional": hit.functional,
+                "population": hit.population,
+                "source_row": hit.source_row,
+                "precautions": ", ".join(dict.fromkeys(named.get((hit.layer, hit.source_row), []))),
+            }
+            row |= _sensitive_values(assessment, redaction, hit.layer, "source_row", hit.source_row)
+            rows.append(row)
+            shapes.append(hit.geometry)
+    extra = sorted({k for row in rows for k in row} - set(columns))
+    return _frame(rows, shapes, columns + extra)
+
+
+def _sensitive_values(assessment: Assessment, redaction: Redaction, layer_id: str, key: str, value: Any) -> dict:
+    """The sensitive fields of one layer row, when this output may carry them; else nothing."""
+    layer = assessment.layerset.layers.get(layer_id)
+    allowed = redaction.columns(layer.sensitive) if layer is not None else []
+    if not allowed:
+        return {}
+    frame = layer.frame  # type: ignore[union-attr]
+    match = frame[frame[key] == value]
+    if match.empty:
+        return {}
+    return {f"{layer_id}_{c}": _value(match.iloc[0][c]) for c in allowed if c in frame.columns}
+
+
+def _value(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _reports(assessment: Assessment, redaction: Redaction) -> gpd.GeoDataFrame:
+    columns = [
+        "layer",
+        "event_id",
+        "date",
+        "kind",
+        "coas",
+        "distance_m",
+        "weight",
+        "civilian_targeting",
+        "location_precision_m",
+        "position",
+    ]
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for result in assessment.coas:
+        for report in result.threats.reports:
+            key = (report.layer, report.event_id)
+            row = found.setdefault(
+                key,
+                {
+                    "layer": report.layer,
+                    "event_id": report.event_id,
+                    "date": report.date,
+                    "kind": report.kind,
+                    "coas": [],
+                    "distance_m": report.distance_m,
+                    "weight": round(report.weight, 4),
+                    "civilian_targeting": report.civilian_targeting,
+                    "location_precision_m": report.location_precision_m,
+                    "position": f"centre of a {redaction.coarsen_m / 1000:g} km cell"
+                    if redaction.coarsen_m
+                    else "exact",
+                    "_xy": (report.x, report.y),
+                },
+            )
+            row["coas"].append(result.coa.id)
+            row["distance_m"] = min(row["distance_m"], report.distance_m)
+    rows = list(found.values())
+    xs = np.array([row["_xy"][0] for row in rows], dtype=float)
+    ys = np.array([row["_xy"][1] for row in rows], dtype=float)
+    xs, ys = redaction.points(xs, ys)
+    for row in rows:
+        del row["_xy"]
+        row["coas"] = ", ".join(row["coas"])
+        distance = redaction.distance(row["distance_m"])
+        row["distance_m"] = round(distance, 1) if distance is not None else None
+        if redaction.coarsen_m:  # a precise radius would say the point was moved, and how far
+            row["location_precision_m"] = max(row["location_precision_m"], redaction.coarsen_m / 2)
+        row.update(_sensitive_values(assessment, redaction, row["layer"], "event_id", row["event_id"]))
+    points = list(shapely.points(xs, ys)) if rows else []
+    extra = sorted({k for row in rows for k in row} - set(columns))
+    return _frame(rows, _to_wgs84(points, assessment.crs), columns + extra)
+
+
+def _closures(assessment: Assessment) -> gpd.GeoDataFrame:
+    roads: dict[str, Any] = {}
+    for layer in assessment.layerset.of_kind("roads"):
+        frame = layer.frame
+        roads.update(zip(frame["road_id"].astype(str), frame.geometry, strict=True))
+    rows, shapes = [], []
+    for result in assessment.coas:
+        for closure in result.access.closures:
+            rows.append(
+                {
+                    "coa": result.coa.id,
+                    "road_id": closure.road_id,
+                    "road_class": closure.road_class,
+                    "element": closure.element,
+                    "length_m": round(closure.length_m, 1),
+                    "sole_link": closure.sole_link,
+                    "bridge": closure.bridge,
+                }
+            )
+            shapes.append(roads.get(closure.road_id))
+    columns = ["coa", "road_id", "road_class", "element", "length_m", "sole_link", "bridge"]
+    return _frame(rows, shapes, columns)
+
+
+def surface_bands(assessment: Assessment, redaction: Redaction) -> Bands:
+    """Each COA's score, then people, displaced, site weight and threat density: aggregated when coarsened."""
+    surface = assessment.surface
+    coas = [r.coa.id for r in assessment.coas]
+    names = [f"score_{c}" for c in coas] + ["people", "displaced", "sites", "threat_per_km2"]
+    arrays = np.stack(
+        [surface.score[c] for c in coas] + [surface.people, surface.displaced, surface.sites, surface.threat]
+    ).astype("float32")
+    if not redaction.coarsen_m:
+        return Bands(names, arrays, surface.transform, assessment.crs, surface.cell_m)
+    cell = redaction.coarsen_m
+    west, south, east, north = surface.bounds
+    x0, y0 = math.floor(west / cell) * cell, math.ceil(north / cell) * cell
+    cols, rows = math.ceil((east - x0) / cell), math.ceil((y0 - south) / cell)
+    transform = Affine(cell, 0, x0, 0, -cell, y0)
+    # Scores are worst-case per cell; counts add up; a density averages.
+    methods = [Resampling.max] * len(coas) + [Resampling.sum] * 3 + [Resampling.average]
+    coarse = np.full((len(names), rows, cols), np.nan, dtype="float32")
+    for band, method in enumerate(methods):
+        reproject(
+            arrays[band],
+            coarse[band],
+            src_transform=surface.transform,
+            src_crs=assessment.crs,
+            src_nodata=np.nan,
+            dst_transform=transform,
+            dst_crs=assessment.crs,
+            dst_nodata=np.nan,
+            resampling=method,
+        )
+    return Bands(names, coarse, transform, assessment.crs, cell)
+
+
+def _cells(bands: Bands) -> gpd.GeoDataFrame:
+    scores = [i for i, name in enumerate(bands.names) if name.startswith("score_")]
+    worst = np.nan_to_num(bands.arrays[scores]).max(axis=0) if scores else np.zeros(bands.arrays.shape[1:])
+    rows, cols = np.nonzero(np.nan_to_num(worst) > 0)
+    transform = bands.transform
+    west = transform.c + cols * transform.a
+    north = transform.f + rows * transform.e
+    boxes = shapely.box(west, north + transform.e, west + transform.a, north)
+    data = {name: bands.arrays[i, rows, cols].astype(float) for i, name in enumerate(bands.names)}
+    frame = pd.DataFrame({"row": rows, "col": cols, **data})
+    frame["cell_m"] = bands.cell_m
+    geometries = gpd.GeoSeries(boxes, crs=bands.crs).to_crs(WGS84)
+    return gpd.GeoDataFrame(frame, geometry=geometries, crs=WGS84)
+
+
+CHECKLIST_COLUMNS = [
+    "coa",
+    "key",
+    "rule",
+    "severity",
+    "kind",
+    "title",
+    "text",
+    "owner",
+    "status",
+    "reviewed_by",
+    "reviewed_at",
+    "note",
+    "evidence",
+    "decided_by",
+]
+
+
+def checklist_table(rendered: dict[str, dict[str, Any]], review: dict[str, Any] | None) -> pd.DataFrame:
+    """Every precaution of every COA with its evidence, and its review status from the record when recorded."""
+    reviewed = {item["key"]: item for item in review["items"]} if review else {}
+    rows = []
+    for coa, checklist in rendered.items():
+        for item in checklist["items"]:
+            rows.append(_checklist_row(coa, f"{coa}/{item['id']}", item, reviewed))
+    for key, item in reviewed.items():  # items added by hand exist only in the record
+        if item["source"] != "rule":
+            rows.append(_checklist_row(item["coa"], key, {**item, "id": key, "text": "", "evidence": []}, reviewed))
+    return pd.DataFrame(rows, columns=CHECKLIST_COLUMNS)
+
+
+def _checklist_row(coa: str, key: str, item: dict[str, Any], reviewed: dict[str, Any]) -> dict[str, Any]:
+    state = reviewed.get(key)
+    last = state["history"][-1] if state and state["history"] else None
+    return {
+        "coa": coa,
+        "key": key,
+        "rule": item["id"],
+        "severity": item["severity"],
+        "kind": item.get("kind", "finding"),
+        "title": item["title"],
+        "text": item.get("text", ""),
+        "owner": item.get("owner_label") or ", ".join(item.get("owner", [])),
+        "status": state["status"] if state else "not recorded",
+        "reviewed_by": last["by"] if last else "",
+        "reviewed_at": last["at"] if last else "",
+        "note": last["note"] if last else "",
+        "evidence": " | ".join(e["text"] for e in item.get("evidence", [])),
+        "decided_by": item.get("decided_by", ""),
+    }
