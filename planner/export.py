@@ -89,7 +89,7 @@ def write_kml(bundle: Bundle, path: Path) -> None:
             continue
         safe = _for_ogr(frame)
         for column in safe.columns:
-            if safe[column].dtype == object and column != "geometry":
+            if column != "geometry" and not pd.api.types.is_numeric_dtype(safe[column]):
                 safe[column] = safe[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
         options = {"NAME": html.escape(bundle.title), "DESCRIPTION": html.escape(_description(bundle))}
         pyogrio.write_dataframe(
