@@ -28,7 +28,7 @@ from planner.assess import Assessment, assess
 from planner.brief import brief, brief_html
 from planner.errors import InputError
 from planner.export import FORMATS, export
-from planner.outputs import LAYERS, Bundle, bundle, from_record
+from planner.outputs import LAYERS, Bundle, from_record
 from planner.plan import open_plan
 from planner.record import NotAllowedError, Record, RecordError, User
 from planner.redaction import Redaction
@@ -245,7 +245,7 @@ def test_the_brief_shows_review_status_sign_off_validity_and_who_did_what(
 def test_a_planted_source_never_reaches_any_output_unless_a_cleared_role_asks(
     recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
 ) -> None:
-    record, ident, people = recorded
+    people = recorded[2]
     assessment, found, redaction = released(recorded)
     text = every_text(write_all(found, tmp_path / "plain"), tmp_path, assessment, found, redaction)
     assert SECRET not in text and SECRET_NOTE not in text
