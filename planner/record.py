@@ -579,6 +579,26 @@ class Record:
                 details={"output": output, "fields": fields},
             )
 
+    def assessments(self, plan_name: str | None = None) -> list[dict[str, str]]:
+        """Recorded assessments, newest first; only those of ``plan_name`` when given."""
+        query = sa.select(
+            assessments.c.id, assessments.c.plan_name, assessments.c.created_by, assessments.c.created_at
+        ).order_by(assessments.c.created_at.desc())
+        if plan_name is not None:
+            query = query.where(assessments.c.plan_name == plan_name)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            conn.rollback()
+        return [
+            {"id": r.id, "plan": r.plan_name, "recorded_by": r.created_by, "recorded_at": r.created_at} for r in rows
+        ]
+
+    def has_users(self) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(users.c.name).limit(1)).first() is not None
+            conn.rollback()
+        return found
+
     def assessment_result(self, assessment_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
             row = self._assessment(conn, assessment_id)

@@ -187,6 +187,17 @@ class RedactionSettings(_Frozen):
     )
 
 
+class DashboardSettings(_Frozen):
+    """What the dashboard may read: uploads plus these folders (relative to the settings file), and how much."""
+
+    data_dirs: list[str] = Field(
+        default_factory=list,
+        description="folders whose plans and layer sets the dashboard may open (default: the project's "
+        "scenarios/, layers/ and data/)",
+    )
+    max_upload_mb: float = Field(200.0, gt=0, description="largest file the dashboard accepts as an upload")
+
+
 class SurfaceSettings(_Frozen):
     cell_m: float = Field(100.0, gt=0)
     margin_m: float = Field(500.0, ge=0, description="study area = every outer zone plus this margin")
@@ -202,6 +213,7 @@ class Settings(_Frozen):
     checklist: ChecklistSettings = Field(default_factory=ChecklistSettings)
     record: RecordSettings = Field(default_factory=RecordSettings, exclude=True)  # where, not how: not hashed
     redaction: RedactionSettings = Field(default_factory=RedactionSettings, exclude=True)  # who sees: not hashed
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings, exclude=True)
     source: str = "built-in defaults"
 
     @property
@@ -224,6 +236,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     catalogue = data.get("checklist", {}).get("catalogue") if isinstance(data.get("checklist"), dict) else None
     if isinstance(catalogue, str):  # a mission's rule folder is named relative to its settings file
         data["checklist"]["catalogue"] = str((path.parent / catalogue).resolve())
+    folders = data.get("dashboard", {}).get("data_dirs") if isinstance(data.get("dashboard"), dict) else None
+    if isinstance(folders, list):  # so are the dashboard's data folders
+        data["dashboard"]["data_dirs"] = [str((path.parent / str(f)).resolve()) for f in folders]
     try:
         return Settings.model_validate({**data, "source": str(path)})
     except ValidationError as exc:

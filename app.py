@@ -1,0 +1,21 @@
+"""Primum's dashboard: ``streamlit run app.py``. Opens on the bundled, FICTIONAL sample plan; fetches nothing.
+
+The pages are thin (``planner/dashboard/pages/``); every rule lives in the library they call.
+"""
+
+import streamlit as st
+
+from planner.dashboard.state import t
+from planner.dashboard.views import sidebar
+
+st.set_page_config(page_title="Primum", page_icon=":material/health_and_safety:", layout="wide")
+sidebar()
+pages = [
+    st.Page("planner/dashboard/pages/map.py", title=t("page_map"), url_path="map", default=True),
+    st.Page("planner/dashboard/pages/compare.py", title=t("page_compare"), url_path="compare"),
+    st.Page("planner/dashboard/pages/plan.py", title=t("page_plan"), url_path="plan"),
+    st.Page("planner/dashboard/pages/checklist.py", title=t("page_checklist"), url_path="checklist"),
+    st.Page("planner/dashboard/pages/signoff.py", title=t("page_signoff"), url_path="signoff"),
+    st.Page("planner/dashboard/pages/signin.py", title=t("page_signin"), url_path="signin"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,142 @@
+"""What the dashboard keeps: per session (user, language, plan, recorded assessment) in ``st.session_state``;
+per process only caches keyed by what they depend on (file paths and modification times), never a setting.
+
+Layer sets and assessments are ``st.cache_resource`` entries: they hold GeoDataFrames and road graphs that
+cannot be pickled or hashed (``st.cache_data`` would try), and they are read-only once built, so sessions
+share them safely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+import yaml
+
+from planner.assess import Assessment, assess
+from planner.layers.manifest import LayerSet, load_layerset
+from planner.plan import check_plan_in_layers, load_plan
+from planner.record import Record, User
+from planner.settings import Settings, load_settings
+from planner.store import store_url
+from planner.uploads import check_confined
+from planner.words import words
+
+PROJECT = Path(__file__).resolve().parents[2]
+SAMPLE_PLAN = PROJECT / "scenarios" / "sample.yaml"
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+@st.cache_resource(show_spinner=False)
+def _settings(path: str | None, mtime: int) -> Settings:
+    return load_settings(path)
+
+
+def settings() -> Settings:
+    """The mission settings named by ``PRIMUM_SETTINGS``, or the defaults."""
+    path = os.environ.get("PRIMUM_SETTINGS")
+    return _settings(path, _mtime(Path(path)) if path else 0)
+
+
+def data_dirs() -> list[Path]:
+    found = settings().dashboard.data_dirs
+    if found:
+        return [Path(d) for d in found]
+    return [PROJECT / "scenarios", PROJECT / "layers", PROJECT / "data"]
+
+
+@st.cache_resource(show_spinner=False)
+def _record(url: str) -> Record:
+    return Record.open(url)
+
+
+def record() -> Record:
+    current = settings()
+    return _record(store_url(current.record.db, current.record.data_dir))
+
+
+def lang() -> str:
+    return str(st.session_state.get("lang", "en"))
+
+
+def t(word: str, /, **values: Any) -> str:
+    """An interface word in the session's language."""
+    text = words(lang())[word]
+    return str(text).format(**values) if values else str(text)
+
+
+def user() -> User | None:
+    found = st.session_state.get("user")
+    return found if isinstance(found, User) else None
+
+
+def workdir() -> Path:
+    """This session's folder for uploads and edited plans."""
+    if "workdir" not in st.session_state:
+        st.session_state["workdir"] = tempfile.mkdtemp(prefix="primum-session-")
+    return Path(st.session_state["workdir"])
+
+
+def allowed_dirs() -> list[Path]:
+    return [*data_dirs(), workdir()]
+
+
+def plan_path() -> Path:
+    return Path(st.session_state.get("plan_path", SAMPLE_PLAN))
+
+
+def _layerset_key(path: Path) -> tuple[tuple[str, int], ...]:
+    """The manifest and every file it names, with their modification times: the cache key of a layer set."""
+    files = [path]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        files += [(path.parent / spec["path"]).resolve() for spec in (data.get("layers") or {}).values()]
+    except (OSError, yaml.YAMLError, AttributeError, TypeError, KeyError):
+        pass  # load_layerset reports what is wrong
+    return tuple((str(f), _mtime(f)) for f in files)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _layerset(path: str, key: tuple[tuple[str, int], ...]) -> LayerSet:
+    return load_layerset(path)
+
+
+def layerset(path: Path) -> LayerSet:
+    return _layerset(str(path), _layerset_key(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _assessment(path: str, plan_digest: str, layers_key: tuple[tuple[str, int], ...], settings_sha: str) -> Assessment:
+    plan = load_plan(path)
+    layers = _layerset(str(plan.layers_path), layers_key)
+    check_plan_in_layers(plan, layers)
+    return assess(plan, layers, settings())
+
+
+def current_assessment(path: Path | None = None) -> Assessment:
+    """The assessment of the session's plan: re-used until the plan, a layer or the settings change.
+
+    Raises ``InputError`` for a plan or layer set that is wrong, or that reaches outside the allowed folders.
+    """
+    path = Path(path or plan_path())
+    check_confined(path, allowed_dirs())
+    plan = load_plan(path)
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in plan.files)).hexdigest()
+    return _assessment(str(path), digest, _layerset_key(plan.layers_path), settings().sha256)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _recorded(assessment_id: str, _store: Record) -> Assessment:
+    return _store.reassess(assessment_id)
+
+
+def recorded_assessment(assessment_id: str) -> Assessment:
+    """A recorded assessment rebuilt once per process (it is checked against its inputs when rebuilt)."""
+    return _recorded(assessment_id, record())

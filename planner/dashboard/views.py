@@ -1,0 +1,589 @@
+"""The dashboard's pages. Each reads the session, calls the library (the same functions as the command line)
+and draws; what a role may do is decided by ``planner.record``, the screens only hide what it would refuse.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import streamlit.components.v1 as components
+import yaml
+
+from planner.assess import Assessment
+from planner.brief import brief, brief_html
+from planner.checklist import render
+from planner.dashboard import state
+from planner.dashboard.deck import CATEGORY_COLOURS, KIND_COLOURS, build_deck
+from planner.effects import load_effects_table
+from planner.errors import InputError, PlannerError
+from planner.export import FORMATS, export
+from planner.outputs import Bundle, bundle
+from planner.record import DECISIONS, ROLES, STATUSES, ConflictError, RecordError, User
+from planner.redaction import Redaction, policy
+from planner.uploads import save_upload, write_plan
+from planner.words import LANGUAGES, words
+
+t = state.t
+
+
+# --- shared pieces -------------------------------------------------------------------------------------------------
+
+
+def sidebar() -> None:
+    """Language and who is signed in, on every page."""
+    st.sidebar.selectbox(
+        "Language / Langue", LANGUAGES, key="lang", format_func=lambda code: {"en": "English", "fr": "Français"}[code]
+    )
+    who = state.user()
+    st.sidebar.caption(t("signed_in_as", name=who.name, role=t(f"role_{who.role}")) if who else t("not_signed_in"))
+
+
+def _error(exc: Exception) -> None:
+    """A user's problem, said as the command line says it; never a traceback."""
+    st.error(str(exc), icon=":material/error:")
+
+
+def _assessment() -> Assessment | None:
+    try:
+        with st.spinner(t("assessing")):
+            return state.current_assessment()
+    except PlannerError as exc:
+        _error(exc)
+        return None
+
+
+def _fictional_banner(assessment: Assessment) -> None:
+    if assessment.plan.fictional or assessment.layerset.fictional:
+        st.warning(t("fictional_banner"), icon=":material/science:")
+
+
+def _redaction(*, sources: bool = False) -> Redaction:
+    """What this screen may show: sources only for a cleared role that asked for them."""
+    who = state.user()
+    cleared = who is not None and who.role in state.settings().redaction.cleared_roles
+    return policy(who, state.settings().redaction, include_sensitive=sources and cleared)
+
+
+# --- sign-in -------------------------------------------------------------------------------------------------------
+
+
+def signin_page() -> None:
+    st.title(t("signin_title"))
+    store = state.record()
+    who = state.user()
+    if who is not None:
+        st.success(t("signed_in_as", name=who.name, role=t(f"role_{who.role}")))
+        if st.button(t("sign_out"), key="sign_out"):
+            del st.session_state["user"]
+            st.rerun()
+        if who.role == "admin":
+            _add_user_form(who)
+        return
+    if not store.has_users():
+        st.info(t("no_users"))
+        _add_user_form(None)
+        return
+    with st.form("signin"):
+        name = st.text_input(t("user_name"), key="signin_name")
+        password = st.text_input(t("password"), type="password", key="signin_password")
+        if st.form_submit_button(t("sign_in")):
+            try:
+                st.session_state["user"] = store.sign_in(name, password)
+                st.rerun()
+            except RecordError as exc:
+                _error(exc)
+    st.caption(t("guest_note"))
+
+
+def _add_user_form(admin: User | None) -> None:
+    st.subheader(t("add_user") if admin else t("first_admin"))
+    with st.form("add_user", clear_on_submit=True):
+        name = st.text_input(t("user_name"), key="new_user_name")
+        role = st.selectbox(
+            t("role"), ROLES if admin else ("admin",), key="new_user_role", format_func=lambda r: t(f"role_{r}")
+        )
+        password = st.text_input(t("password"), type="password", key="new_user_password")
+        if st.form_submit_button(t("add_user")):
+            try:
+                added = state.record().add_user(admin, name, role, password)
+                st.success(t("user_added", name=added.name, role=t(f"role_{added.role}")))
+            except (RecordError, InputError) as exc:
+                _error(exc)
+
+
+# --- plan ----------------------------------------------------------------------------------------------------------
+
+
+def _plans() -> list[Path]:
+    found = []
+    for folder in state.data_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and "coas" in data:
+                found.append(path)
+    return found
+
+
+def plan_page() -> None:
+    st.title(t("plan_title"))
+    plans = _plans()
+    current = state.plan_path()
+    options = list(dict.fromkeys([*plans, current]))
+    chosen = st.selectbox(
+        t("choose_plan"), options, index=options.index(current), format_func=lambda p: p.name, key="plan_choice"
+    )
+    if chosen != current:
+        _open_plan(chosen)
+    with st.expander(t("upload_title")):
+        _upload_form()
+    assessment = _assessment()
+    if assessment is None:
+        return
+    _fictional_banner(assessment)
+    plan = assessment.plan
+    st.markdown(f"**{plan.name}** · {t('area')}: {assessment.layerset.area}")
+    _plan_form(state.plan_path(), assessment)
+
+
+def _open_plan(path: Path) -> None:
+    st.session_state["plan_path"] = str(path)
+    st.session_state.pop("assessment_id", None)
+    st.rerun()
+
+
+def _upload_form() -> None:
+    st.caption(t("upload_note", mb=f"{state.settings().dashboard.max_upload_mb:g}"))
+    files = st.file_uploader(t("upload_files"), accept_multiple_files=True, key="uploads")
+    if not files or not st.button(t("open_upload"), key="open_upload"):
+        return
+    folder = state.workdir() / "uploads"
+    try:
+        saved = [
+            save_upload(f.name, f.getvalue(), folder, max_mb=state.settings().dashboard.max_upload_mb) for f in files
+        ]
+        plans = [p for p in saved if p.suffix in (".yaml", ".yml") and "coas" in (yaml.safe_load(p.read_text()) or {})]
+        if len(plans) != 1:
+            raise InputError.single(
+                folder, "", f"{len(plans)} plans among the uploads", "upload exactly one plan (a YAML with `coas`)"
+            )
+        with st.status(t("loading_layers")):
+            state.current_assessment(plans[0])
+    except (PlannerError, yaml.YAMLError) as exc:
+        _error(exc)
+        return
+    _open_plan(plans[0])
+
+
+def _plan_form(path: Path, assessment: Assessment) -> None:
+    """COAs and elements in forms; applying writes an edited copy of the plan and assesses it."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    effects = load_effects_table(assessment.plan.effects_table)
+    activities = sorted(effects.activities)
+    with st.form("plan_form"):
+        cols = st.columns(3)
+        start = cols[0].text_input(t("window_start"), str(_iso(data["window"]["start"])), key="window_start")
+        end = cols[1].text_input(t("window_end"), str(_iso(data["window"]["end"])), key="window_end")
+        partner = cols[2].checkbox(t("partner_force"), bool(data.get("partner_force")), key="partner_force")
+        for c, coa in enumerate(data["coas"]):
+            st.markdown(f"**{t('coa')} {coa['id']}**")
+            coa["name"] = st.text_input(t("name"), coa["name"], key=f"coa_{c}_name")
+            for e, element in enumerate(coa["elements"]):
+                row = st.columns([2, 3, 3, 1.3, 1.3])
+                row[0].markdown(f"`{element['id']}`")
+                element["activity"] = row[1].selectbox(
+                    t("activity"),
+                    activities,
+                    index=activities.index(element["activity"]) if element["activity"] in activities else 0,
+                    key=f"el_{c}_{e}_activity",
+                )
+                if "position" in element:
+                    element["position"] = _position(
+                        row[2].text_input(
+                            t("position"), _position_text(element["position"]), key=f"el_{c}_{e}_position"
+                        )
+                    )
+                else:
+                    row[2].caption(t("geometry_from_file"))
+                for col, key in ((row[3], "core_m"), (row[4], "outer_m")):
+                    value = col.number_input(
+                        t(key),
+                        min_value=0.0,
+                        value=float(element[key]) if element.get(key) is not None else None,
+                        key=f"el_{c}_{e}_{key}",
+                    )
+                    if value is not None:
+                        element[key] = value
+        st.markdown(f"**{t('add_element')}**")
+        new = st.columns([2, 2, 3, 2])
+        coa_ids = [coa["id"] for coa in data["coas"]]
+        new_coa = new[0].selectbox(t("coa"), coa_ids, key="new_el_coa")
+        new_id = new[1].text_input(t("element_id"), key="new_el_id")
+        new_position = new[2].text_input(
+            t("position"), key="new_el_position", placeholder="36NWM6870086000 / 6.23N 33.57E"
+        )
+        new_activity = new[3].selectbox(t("activity"), activities, key="new_el_activity")
+        applied = st.form_submit_button(t("apply"))
+    if not applied:
+        return
+    data["window"] = {"start": start, "end": end}
+    data["partner_force"] = partner
+    if new_id.strip():
+        coa = data["coas"][coa_ids.index(new_coa)]
+        coa["elements"].append({"id": new_id.strip(), "activity": new_activity, "position": _position(new_position)})
+    edited = write_plan(data, path, state.workdir())
+    try:
+        with st.status(t("assessing")) as status:
+            state.current_assessment(edited)
+            status.update(label=t("assessed"), state="complete")
+    except PlannerError as exc:
+        _error(exc)
+        return
+    _open_plan(edited)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _position_text(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _position(text: str) -> Any:
+    """What a user typed as a position: "lon, lat" numbers as a list; anything else as the plan would write it."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 2:
+        try:
+            return [float(parts[0]), float(parts[1])]
+        except ValueError:
+            pass
+    return text.strip()
+
+
+# --- map -----------------------------------------------------------------------------------------------------------
+
+
+def map_page() -> None:
+    st.title(t("map_title"))
+    assessment = _assessment()
+    if assessment is None:
+        return
+    _fictional_banner(assessment)
+    coas = [r.coa.id for r in assessment.coas]
+    cols = st.columns([3, 2, 2])
+    coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa")
+    heat = cols[1].toggle(t("heatmap"), key="map_heatmap")
+    who = state.user()
+    cleared = who is not None and who.role in state.settings().redaction.cleared_roles
+    sources = cols[2].toggle(
+        t("show_sources"), key="map_sources", disabled=not cleared, help=None if cleared else t("sources_not_cleared")
+    )
+    redaction = _redaction(sources=sources)
+    found = bundle(assessment, redaction, lang=state.lang())
+    deck = build_deck(assessment, found, coa, heatmap=heat, fictional_label=t("fictional_map_label"))
+    st.pydeck_chart(deck, height=560, key="map")
+    _legend()
+    st.caption(" ".join(found.statement))
+
+
+def _legend() -> None:
+    def swatch(colour: list[int], label: str) -> str:
+        r, g, b = colour[:3]
+        box = f"display:inline-block;width:10px;height:10px;background:rgb({r},{g},{b});margin:0 4px 0 10px"
+        return f"<span style='{box}'></span>{label}"
+
+    w = words(state.lang())
+    zones = (
+        swatch([220, 0, 0], t("legend_core"))
+        + swatch([255, 160, 0], t("legend_outer"))
+        + swatch([200, 30, 30], t("legend_risk"))
+    )
+    lines = (
+        swatch([0, 0, 0], t("legend_closures"))
+        + swatch([40, 90, 200], t("legend_routes"))
+        + swatch([0, 160, 80], t("legend_casevac"))
+    )
+    sites = "".join(swatch(c, w["categories"].get(k, k)) for k, c in CATEGORY_COLOURS.items())
+    kinds = "".join(swatch(c, w["kinds"].get(k, k)) for k, c in KIND_COLOURS.items())
+    body = f"{zones}{lines}<br>{t('legend_sites')}: {sites}<br>{t('legend_reports')}: {kinds}"
+    st.html(f"<div style='font-size:0.8em'>{body}</div>")
+
+
+# --- compare -------------------------------------------------------------------------------------------------------
+
+
+def compare_page() -> None:
+    st.title(t("compare_title"))
+    assessment = _assessment()
+    if assessment is None:
+        return
+    _fictional_banner(assessment)
+    w = words(state.lang())
+    rows = []
+    for result in assessment.coas:
+        for key, contribution in result.risk.contributions.items():
+            rows.append(
+                {
+                    t("coa"): result.coa.id,
+                    t("input"): t(f"input_{key}") if f"input_{key}" in w else key,
+                    t("score"): result.risk.score * contribution.share_pct / 100,
+                }
+            )
+    chart = pd.DataFrame(rows)
+    st.bar_chart(chart, x=t("coa"), y=t("score"), color=t("input"), horizontal=True, height=240)
+    table = pd.DataFrame(
+        {
+            t("coa"): [r.coa.id for r in assessment.coas],
+            t("name"): [r.coa.name for r in assessment.coas],
+            t("score"): [r.risk.score for r in assessment.coas],
+            t("level"): [w["levels"][r.risk.level] for r in assessment.coas],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown(f"**{t('ranking')}:** {', '.join(assessment.comparison.ranking)}. {assessment.comparison.summary}.")
+    for result in assessment.coas:
+        with st.expander(f"{t('why')}: {t('coa')} {result.coa.id} ({w['levels'][result.risk.level]})", expanded=True):
+            for contribution in sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct):
+                st.markdown(f"- {contribution.explanation}")
+
+
+# --- checklist -----------------------------------------------------------------------------------------------------
+
+
+def _recorded_choice(assessment: Assessment) -> str | None:
+    """The recorded assessment of this plan the session works on; planners may record the current one."""
+    store = state.record()
+    recorded = store.assessments(assessment.plan.name)
+    ids = [r["id"] for r in recorded]
+    who = state.user()
+    if who is not None and who.role == "planner" and st.button(t("record_now"), key="record_now"):
+        try:
+            ident = store.record_assessment(who, assessment, state.lang())
+        except RecordError as exc:
+            _error(exc)
+        else:
+            st.session_state["assessment_id"] = ident
+            st.rerun()
+    if not ids:
+        st.info(t("not_recorded_yet"))
+        return None
+    current = st.session_state.get("assessment_id")
+    chosen = st.selectbox(
+        t("recorded_assessment"),
+        ids,
+        index=ids.index(current) if current in ids else 0,
+        format_func=lambda i: next(
+            f"{i} · {r['recorded_by']} · {r['recorded_at'][:16]}" for r in recorded if r["id"] == i
+        ),
+        key="recorded_choice",
+    )
+    st.session_state["assessment_id"] = chosen
+    return str(chosen)
+
+
+def checklist_page() -> None:
+    st.title(t("checklist_title"))
+    assessment = _assessment()
+    if assessment is None:
+        return
+    _fictional_banner(assessment)
+    ident = _recorded_choice(assessment)
+    if ident is None:
+        return
+    store = state.record()
+    try:
+        status = store.status(ident)
+        rebuilt = state.recorded_assessment(ident)
+    except PlannerError as exc:
+        _error(exc)
+        return
+    w = words(state.lang())
+    counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
+    st.markdown(f"**{ident}** · {counts}")
+    who = state.user()
+    may_review = who is not None and who.role == "poc_adviser" and not _approved(status)
+    coas = [r.coa.id for r in rebuilt.coas]
+    coa = st.radio(t("coa"), coas, horizontal=True, key="checklist_coa")
+    result = next(r for r in rebuilt.coas if r.coa.id == coa)
+    rendered = {i["id"]: i for i in render(result.checklist, rebuilt.catalogue, state.lang(), coa)["items"]}
+    items = [i for i in status["items"] if i["coa"] in (coa, "")]
+    for item in items:
+        rule = item["key"].rsplit("/", 1)[-1]
+        words_of = rendered.get(rule, {})
+        severity = w["severities"].get(item["severity"], item["severity"])
+        title = words_of.get("title", item["title"])
+        label = f"{item['key']} · {title} · {severity} · {w['statuses'][item['status']]}"
+        with st.expander(label, expanded=item["status"] == "open"):
+            if words_of:
+                st.markdown(words_of["text"])
+                st.caption(f"{t('owner')}: {words_of['owner_label']} · {words_of['basis']}")
+                for evidence in words_of["evidence"]:
+                    st.markdown(f"- {evidence['text']}")
+                if words_of.get("decided_by"):
+                    st.caption(f"{t('decided_by')}: {words_of['decided_by']}")
+            for h in item["history"]:
+                st.caption(
+                    f"{h['at'][:16]} · {h['by']} · {w['statuses'][h['status']]}"
+                    + (f" · {h['note']}" if h["note"] else "")
+                )
+            if may_review and who is not None:
+                _review_form(ident, item, who)
+    if may_review and who is not None:
+        _add_item_form(ident, coa, who)
+
+
+def _approved(status: dict[str, Any]) -> bool:
+    signed = status["signoff"]
+    return bool(signed and signed["decision"] != "reject")
+
+
+def _review_form(ident: str, item: dict[str, Any], who: User) -> None:
+    key = item["key"]
+    with st.form(f"review_{key}"):
+        cols = st.columns([2, 4])
+        status = cols[0].selectbox(
+            t("status"),
+            STATUSES,
+            index=STATUSES.index(item["status"]),
+            key=f"status_{key}",
+            format_func=lambda s: words(state.lang())["statuses"][s],
+        )
+        note = cols[1].text_input(t("note"), key=f"note_{key}")
+        if st.form_submit_button(t("save")):
+            try:
+                # The version shown is the version reviewed: a change by someone else since is a conflict.
+                version = state.record().review(
+                    who, ident, key, status=status, note=note, expected_version=item["version"]
+                )
+            except ConflictError as exc:
+                st.warning(str(exc), icon=":material/sync_problem:")
+                return
+            except (RecordError, InputError) as exc:
+                _error(exc)
+                return
+            st.toast(t("saved", key=key, version=version))
+            st.rerun()
+
+
+def _add_item_form(ident: str, coa: str, who: User) -> None:
+    st.subheader(t("add_item"))
+    with st.form("add_item", clear_on_submit=True):
+        title = st.text_input(t("title"), key="item_title")
+        text = st.text_area(t("text"), key="item_text")
+        cols = st.columns(2)
+        owner = cols[0].text_input(t("owner"), value="planner", key="item_owner")
+        severity = cols[1].selectbox(t("severity"), ("high", "medium", "low"), index=1, key="item_severity")
+        if st.form_submit_button(t("add_item")):
+            try:
+                key = state.record().add_item(
+                    who, ident, title=title, owner=owner, text=text, severity=severity, coa=coa
+                )
+            except (RecordError, InputError) as exc:
+                _error(exc)
+                return
+            st.toast(t("item_added", key=key))
+            st.rerun()
+
+
+# --- sign-off and outputs ------------------------------------------------------------------------------------------
+
+
+def signoff_page() -> None:
+    st.title(t("signoff_title"))
+    assessment = _assessment()
+    if assessment is None:
+        return
+    _fictional_banner(assessment)
+    ident = _recorded_choice(assessment)
+    if ident is None:
+        return
+    store = state.record()
+    try:
+        status = store.status(ident)
+        rebuilt = state.recorded_assessment(ident)
+    except PlannerError as exc:
+        _error(exc)
+        return
+    signed = status["signoff"]
+    w = words(state.lang())
+    if signed is None:
+        st.info(t("not_signed"))
+    elif signed["valid"]:
+        st.success(
+            f"{t('valid')}: {w['decisions'][signed['decision']]} · {signed['by']} · {signed['at'][:16]}",
+            icon=":material/verified:",
+        )
+    else:
+        st.error(f"{t('void')}: {'; '.join(signed['void_because'])}", icon=":material/gpp_bad:")
+    redaction = _redaction()
+    found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
+    components.html(brief_html(rebuilt, found, redaction), height=900, scrolling=True)
+    who = state.user()
+    if who is not None and who.role == "commander":
+        _signoff_form(ident, who)
+    _downloads(ident, rebuilt, found, redaction)
+
+
+def _signoff_form(ident: str, who: User) -> None:
+    with st.form("signoff"):
+        decision = st.radio(
+            t("decision"), DECISIONS, key="decision", format_func=lambda d: words(state.lang())["decisions"][d]
+        )
+        conditions = st.text_area(t("conditions"), key="conditions")
+        if st.form_submit_button(t("sign")):
+            try:
+                state.record().signoff(who, ident, decision=decision, conditions=conditions)
+            except (RecordError, InputError) as exc:
+                _error(exc)
+                return
+            st.rerun()
+
+
+def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Redaction) -> None:
+    """The same brief and exports as ``primum brief`` and ``primum export``, as downloads."""
+    st.subheader(t("downloads"))
+    shared = st.toggle(t("shared_outside"), key="shared_outside", help=t("shared_outside_help"))
+    if shared:
+        redaction = policy(None, state.settings().redaction, coarsen_km=state.settings().redaction.coarsen_km)
+        found = bundle(assessment, redaction, lang=state.lang(), assessment_id=ident, review=found.review)
+    cols = st.columns(len(FORMATS) + 2)
+    cols[0].download_button(
+        "brief.html", brief(assessment, found, redaction, "html"), f"{ident}-brief.html", "text/html", key="dl_html"
+    )
+    if cols[1].button("brief.pdf", key="make_pdf"):
+        with st.spinner(t("rendering")):
+            st.session_state["pdf"] = brief(assessment, found, redaction, "pdf")
+    if "pdf" in st.session_state:
+        cols[1].download_button(
+            t("save_pdf"), st.session_state["pdf"], f"{ident}-brief.pdf", "application/pdf", key="dl_pdf"
+        )
+    for col, fmt in zip(cols[2:], FORMATS, strict=True):
+        name, data, mime = _export_bytes(found, fmt, ident)
+        col.download_button(fmt, data, name, mime, key=f"dl_{fmt}")
+    st.caption(" ".join(found.statement))
+
+
+def _export_bytes(found: Bundle, fmt: str, ident: str) -> tuple[str, bytes, str]:
+    suffix = {"gpkg": ".gpkg", "geotiff": ".tif", "kml": ".kml", "geojson": "", "csv": ""}[fmt]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / f"{ident}-{fmt}{suffix}"
+        export(found, fmt, out)
+        if out.is_dir():
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in sorted(out.iterdir()):
+                    archive.write(path, f"{out.name}/{path.name}")
+            return f"{out.name}.zip", buffer.getvalue(), "application/zip"
+        return out.name, out.read_bytes(), "application/octet-stream"
+
+
+__all__ = ["checklist_page", "compare_page", "map_page", "plan_page", "sidebar", "signin_page", "signoff_page"]
