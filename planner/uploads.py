@@ -7,6 +7,7 @@ data folders. The check reads the YAML alone and runs *before* any layer is open
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +122,11 @@ def write_plan(data: dict[str, Any], source: Path, folder: Path) -> Path:
         ]
         coas.append(coa)
     data["coas"] = coas
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "edited-plan.yaml"
-    tmp = folder / ".edited-plan.yaml.part"
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    # Named by content: a rejected edit never overwrites the plan the session is working on.
+    target = folder / f"plan-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
+    tmp = folder / f".{target.name}.part"
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
     return target

@@ -116,7 +116,7 @@ def build_deck(
     if heatmap:
         points = found.layers["risk_cells"].copy()
         points = points[points["people"].fillna(0) > 0]
-        centres = points.geometry.centroid if len(points) else points.geometry
+        centres = points.geometry.representative_point() if len(points) else points.geometry
         layers.append(
             pdk.Layer(
                 "HeatmapLayer",

@@ -44,6 +44,15 @@ def sidebar() -> None:
     st.sidebar.caption(t("signed_in_as", name=who.name, role=t(f"role_{who.role}")) if who else t("not_signed_in"))
 
 
+_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()#+-.!|<>~$"})
+
+
+def _md(text: Any) -> str:
+    """Text from layers and users, shown as text: markdown in a site name must not make a link or an image
+    (an image would be fetched from wherever it points)."""
+    return str(text).translate(_MARKDOWN)
+
+
 def _error(exc: Exception) -> None:
     """A user's problem, said as the command line says it; never a traceback."""
     st.error(str(exc), icon=":material/error:")
@@ -92,7 +101,7 @@ def signin_page() -> None:
     with st.form("signin"):
         name = st.text_input(t("user_name"), key="signin_name")
         password = st.text_input(t("password"), type="password", key="signin_password")
-        if st.form_submit_button(t("sign_in")):
+        if st.form_submit_button(t("sign_in"), key="signin_submit"):
             try:
                 st.session_state["user"] = store.sign_in(name, password)
                 st.rerun()
@@ -109,7 +118,7 @@ def _add_user_form(admin: User | None) -> None:
             t("role"), ROLES if admin else ("admin",), key="new_user_role", format_func=lambda r: t(f"role_{r}")
         )
         password = st.text_input(t("password"), type="password", key="new_user_password")
-        if st.form_submit_button(t("add_user")):
+        if st.form_submit_button(t("add_user"), key="add_user_submit"):
             try:
                 added = state.record().add_user(admin, name, role, password)
                 st.success(t("user_added", name=added.name, role=t(f"role_{added.role}")))
@@ -138,11 +147,16 @@ def plan_page() -> None:
     plans = _plans()
     current = state.plan_path()
     options = list(dict.fromkeys([*plans, current]))
-    chosen = st.selectbox(
-        t("choose_plan"), options, index=options.index(current), format_func=lambda p: p.name, key="plan_choice"
+    key = f"plan_choice:{current}"  # a new widget for each plan opened, so it always shows the current one
+    st.selectbox(
+        t("choose_plan"),
+        options,
+        index=options.index(current),
+        format_func=lambda p: p.name,
+        key=key,
+        on_change=_choose_plan,
+        args=(key,),
     )
-    if chosen != current:
-        _open_plan(chosen)
     with st.expander(t("upload_title")):
         _upload_form()
     assessment = _assessment()
@@ -150,8 +164,13 @@ def plan_page() -> None:
         return
     _fictional_banner(assessment)
     plan = assessment.plan
-    st.markdown(f"**{plan.name}** · {t('area')}: {assessment.layerset.area}")
+    st.markdown(f"**{_md(plan.name)}** · {t('area')}: {_md(assessment.layerset.area)}")
     _plan_form(state.plan_path(), assessment)
+
+
+def _choose_plan(key: str) -> None:
+    st.session_state["plan_path"] = str(st.session_state[key])
+    st.session_state.pop("assessment_id", None)
 
 
 def _open_plan(path: Path) -> None:
@@ -231,7 +250,7 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
             t("position"), key="new_el_position", placeholder="36NWM6870086000 / 6.23N 33.57E"
         )
         new_activity = new[3].selectbox(t("activity"), activities, key="new_el_activity")
-        applied = st.form_submit_button(t("apply"))
+        applied = st.form_submit_button(t("apply"), key="plan_apply")
     if not applied:
         return
     data["window"] = {"start": start, "end": end}
@@ -353,7 +372,7 @@ def compare_page() -> None:
     for result in assessment.coas:
         with st.expander(f"{t('why')}: {t('coa')} {result.coa.id} ({w['levels'][result.risk.level]})", expanded=True):
             for contribution in sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct):
-                st.markdown(f"- {contribution.explanation}")
+                st.markdown(f"- {_md(contribution.explanation)}")
 
 
 # --- checklist -----------------------------------------------------------------------------------------------------
@@ -421,20 +440,18 @@ def checklist_page() -> None:
         words_of = rendered.get(rule, {})
         severity = w["severities"].get(item["severity"], item["severity"])
         title = words_of.get("title", item["title"])
-        label = f"{item['key']} · {title} · {severity} · {w['statuses'][item['status']]}"
+        label = f"{_md(item['key'])} · {_md(title)} · {severity} · {w['statuses'][item['status']]}"
         with st.expander(label, expanded=item["status"] == "open"):
             if words_of:
-                st.markdown(words_of["text"])
-                st.caption(f"{t('owner')}: {words_of['owner_label']} · {words_of['basis']}")
+                st.markdown(_md(words_of["text"]))
+                st.caption(f"{t('owner')}: {_md(words_of['owner_label'])} · {_md(words_of['basis'])}")
                 for evidence in words_of["evidence"]:
-                    st.markdown(f"- {evidence['text']}")
+                    st.markdown(f"- {_md(evidence['text'])}")
                 if words_of.get("decided_by"):
-                    st.caption(f"{t('decided_by')}: {words_of['decided_by']}")
+                    st.caption(f"{t('decided_by')}: {_md(words_of['decided_by'])}")
             for h in item["history"]:
-                st.caption(
-                    f"{h['at'][:16]} · {h['by']} · {w['statuses'][h['status']]}"
-                    + (f" · {h['note']}" if h["note"] else "")
-                )
+                note = f" · {_md(h['note'])}" if h["note"] else ""
+                st.caption(f"{h['at'][:16]} · {_md(h['by'])} · {w['statuses'][h['status']]}{note}")
             if may_review and who is not None:
                 _review_form(ident, item, who)
     if may_review and who is not None:
@@ -448,6 +465,10 @@ def _approved(status: dict[str, Any]) -> bool:
 
 def _review_form(ident: str, item: dict[str, Any], who: User) -> None:
     key = item["key"]
+    # The version this adviser saw when the item was first drawn for them. A rerun re-reads the record, so
+    # the version on screen now may already include someone else's review: that one must be a conflict.
+    seen = f"seen:{ident}:{key}"
+    st.session_state.setdefault(seen, item["version"])
     with st.form(f"review_{key}"):
         cols = st.columns([2, 4])
         status = cols[0].selectbox(
@@ -458,18 +479,19 @@ def _review_form(ident: str, item: dict[str, Any], who: User) -> None:
             format_func=lambda s: words(state.lang())["statuses"][s],
         )
         note = cols[1].text_input(t("note"), key=f"note_{key}")
-        if st.form_submit_button(t("save")):
+        if st.form_submit_button(t("save"), key=f"save_{key}"):
             try:
-                # The version shown is the version reviewed: a change by someone else since is a conflict.
                 version = state.record().review(
-                    who, ident, key, status=status, note=note, expected_version=item["version"]
+                    who, ident, key, status=status, note=note, expected_version=st.session_state[seen]
                 )
             except ConflictError as exc:
+                st.session_state[seen] = item["version"]  # now seen: saving again is a deliberate overwrite
                 st.warning(str(exc), icon=":material/sync_problem:")
                 return
             except (RecordError, InputError) as exc:
                 _error(exc)
                 return
+            st.session_state[seen] = version
             st.toast(t("saved", key=key, version=version))
             st.rerun()
 
@@ -482,7 +504,7 @@ def _add_item_form(ident: str, coa: str, who: User) -> None:
         cols = st.columns(2)
         owner = cols[0].text_input(t("owner"), value="planner", key="item_owner")
         severity = cols[1].selectbox(t("severity"), ("high", "medium", "low"), index=1, key="item_severity")
-        if st.form_submit_button(t("add_item")):
+        if st.form_submit_button(t("add_item"), key="add_item_submit"):
             try:
                 key = state.record().add_item(
                     who, ident, title=title, owner=owner, text=text, severity=severity, coa=coa
@@ -539,7 +561,7 @@ def _signoff_form(ident: str, who: User) -> None:
             t("decision"), DECISIONS, key="decision", format_func=lambda d: words(state.lang())["decisions"][d]
         )
         conditions = st.text_area(t("conditions"), key="conditions")
-        if st.form_submit_button(t("sign")):
+        if st.form_submit_button(t("sign"), key="signoff_submit"):
             try:
                 state.record().signoff(who, ident, decision=decision, conditions=conditions)
             except (RecordError, InputError) as exc:

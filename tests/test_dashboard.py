@@ -1,0 +1,270 @@
+"""The dashboard, page by page, with Streamlit's AppTest: what each role sees and may do, plan editing, reviews
+that persist, the sign-off flow, French, and a map spec that fetches nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from planner.dashboard.deck import LAYER_IDS
+from planner.errors import InputError
+from planner.plan import open_plan
+from planner.record import Record, User
+from planner.uploads import check_confined, save_upload
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+PAGES = ROOT / "planner" / "dashboard" / "pages"
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A copy of the sample area in a data folder of its own, an empty record, and users of every role."""
+    for folder in ("scenarios", "layers", "data/sample"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    settings = tmp_path / "mission.toml"
+    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\nmax_upload_mb = 1\n')
+    monkeypatch.setenv("PRIMUM_SETTINGS", str(settings))
+    monkeypatch.setenv("PRIMUM_DB", str(tmp_path / "record.db"))
+    record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
+    admin = record.add_user(None, "admin-1", "admin", PASSWORD)
+    people = {"admin": admin}
+    for role in ("planner", "poc_adviser", "commander"):
+        people[role] = record.add_user(admin, f"{role}-1", role, PASSWORD)
+    return {"root": tmp_path, "record": record, "people": people, "plan": tmp_path / "scenarios" / "sample.yaml"}
+
+
+def app(world: dict[str, Any], page: str = "map", *, who: User | None = None, lang: str = "en") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["plan_path"] = str(world["plan"])
+    at.session_state["lang"] = lang
+    if who is not None:
+        at.session_state["user"] = who
+    at.run()
+    if page != "map":
+        at.switch_page(str(PAGES / f"{page}.py"))
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def deck_spec(at: AppTest) -> dict[str, Any]:
+    return json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+
+
+def record_sample(world: dict[str, Any]) -> str:
+    from planner.assess import assess  # noqa: PLC0415
+
+    plan, layers = open_plan(world["plan"])
+    return world["record"].record_assessment(world["people"]["planner"], assess(plan, layers))
+
+
+# --- the map: offline, fixed layer ids, evidence in tooltips --------------------------------------------------------
+
+
+def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(world: dict[str, Any]) -> None:
+    at = app(world)
+    spec = deck_spec(at)
+    text = json.dumps(spec)
+    assert [layer["id"] for layer in spec["layers"]] == [i for i in LAYER_IDS if i != "heatmap"]
+    assert "http" not in text
+    assert spec.get("mapProvider") is None and spec.get("mapStyle") is None
+    assert "FICTIONAL" in at.warning[0].value
+    label = next(layer for layer in spec["layers"] if layer["id"] == "fictional-label")
+    assert label["data"][0]["text"] == "FICTIONAL AREA"
+    sites = next(layer for layer in spec["layers"] if layer["id"] == "displacement")
+    assert (
+        any("Alpha PoC Site" in tip and "14,200 people" in tip for tip in sites["data"]["tip"].values())
+        if isinstance(sites["data"], dict)
+        else True
+    )
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["browser"]["gatherUsageStats"] is False
+
+    at.toggle(key="map_heatmap").set_value(True).run()
+    assert "heatmap" in [layer["id"] for layer in deck_spec(at)["layers"]]
+    at.radio(key="map_coa").set_value("B").run()
+    zones = next(layer for layer in deck_spec(at)["layers"] if layer["id"] == "zones-core")
+    assert {f["properties"]["element"] for f in zones["data"]["features"]} == {"cordon-2", "convoy-1", "lz-2"}
+
+
+def _tips(spec: dict[str, Any], layer_id: str) -> list[str]:
+    data = next(layer for layer in spec["layers"] if layer["id"] == layer_id)["data"]
+    if isinstance(data, dict) and "features" in data:
+        return [f["properties"]["tip"] for f in data["features"]]
+    return [row["tip"] for row in data] if isinstance(data, list) else list(data["tip"].values())
+
+
+def test_report_sources_reach_the_map_only_for_a_cleared_role_that_asks(world: dict[str, Any]) -> None:
+    people = world["people"]
+    planner = app(world, who=people["planner"])
+    assert planner.toggle(key="map_sources").disabled
+    assert not [tip for tip in _tips(deck_spec(planner), "threat-reports") if "events_source" in tip]
+    adviser = app(world, who=people["poc_adviser"])
+    assert not adviser.toggle(key="map_sources").disabled
+    assert not [tip for tip in _tips(deck_spec(adviser), "threat-reports") if "events_source" in tip]
+    adviser.toggle(key="map_sources").set_value(True).run()
+    tips = _tips(deck_spec(adviser), "threat-reports")
+    assert any("events_source: " in tip for tip in tips)
+    assert any("INCLUDED" in c.value for c in adviser.caption)
+
+
+def test_the_comparison_shows_each_coas_score_level_and_why(world: dict[str, Any]) -> None:
+    at = app(world, "compare")
+    table = at.dataframe[0].value
+    assert list(table["COA"]) == ["A", "B", "C"]
+    assert list(table["Level"]) == ["high", "medium", "low"]
+    assert len(at.get("vega_lite_chart")) == 1
+    assert "Least harm first:** C, B, A" in at.markdown[0].value
+    assert [e.label.split(": ")[1] for e in at.expander] == ["COA A (high)", "COA B (medium)", "COA C (low)"]
+
+
+# --- sign-in and roles --------------------------------------------------------------------------------------------
+
+
+def test_the_first_admin_is_created_in_the_browser_then_users_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRIMUM_DB", str(tmp_path / "fresh.db"))
+    monkeypatch.delenv("PRIMUM_SETTINGS", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(str(PAGES / "signin.py")).run()
+    assert "no users yet" in at.info[0].value
+    at.text_input(key="new_user_name").input("chief")
+    at.text_input(key="new_user_password").input(PASSWORD)
+    at.button(key="add_user_submit").click().run()
+    assert "Added chief (admin)" in at.success[0].value
+    at.run()
+    at.text_input(key="signin_name").input("chief")
+    at.text_input(key="signin_password").input("wrong password")
+    at.button(key="signin_submit").click().run()
+    assert "wrong user name or password" in at.error[0].value.lower()
+    at.text_input(key="signin_password").input(PASSWORD)
+    at.button(key="signin_submit").click().run()
+    assert at.session_state["user"] == User("chief", "admin")
+    assert "Signed in as chief (admin)" in at.success[0].value
+
+
+def test_each_role_sees_only_the_controls_it_may_use(world: dict[str, Any]) -> None:
+    people = world["people"]
+    guest = app(world, "checklist")
+    assert "no recorded assessment" in guest.info[0].value
+    assert not [b for b in guest.button if b.key == "record_now"]
+    planner = app(world, "checklist", who=people["planner"])
+    planner.button(key="record_now").click().run()
+    ident = planner.session_state["assessment_id"]
+    assert world["record"].status(ident)["counts"]["open"] > 0
+    assert not [s for s in planner.selectbox if str(s.key).startswith("status_")]
+    adviser = app(world, "checklist", who=people["poc_adviser"])
+    assert [s for s in adviser.selectbox if str(s.key).startswith("status_")]
+    commander = app(world, "checklist", who=people["commander"])
+    assert not [s for s in commander.selectbox if str(s.key).startswith("status_")]
+    signoff = app(world, "signoff", who=people["commander"])
+    assert [r for r in signoff.radio if r.key == "decision"]
+    adviser_signoff = app(world, "signoff", who=people["poc_adviser"])
+    assert not [r for r in adviser_signoff.radio if r.key == "decision"]
+
+
+# --- plan editing ---------------------------------------------------------------------------------------------------
+
+
+def test_editing_an_element_reassesses_and_a_bad_position_is_said_like_the_command_line(world: dict[str, Any]) -> None:
+    at = app(world, "plan")
+    before = open_plan(world["plan"])[0]
+    at.text_input(key="el_0_1_position").input("36NWM6500083000")  # lz-1 moved into open ground
+    at.number_input(key="el_0_1_outer_m").set_value(250.0)
+    at.button(key="plan_apply").click().run()
+    assert not at.error, [e.value for e in at.error]
+    edited = Path(at.session_state["plan_path"])
+    assert edited.name.startswith("plan-") and edited.parent != world["plan"].parent
+    plan = open_plan(edited)[0]
+    moved = next(e for e in plan.coas[0].elements if e.id == "lz-1")
+    assert moved.outer_m == 250.0
+    assert moved.geometry != next(e for e in before.coas[0].elements if e.id == "lz-1").geometry
+    at.text_input(key="el_0_1_position").input("somewhere north")
+    at.button(key="plan_apply").click().run()
+    assert "coas.A.elements.lz-1.position: cannot read position 'somewhere north'" in at.error[0].value
+    assert Path(at.session_state["plan_path"]) == edited  # the bad edit is not applied
+
+
+def test_a_plan_or_layer_set_reaching_outside_the_data_folders_is_refused_before_anything_is_read(
+    tmp_path: Path,
+) -> None:
+    allowed = tmp_path / "uploads"
+    allowed.mkdir()
+    (allowed / "layers.yaml").write_text("area: x\nlayers:\n  s: {kind: sites, path: /etc/passwd}\n")
+    (allowed / "plan.yaml").write_text("name: p\nlayers: layers.yaml\ncoas: []\n")
+    with pytest.raises(InputError, match=r"layers\.s\.path: /etc/passwd is outside"):
+        check_confined(allowed / "plan.yaml", [allowed])
+    (allowed / "plan2.yaml").write_text("name: p\nlayers: ../../elsewhere/layers.yaml\ncoas: []\n")
+    with pytest.raises(InputError, match="layers: .* is outside the uploaded files"):
+        check_confined(allowed / "plan2.yaml", [allowed])
+    with pytest.raises(InputError, match="more than the 1 MB"):
+        save_upload("big.csv", b"x" * 1_100_000, allowed, max_mb=1)
+    with pytest.raises(InputError, match="not a plan, layer set or layer format"):
+        save_upload("run.sh", b"echo", allowed, max_mb=1)
+    assert save_upload("../../sites.csv", b"a,b\n", allowed, max_mb=1) == allowed / "sites.csv"
+
+
+# --- review and sign-off ----------------------------------------------------------------------------------------------
+
+
+def _review(at: AppTest, key: str, status: str, note: str = "") -> AppTest:
+    at.selectbox(key=f"status_{key}").set_value(status)
+    at.text_input(key=f"note_{key}").input(note)
+    return at.button(key=f"save_{key}").click().run()
+
+
+def test_a_review_is_saved_at_once_survives_a_reload_and_a_second_adviser_gets_a_conflict(
+    world: dict[str, Any],
+) -> None:
+    ident = record_sample(world)
+    adviser = world["people"]["poc_adviser"]
+    first = app(world, "checklist", who=adviser)
+    second = app(world, "checklist", who=adviser)  # another adviser's browser, opened at the same time
+    _review(first, "A/P01", "addressed", "on the no-strike list")
+    assert world["record"].status(ident)["items"][0]["status"] == "addressed"
+    reloaded = app(world, "checklist", who=adviser)
+    label = next(e.label for e in reloaded.expander if e.label.startswith("A/P01"))
+    assert label.endswith("addressed")
+    _review(second, "A/P01", "accepted_risk", "seen from the old page")
+    assert "changed since you saw it" in second.warning[-1].value
+    history = next(i for i in world["record"].status(ident)["items"] if i["key"] == "A/P01")["history"]
+    assert [h["note"] for h in history] == ["on the no-strike list"]
+
+
+def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_changes(world: dict[str, Any]) -> None:
+    ident = record_sample(world)
+    record, people = world["record"], world["people"]
+    for item in record.status(ident)["items"]:
+        record.review(people["poc_adviser"], ident, item["key"], status="accepted_risk", note="weighed")
+    commander = app(world, "signoff", who=people["commander"])
+    assert "Not signed off" in commander.info[-1].value
+    assert len(commander.get("iframe")) == 1  # the brief
+    commander.radio(key="decision").set_value("approve")
+    commander.button(key="signoff_submit").click().run()
+    assert "VALID: approved · commander-1" in commander.success[0].value
+    idp = world["root"] / "data" / "sample" / "idp_sites.geojson"
+    idp.write_text(idp.read_text().replace("14200", "15000"))
+    after = app(world, "signoff", who=people["commander"])
+    assert "VOID" in after.error[0].value and "idp_poc" in after.error[0].value
+
+
+# --- language ---------------------------------------------------------------------------------------------------------
+
+
+def test_the_interface_and_the_checklist_speak_french(world: dict[str, Any]) -> None:
+    record_sample(world)
+    at = app(world, "checklist", who=world["people"]["poc_adviser"], lang="fr")
+    assert at.title[0].value == "Revue des précautions"
+    labels = [e.label for e in at.expander]
+    assert any("Structure de santé dans une zone d'effets" in label and "ouverte" in label for label in labels)
+    assert app(world, "compare", lang="fr").title[0].value == "Comparer les modes d'action"
+    assert app(world, lang="fr").title[0].value == "Carte"
