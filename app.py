@@ -8,7 +8,8 @@ import streamlit as st
 from planner.dashboard.state import t
 from planner.dashboard.views import sidebar
 
-st.set_page_config(page_title="Primum", page_icon=":material/health_and_safety:", layout="wide")
+# No page_icon: a Material icon or an emoji favicon is fetched from Google's font servers.
+st.set_page_config(page_title="Primum", layout="wide")
 sidebar()
 pages = [
     st.Page("planner/dashboard/pages/map.py", title=t("page_map"), url_path="map", default=True),

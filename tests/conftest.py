@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,19 @@ def require_realdata() -> Path:
             pytest.fail(f"real data not found at {REALDATA}: CI must run the real-data tests")
         pytest.skip(f"real data not found at {REALDATA}")
     return REALDATA
+
+
+def debian_tool(command: str, package: str) -> str:
+    """A Debian tool the tests need, installed where missing (never downloaded by the tests otherwise)."""
+    found = shutil.which(command)
+    if found is None:
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
+        if subprocess.run(install, check=False, capture_output=True).returncode != 0:  # stale package lists
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
+            subprocess.run(install, check=True, capture_output=True)
+        found = shutil.which(command)
+    assert found, f"{command} is missing and `apt-get install {package}` did not provide it"
+    return found
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ that persist, the sign-off flow, French, and a map spec that fetches nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import tomllib
@@ -74,7 +75,9 @@ def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(worl
     text = json.dumps(spec)
     assert [layer["id"] for layer in spec["layers"]] == [i for i in LAYER_IDS if i != "heatmap"]
     assert "http" not in text
-    assert spec.get("mapProvider") is None and spec.get("mapStyle") is None
+    assert spec.get("mapProvider") is None  # no basemap provider, and a style that is data, not an address:
+    style = json.loads(base64.b64decode(spec["mapStyle"].removeprefix("data:application/json;base64,")))
+    assert style["sources"] == {} and [layer["type"] for layer in style["layers"]] == ["background"]
     assert "FICTIONAL" in at.warning[0].value
     label = next(layer for layer in spec["layers"] if layer["id"] == "fictional-label")
     assert label["data"][0]["text"] == "FICTIONAL AREA"
@@ -204,7 +207,7 @@ def test_a_plan_or_layer_set_reaching_outside_the_data_folders_is_refused_before
     with pytest.raises(InputError, match=r"layers\.s\.path: /etc/passwd is outside"):
         check_confined(allowed / "plan.yaml", [allowed])
     (allowed / "plan2.yaml").write_text("name: p\nlayers: ../../elsewhere/layers.yaml\ncoas: []\n")
-    with pytest.raises(InputError, match="layers: .* is outside the uploaded files"):
+    with pytest.raises(InputError, match=r"layers: .* is outside the uploaded files"):
         check_confined(allowed / "plan2.yaml", [allowed])
     with pytest.raises(InputError, match="more than the 1 MB"):
         save_upload("big.csv", b"x" * 1_100_000, allowed, max_mb=1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,6 +19,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
+from conftest import debian_tool
 from matplotlib.image import imread
 from pyproj import Transformer
 from world import lonlat, make_world
@@ -41,16 +41,6 @@ SECRET_NOTE = "phone +211-SECRET-0042"
 MARKUP = '<script>alert("x")</script> Clinic & <b>Co</b>'
 KML_NS = {"k": "http://www.opengis.net/kml/2.2"}
 OUT_NAMES = {"gpkg": "out.gpkg", "geotiff": "out.tif", "kml": "out.kml", "geojson": "geojson", "csv": "csv"}
-
-
-def debian_tool(command: str, package: str) -> str:
-    """A Debian tool the tests need, installed where missing (never downloaded by the tests otherwise)."""
-    found = shutil.which(command)
-    if found is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, capture_output=True)
-        found = shutil.which(command)
-    assert found, f"{command} is missing and `apt-get install {package}` did not provide it"
-    return found
 
 
 def sensitive_world(folder: Path) -> Path:

@@ -1,8 +1,8 @@
 """The dashboard's map as a pydeck ``Deck``: drawn only from the layers, with no basemap and nothing fetched.
 
-``map_provider=None`` and no ``map_style``: pydeck would otherwise ask Streamlit for a Carto basemap from the
-internet. The backdrop (rivers, boundaries, settlements) and the roads come from the layer set instead. Every
-layer has a fixed ``id`` (tests and the browser find them by it), data is EPSG:4326, and each feature carries
+``map_provider=None`` and a ``map_style`` with no sources, given as a ``data:`` URL (``BLANK_STYLE_URL``):
+without a style of its own, Streamlit's map component loads a Carto basemap from the internet. The backdrop
+(rivers, boundaries, settlements) and the roads come from the layer set instead. Every layer has a fixed ``id`` (tests and the browser find them by it), data is EPSG:4326, and each feature carries
 its own plain-text tooltip (``tip``): pydeck's ``text`` tooltips are never read as HTML, so a site name with
 markup stays text. The reports drawn are the redacted ``threat_reports`` of an ``outputs.Bundle``, so the map
 shows exactly what an export would, and sources only when the redaction allows.
@@ -10,6 +10,8 @@ shows exactly what an export would, and sources only when the redaction allows.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from typing import Any
 
@@ -22,6 +24,15 @@ import shapely
 from planner.assess import Assessment
 from planner.outputs import Bundle
 
+# A map style with no sources: a plain background. Without a style, Streamlit's map component falls back to a
+# Carto basemap fetched from the internet (checked in its JavaScript bundle, Streamlit 1.67).
+BLANK_STYLE = {
+    "version": 8,
+    "sources": {},
+    "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#f2efe9"}}],
+}
+# Streamlit's component takes the style as a string: a data: URL is read in the browser, never fetched.
+BLANK_STYLE_URL = "data:application/json;base64," + base64.b64encode(json.dumps(BLANK_STYLE).encode()).decode()
 LAYER_IDS = (
     "backdrop",
     "roads",
@@ -222,7 +233,7 @@ def build_deck(
     points = sites.copy()
     points["geometry"] = points.geometry.representative_point()
     camps = points[points["category"] == "displacement"].copy()
-    camps["radius"] = [30 if _blank(p) else 30 + 8 * math.sqrt(p) for p in camps["population"]]
+    camps["radius"] = [30 if _blank(p) else 30 + 2 * math.sqrt(p) for p in camps["population"]]  # area ~ people
     others = points[points["category"] != "displacement"]
     layers.append(_points("sites", others, radius=40))
     layers.append(_points("displacement", camps, radius=None))
@@ -264,7 +275,7 @@ def build_deck(
     span = max(east - west, north - south, 1e-3)
     view = pdk.ViewState(longitude=centre.x, latitude=centre.y, zoom=max(1.0, min(16.0, math.log2(360 / span) + 0.3)))
     return pdk.Deck(
-        layers=layers, initial_view_state=view, map_provider=None, map_style=None, tooltip={"text": "{tip}"}
+        layers=layers, initial_view_state=view, map_provider=None, map_style=BLANK_STYLE_URL, tooltip={"text": "{tip}"}
     )
 
 

@@ -88,8 +88,27 @@ def allowed_dirs() -> list[Path]:
     return [*data_dirs(), workdir()]
 
 
+def plans() -> list[Path]:
+    """The plans (YAML files with ``coas``) in the data folders."""
+    found = []
+    for folder in data_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(data, dict) and "coas" in data:
+                found.append(path.resolve())
+    return found
+
+
 def plan_path() -> Path:
-    return Path(st.session_state.get("plan_path", SAMPLE_PLAN))
+    """The session's plan: the one opened, else the bundled sample when the data folders hold it, else the first."""
+    if "plan_path" in st.session_state:
+        return Path(st.session_state["plan_path"])
+    found = plans()
+    samples = [p for p in found if p.name == SAMPLE_PLAN.name]
+    return (samples or found or [SAMPLE_PLAN])[0]
 
 
 def _layerset_key(path: Path) -> tuple[tuple[str, int], ...]:

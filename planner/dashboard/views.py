@@ -129,22 +129,9 @@ def _add_user_form(admin: User | None) -> None:
 # --- plan ----------------------------------------------------------------------------------------------------------
 
 
-def _plans() -> list[Path]:
-    found = []
-    for folder in state.data_dirs():
-        for path in sorted(folder.glob("*.yaml")):
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
-                continue
-            if isinstance(data, dict) and "coas" in data:
-                found.append(path)
-    return found
-
-
 def plan_page() -> None:
     st.title(t("plan_title"))
-    plans = _plans()
+    plans = state.plans()
     current = state.plan_path()
     options = list(dict.fromkeys([*plans, current]))
     key = f"plan_choice:{current}"  # a new widget for each plan opened, so it always shows the current one
@@ -425,6 +412,8 @@ def checklist_page() -> None:
     except PlannerError as exc:
         _error(exc)
         return
+    if "flash" in st.session_state:
+        st.success(st.session_state.pop("flash"), icon=":material/check:")
     w = words(state.lang())
     counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
     st.markdown(f"**{ident}** · {counts}")
@@ -492,7 +481,7 @@ def _review_form(ident: str, item: dict[str, Any], who: User) -> None:
                 _error(exc)
                 return
             st.session_state[seen] = version
-            st.toast(t("saved", key=key, version=version))
+            st.session_state["flash"] = t("saved", key=key, version=version)  # shown after the rerun
             st.rerun()
 
 
@@ -512,7 +501,7 @@ def _add_item_form(ident: str, coa: str, who: User) -> None:
             except (RecordError, InputError) as exc:
                 _error(exc)
                 return
-            st.toast(t("item_added", key=key))
+            st.session_state["flash"] = t("item_added", key=key)
             st.rerun()
 
 

@@ -1,0 +1,149 @@
+"""The dashboard in a real browser: Debian's headless Chromium, driven by Playwright, against the server on
+loopback. It signs in, draws the map, reviews a checklist item, and proves that no request leaves the machine.
+Screenshots are kept in ``test-artifacts/browser/``."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from conftest import debian_tool
+from matplotlib.image import imread
+from playwright.sync_api import Page, sync_playwright
+
+from planner.assess import assess
+from planner.plan import open_plan
+from planner.record import Record
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+PASSWORD = "correct horse battery"
+# What the machine's closed network needs from Chromium: no background services, no QUIC, software WebGL.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The dashboard served on loopback over a copy of the sample, with a recorded assessment to review."""
+    for folder in ("scenarios", "layers", "data/sample"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    settings = tmp_path / "mission.toml"
+    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\n')
+    record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
+    admin = record.add_user(None, "admin-1", "admin", PASSWORD)
+    planner = record.add_user(admin, "planner-1", "planner", PASSWORD)
+    record.add_user(admin, "adviser-1", "poc_adviser", PASSWORD)
+    plan, layers = open_plan(tmp_path / "scenarios" / "sample.yaml")
+    ident = record.record_assessment(planner, assess(plan, layers))
+    port = free_port()
+    env = {**os.environ, "PRIMUM_DB": str(tmp_path / "record.db"), "PRIMUM_SETTINGS": str(settings)}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(port, process)
+        yield {"url": f"http://127.0.0.1:{port}", "record": record, "id": ident, "plan": plan}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(120):
+        assert process.poll() is None, "the dashboard server stopped while starting"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail("the dashboard server did not answer within a minute")
+
+
+def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(server: dict[str, Any]) -> None:
+    chromium = debian_tool("chromium", "chromium")
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.on("request", lambda request: requests.append(request.url))
+        page = context.new_page()
+        try:
+            page.goto(server["url"] + "/signin")
+            page.get_by_label("User name").fill("adviser-1")
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_text("Signed in as adviser-1 (PoC adviser)").first.wait_for(timeout=60_000)
+            shot(page, "1-signed-in")
+
+            page.get_by_role("link", name="Map").click()
+            canvas = page.locator("canvas").first
+            canvas.wait_for(timeout=60_000)
+            page.get_by_text("FICTIONAL training area and scenario").wait_for()
+            time.sleep(3)  # deck.gl draws on the next animation frames
+            shot(page, "2-map")
+            pixels = imread(io.BytesIO(canvas.screenshot()), format="png")[..., :3]
+            colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+            assert len(colours) > 50, "the map canvas is blank"
+            reds = ((pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.5) & (pixels[..., 2] < 0.5)).mean()
+            assert reds > 0.002, "no zone or risk cell drawn in red"
+
+            page.get_by_role("link", name="Checklist review").click()
+            page.get_by_text(f"{server['id']}").first.wait_for(timeout=60_000)
+            page.get_by_label("Status").first.click()
+            page.get_by_role("option", name="addressed").click()
+            page.get_by_label("Note (required").first.fill("on the no-strike list, checked in the browser")
+            page.get_by_role("button", name="Save").first.click()
+            page.get_by_text("Saved A/P01 (version 2)").wait_for(timeout=60_000)
+            shot(page, "3-reviewed")
+        finally:
+            shot(page, "last")  # what the browser showed when the test ended, failed or not
+            browser.close()
+
+    item = next(i for i in server["record"].status(server["id"])["items"] if i["key"] == "A/P01")
+    assert item["status"] == "addressed" and item["history"][-1]["by"] == "adviser-1"
+    outside = sorted(
+        {
+            u
+            for u in requests
+            if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname != "127.0.0.1"
+        }
+    )
+    assert not outside, f"requests left the machine: {outside}"
+    assert len(requests) > 20  # the recording saw the page load
