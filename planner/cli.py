@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -565,6 +566,23 @@ def export_command(
         store.note_release(user, assessment_id, output=f"export {fmt}", fields=redaction.fields(assessment.layerset))
     typer.echo("\n".join(f"wrote {path}" for path in written))
     typer.echo("\n".join(f"  {line}" for line in bundled.statement))
+
+
+@app.command()
+@_user_errors
+def dashboard(
+    port: Annotated[int, typer.Option(help="the port on this machine")] = 8501,
+    address: Annotated[str, typer.Option(help="the address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
+) -> None:
+    """Open the dashboard in the browser (Streamlit), on the sample plan; nothing is fetched from the internet."""
+    project = Path(__file__).resolve().parents[1]
+    if not (project / "app.py").is_file():
+        raise InputError.single(
+            project / "app.py", "", "the dashboard is not beside this installation", "run it from a checkout"
+        )
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", address, "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.run(command, cwd=project, check=False).returncode)  # cwd: .streamlit/config.toml
 
 
 def main() -> None:

@@ -251,6 +251,8 @@ def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_change
     commander = app(world, "signoff", who=people["commander"])
     assert "Not signed off" in commander.info[-1].value
     assert len(commander.get("iframe")) == 1  # the brief
+    downloads = {b.proto.label for b in commander.get("download_button")}
+    assert {"brief.html", "gpkg", "geotiff", "geojson", "kml", "csv"} <= downloads
     commander.radio(key="decision").set_value("approve")
     commander.button(key="signoff_submit").click().run()
     assert "VALID: approved · commander-1" in commander.success[0].value
