@@ -19,7 +19,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
-from conftest import debian_tool
+from conftest import debian_tool, require_realdata
 from matplotlib.image import imread
 from pyproj import Transformer
 from world import lonlat, make_world
@@ -28,7 +28,7 @@ from planner.assess import Assessment, assess
 from planner.brief import brief, brief_html
 from planner.errors import InputError
 from planner.export import FORMATS, export
-from planner.outputs import LAYERS, Bundle, from_record
+from planner.outputs import LAYERS, Bundle, bundle, from_record
 from planner.plan import open_plan
 from planner.record import NotAllowedError, Record, RecordError, User
 from planner.redaction import Redaction
@@ -390,3 +390,26 @@ def test_the_command_line_writes_the_brief_and_exports_and_logs_a_sensitive_rele
     assert actions[-1] == "sensitive_release"
     bad = primum("brief", ident, "--format", "docx", "--out", str(tmp_path / "b.docx"), env=env)
     assert bad.returncode == 2 and "use pdf or html" in bad.stderr
+
+
+# --- real data ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_juba_exports_and_brief_reread_with_the_real_layers(tmp_path: Path) -> None:
+    require_realdata()
+    plan, layers = open_plan(ROOT / "tests" / "scenarios" / "juba_poc.yaml")
+    assessment = assess(plan, layers)
+    found = bundle(assessment, Redaction(coarsen_m=1000.0))
+    paths = write_all(found, tmp_path / "juba")
+    zones = gpd.read_file(paths["gpkg"], layer="zones")
+    assert len(zones) == 2 * sum(len(r.zones) for r in assessment.coas)
+    sites = gpd.read_file(paths["gpkg"], layer="sites")
+    assert "Juba UN House PoC3" in set(sites["name"])
+    kml = ET.parse(paths["kml"]).getroot()
+    assert len(kml.findall(".//k:Placemark", KML_NS)) == sum(len(f) for f in found.layers.values())
+    with rasterio.open(paths["geotiff"]) as src:
+        assert src.res == (1000.0, 1000.0) and src.count == len(assessment.coas) + 4
+    html = brief_html(assessment, found, Redaction(coarsen_m=1000.0))
+    assert "Juba UN House PoC3" in html
+    assert re.search(r"(https?:|ftp:)?//[a-z0-9]", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)) is None
