@@ -357,32 +357,11 @@ def test_the_command_line_writes_the_brief_and_exports_and_logs_a_sensitive_rele
     done = primum("export", ident, "--format", "kml", "--out", str(tmp_path / "x.kml"), "--coarsen-km", "2", env=env)
     assert done.returncode == 0, done.stderr
     assert "2 km grid cells" in done.stdout
-    refused = primum(
-        "export",
-        ident,
-        "--format",
-        "gpkg",
-        "--out",
-        str(tmp_path / "y.gpkg"),
-        "--include-sensitive",
-        "--as",
-        "planner-1",
-        env=env,
-    )
+    with_sources = ["export", ident, "--format", "gpkg", "--out", str(tmp_path / "y.gpkg"), "--include-sensitive"]
+    refused = primum(*with_sources, "--as", "planner-1", env=env)
     assert refused.returncode == 2 and "may not include sensitive fields" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "y.gpkg").exists()
-    done = primum(
-        "export",
-        ident,
-        "--format",
-        "gpkg",
-        "--out",
-        str(tmp_path / "y.gpkg"),
-        "--include-sensitive",
-        "--as",
-        "poc_adviser-1",
-        env=env,
-    )
+    done = primum(*with_sources, "--as", "poc_adviser-1", env=env)
     assert done.returncode == 0, done.stderr
     assert record.verify().intact
     with record.engine.connect() as conn:

@@ -396,22 +396,28 @@ def _recorded_choice(assessment: Assessment) -> str | None:
     return str(chosen)
 
 
-def checklist_page() -> None:
-    st.title(t("checklist_title"))
+def _recorded_page(title: str) -> tuple[str, dict[str, Any], Assessment] | None:
+    """The opening of the pages that work on a recorded assessment: its id, its status now, and it rebuilt."""
+    st.title(title)
     assessment = _assessment()
     if assessment is None:
-        return
+        return None
     _fictional_banner(assessment)
     ident = _recorded_choice(assessment)
     if ident is None:
-        return
-    store = state.record()
+        return None
     try:
-        status = store.status(ident)
-        rebuilt = state.recorded_assessment(ident)
+        return ident, state.record().status(ident), state.recorded_assessment(ident)
     except PlannerError as exc:
         _error(exc)
+        return None
+
+
+def checklist_page() -> None:
+    opened = _recorded_page(t("checklist_title"))
+    if opened is None:
         return
+    ident, status, rebuilt = opened
     if "flash" in st.session_state:
         st.success(st.session_state.pop("flash"), icon=":material/check:")
     w = words(state.lang())
@@ -509,21 +515,10 @@ def _add_item_form(ident: str, coa: str, who: User) -> None:
 
 
 def signoff_page() -> None:
-    st.title(t("signoff_title"))
-    assessment = _assessment()
-    if assessment is None:
+    opened = _recorded_page(t("signoff_title"))
+    if opened is None:
         return
-    _fictional_banner(assessment)
-    ident = _recorded_choice(assessment)
-    if ident is None:
-        return
-    store = state.record()
-    try:
-        status = store.status(ident)
-        rebuilt = state.recorded_assessment(ident)
-    except PlannerError as exc:
-        _error(exc)
-        return
+    ident, status, rebuilt = opened
     signed = status["signoff"]
     w = words(state.lang())
     if signed is None:
