@@ -65,7 +65,7 @@ def brief_html(assessment: Assessment, bundle: Bundle, redaction: Redaction) -> 
         "top": _top(bundle, w),
         "more": max(0, len(bundle.checklist) - TOP_PRECAUTIONS),
         "signoff": _signoff(bundle.review, w),
-        "checklist": _annex_checklist(assessment, bundle, w),
+        "checklist": _annex_checklist(bundle, w),
         "exposure": _annex_exposure(assessment, lang),
         "sites": bundle.layers["sites"].drop(columns="geometry").to_dict("records"),
         "sources": _sources(assessment),
@@ -130,7 +130,7 @@ def _signoff(review: dict[str, Any] | None, w: dict[str, Any]) -> dict[str, Any]
     return signed | {"decision_label": w["decisions"][signed["decision"]]}
 
 
-def _annex_checklist(assessment: Assessment, bundle: Bundle, w: dict[str, Any]) -> list[dict[str, Any]]:
+def _annex_checklist(bundle: Bundle, w: dict[str, Any]) -> list[dict[str, Any]]:
     history = {item["key"]: item["history"] for item in bundle.review["items"]} if bundle.review else {}
     rows = []
     for row in bundle.checklist.to_dict("records"):

@@ -19,7 +19,7 @@ Layers:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -64,7 +64,6 @@ class Bundle:
     statement: list[str]
     lang: str
     review: dict[str, Any] | None = None  # the record's status (items, sign-off) when recorded
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def heading(self) -> list[str]:
