@@ -28,7 +28,6 @@ from planner.checklist import number
 from planner.errors import InputError
 from planner.outputs import Bundle
 from planner.record import input_files
-from planner.redaction import Redaction
 from planner.risk import round_people
 from planner.words import words
 
@@ -45,7 +44,7 @@ _ENV = jinja2.Environment(
 )
 
 
-def brief_html(assessment: Assessment, bundle: Bundle, redaction: Redaction) -> str:
+def brief_html(assessment: Assessment, bundle: Bundle) -> str:
     """The brief as one self-contained HTML page."""
     lang = bundle.lang
     w = words(lang)
@@ -61,7 +60,7 @@ def brief_html(assessment: Assessment, bundle: Bundle, redaction: Redaction) -> 
         "window": f"{assessment.plan.window.start:%Y-%m-%d %H:%M} – {assessment.plan.window.end:%Y-%m-%d %H:%M %Z}",
         "coas": _coas(assessment, w),
         "ranking": assessment.comparison.ranking,
-        "map": _data_uri(map_png(assessment, bundle, redaction)),
+        "map": _data_uri(map_png(assessment, bundle)),
         "top": _top(bundle, w),
         "more": max(0, len(bundle.checklist) - TOP_PRECAUTIONS),
         "signoff": _signoff(bundle.review, w),
@@ -79,11 +78,11 @@ def brief_html(assessment: Assessment, bundle: Bundle, redaction: Redaction) -> 
 BRIEF_FORMATS = ("html", "pdf")
 
 
-def brief(assessment: Assessment, bundle: Bundle, redaction: Redaction, fmt: str) -> bytes:
+def brief(assessment: Assessment, bundle: Bundle, fmt: str) -> bytes:
     """The brief as the bytes of an HTML or PDF file."""
     if fmt not in BRIEF_FORMATS:
         raise InputError.single("--format", "", f"unknown brief format '{fmt}'", "use html or pdf")
-    html = brief_html(assessment, bundle, redaction)
+    html = brief_html(assessment, bundle)
     return html.encode("utf-8") if fmt == "html" else brief_pdf(html)
 
 
@@ -211,7 +210,7 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def map_png(assessment: Assessment, bundle: Bundle, redaction: Redaction, *, width_in: float = 7.0) -> bytes:
+def map_png(assessment: Assessment, bundle: Bundle, *, width_in: float = 7.0) -> bytes:
     """The operation drawn from its own layers (no tiles): risk cells, zones, roads, sites, reports."""
     # A Figure without pyplot: no global state, safe in the dashboard's threads, no screen needed.
     from matplotlib.figure import Figure  # noqa: PLC0415  (only maps need matplotlib)

@@ -533,7 +533,7 @@ def brief_command(
     store, user, assessment, bundled, redaction = _released(
         settings, assessment_id, as_user=as_user, include_sensitive=include_sensitive, coarsen_km=coarsen_km, lang=lang
     )
-    data = make_brief(assessment, bundled, redaction, fmt)
+    data = make_brief(assessment, bundled, fmt)
     _write_atomically(out, data)
     if user is not None and redaction.sensitive:
         store.note_release(user, assessment_id, output=f"brief {fmt}", fields=redaction.fields(assessment.layerset))

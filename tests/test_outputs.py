@@ -93,9 +93,7 @@ def write_all(found: Bundle, folder: Path) -> dict[str, Path]:
     return paths
 
 
-def every_text(
-    paths: dict[str, Path], folder: Path, assessment: Assessment, found: Bundle, redaction: Redaction
-) -> str:
+def every_text(paths: dict[str, Path], folder: Path, assessment: Assessment, found: Bundle) -> str:
     """Everything a reader of the outputs could see, as text: files, metadata, the brief in HTML and PDF."""
     texts = []
     for path in paths.values():
@@ -105,10 +103,10 @@ def every_text(
     with rasterio.open(paths["geotiff"]) as src:
         texts.append(json.dumps(src.tags()))
     pdf = folder / "brief.pdf"
-    pdf.write_bytes(brief(assessment, found, redaction, "pdf"))
+    pdf.write_bytes(brief(assessment, found, "pdf"))
     pdftotext = debian_tool("pdftotext", "poppler-utils")
     texts.append(subprocess.run([pdftotext, str(pdf), "-"], check=True, capture_output=True, text=True).stdout)
-    texts.append(brief_html(assessment, found, redaction))
+    texts.append(brief_html(assessment, found))
     return "\n".join(texts)
 
 
@@ -169,9 +167,9 @@ def test_each_export_reread_with_the_standard_tools_gives_the_assessments_figure
 def test_the_brief_pdf_has_a_drawn_first_page_and_annexes_and_the_html_fetches_nothing(
     recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
 ) -> None:
-    assessment, found, redaction = released(recorded)
+    assessment, found, _redaction = released(recorded)
     pdf = tmp_path / "brief.pdf"
-    pdf.write_bytes(brief(assessment, found, redaction, "pdf"))
+    pdf.write_bytes(brief(assessment, found, "pdf"))
     pdftoppm = debian_tool("pdftoppm", "poppler-utils")
     subprocess.run([pdftoppm, "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
@@ -187,7 +185,7 @@ def test_the_brief_pdf_has_a_drawn_first_page_and_annexes_and_the_html_fetches_n
         assert expected in first
     assert "Annex A" not in first
 
-    html = brief_html(assessment, found, redaction)
+    html = brief_html(assessment, found)
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
     assert re.search(r"(https?:|ftp:)?//[a-z0-9]", text, re.IGNORECASE) is None
     references = _references(html)
@@ -216,8 +214,8 @@ def test_the_brief_shows_review_status_sign_off_validity_and_who_did_what(
     for item in record.status(ident)["items"]:
         record.review(people["poc_adviser"], ident, item["key"], status="accepted_risk", note="kept <away>")
     record.signoff(people["commander"], ident, decision="approve")
-    assessment, found, redaction = released(recorded, lang="fr")
-    html = brief_html(assessment, found, redaction)
+    assessment, found, _redaction = released(recorded, lang="fr")
+    html = brief_html(assessment, found)
     assert "Fiche de décision du commandant" in html and "VALIDE" in html and "approuvée" in html
     assert "risque accepté" in html and "poc_adviser-1" in html and "commander-1" in html
     assert "kept &lt;away&gt;" in html  # an adviser's note is text, never markup
@@ -236,8 +234,8 @@ def test_a_planted_source_never_reaches_any_output_unless_a_cleared_role_asks(
     recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
 ) -> None:
     people = recorded[2]
-    assessment, found, redaction = released(recorded)
-    text = every_text(write_all(found, tmp_path / "plain"), tmp_path, assessment, found, redaction)
+    assessment, found, _ = released(recorded)
+    text = every_text(write_all(found, tmp_path / "plain"), tmp_path, assessment, found)
     assert SECRET not in text and SECRET_NOTE not in text
     assert "Withheld (marked sensitive in the layer set): events.source, events.notes." in text
 
@@ -246,7 +244,7 @@ def test_a_planted_source_never_reaches_any_output_unless_a_cleared_role_asks(
             released(recorded, user=who, include_sensitive=True)
 
     # The control: a cleared adviser who asks does get them, and every output says so.
-    assessment, found, redaction = released(recorded, user=people["poc_adviser"], include_sensitive=True)
+    assessment, found, _redaction = released(recorded, user=people["poc_adviser"], include_sensitive=True)
     paths = write_all(found, tmp_path / "cleared")
     reports = gpd.read_file(paths["gpkg"], layer="threat_reports")
     assert set(reports["events_source"]) == {SECRET}
@@ -257,7 +255,7 @@ def test_coarsened_reports_sit_at_their_cell_centres_in_every_output(
     recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
 ) -> None:
     cell = 500.0
-    assessment, found, redaction = released(recorded, coarsen_km=cell / 1000)
+    assessment, found, _redaction = released(recorded, coarsen_km=cell / 1000)
     exact = [(r.x, r.y) for r in assessment.coas[0].threats.reports]
     paths = write_all(found, tmp_path / "coarse")
     to_utm = Transformer.from_crs("EPSG:4326", assessment.crs, always_xy=True)
@@ -281,7 +279,7 @@ def test_coarsened_reports_sit_at_their_cell_centres_in_every_output(
     checklist = pd.read_csv(paths["csv"] / "checklist.csv", skiprows=len(found.heading), encoding="utf-8-sig")
     p13 = checklist[checklist["rule"] == "P13"].iloc[0]
     assert "nearest ≤ 500 m" in p13["evidence"]
-    text = every_text(paths, tmp_path, assessment, found, redaction)
+    text = every_text(paths, tmp_path, assessment, found)
     exact_lonlat = [
         f"{v:.6f}" for r in exact for v in Transformer.from_crs(assessment.crs, 4326, always_xy=True).transform(*r)
     ]
@@ -292,8 +290,8 @@ def test_coarsened_reports_sit_at_their_cell_centres_in_every_output(
 def test_markup_from_layers_is_escaped_in_the_html_brief_and_in_kml(
     recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
 ) -> None:
-    assessment, found, redaction = released(recorded)
-    html = brief_html(assessment, found, redaction)
+    assessment, found, _redaction = released(recorded)
+    html = brief_html(assessment, found)
     assert "<script" not in html and "<b>Co</b>" not in html
     assert "&lt;script&gt;" in html
     path = tmp_path / "out.kml"
@@ -389,6 +387,6 @@ def test_juba_exports_and_brief_reread_with_the_real_layers(tmp_path: Path) -> N
     assert len(kml.findall(".//k:Placemark", KML_NS)) == sum(len(f) for f in found.layers.values())
     with rasterio.open(paths["geotiff"]) as src:
         assert src.res == (1000.0, 1000.0) and src.count == len(assessment.coas) + 4
-    html = brief_html(assessment, found, Redaction(coarsen_m=1000.0))
+    html = brief_html(assessment, found)
     assert "Juba UN House PoC3" in html
     assert re.search(r"(https?:|ftp:)?//[a-z0-9]", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)) is None

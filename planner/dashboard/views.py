@@ -74,9 +74,12 @@ def _fictional_banner(assessment: Assessment) -> None:
 
 def _redaction(*, sources: bool = False) -> Redaction:
     """What this screen may show: sources only for a cleared role that asked for them."""
+    return policy(state.user(), state.settings().redaction, include_sensitive=sources and _cleared())
+
+
+def _cleared() -> bool:
     who = state.user()
-    cleared = who is not None and who.role in state.settings().redaction.cleared_roles
-    return policy(who, state.settings().redaction, include_sensitive=sources and cleared)
+    return who is not None and who.role in state.settings().redaction.cleared_roles
 
 
 # --- sign-in -------------------------------------------------------------------------------------------------------
@@ -288,8 +291,7 @@ def map_page() -> None:
     cols = st.columns([3, 2, 2])
     coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa")
     heat = cols[1].toggle(t("heatmap"), key="map_heatmap")
-    who = state.user()
-    cleared = who is not None and who.role in state.settings().redaction.cleared_roles
+    cleared = _cleared()
     sources = cols[2].toggle(
         t("show_sources"), key="map_sources", disabled=not cleared, help=None if cleared else t("sources_not_cleared")
     )
@@ -532,7 +534,7 @@ def signoff_page() -> None:
         st.error(f"{t('void')}: {'; '.join(signed['void_because'])}", icon=":material/gpp_bad:")
     redaction = _redaction()
     found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
-    components.html(brief_html(rebuilt, found, redaction), height=900, scrolling=True)
+    components.html(brief_html(rebuilt, found), height=900, scrolling=True)
     who = state.user()
     if who is not None and who.role == "commander":
         _signoff_form(ident, who)
@@ -563,11 +565,11 @@ def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Red
         found = bundle(assessment, redaction, lang=state.lang(), assessment_id=ident, review=found.review)
     cols = st.columns(len(FORMATS) + 2)
     cols[0].download_button(
-        "brief.html", brief(assessment, found, redaction, "html"), f"{ident}-brief.html", "text/html", key="dl_html"
+        "brief.html", brief(assessment, found, "html"), f"{ident}-brief.html", "text/html", key="dl_html"
     )
     if cols[1].button("brief.pdf", key="make_pdf"):
         with st.spinner(t("rendering")):
-            st.session_state["pdf"] = brief(assessment, found, redaction, "pdf")
+            st.session_state["pdf"] = brief(assessment, found, "pdf")
     if "pdf" in st.session_state:
         cols[1].download_button(
             t("save_pdf"), st.session_state["pdf"], f"{ident}-brief.pdf", "application/pdf", key="dl_pdf"
