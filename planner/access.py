@@ -76,6 +76,8 @@ class HealthReach:
     people_newly_beyond: float  # within the limit before, beyond it (or cut off) during
     people_off_network: float
     sites: list[PlaceReach]
+    # Flat indices (into the risk surface's grid) of the cells counted in people_newly_beyond.
+    lost_cells: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,7 @@ class _Places:
     """Populated cells and displacement sites with the junction they reach the network at."""
 
     cell_people: np.ndarray
+    cell_index: np.ndarray  # flat index of each populated cell in the surface's grid
     cell_x: np.ndarray
     cell_y: np.ndarray
     cell_node: np.ndarray
@@ -346,6 +349,7 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
     site_node, site_walk = graph.snap(np.array(sx), np.array(sy))
     return _Places(
         cell_people,
+        np.flatnonzero(populated.ravel()),
         cell_x,
         cell_y,
         cell_node,
@@ -408,6 +412,7 @@ def _health(
         people_newly_beyond=float(people[beyond_during & ~beyond_before].sum()),
         people_off_network=places.off_network_people,
         sites=sites,
+        lost_cells=places.cell_index[beyond_during & ~beyond_before],
     )
 
 

@@ -21,10 +21,11 @@ from planner.checklist import Checklist, Situation, evaluate, render
 from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
 from planner.exposure import Exposure, ZoneFigures, exposure
 from planner.geo import working_crs
+from planner.harm import HarmEstimate, Range, estimate_harm, people_present
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.plan import COA, Plan
-from planner.risk import Comparison, Risk, compare, risk
+from planner.risk import Comparison, Risk, compare, comparison_text, explain, risk
 from planner.settings import Settings
 from planner.surface import RiskSurface, risk_surface
 from planner.threat import ThreatContext, threat_context
@@ -70,14 +71,20 @@ class Assessment:
             "area": self.layerset.area,
             "working_crs": self.crs,
             "coas": [
-                _coa_dict(result, self.effects)
+                _coa_dict(result, self.effects, lang)
                 | {"checklist": render(result.checklist, self.catalogue, lang, result.coa.id)}
                 for result in self.coas
             ],
             "comparison": {
                 "ranking": self.comparison.ranking,
                 "too_close": [list(pair) for pair in self.comparison.too_close],
-                "summary": self.comparison.summary,
+                "summary": comparison_text(
+                    self.comparison.ranking,
+                    self.comparison.too_close,
+                    {r.coa.id: r.risk for r in self.coas},
+                    self.settings.risk,
+                    lang,
+                ),
             },
             "surface": {
                 "crs": self.crs,
@@ -131,22 +138,91 @@ def _flag_dict(flag: Flag) -> dict[str, Any]:
     return {"code": flag.code, "layer": flag.layer, "message": flag.message}
 
 
-def _coa_dict(result: COAResult, effects: EffectsTable) -> dict[str, Any]:
+def _range_dict(r: Range) -> dict[str, float]:
+    return {"low": round(r.low, 4), "central": round(r.central, 4), "high": round(r.high, 4)}
+
+
+def _risk_dict(found: Risk, lang: str) -> dict[str, Any]:
+    harm: HarmEstimate = found.harm
+    total = harm.index.central
+    return {
+        "score": found.score,
+        "level": found.level,
+        "score_range": list(found.score_range),
+        "casualties": _range_dict(harm.casualties),
+        "harms": {key: _range_dict(r) for key, r in harm.harms.items()},
+        "index": _range_dict(harm.index),
+        "present": {"home_share": round(harm.home_share, 4), "window_hours": round(harm.window_hours, 2)},
+        "widened_by": harm.widened_by,
+        "mechanisms": [
+            {
+                "element": f.element,
+                "activity": f.activity,
+                "mechanism": f.mechanism,
+                "casualties": _range_dict(f.casualties),
+                "harms": {key: _range_dict(r) for key, r in f.harms.items()},
+                "people_reached": _range_dict(f.people_reached),
+                "residents_reached": _range_dict(f.residents_reached),
+                "value": _range_dict(f.value),
+                "share_pct": round(100 * f.value.central / total, 2) if total > 0 else 0.0,
+                "parameters": f.parameters,
+                "basis": f.basis,
+                "widened_by": list(f.widened_by),
+                "sites": [
+                    {
+                        "layer": s.layer,
+                        "id": s.id,
+                        "name": s.name,
+                        "category": s.category,
+                        "distance_m": round(s.distance_m, 1),
+                        "people_present": _range_dict(s.people_present),
+                        "casualties": _range_dict(s.casualties),
+                        "struck": None if s.struck is None else round(s.struck, 4),
+                        "shelters": None if s.shelters is None else _range_dict(s.shelters),
+                        "losing_care": None if s.losing_care is None else _range_dict(s.losing_care),
+                        "widened_by": list(s.widened_by),
+                    }
+                    for s in f.sites
+                ],
+            }
+            for f in harm.mechanisms
+        ],
+        "harm_by_others": {
+            "threat_known": harm.threat_known,
+            "value": _range_dict(harm.others_value),
+            "elements": [
+                {
+                    "element": t.element,
+                    "reports": t.reports,
+                    "attacks_on_civilians": t.attacks_on_civilians,
+                    "nearest_m": None if t.nearest_m is None else round(t.nearest_m, 1),
+                    "latest": t.latest,
+                    "weighted": round(t.weighted, 4),
+                    "threat": _range_dict(t.threat),
+                    "people_engaged": _range_dict(t.people_engaged),
+                    "value": _range_dict(t.value),
+                }
+                for t in harm.by_others
+            ],
+        },
+        "contributions": {
+            k: {
+                "share_pct": round(c.share_pct, 2),
+                "value": round(c.value, 4),
+                "explanation": c.explanation if lang == "en" else explain(k, harm, None, lang),
+            }
+            for k, c in found.contributions.items()
+        },
+    }
+
+
+def _coa_dict(result: COAResult, effects: EffectsTable, lang: str) -> dict[str, Any]:
     ex, threats = result.exposure, result.threats
     recent = threats.most_recent
     return {
         "id": result.coa.id,
         "name": result.coa.name,
-        "risk": {
-            "score": result.risk.score,
-            "level": result.risk.level,
-            "people_equivalents": round(result.risk.people_equivalents, 3),
-            "threat_factor": round(result.risk.threat_factor, 4),
-            "contributions": {
-                k: {"share_pct": round(c.share_pct, 2), "value": round(c.value, 3), "explanation": c.explanation}
-                for k, c in result.risk.contributions.items()
-            },
-        },
+        "risk": _risk_dict(result.risk, lang),
         "exposure": {zone: _zone_dict(figs) for zone, figs in ex.zones.items()}
         | {"flags": {figure: [_flag_dict(f) for f in flags] for figure, flags in ex.flags.items()}},
         "elements": [
@@ -332,6 +408,7 @@ def assess(
     }
     all_reports = {(r.layer, r.event_id): r for context in threats.values() for r in context.reports}
     surface = risk_surface(zones, list(all_reports.values()), layerset, crs, settings)
+    presence = people_present(surface, layerset, plan.window, crs, settings.harm)
     results = []
     for coa in plan.coas:
         coa_access = access(
@@ -345,7 +422,9 @@ def assess(
             effects=effects,
             settings=settings.access,
         )
-        coa_risk = risk(exposures[coa.id], threats[coa.id], settings.risk, settings.threat, coa_access)
+        harm = estimate_harm(coa, zones[coa.id], presence, threats[coa.id], coa_access, effects, settings.harm)
+        surface.score[coa.id] = harm.cells.reshape(surface.shape)
+        coa_risk = risk(harm, settings.risk)
         results.append(COAResult(coa, zones[coa.id], exposures[coa.id], threats[coa.id], coa_access, coa_risk))
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
     warnings = layerset.all_flags(plan.window.start.date())

@@ -28,7 +28,7 @@ from planner.checklist import number
 from planner.errors import InputError
 from planner.outputs import Bundle
 from planner.record import input_files
-from planner.risk import round_people
+from planner.risk import comparison_text, explain, harm_text, range_text, round_people
 from planner.words import words
 
 TOP_PRECAUTIONS = 6
@@ -58,8 +58,16 @@ def brief_html(assessment: Assessment, bundle: Bundle) -> str:
         "assessment_id": bundle.assessment_id,
         "area": assessment.layerset.area,
         "window": f"{assessment.plan.window.start:%Y-%m-%d %H:%M} – {assessment.plan.window.end:%Y-%m-%d %H:%M %Z}",
-        "coas": _coas(assessment, w),
+        "coas": _coas(assessment, w, lang),
         "ranking": assessment.comparison.ranking,
+        "comparison": comparison_text(
+            assessment.comparison.ranking,
+            assessment.comparison.too_close,
+            {r.coa.id: r.risk for r in assessment.coas},
+            assessment.settings.risk,
+            lang,
+        ),
+        "mechanisms": _annex_harm(assessment, w, lang),
         "map": _data_uri(map_png(assessment, bundle)),
         "top": _top(bundle, w),
         "more": max(0, len(bundle.checklist) - TOP_PRECAUTIONS),
@@ -94,22 +102,69 @@ def brief_pdf(html: str) -> bytes:
     return bytes(weasyprint.HTML(string=html, url_fetcher=only_embedded).write_pdf())
 
 
-def _coas(assessment: Assessment, w: dict[str, Any]) -> list[dict[str, Any]]:
+def _coas(assessment: Assessment, w: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     rows = []
     for i, result in enumerate(assessment.coas):
+        harm = result.risk.harm
         contributions = sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct)
+        shown = [c for c in contributions if c.share_pct > 0][:2] or contributions[:1]
+        low, high = result.risk.score_range
         rows.append(
             {
                 "id": result.coa.id,
                 "name": result.coa.name,
                 "score": result.risk.score,
+                "score_range": f"{low:.0f}-{high:.0f}",
+                "casualties": range_text(harm.casualties, lang),
                 "level": result.risk.level,
                 "level_label": w["levels"][result.risk.level],
                 "colour": COA_COLOURS[i % len(COA_COLOURS)],
-                "reasons": [c.explanation for c in contributions if c.share_pct > 0][:2]
-                or [contributions[0].explanation if contributions else ""],
+                "reasons": [explain(c.input, harm, None, lang) for c in shown],
+                "widened_by": harm.widened_by,
             }
         )
+    return rows
+
+
+def _annex_harm(assessment: Assessment, w: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Each element's harm by mechanism, then harm by others: the figures behind each COA's estimate."""
+    phrases = w["harm"]
+    rows = []
+    for result in assessment.coas:
+        harm = result.risk.harm
+        for f in harm.mechanisms:
+            others = [
+                phrases["harms"][key].format(value=harm_text(key, r.central))
+                for key, r in f.harms.items()
+                if r.central >= 0.05
+            ]
+            rows.append(
+                {
+                    "coa": result.coa.id,
+                    "element": f.element,
+                    "mechanism": phrases["mechanisms"][f.mechanism],
+                    "casualties": range_text(f.casualties, lang),
+                    "people": round_people(f.people_reached.central),
+                    "others": "; ".join(others),
+                    "basis": f.basis,
+                    "widened_by": "; ".join(f.widened_by),
+                }
+            )
+        for t in harm.by_others:
+            if t.value.high <= 0:
+                continue
+            rows.append(
+                {
+                    "coa": result.coa.id,
+                    "element": t.element,
+                    "mechanism": phrases["mechanisms"]["harm_by_others"],
+                    "casualties": "—",
+                    "people": round_people(t.people_engaged.central),
+                    "others": f"{phrases['threat']} {100 * t.threat.low:.0f}-{100 * t.threat.high:.0f} %",
+                    "basis": explain("harm_by_others", harm, None, lang),
+                    "widened_by": "",
+                }
+            )
     return rows
 
 

@@ -26,15 +26,17 @@ from planner.catalogue import load_catalogue
 from planner.effects import load_effects_table
 from planner.errors import DataIOError, InputError
 from planner.export import FORMATS, export
+from planner.harm import Range
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.outputs import from_record
 from planner.plan import check_plan_in_layers, load_plan, open_plan, plan_summary
 from planner.record import DECISIONS, ROLES, STATUSES, Record, RecordError, User
-from planner.risk import people_text
+from planner.risk import harm_text, people_text, range_text
 from planner.sample import write_sample
 from planner.settings import Settings, load_settings
 from planner.store import backup as backup_store
 from planner.store import store_url
+from planner.words import words
 
 app = typer.Typer(
     name="primum",
@@ -232,22 +234,23 @@ def render_assessment(result: dict[str, Any]) -> str:
         lines.append("FICTIONAL training data: every figure is invented")
     lines.append("")
     header = (
-        f"{'COA':<4} {'score':>5}  {'level':<8} {'people core':>11} {'outer':>7} {'displaced core':>14} "
-        f"{'outer':>7} {'sites':>5} {'reports':>7}"
+        f"{'COA':<4} {'score':>5} {'(range)':>9}  {'level':<8} {'casualties (range)':>20} "
+        f"{'people core':>11} {'outer':>7} {'displaced core':>14} {'outer':>7} {'sites':>5} {'reports':>7}"
     )
     lines += [header, "-" * len(header)]
     for coa in result["coas"]:
-        ex = coa["exposure"]
+        ex, found = coa["exposure"], coa["risk"]
+        low, high = found["score_range"]
         lines.append(
-            f"{coa['id']:<4} {coa['risk']['score']:>5.0f}  {coa['risk']['level']:<8} "
+            f"{coa['id']:<4} {found['score']:>5.0f} {f'({low:.0f}-{high:.0f})':>9}  {found['level']:<8} "
+            f"{range_text(Range(**found['casualties'])):>20} "
             f"{people_text(ex['core']['people']):>11} {people_text(ex['outer']['people']):>7} "
             f"{people_text(ex['core']['displaced']):>14} {people_text(ex['outer']['displaced']):>7} "
             f"{len(coa['sites']):>5} {coa['threats']['count']:>7}"
         )
     for coa in result["coas"]:
         lines.append(f"\nCOA {coa['id']}: {coa['name']}")
-        for contribution in coa["risk"]["contributions"].values():
-            lines.append(f"  - {contribution['explanation']}")
+        lines.extend(_harm_lines(coa["risk"]))
         for figure, flags in coa["exposure"]["flags"].items():
             lines.extend(f"  ! {figure}: {flag['message']}" for flag in flags)
         lines.extend(f"  ! threats: {flag['message']}" for flag in coa["threats"]["flags"])
@@ -264,6 +267,26 @@ def render_assessment(result: dict[str, Any]) -> str:
         f"\nPeople counts rounded as in field reports; effects table: {result['provenance']['effects_table']}."
     )
     return "\n".join(lines)
+
+
+def _harm_lines(found: dict[str, Any]) -> list[str]:
+    """The estimate: expected casualties, other harms, each input's share and why the range is wide."""
+    present = found["present"]
+    casualties = range_text(Range(**found["casualties"]))
+    at_home = f"{present['home_share']:.0%} of residents at home over the {present['window_hours']:g} h window"
+    lines = [f"  expected casualties (killed or injured): {casualties}; {at_home}"]
+    phrases = words("en")["harm"]["harms"]
+    others = [
+        phrases[key].format(value=harm_text(key, r["central"]))
+        for key, r in found["harms"].items()
+        if r["central"] >= 0.05
+    ]
+    if others:
+        lines.append(f"  other harms: {', '.join(others)}")
+    for contribution in sorted(found["contributions"].values(), key=lambda c: -c["share_pct"]):
+        lines.append(f"  - {contribution['explanation']}")
+    lines.extend(f"  ~ range widened: {reason}" for reason in found["widened_by"])
+    return lines
 
 
 def _access_lines(found: dict[str, Any]) -> list[str]:

@@ -39,6 +39,63 @@ ACTIVITY_CLASSES = (
 )
 
 
+class _MechanismSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spread: tuple[float, float] = Field(
+        (0.5, 2.0), description="low and high multipliers of the central figure: how uncertain the effect itself is"
+    )
+    basis: str
+
+    @model_validator(mode="after")
+    def _spread_brackets_one(self) -> _MechanismSpec:
+        low, high = self.spread
+        if not 0 <= low <= 1 <= high:
+            raise ValueError(f"spread must be [low, high] with 0 <= low <= 1 <= high (got {list(self.spread)})")
+        return self
+
+
+class BlastSpec(_MechanismSpec):
+    """Explosive means: a Carleton damage function around each burst, bursts scattered by the delivery error."""
+
+    casualty_area_m2: float = Field(gt=0, description="area of the damage function of one round (killed or injured)")
+    cep_observed_m: float = Field(gt=0, description="delivery error (CEP) of observed, adjusted fire")
+    cep_unobserved_m: float = Field(gt=0, description="delivery error (CEP) of unobserved, map-predicted fire")
+    rounds: int = Field(ge=1, description="rounds assumed when the plan does not give `munitions`")
+    exposed_share: float = Field(
+        gt=0, le=1, description="share of the people present who are exposed to fragments (the rest under cover)"
+    )
+
+
+class RateSpec(_MechanismSpec):
+    """Casualties per person present at full intensity of the element's zone (falling across the outer ring)."""
+
+    rate: float = Field(ge=0, le=1)
+
+
+class RotorWashSpec(RateSpec):
+    shelter_damage: float = Field(ge=0, le=1, description="share of light shelters damaged at full intensity")
+    home_damage: float = Field(ge=0, le=1, description="share of homes (thatch, light roofs) damaged at full intensity")
+    people_per_shelter: float = Field(gt=0)
+
+
+class RestrictionSpec(RateSpec):
+    confines: bool = Field(description="people inside the core cannot leave while it lasts (a cordon)")
+
+
+class MechanismsSpec(BaseModel):
+    """What an activity does to civilians; each mechanism names its public basis."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    blast: BlastSpec | None = None
+    stray_rounds: RateSpec | None = None
+    rotor_wash: RotorWashSpec | None = None
+    movement_restriction: RestrictionSpec | None = None
+    traffic: RateSpec | None = None
+    drawing_fire: RateSpec | None = None
+
+
 class ActivitySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +111,7 @@ class ActivitySpec(BaseModel):
     cordon: bool = False
     military_position: bool = False
     kinetic: bool = Field(False, description="uses force (fires, strikes); explosive means are always kinetic")
+    mechanisms: MechanismsSpec = Field(default_factory=MechanismsSpec)
 
     @property
     def classes(self) -> frozenset[str]:
@@ -65,6 +123,8 @@ class ActivitySpec(BaseModel):
     def _outer_beyond_core(self) -> ActivitySpec:
         if self.outer_m < self.core_m:
             raise ValueError(f"outer_m ({self.outer_m}) must be at least core_m ({self.core_m})")
+        if self.explosive and self.mechanisms.blast is None:
+            raise ValueError("an explosive activity needs a `mechanisms: {blast: ...}` entry (what its rounds do)")
         return self
 
 

@@ -60,7 +60,8 @@ class _ElementSpec(BaseModel):
     outer_m: float | None = Field(None, gt=0)
     observer: bool | None = Field(None, description="indirect fire with an observer on the target")
     closes_roads: bool | None = Field(None, description="roads inside the element's core are closed")
-    munitions: int | None = Field(None, ge=1)
+    munitions: int | None = Field(None, ge=1, description="rounds or munitions planned (explosive means)")
+    duration_h: float | None = Field(None, gt=0, description="hours the element lasts (a cordon); default: the window")
     label: str = ""
 
     @model_validator(mode="after")
@@ -147,6 +148,7 @@ class Element:
     closes_roads: bool | None = None
     munitions: int | None = None
     label: str = ""
+    duration_h: float | None = None
 
     @property
     def shape_kind(self) -> str:
@@ -241,6 +243,7 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
                         element.closes_roads,
                         element.munitions,
                         element.label,
+                        element.duration_h,
                     )
                 )
         coas.append(COA(coa.id, coa.name, tuple(elements), coa.description))

@@ -1,29 +1,29 @@
-"""Risk per COA: a score from 0 to 100, a level, and the share of the score each input contributed.
+"""Risk per COA: a score from 0 to 100 and a level, derived from the harm estimate, and what made it.
 
-The score counts intensity-weighted "people-equivalents" H and saturates::
+The harm estimate (``planner/harm``) gives ``H``, the COA's expected harm in casualty-equivalents: expected
+casualties, sites struck at their weight, the heaviest other harm of each place (confinement, care lost,
+shelter lost) and the reprisal risk of harm by others. Then::
 
-    base   = people_weight * people_weighted + displaced_weight * displaced_weighted + sum(site_weight * intensity)
-             + access_weight * (people_weight * residents + displaced_weight * displaced losing health care
-               within the reach limit during the operation)
-    factor = 1 + (threat_max_factor - 1) * min(1, weighted_reports / saturation)
-    H      = base * factor
-    score  = 100 * (1 - exp(-H / scale))
+    score = 100 * H / (H + scale)
 
-Contributions are shares of H: each input's share of ``base`` times ``1 / factor``, and the threat context's
-share ``(factor - 1) / factor``; they add up to 100 %. Weights and thresholds are settings, not code.
+so ``H = scale`` scores 50 (where 'high' starts by default) and the score never saturates below 100. The
+range of ``H`` gives the range of the score. Contributions are shares of ``H`` by mechanism (and harm by
+others); they add up to 100 % because ``H`` is their sum. Explanations are rendered in the reader's language
+from the same figures (``planner/words.yaml``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-from planner.access import Access
-from planner.exposure import Exposure, SiteHit
-from planner.settings import RiskSettings, ThreatSettings
-from planner.threat import ThreatContext
+from planner.harm import HarmEstimate, MechanismFinding, Range
+from planner.settings import RiskSettings
+from planner.words import words
 
 LEVELS = ("low", "medium", "high", "extreme")
+OTHERS = "harm_by_others"
 
 
 def round_people(value: float) -> int:
@@ -38,24 +38,48 @@ def round_people(value: float) -> int:
 
 
 def people_text(value: float | None) -> str:
-    return "unknown" if value is None else f"{round_people(value):,}"
+    if value is None:
+        return "unknown"
+    return "<10" if 0 < value < 5 else f"{round_people(value):,}"
+
+
+def harm_text(key: str, value: float) -> str:
+    """An other harm's figure: people rounded as in field reports, shelters and sites as small counts."""
+    return casualty_text(value) if key in ("shelters_at_risk", "sites_struck") else people_text(value)
+
+
+def casualty_text(value: float) -> str:
+    """Expected casualties as a person would say them: one decimal below 10, whole numbers above."""
+    if value < 0.05:
+        return "0" if value == 0 else "<0.1"
+    return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
+
+
+def range_text(r: Range, lang: str = "en") -> str:
+    """``2.3 (0.8-6.1)``: the central figure, then the range."""
+    text = f"{casualty_text(r.central)} ({casualty_text(r.low)}-{casualty_text(r.high)})"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 @dataclass(frozen=True)
 class Contribution:
-    input: str
-    value: float  # people-equivalents before the threat factor (the factor itself for 'threat')
+    input: str  # a mechanism (blast, rotor_wash ...) or 'harm_by_others'
+    value: float  # casualty-equivalents (central) this input adds to H
     share_pct: float
-    explanation: str
+    explanation: str  # in English; ``explain`` renders it in another language
 
 
 @dataclass(frozen=True)
 class Risk:
     score: float
     level: str
-    people_equivalents: float
-    threat_factor: float
+    score_range: tuple[float, float]
+    harm: HarmEstimate
     contributions: dict[str, Contribution]
+
+    @property
+    def casualties(self) -> Range:
+        return self.harm.casualties
 
 
 def level_of(score: float, settings: RiskSettings) -> str:
@@ -66,132 +90,97 @@ def level_of(score: float, settings: RiskSettings) -> str:
     return level
 
 
-def site_value(hit: SiteHit, settings: RiskSettings) -> float:
-    return settings.site_weights.get(hit.category, 0.0) * hit.intensity
+def score_of(index: float, settings: RiskSettings) -> float:
+    return 100 * index / (index + settings.scale) if index > 0 else 0.0
 
 
-def risk(
-    exposure: Exposure,
-    threats: ThreatContext,
-    risk_settings: RiskSettings,
-    threat_settings: ThreatSettings,
-    found_access: Access | None = None,
-) -> Risk:
-    zones = exposure.zones.values()
-    people = risk_settings.people_weight * sum(z.people_weighted or 0.0 for z in zones)
-    displaced = risk_settings.displaced_weight * sum(z.displaced_weighted for z in zones)
-    sites = sum(site_value(h, risk_settings) for h in exposure.sites)
-    access_people, access_displaced = _access_people(found_access)
-    access = risk_settings.access_weight * (
-        risk_settings.people_weight * access_people + risk_settings.displaced_weight * access_displaced
-    )
-    base = people + displaced + sites + access
-    factor = 1 + (risk_settings.threat_max_factor - 1) * min(1.0, threats.weighted_total / threat_settings.saturation)
-    h = base * factor
-    score = 100 * (1 - math.exp(-h / risk_settings.scale))
-
-    def share(value: float) -> float:
-        return 100 * value / base / factor if base > 0 else 0.0
-
-    threat_share = 100 * (factor - 1) / factor if base > 0 else 0.0
+def risk(harm: HarmEstimate, settings: RiskSettings) -> Risk:
+    """Score, level and contributions of one COA from its harm estimate."""
+    index = harm.index
+    score = score_of(index.central, settings)
+    values: dict[str, float] = {}
+    for finding in harm.mechanisms:
+        values[finding.mechanism] = values.get(finding.mechanism, 0.0) + finding.value.central
+    values[OTHERS] = harm.others_value.central
+    total = sum(values.values())
     contributions = {
-        "people": Contribution("people", people, share(people), _people_text(exposure, share(people))),
-        "displaced": Contribution(
-            "displaced", displaced, share(displaced), _displaced_text(exposure, share(displaced))
-        ),
-        "sites": Contribution("sites", sites, share(sites), _sites_text(exposure, risk_settings, share(sites))),
-        "access": Contribution("access", access, share(access), _access_text(found_access, share(access))),
-        "threat": Contribution("threat", factor, threat_share, _threat_text(threats, threat_share, factor)),
+        key: Contribution(key, value, 100 * value / total if total > 0 else 0.0, explain(key, harm, total, "en"))
+        for key, value in values.items()
     }
-    return Risk(round(score, 2), level_of(score, risk_settings), h, factor, contributions)
-
-
-def _access_people(found: Access | None) -> tuple[float, float]:
-    """Residents and displaced people who lose health care within the limit, or are cut off from it."""
-    if found is None or found.health is None:
-        return 0.0, 0.0
-    limit = found.health.limit_min
-    displaced = sum(
-        p.people or 0.0
-        for p in found.health.sites
-        if p.on_network
-        and (p.before_min is not None and p.before_min <= limit)
-        and (p.during_min is None or p.during_min > limit)
-    )
-    return found.health.people_newly_beyond, displaced
-
-
-def _access_text(found: Access | None, pct: float) -> str:
-    if found is None or found.health is None:
-        return "access on the road network is unknown (no roads layer)"
-    people, displaced = _access_people(found)
-    if people + displaced <= 0:
-        closed = len(found.closures)
-        return f"no one loses health care within {found.health.limit_min:.0f} min ({closed} road piece(s) closed)"
-    roads = sorted({c.road_id for c in found.closures})
-    by = sorted({c.element for c in found.closures})
-    return (
-        f"{pct:.0f} % from {people_text(people)} residents and {people_text(displaced)} displaced people losing "
-        f"health care within {found.health.limit_min:.0f} min while {', '.join(by) or 'the operation'} "
-        f"closes {len(roads)} road(s)"
+    return Risk(
+        round(score, 2),
+        level_of(score, settings),
+        (round(score_of(index.low, settings), 2), round(score_of(index.high, settings), 2)),
+        harm,
+        contributions,
     )
 
 
-def _people_text(exposure: Exposure, pct: float) -> str:
-    best = max(
-        (
-            (el, zone, figs.people_weighted or 0.0, figs.people)
-            for el, by_zone in exposure.by_element.items()
-            for zone, figs in by_zone.items()
-        ),
-        key=lambda t: t[2],
-        default=None,
-    )
-    if best is None or best[2] <= 0:
-        if any(z.people is None for z in exposure.zones.values()):
-            return "people in the zones are unknown (no population data)"
-        return "no residents in the zones"
-    element, zone, _, count = best
-    return (
-        f"{pct:.0f} % from people in the zones, most of all about {people_text(count)} in the {zone} zone of {element}"
-    )
+def explain(key: str, harm: HarmEstimate, total: float | None = None, lang: str = "en") -> str:
+    """One sentence saying what an input contributed, and why, in ``lang``."""
+    w = words(lang)["harm"]
+    total = total if total is not None else harm.index.central
+    if key == OTHERS:
+        return _others_text(harm, total, w, lang)
+    findings = [f for f in harm.mechanisms if f.mechanism == key]
+    value = sum(f.value.central for f in findings)
+    pct = 100 * value / total if total > 0 else 0.0
+    top = max(findings, key=lambda f: (f.value.central, f.casualties.central, f.element))
+    fields: dict[str, Any] = {
+        "pct": f"{pct:.0f}",
+        "mechanism": w["mechanisms"][key],
+        "element": top.element,
+        "casualties": range_text(top.casualties, lang),
+        "people": people_text(top.people_reached.central),
+        "details": _details(top, w, lang),
+    }
+    text = w["contribution"].format(**fields).replace(" ()", "")
+    unknown = [reason for f in findings for reason in f.widened_by if "unknown, not zero" in reason]
+    if unknown:
+        text += f" ! {unknown[0]}"
+    if len(findings) > 1:
+        text += " " + w["more_elements"].format(count=len(findings) - 1)
+    return text
 
 
-def _displaced_text(exposure: Exposure, pct: float) -> str:
-    camps = [h for h in exposure.sites if h.category == "displacement"]
-    if not camps:
-        return "no displacement site in the zones"
-    top = max(camps, key=lambda h: (h.population or 0.0) * (h.share_core + h.share_outer) * h.intensity)
-    if top.population is None:
-        return f"{top.name or top.id} is in the {top.zone} zone of {top.element}; its population is unknown"
-    inside = top.population * (top.share_core + top.share_outer)
-    return (
-        f"{pct:.0f} % from {people_text(inside)} displaced people of {top.name or top.id} in the {top.zone} "
-        f"zone of {top.element}"
-    )
+def _details(f: MechanismFinding, w: dict[str, Any], lang: str) -> str:
+    parts = []
+    if f.mechanism == "blast":
+        p = f.parameters
+        observed = {True: w["observed"], False: w["unobserved"], None: w["observer_unknown"]}[p["observed"]]
+        parts.append(w["blast_detail"].format(rounds=p["rounds"], observed=observed, cep=f"{p['cep_m']:.0f}"))
+    for key in ("people_confined", "people_losing_care", "shelters_at_risk", "sites_struck"):
+        r = f.harms.get(key)
+        if r is not None and r.central >= 0.05:
+            parts.append(w["harms"][key].format(value=harm_text(key, r.central)))
+    top = next((s for s in f.sites if s.casualties.central > 0 or (s.struck or 0) > 0.01 or s.shelters), None)
+    if top is not None:
+        parts.append(
+            w["site_detail"].format(
+                site=top.name,
+                people=people_text(top.people_present.central),
+                distance=f"{top.distance_m:,.0f}",
+            )
+        )
+    return "; ".join(parts)
 
 
-def _sites_text(exposure: Exposure, settings: RiskSettings, pct: float) -> str:
-    sites = [h for h in exposure.sites if h.category != "displacement"]
-    if not sites:
-        return "no protected or essential site in the zones"
-    top = max(sites, key=lambda h: site_value(h, settings))
-    return (
-        f"{pct:.0f} % from {len(sites)} site(s), most of all {top.name or top.id} ({top.category}) in the "
-        f"{top.zone} zone of {top.element}, {top.distance_m:,.0f} m from it"
-    )
-
-
-def _threat_text(threats: ThreatContext, pct: float, factor: float) -> str:
-    if not threats.reports:
-        if threats.flags:
-            return "threat context unknown: " + "; ".join(f.message for f in threats.flags)
-        return f"no report within {threats.distance_m:,.0f} m in the last {threats.window_days} days"
-    recent = threats.most_recent
-    assert recent is not None
-    return (
-        f"{pct:.0f} % from {len(threats.reports)} recent report(s) within {threats.distance_m:,.0f} m "
-        f"({threats.civilian_targeting} targeting civilians; most recent {recent.date}): exposure x {factor:.2f}"
+def _others_text(harm: HarmEstimate, total: float, w: dict[str, Any], lang: str) -> str:
+    value = harm.others_value.central
+    pct = 100 * value / total if total > 0 else 0.0
+    if not harm.threat_known:
+        return w["others_unknown"].format(pct=f"{pct:.0f}")
+    top = max(harm.by_others, key=lambda t: (t.value.central, t.weighted, t.element), default=None)
+    if top is None or top.reports == 0:
+        return w["others_calm"]
+    return w["others"].format(
+        pct=f"{pct:.0f}",
+        element=top.element,
+        reports=top.reports,
+        attacks=top.attacks_on_civilians,
+        latest=top.latest,
+        threat=f"{100 * top.threat.central:.0f}",
+        people=people_text(top.people_engaged.central),
     )
 
 
@@ -202,7 +191,7 @@ class Comparison:
     summary: str
 
 
-def compare(risks: dict[str, Risk], settings: RiskSettings) -> Comparison:
+def compare(risks: dict[str, Risk], settings: RiskSettings, lang: str = "en") -> Comparison:
     ranking = sorted(risks, key=lambda coa: (risks[coa].score, coa))
     close = [
         (a, b)
@@ -210,14 +199,17 @@ def compare(risks: dict[str, Risk], settings: RiskSettings) -> Comparison:
         for b in ranking[i + 1 :]
         if abs(risks[a].score - risks[b].score) < settings.too_close_points
     ]
+    return Comparison(ranking, close, comparison_text(ranking, close, risks, settings, lang))
+
+
+def comparison_text(
+    ranking: list[str], close: list[tuple[str, str]], risks: dict[str, Risk], settings: RiskSettings, lang: str
+) -> str:
+    w = words(lang)["harm"]
     best = ranking[0]
     if any(best in pair for pair in close):
         rivals = sorted({c for pair in close if best in pair for c in pair} - {best})
-        summary = (
-            f"COA {best} has the lowest score, but {', '.join(rivals)} "
-            f"{'is' if len(rivals) == 1 else 'are'} within {settings.too_close_points:g} points: too close "
-            "to call on these data"
-        )
-    else:
-        summary = f"COA {best} has the least expected civilian harm ({risks[best].score:.0f}/100)"
-    return Comparison(ranking, close, summary)
+        return w["too_close"].format(best=best, rivals=", ".join(rivals), points=f"{settings.too_close_points:g}")
+    return w["least_harm"].format(
+        best=best, score=f"{risks[best].score:.0f}", casualties=range_text(risks[best].casualties, lang)
+    )

@@ -42,15 +42,13 @@ class ThreatSettings(_Frozen):
         },
         description="attacks on civilians and one-sided violence weigh most",
     )
-    saturation: float = Field(15.0, gt=0, description="weighted reports at which the threat factor is full")
     bandwidth_m: float = Field(1_000, gt=0, description="kernel bandwidth of the threat density surface")
 
 
 class RiskSettings(_Frozen):
-    # The score counts "people-equivalents" of expected exposure, weighted by intensity, then saturates:
-    # score = 100 * (1 - exp(-H / scale)) with H = (people + displaced + sites) * threat factor.
-    people_weight: float = Field(1.0, ge=0, description="one resident exposed at full intensity")
-    displaced_weight: float = Field(2.0, ge=0, description="displaced people: fragile shelters, already harmed")
+    # The score is derived from the harm estimate: H casualty-equivalents (expected casualties plus the other
+    # harms at their weights, see [harm]) give score = 100 * H / (H + scale), so H = scale scores 50.
+    scale: float = Field(2.0, gt=0, description="casualty-equivalents that score 50 ('high' starts there)")
     site_weights: dict[str, float] = Field(
         default_factory=lambda: {
             "health": 500.0,
@@ -65,18 +63,98 @@ class RiskSettings(_Frozen):
             "other": 10.0,
             "displacement": 0.0,
         },
-        description="people-equivalents of a site at full intensity (the harm of losing it); a displacement "
-        "site counts through its people",
+        description="relative importance of a site in the risk surface's site band (display only)",
     )
-    threat_max_factor: float = Field(1.5, ge=1, description="a hostile context multiplies exposure up to this")
-    scale: float = Field(20_000.0, gt=0, description="people-equivalents that give a score of 63 (1 - 1/e)")
     levels: dict[str, float] = Field(
         default_factory=lambda: {"medium": 25.0, "high": 50.0, "extreme": 75.0},
         description="lowest score of each level above 'low'",
     )
     too_close_points: float = Field(5.0, ge=0, description="COAs closer than this in score are too close to call")
-    access_weight: float = Field(
-        1.0, ge=0, description="one person who loses health reach within the limit, or is cut off from it"
+
+
+def _hours_profile() -> list[float]:
+    # Share of residents at home by local hour: all at night, fewer by day (markets, schools, fields, work).
+    return [1.0] * 6 + [0.85] * 2 + [0.6] * 9 + [0.85] * 3 + [1.0] * 4
+
+
+class HarmSettings(_Frozen):
+    """People present at the time, what a harm other than a casualty weighs, and how data quality widens a range."""
+
+    home_share_by_hour: list[float] = Field(
+        default_factory=_hours_profile,
+        min_length=24,
+        max_length=24,
+        description="share of a residential raster's people at home for each local hour 0-23 (night rasters)",
+    )
+    occupancy: dict[str, float] = Field(
+        default_factory=lambda: {
+            "market": 400.0,
+            "education": 300.0,
+            "worship": 200.0,
+            "health": 60.0,
+            "humanitarian": 40.0,
+            "water": 30.0,
+            "government": 30.0,
+        },
+        description="people present at a site of a category while it is open, when the layer gives no occupancy",
+    )
+    default_hours: dict[str, str] = Field(
+        default_factory=lambda: {
+            "market": "Mo-Sa 07:00-17:00",
+            "education": "Mo-Fr 07:30-15:00",
+            "worship": "Fr 11:30-14:00; Su 08:00-12:00",
+            "health": "24/7",
+            "humanitarian": "Mo-Fr 08:00-17:00",
+            "water": "06:00-19:00",
+            "government": "Mo-Fr 08:00-16:00",
+        },
+        description="typical opening hours (OSM syntax) of a category, for sites whose layer gives none: they set "
+        "the central figure, and the range runs from nobody present to a full site",
+    )
+    site_damage: dict[str, float] = Field(
+        default_factory=lambda: {
+            "health": 10.0,
+            "water": 5.0,
+            "education": 4.0,
+            "humanitarian": 4.0,
+            "market": 3.0,
+            "worship": 3.0,
+            "bridge": 3.0,
+            "power": 2.0,
+            "government": 1.0,
+            "other": 0.2,
+        },
+        description="casualty-equivalents of one site damaged by explosive means: the services people lose",
+    )
+    confined_person_hour: float = Field(
+        0.00005, ge=0, description="casualty-equivalents of one person held in a cordon for one hour"
+    )
+    losing_care: float = Field(
+        0.001, ge=0, description="casualty-equivalents of one person who loses health care within the reach limit"
+    )
+    shelter_lost: float = Field(0.05, ge=0, description="casualty-equivalents of one shelter or home damaged")
+    reprisal: float = Field(
+        0.0005,
+        ge=0,
+        description="casualty-equivalents of one person engaged by the force at a full threat of reprisal",
+    )
+    threat_half_m: float = Field(
+        1_000.0, gt=0, description="a report's weight near an element halves every this many metres from it"
+    )
+    threat_full: float = Field(
+        5.0, gt=0, description="weighted reports near an element at which its threat is two-thirds of full"
+    )
+    unknown_threat: float = Field(
+        0.5, ge=0, le=1, description="threat assumed for the central figure where no threat layer covers the area"
+    )
+    town_precision_m: float = Field(
+        2_000.0, gt=0, description="radius over which people on a town-centroid or shared point may be"
+    )
+    coarse_spread: float = Field(
+        0.5, ge=0, le=1, description="people from a coarse raster: range from (1 - this) to (1 + this) times"
+    )
+    stale_spread: float = Field(
+        0.3, ge=0, le=1, description="people from a stale layer: range from (1 - this) to (1 + this) times"
     )
 
 
@@ -208,6 +286,7 @@ class Settings(_Frozen):
 
     threat: ThreatSettings = Field(default_factory=ThreatSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    harm: HarmSettings = Field(default_factory=HarmSettings)
     surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     checklist: ChecklistSettings = Field(default_factory=ChecklistSettings)

@@ -2,8 +2,9 @@
 
 Each cell carries its components: people (from the population raster, resampled as a density so totals hold
 whether the raster is finer or coarser than the grid), displaced people and site weight (at each site's
-representative point), threat density (weighted reports per km²), and per COA the intensity of effects and
-the score ``intensity * (people * w_people + displaced * w_displaced + sites) * threat factor``.
+representative point), threat density (weighted reports per km²), and per COA the intensity of effects. The
+score of a cell is the COA's expected harm there (casualty-equivalents), filled in by the harm estimate, so
+the map and the COA's total read the same figures.
 Cost grows with the study area: one windowed raster read and vectorised distances over its cells.
 """
 
@@ -41,7 +42,7 @@ class RiskSurface:
     sites: np.ndarray  # people-equivalents of the sites in the cell
     threat: np.ndarray  # weighted reports per km²
     intensity: dict[str, np.ndarray]
-    score: dict[str, np.ndarray]
+    score: dict[str, np.ndarray]  # expected harm per cell (casualty-equivalents), from the harm estimate
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = self.shape
@@ -94,15 +95,6 @@ def risk_surface(
     xs, ys = surface.centres()
     surface.threat = threat_density(reports, xs, ys, settings.threat.bandwidth_m)
     x, y = xs.ravel(), ys.ravel()
-    bandwidth_km2 = math.pi * (settings.threat.bandwidth_m / 1000) ** 2
-    threat_factor = 1 + (settings.risk.threat_max_factor - 1) * np.minimum(
-        1.0, surface.threat * bandwidth_km2 / settings.threat.saturation
-    )
-    exposed = (
-        np.nan_to_num(surface.people) * settings.risk.people_weight
-        + surface.displaced * settings.risk.displaced_weight
-        + surface.sites
-    )
     for coa_id, zones in zones_by_coa.items():
         intensity = np.zeros(x.shape)
         for zone in zones:
@@ -112,7 +104,7 @@ def risk_surface(
                 reach = zone.intensity_at(distance_xy(zone.geometry, x[near], y[near]))
                 intensity[near] = np.maximum(intensity[near], reach)
         surface.intensity[coa_id] = intensity.reshape(shape)
-        surface.score[coa_id] = surface.intensity[coa_id] * exposed * threat_factor
+        surface.score[coa_id] = np.zeros(shape)  # the harm estimate fills it
     return surface
 
 

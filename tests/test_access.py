@@ -40,8 +40,11 @@ def test_a_cordon_on_the_only_road_cuts_the_west_of_the_village_off_from_its_cli
     assert community.closed_roads == ("main",)
     assert found.health is not None
     assert found.health.people_newly_beyond == pytest.approx(500)  # cut off counts as beyond reach, not zero
-    assert result.risk.contributions["access"].value == pytest.approx(500)
-    assert "500 residents" in result.risk.contributions["access"].explanation
+    # The harm estimate carries them as people losing care, caused by the cordon that closes the road.
+    [restriction] = [f for f in result.risk.harm.mechanisms if f.mechanism == "movement_restriction"]
+    assert restriction.element == "cordon-1"
+    assert restriction.harms["people_losing_care"].central == pytest.approx(500)
+    assert "500 people losing health care" in result.risk.contributions["movement_restriction"].explanation
 
 
 def test_the_camp_reaches_the_clinic_in_a_walk_and_a_drive_unchanged_by_the_cordon(tmp_path: Path) -> None:
@@ -70,7 +73,7 @@ def test_no_roads_layer_is_flagged_as_unknown_access_not_as_fine(tmp_path: Path)
     found = result.coas[0].access
     assert found.health is None
     assert [f.code for f in found.flags] == ["no_data"]
-    assert "unknown" in result.coas[0].risk.contributions["access"].explanation
+    assert any("access on the road network is unknown" in w for w in result.coas[0].risk.harm.widened_by)
 
 
 def test_casevac_from_the_cordon_uses_the_forces_own_closed_road(tmp_path: Path) -> None:

@@ -100,7 +100,8 @@ def test_element_beyond_the_raster_has_unknown_people(tmp_path: Path) -> None:
     far_site = [("school", "School", 2900, 400), ("clinic", "Clinic", 3100, 600)]
     coa = run(make_world(tmp_path, elements=[lz], sites=far_site))["coas"][0]
     assert coa["exposure"]["core"]["people"] is None  # unknown, not zero
-    assert "unknown" in coa["risk"]["contributions"]["people"]["explanation"]
+    assert "residents there are unknown, not zero" in coa["risk"]["contributions"]["rotor_wash"]["explanation"]
+    assert any("unknown, not zero" in reason for reason in coa["risk"]["widened_by"])
     assert any(f["code"] == "no_coverage" for f in coa["exposure"]["flags"]["people"])
 
 
@@ -113,7 +114,11 @@ def test_threat_weight_by_age_precision_and_kind(tmp_path: Path) -> None:
     assert threats["count"] == 1 and threats["by_kind"] == {"attack_on_civilians": 1}
     assert threats["weighted_total"] == pytest.approx(0.5 * 1.0 * 3.0)
     assert threats["most_recent"]["date"] == "2025-05-02"
-    assert coa["risk"]["threat_factor"] == pytest.approx(1 + 0.5 * 1.5 / 15)
+    # Inside the cordon the report keeps its whole weight near it: the threat there is 1 - exp(-1.5 / 5).
+    [near] = coa["risk"]["harm_by_others"]["elements"]
+    assert near["weighted"] == pytest.approx(1.5)
+    assert near["threat"]["central"] == pytest.approx(1 - math.exp(-1.5 / 5), rel=1e-3)
+    assert near["attacks_on_civilians"] == 1 and near["nearest_m"] == 0.0
 
 
 def test_reports_outside_the_window_or_too_far_do_not_count(tmp_path: Path) -> None:
@@ -131,14 +136,15 @@ def test_reports_outside_the_window_or_too_far_do_not_count(tmp_path: Path) -> N
 def test_no_threat_layer_is_unknown_not_calm(tmp_path: Path) -> None:
     coa = run(make_world(tmp_path))["coas"][0]
     assert coa["threats"]["flags"][0]["code"] == "no_data"
-    assert "unknown" in coa["risk"]["contributions"]["threat"]["explanation"]
+    assert "unknown" in coa["risk"]["contributions"]["harm_by_others"]["explanation"]
 
 
 def test_contributions_add_up_and_explain(tmp_path: Path) -> None:
     coa = run(make_world(tmp_path))["coas"][0]
     shares = [c["share_pct"] for c in coa["risk"]["contributions"].values()]
     assert sum(shares) == pytest.approx(100, abs=0.05)
-    assert "in the core zone of cordon-1" in coa["risk"]["contributions"]["people"]["explanation"]
+    explanation = coa["risk"]["contributions"]["movement_restriction"]["explanation"]
+    assert "of cordon-1" in explanation and "people confined" in explanation
 
 
 @pytest.mark.parametrize(

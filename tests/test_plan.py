@@ -137,7 +137,23 @@ def test_a_missions_own_effects_table(tmp_path: Path) -> None:
     table = {
         "name": "Mission table",
         "activities": {
-            "drone_strike": {"label": "Drone", "core_m": 30, "outer_m": 90, "basis": "mission SOP", "explosive": True}
+            "drone_strike": {
+                "label": "Drone",
+                "core_m": 30,
+                "outer_m": 90,
+                "basis": "mission SOP",
+                "explosive": True,
+                "mechanisms": {
+                    "blast": {
+                        "casualty_area_m2": 900,
+                        "cep_observed_m": 5,
+                        "cep_unobserved_m": 15,
+                        "rounds": 1,
+                        "exposed_share": 0.5,
+                        "basis": "mission SOP",
+                    }
+                },
+            }
         },
     }
     (tmp_path / "effects.yaml").write_text(yaml.safe_dump(table))
@@ -150,3 +166,16 @@ def test_a_missions_own_effects_table(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"unknown activity 'mortar_60mm'.*effects table: .*effects.yaml"):
         load_plan(wrong)
+
+
+def test_an_explosive_activity_without_what_its_rounds_do_is_refused(tmp_path: Path) -> None:
+    table = {
+        "name": "Old mission table",
+        "activities": {"rockets": {"label": "Rockets", "core_m": 50, "outer_m": 300, "basis": "SOP", "explosive": True}},
+    }
+    (tmp_path / "effects.yaml").write_text(yaml.safe_dump(table))
+    path = write_plan(
+        tmp_path, [coa({"id": "r", "activity": "rockets", "position": [33.6, 6.2]})], effects_table="effects.yaml"
+    )
+    with pytest.raises(InputError, match=r"activities\.rockets.*explosive activity needs a `mechanisms: \{blast"):
+        load_plan(path)

@@ -110,7 +110,8 @@ def build_deck(
     cells = cells[cells[score] > 0]
     cells["fill"] = [[200, 30, 30, int(40 + 180 * min(1.0, v / top))] for v in cells[score]]
     cells["tip"] = [
-        f"risk {s:.1f} (COA {coa}) · people {p:.0f} · displaced {d:.0f} · reports/km² {t:.2f}"
+        f"expected harm {s:.2f} casualty-equivalents (COA {coa}) · people {p:.0f} · displaced {d:.0f} · "
+        f"reports/km² {t:.2f}"
         for s, p, d, t in zip(
             cells[score], cells["people"].fillna(0), cells["displaced"], cells["threat_per_km2"], strict=True
         )

@@ -26,6 +26,7 @@ from planner.export import FORMATS, export
 from planner.outputs import Bundle, bundle
 from planner.record import DECISIONS, ROLES, STATUSES, ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
+from planner.risk import comparison_text, explain, people_text, range_text
 from planner.uploads import save_upload, write_plan
 from planner.words import LANGUAGES, words
 
@@ -348,20 +349,47 @@ def compare_page() -> None:
             )
     chart = pd.DataFrame(rows)
     st.bar_chart(chart, x=t("coa"), y=t("score"), color=t("input"), horizontal=True, height=240)
+    lang = state.lang()
     table = pd.DataFrame(
         {
             t("coa"): [r.coa.id for r in assessment.coas],
             t("name"): [r.coa.name for r in assessment.coas],
             t("score"): [r.risk.score for r in assessment.coas],
+            w["harm"]["range"]: [f"{r.risk.score_range[0]:.0f}-{r.risk.score_range[1]:.0f}" for r in assessment.coas],
             t("level"): [w["levels"][r.risk.level] for r in assessment.coas],
+            w["harm"]["casualties"]: [range_text(r.risk.casualties, lang) for r in assessment.coas],
         }
     )
     st.dataframe(table, hide_index=True, width="stretch")
-    st.markdown(f"**{t('ranking')}:** {', '.join(assessment.comparison.ranking)}. {assessment.comparison.summary}.")
+    st.caption(f"{w['harm']['casualties']}: {w['harm']['casualties_note']}")
+    summary = comparison_text(
+        assessment.comparison.ranking,
+        assessment.comparison.too_close,
+        {r.coa.id: r.risk for r in assessment.coas},
+        assessment.settings.risk,
+        lang,
+    )
+    st.markdown(f"**{t('ranking')}:** {', '.join(assessment.comparison.ranking)}. {_md(summary)}.")
     for result in assessment.coas:
+        harm = result.risk.harm
         with st.expander(f"{t('why')}: {t('coa')} {result.coa.id} ({w['levels'][result.risk.level]})", expanded=True):
+            home = w["harm"]["present_note"].format(home=f"{100 * harm.home_share:.0f}", hours=f"{harm.window_hours:g}")
+            st.caption(_md(home))
             for contribution in sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct):
-                st.markdown(f"- {_md(contribution.explanation)}")
+                st.markdown(f"- {_md(explain(contribution.input, harm, None, lang))}")
+            rows = [
+                {
+                    w["harm"]["element"]: f.element,
+                    w["harm"]["mechanism"]: w["harm"]["mechanisms"][f.mechanism],
+                    w["harm"]["casualties"]: range_text(f.casualties, lang),
+                    t("people"): people_text(f.people_reached.central),
+                }
+                for f in harm.mechanisms
+            ]
+            if rows:
+                st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            if harm.widened_by:
+                st.caption(_md(f"{w['harm']['widened']}: " + "; ".join(harm.widened_by)))
 
 
 # --- checklist -----------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]
@@ -34,8 +35,20 @@ from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, SitesSpec
 
 ID_COLUMNS = ("site_id", "id", "osm_id", "@id", "fid")
 NAME_COLUMNS = ("name", "name:en", "site_name", "facility_name")
-SITE_COLUMNS = ["site_id", "name", "category", "subtype", "functional", "status", "hours", "source_row", "geometry"]
+SITE_COLUMNS = [
+    "site_id",
+    "name",
+    "category",
+    "subtype",
+    "functional",
+    "status",
+    "hours",
+    "occupancy",
+    "source_row",
+    "geometry",
+]
 HOURS_COLUMNS = ("opening_hours", "hours")
+OCCUPANCY_COLUMNS = ("occupancy", "capacity")
 _NOT_FUNCTIONAL = (
     "not functional",
     "non functional",
@@ -110,6 +123,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         ("name", spec.name),
         ("status", spec.status),
         ("hours", spec.hours),
+        ("occupancy", spec.occupancy),
         ("category_column", spec.category_column),
         *((f"keep[{c}]", c) for c in spec.keep),
         *((f"sensitive[{c}]", c) for c in spec.sensitive),
@@ -141,6 +155,12 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
     status = text_column(frame[spec.status]) if spec.status else pd.Series(None, index=frame.index, dtype=object)
     hours_col = find_column(columns, spec.hours, HOURS_COLUMNS)
     hours = text_column(frame[hours_col]) if hours_col else pd.Series(None, index=frame.index, dtype=object)
+    occupancy_col = find_column(columns, spec.occupancy, OCCUPANCY_COLUMNS)
+    occupancy = (
+        pd.to_numeric(frame[occupancy_col], errors="coerce")
+        if occupancy_col
+        else pd.Series(np.nan, index=frame.index, dtype=float)
+    )
     out = frame.assign(
         site_id=(frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str)),
         name=text_column(frame[name_col]) if name_col else None,
@@ -149,6 +169,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         status=status,
         functional=pd.Series([functional_from_status(v) for v in status], index=frame.index, dtype=object),
         hours=hours,
+        occupancy=occupancy,
     )
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in SITE_COLUMNS]
     layer = VectorLayer(
@@ -177,6 +198,18 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
                 tuple(unreadable),
             )
         )
+    if occupancy_col:
+        unread = out.loc[occupancy.isna() & frame[occupancy_col].notna(), "source_row"].tolist()
+        if unread:
+            layer.flags.append(
+                Flag(
+                    "occupancy_unreadable",
+                    layer_id,
+                    f"{len(unread)} site(s) in '{layer_id}' have an occupancy that is not a number in "
+                    f"'{occupancy_col}': their people present are assumed from the category",
+                    tuple(unread),
+                )
+            )
     if spec.status:
         unknown = out.loc[out["functional"].isna(), "source_row"].tolist()
         if unknown:

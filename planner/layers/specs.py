@@ -75,6 +75,7 @@ class SitesSpec(_TableSpec):
     category_map: dict[str, Category] = Field(default_factory=dict)
     status: str | None = Field(None, description="column with functional status (e.g. health facilities)")
     hours: str | None = Field(None, description="column with OSM-style opening hours (`Mo,Th 06:00-14:00`)")
+    occupancy: str | None = Field(None, description="column with the people present at a site while it is open")
 
 
 class DisplacementSpec(_TableSpec):

@@ -1,0 +1,337 @@
+"""People present at the time of the operation: residents at home, people at open sites, displaced people.
+
+A residential raster (WorldPop, GHS-POP, census) says where people sleep. During the window only the share
+``home_share_by_hour`` of them is at home; sites with opening hours hold their occupancy while open (an
+``occupancy`` column, else a default per category); a displacement site always holds its residents.
+
+Each group of people carries a range. Where the data cannot place or count them, the range widens and the
+reason is kept: a town-centroid point spreads its people over a disc (the central figure is their expected
+place; the high figure keeps them all on the point), a site without a count takes the spread of its layer's
+counted sites, a site without hours runs from nobody present to a full site, a coarse or stale raster widens
+the residents' range. Nothing unknown counts as zero without a flag saying so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import shapely
+from opening_hours import OpeningHours, State
+from opening_hours import ParserError as HoursError  # type: ignore[attr-defined]
+from pyproj import CRS
+
+from planner.layers.manifest import LayerSet
+from planner.layers.model import Flag, VectorLayer
+from planner.plan import TimeWindow
+from planner.settings import HarmSettings
+from planner.surface import RiskSurface
+
+# Polygons and discs are sampled on a grid this fine (coarser for very large ones, at most MAX_SAMPLES points).
+SAMPLE_M = 20.0
+MAX_SAMPLES = 4_000
+
+
+@dataclass(frozen=True)
+class Range:
+    """An estimate with its uncertainty: ``low <= central <= high``."""
+
+    low: float
+    central: float
+    high: float
+
+    @classmethod
+    def exact(cls, value: float) -> Range:
+        return cls(value, value, value)
+
+    def __add__(self, other: Range) -> Range:
+        return Range(self.low + other.low, self.central + other.central, self.high + other.high)
+
+    def scaled(self, low: float, central: float, high: float) -> Range:
+        return Range(self.low * low, self.central * central, self.high * high)
+
+
+ZERO = Range(0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Group:
+    """People at one site during the window, as sample points whose weights add up to one.
+
+    ``x``/``y`` are in the working CRS. ``point_x``/``point_y`` is the site as the layer places it: for an
+    imprecise point the samples spread over a disc around it, and the high figure puts everyone on it.
+    """
+
+    layer: str
+    id: str
+    name: str | None
+    category: str
+    kind: str  # "site" or "displacement"
+    source_row: int
+    people: Range
+    x: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    point_x: float
+    point_y: float
+    shape: shapely.Geometry  # the site as the layer draws it (working CRS), distances are measured to it
+    imprecise: bool = False
+    functional: bool | None = None
+    hours: str | None = None
+    open_share: float | None = None  # share of the window the site is open; None when unknown
+    widened_by: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass
+class Presence:
+    """Who is where during the window, on the risk surface's grid (residents) and at sites (groups)."""
+
+    home_share: float
+    window_hours: float
+    cell_x: np.ndarray  # cell centres of the surface, flattened
+    cell_y: np.ndarray
+    residents: np.ndarray  # people living in each cell (NaN: no population data)
+    resident_spread: tuple[float, float]  # low and high multipliers of the residents from the raster's quality
+    cell_m: float
+    shape: tuple[int, int]  # rows, columns of the surface's grid
+    groups: list[Group] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    resident_widened_by: tuple[str, ...] = ()
+
+    @property
+    def present(self) -> np.ndarray:
+        """Residents at home during the window, per cell (central)."""
+        return self.residents * self.home_share
+
+
+def home_share(window: TimeWindow, profile: list[float]) -> float:
+    """Mean share of residents at home over the window, hour by local hour of the window's own offset."""
+    start, end = window.start.replace(tzinfo=None), window.end.replace(tzinfo=None)
+    total, weighted, t = 0.0, 0.0, start
+    while t < end:
+        step_end = min(end, t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        hours = (step_end - t).total_seconds() / 3600
+        total += hours
+        weighted += hours * profile[t.hour]
+        t = step_end
+    return weighted / total if total > 0 else 1.0
+
+
+def open_share(hours: str | None, window: TimeWindow) -> float | None:
+    """Share of the window during which opening hours ``hours`` say the site is open; None when unreadable."""
+    if not hours:
+        return None
+    try:
+        parsed = OpeningHours(hours)
+    except HoursError:
+        return None
+    start, end = window.start.replace(tzinfo=None), window.end.replace(tzinfo=None)
+    span = (end - start).total_seconds()
+    opened = 0.0
+    for begin, finish, state, _ in parsed.intervals(start, end):
+        if state == State.UNKNOWN:
+            return None
+        if state == State.OPEN:
+            opened += ((finish or end) - begin).total_seconds()
+    return min(1.0, opened / span) if span > 0 else 0.0
+
+
+def people_present(
+    surface: RiskSurface, layerset: LayerSet, window: TimeWindow, crs: CRS, settings: HarmSettings
+) -> Presence:
+    """Residents on the surface's grid and people at every site of the study area, during ``window``."""
+    xs, ys = surface.centres()
+    hours = (window.end - window.start).total_seconds() / 3600
+    presence = Presence(
+        home_share=home_share(window, settings.home_share_by_hour),
+        window_hours=hours,
+        cell_x=xs.ravel(),
+        cell_y=ys.ravel(),
+        residents=surface.people.ravel(),
+        resident_spread=(1.0, 1.0),
+        cell_m=surface.cell_m,
+        shape=surface.shape,
+    )
+    _resident_quality(presence, layerset, window, settings)
+    area = shapely.box(*surface.bounds)
+    for layer in layerset.of_kind("sites"):
+        presence.groups.extend(_site_groups(layer, area, crs, window, settings))
+    for layer in layerset.of_kind("displacement"):
+        presence.groups.extend(_displacement_groups(layer, area, crs, window, settings))
+    return presence
+
+
+def _resident_quality(presence: Presence, layerset: LayerSet, window: TimeWindow, settings: HarmSettings) -> None:
+    population = layerset.population
+    if population is None:
+        presence.flags.append(
+            Flag("no_coverage", "-", "no population raster: residents in the zones are unknown, not zero")
+        )
+        return
+    low, high, why = 1.0, 1.0, []
+    if any(f.code == "coarse_raster" for f in population.flags):
+        low, high = low * (1 - settings.coarse_spread), high * (1 + settings.coarse_spread)
+        why.append(f"coarse raster '{population.id}' (~{population.pixel_size_m:,.0f} m pixels)")
+    stale = population.freshness_flag(window.start.date())
+    if stale is not None:
+        low, high = low * (1 - settings.stale_spread), high * (1 + settings.stale_spread)
+        why.append(f"'{population.id}' {'undated' if stale.code == 'no_date' else 'stale'}")
+    presence.resident_spread = (low, high)
+    presence.resident_widened_by = tuple(why)
+
+
+def _in_area(layer: VectorLayer, area: shapely.Polygon, crs: CRS) -> np.ndarray:
+    return np.sort(layer.projected(crs).tree.query(area, predicate="intersects"))
+
+
+def _site_groups(
+    layer: VectorLayer, area: shapely.Polygon, crs: CRS, window: TimeWindow, settings: HarmSettings
+) -> list[Group]:
+    """People at open sites (markets, schools, worship, clinics) while they are open."""
+    rows = _in_area(layer, area, crs)
+    frame = layer.frame.iloc[rows]
+    wanted = frame["category"].isin(list(settings.occupancy)).to_numpy()
+    rows, frame = rows[wanted], frame[wanted]
+    if rows.size == 0:
+        return []
+    points = shapely.point_on_surface(layer.projected(crs).geometries[rows])
+    occupancy = frame["occupancy"] if "occupancy" in frame.columns else pd.Series(np.nan, index=frame.index)
+    stale = layer.freshness_flag(window.start.date())
+    groups = []
+    for i, (_, site) in enumerate(frame.iterrows()):
+        category = str(site["category"])
+        hours = site["hours"] if isinstance(site["hours"], str) and site["hours"] else None
+        functional = None if pd.isna(site["functional"]) else bool(site["functional"])
+        counted = occupancy.iloc[i]
+        full = float(counted) if pd.notna(counted) else settings.occupancy[category]
+        why = [] if pd.notna(counted) else [f"{category} site occupancy assumed ({full:,.0f} people while open)"]
+        share = open_share(hours, window)
+        if functional is False:
+            people = ZERO  # a closed or destroyed facility holds nobody
+        elif share is not None:
+            people = Range.exact(full * share)
+        else:
+            typical = open_share(settings.default_hours.get(category), window)
+            central = full * (typical if typical is not None else 0.5)
+            people = Range(0.0, central, full)
+            why.append(f"{category} site opening hours {'unknown' if hours is None else 'unreadable'}")
+        if stale is not None:
+            why.append(f"'{layer.id}' {'undated' if stale.code == 'no_date' else 'stale'}")
+            people = people.scaled(1 - settings.stale_spread, 1.0, 1 + settings.stale_spread)
+        point = points[i]
+        groups.append(
+            Group(
+                layer=layer.id,
+                id=str(site["site_id"]),
+                name=site["name"] if isinstance(site["name"], str) else None,
+                category=category,
+                kind="site",
+                source_row=int(site["source_row"]),
+                people=people,
+                x=np.array([point.x]),
+                y=np.array([point.y]),
+                weight=np.array([1.0]),
+                point_x=point.x,
+                point_y=point.y,
+                shape=point,
+                functional=functional,
+                hours=hours,
+                open_share=share,
+                widened_by=tuple(why),
+            )
+        )
+    return groups
+
+
+def _displacement_groups(
+    layer: VectorLayer, area: shapely.Polygon, crs: CRS, window: TimeWindow, settings: HarmSettings
+) -> list[Group]:
+    """Displaced people, always present: over their site's area, or over a disc where the point is rough."""
+    rows = _in_area(layer, area, crs)
+    if rows.size == 0:
+        return []
+    frame = layer.frame
+    counted = frame["population"].dropna()
+    counted = counted[counted > 0]
+    flagged: dict[str, set[int]] = {code: set() for code in ("town_centroid", "shared_count")}
+    for flag in layer.flags:
+        if flag.code in flagged:
+            flagged[flag.code].update(flag.rows)
+    shared_counts = frame.loc[frame["source_row"].isin(flagged["shared_count"]), "population"].value_counts()
+    stale = layer.freshness_flag(window.start.date())
+    geometries = layer.projected(crs).geometries
+    groups = []
+    for row in rows:
+        site = frame.iloc[row]
+        source_row = int(site["source_row"])
+        why: list[str] = []
+        population = site["population"]
+        if pd.isna(population):
+            if len(counted):
+                people = Range(float(counted.min()), float(counted.median()), float(counted.max()))
+                why.append(f"no count: the range of the {len(counted)} counted site(s) in '{layer.id}'")
+            else:
+                people = Range(0.0, 0.0, 0.0)
+                why.append(f"no count and no counted site in '{layer.id}': its people are unknown")
+        elif source_row in flagged["shared_count"]:
+            sharing = int(shared_counts.get(population, 1))
+            people = Range(population / sharing, population / sharing, float(population))
+            why.append(f"one count ({population:,.0f}) given to {sharing} sites")
+        else:
+            people = Range.exact(float(population))
+        if stale is not None:
+            why.append(f"'{layer.id}' {'undated' if stale.code == 'no_date' else 'stale'}")
+            people = people.scaled(1 - settings.stale_spread, 1.0, 1 + settings.stale_spread)
+        geometry = geometries[row]
+        imprecise = source_row in flagged["town_centroid"] and geometry.geom_type in ("Point", "MultiPoint")
+        if imprecise:
+            why.append(f"located at a town centroid or shared point: spread over {settings.town_precision_m:,.0f} m")
+            shape = shapely.centroid(geometry).buffer(settings.town_precision_m, quad_segs=16)
+        else:
+            shape = geometry
+        x, y, weight = sample_points(shape)
+        point = shapely.point_on_surface(geometry)
+        groups.append(
+            Group(
+                layer=layer.id,
+                id=str(site["site_id"]),
+                name=site["name"] if isinstance(site["name"], str) else None,
+                category="displacement",
+                kind="displacement",
+                source_row=source_row,
+                people=people,
+                x=x,
+                y=y,
+                weight=weight,
+                point_x=point.x,
+                point_y=point.y,
+                shape=geometry,
+                imprecise=imprecise,
+                widened_by=tuple(why),
+            )
+        )
+    return groups
+
+
+def sample_points(shape: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points spread evenly over an area (a grid clipped to it), or the point itself; weights add up to one."""
+    if shape.geom_type in ("Point", "MultiPoint") or shape.area <= SAMPLE_M**2:
+        point = shapely.point_on_surface(shape)
+        return np.array([point.x]), np.array([point.y]), np.array([1.0])
+    west, south, east, north = shape.bounds
+    step = max(SAMPLE_M, math.sqrt((east - west) * (north - south) / MAX_SAMPLES))
+    gx, gy = np.meshgrid(np.arange(west + step / 2, east, step), np.arange(south + step / 2, north, step))
+    x, y = gx.ravel(), gy.ravel()
+    inside = shapely.contains_xy(shape, x, y)
+    if not inside.any():
+        point = shapely.point_on_surface(shape)
+        return np.array([point.x]), np.array([point.y]), np.array([1.0])
+    x, y = x[inside], y[inside]
+    return x, y, np.full(x.size, 1.0 / x.size)
