@@ -25,7 +25,7 @@ from planner.harm import HarmEstimate, Range, estimate_harm, people_present
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.plan import COA, Plan
-from planner.risk import Comparison, Risk, compare, comparison_text, explain, risk
+from planner.risk import Comparison, Risk, compare, comparison_text, explain, reasons_text, risk
 from planner.settings import Settings
 from planner.surface import RiskSurface, risk_surface
 from planner.threat import ThreatContext, threat_context
@@ -153,7 +153,7 @@ def _risk_dict(found: Risk, lang: str) -> dict[str, Any]:
         "harms": {key: _range_dict(r) for key, r in harm.harms.items()},
         "index": _range_dict(harm.index),
         "present": {"home_share": round(harm.home_share, 4), "window_hours": round(harm.window_hours, 2)},
-        "widened_by": harm.widened_by,
+        "widened_by": reasons_text(harm.widened_by, lang),
         "mechanisms": [
             {
                 "element": f.element,
@@ -167,7 +167,7 @@ def _risk_dict(found: Risk, lang: str) -> dict[str, Any]:
                 "share_pct": round(100 * f.value.central / total, 2) if total > 0 else 0.0,
                 "parameters": f.parameters,
                 "basis": f.basis,
-                "widened_by": list(f.widened_by),
+                "widened_by": reasons_text(f.widened_by, lang),
                 "sites": [
                     {
                         "layer": s.layer,
@@ -180,7 +180,7 @@ def _risk_dict(found: Risk, lang: str) -> dict[str, Any]:
                         "struck": None if s.struck is None else round(s.struck, 4),
                         "shelters": None if s.shelters is None else _range_dict(s.shelters),
                         "losing_care": None if s.losing_care is None else _range_dict(s.losing_care),
-                        "widened_by": list(s.widened_by),
+                        "widened_by": reasons_text(s.widened_by, lang),
                     }
                     for s in f.sites
                 ],

@@ -28,7 +28,7 @@ from planner.checklist import number
 from planner.errors import InputError
 from planner.outputs import Bundle
 from planner.record import input_files
-from planner.risk import comparison_text, explain, harm_text, range_text, round_people
+from planner.risk import comparison_text, explain, harm_text, range_text, reasons_text, round_people
 from planner.words import words
 
 TOP_PRECAUTIONS = 6
@@ -120,7 +120,7 @@ def _coas(assessment: Assessment, w: dict[str, Any], lang: str) -> list[dict[str
                 "level_label": w["levels"][result.risk.level],
                 "colour": COA_COLOURS[i % len(COA_COLOURS)],
                 "reasons": [explain(c.input, harm, None, lang) for c in shown],
-                "widened_by": harm.widened_by,
+                "widened_by": reasons_text(harm.widened_by, lang),
             }
         )
     return rows
@@ -147,7 +147,7 @@ def _annex_harm(assessment: Assessment, w: dict[str, Any], lang: str) -> list[di
                     "people": round_people(f.people_reached.central),
                     "others": "; ".join(others),
                     "basis": f.basis,
-                    "widened_by": "; ".join(f.widened_by),
+                    "widened_by": "; ".join(reasons_text(f.widened_by, lang)),
                 }
             )
         for t in harm.by_others:

@@ -15,10 +15,13 @@ from the same figures (``planner/words.yaml``).
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from planner.harm import HarmEstimate, MechanismFinding, Range
+from planner.harm.presence import Reason
 from planner.settings import RiskSettings
 from planner.words import words
 
@@ -135,9 +138,9 @@ def explain(key: str, harm: HarmEstimate, total: float | None = None, lang: str 
         "details": _details(top, w, lang),
     }
     text = w["contribution"].format(**fields).replace(" ()", "")
-    unknown = [reason for f in findings for reason in f.widened_by if "unknown, not zero" in reason]
+    unknown = [reason for f in findings for reason in f.widened_by if reason[0] == "no_population"]
     if unknown:
-        text += f" ! {unknown[0]}"
+        text += " ! " + reasons_text(unknown, lang)[0]
     if len(findings) > 1:
         text += " " + w["more_elements"].format(count=len(findings) - 1)
     return text
@@ -182,6 +185,18 @@ def _others_text(harm: HarmEstimate, total: float, w: dict[str, Any], lang: str)
         threat=f"{100 * top.threat.central:.0f}",
         people=people_text(top.people_engaged.central),
     )
+
+
+def reasons_text(reasons: Iterable[Reason], lang: str = "en") -> list[str]:
+    """Why ranges are wide, one sentence per kind of reason, naming what it concerns."""
+    phrases = words(lang)["harm"]["reasons"]
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for code, subject in reasons:
+        grouped[code].add(subject)
+    return [
+        phrases[code].format(subjects=", ".join(sorted(s for s in subjects if s))).replace(" ()", "")
+        for code, subjects in sorted(grouped.items())
+    ]
 
 
 @dataclass(frozen=True)

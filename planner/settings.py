@@ -129,8 +129,10 @@ class HarmSettings(_Frozen):
     confined_person_hour: float = Field(
         0.00005, ge=0, description="casualty-equivalents of one person held in a cordon for one hour"
     )
-    losing_care: float = Field(
-        0.001, ge=0, description="casualty-equivalents of one person who loses health care within the reach limit"
+    losing_care_hour: float = Field(
+        0.00002,
+        ge=0,
+        description="casualty-equivalents of one person without health care within the reach limit for one hour",
     )
     shelter_lost: float = Field(0.05, ge=0, description="casualty-equivalents of one shelter or home damaged")
     reprisal: float = Field(

@@ -13,6 +13,7 @@ from world import make_world
 from planner.assess import assess, plan_crs
 from planner.network import build_graph
 from planner.plan import open_plan
+from planner.risk import reasons_text
 from planner.settings import AccessSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +74,8 @@ def test_no_roads_layer_is_flagged_as_unknown_access_not_as_fine(tmp_path: Path)
     found = result.coas[0].access
     assert found.health is None
     assert [f.code for f in found.flags] == ["no_data"]
-    assert any("access on the road network is unknown" in w for w in result.coas[0].risk.harm.widened_by)
+    reasons = reasons_text(result.coas[0].risk.harm.widened_by)
+    assert any("access on the road network is unknown" in reason for reason in reasons)
 
 
 def test_casevac_from_the_cordon_uses_the_forces_own_closed_road(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def essentials(result: dict[str, Any]) -> dict[str, Any]:
             coa["id"]: {
                 "score": round(coa["risk"]["score"], 1),
                 "level": coa["risk"]["level"],
+                "casualties": {k: round(v, 2) for k, v in coa["risk"]["casualties"].items()},
                 "people": {z: round(coa["exposure"][z]["people"]) for z in ("core", "outer")},
                 "displaced": {z: round(coa["exposure"][z]["displaced"]) for z in ("core", "outer")},
                 "sites": sorted(f"{s['name']}|{s['zone']}|{s['element']}" for s in coa["sites"]),

@@ -122,11 +122,11 @@ def test_the_comparison_shows_each_coas_score_level_and_why(world: dict[str, Any
     at = app(world, "compare")
     table = at.dataframe[0].value
     assert list(table["COA"]) == ["A", "B", "C"]
-    assert list(table["Level"]) == ["extreme", "high", "low"]
+    assert list(table["Level"]) == ["extreme", "medium", "low"]
     assert all("(" in text and "-" in text for text in table["Expected casualties"])  # each with its range
     assert len(at.get("vega_lite_chart")) == 1
     assert "Least harm first:** C, B, A" in at.markdown[0].value
-    assert [e.label.split(": ")[1] for e in at.expander] == ["COA A (extreme)", "COA B (high)", "COA C (low)"]
+    assert [e.label.split(": ")[1] for e in at.expander] == ["COA A (extreme)", "COA B (medium)", "COA C (low)"]
     assert any("blast and fragments of mortar-1" in m.value.replace("\\", "") for m in at.markdown)
 
 

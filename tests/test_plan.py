@@ -171,7 +171,9 @@ def test_a_missions_own_effects_table(tmp_path: Path) -> None:
 def test_an_explosive_activity_without_what_its_rounds_do_is_refused(tmp_path: Path) -> None:
     table = {
         "name": "Old mission table",
-        "activities": {"rockets": {"label": "Rockets", "core_m": 50, "outer_m": 300, "basis": "SOP", "explosive": True}},
+        "activities": {
+            "rockets": {"label": "Rockets", "core_m": 50, "outer_m": 300, "basis": "SOP", "explosive": True}
+        },
     }
     (tmp_path / "effects.yaml").write_text(yaml.safe_dump(table))
     path = write_plan(

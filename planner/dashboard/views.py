@@ -26,7 +26,7 @@ from planner.export import FORMATS, export
 from planner.outputs import Bundle, bundle
 from planner.record import DECISIONS, ROLES, STATUSES, ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
-from planner.risk import comparison_text, explain, people_text, range_text
+from planner.risk import comparison_text, explain, people_text, range_text, reasons_text
 from planner.uploads import save_upload, write_plan
 from planner.words import LANGUAGES, words
 
@@ -389,7 +389,7 @@ def compare_page() -> None:
             if rows:
                 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
             if harm.widened_by:
-                st.caption(_md(f"{w['harm']['widened']}: " + "; ".join(harm.widened_by)))
+                st.caption(_md(f"{w['harm']['widened']}: " + "; ".join(reasons_text(harm.widened_by, lang))))
 
 
 # --- checklist -----------------------------------------------------------------------------------------------------

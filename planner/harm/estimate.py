@@ -31,7 +31,7 @@ from planner.access import Access
 from planner.effects import EffectsTable, Zone
 from planner.geo import distance_xy
 from planner.harm.mechanisms import Mechanism, mechanisms_of
-from planner.harm.presence import ZERO, Group, Presence, Range
+from planner.harm.presence import ZERO, Group, Presence, Range, Reason
 from planner.layers.model import Flag
 from planner.plan import COA
 from planner.settings import HarmSettings
@@ -64,7 +64,7 @@ class SiteEffect:
     struck: float | None = None  # probability that explosive means strike the site
     shelters: Range | None = None
     losing_care: Range | None = None
-    widened_by: tuple[str, ...] = ()
+    widened_by: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class MechanismFinding:
     sites: list[SiteEffect]
     parameters: dict[str, Any]
     basis: str
-    widened_by: tuple[str, ...]
+    widened_by: tuple[Reason, ...]
     value: Range  # casualty-equivalents counted in the index, after de-duplication
 
 
@@ -112,7 +112,7 @@ class HarmEstimate:
     threat_known: bool
     home_share: float
     window_hours: float
-    widened_by: list[str] = field(default_factory=list)
+    widened_by: list[Reason] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     cells: np.ndarray = field(default_factory=lambda: np.zeros(0))  # central index per surface cell (flat)
 
@@ -208,7 +208,7 @@ def estimate_harm(  # noqa: PLR0917  (the assessment's steps, in pipeline order)
                 _spread(fig["groups"]["shelters_at_risk"], r.group_ids, ngroups) * w,
             )
         if i in care_owner:
-            w = care_owner[i] * settings.losing_care
+            w = care_owner[i] * settings.losing_care_hour * hours[r.mechanism.element]
             affected[(i, "people_losing_care")] = (care_cells * w, care_groups * w)
     affected_cells, affected_share_cells = _heaviest({key: v[0] for key, v in affected.items()}, ncells)
     affected_groups, affected_share_groups = _heaviest({key: v[1] for key, v in affected.items()}, ngroups)
@@ -251,11 +251,7 @@ def estimate_harm(  # noqa: PLR0917  (the assessment's steps, in pipeline order)
             harms["sites_struck"] = _range(own_struck[i][:, weights > 0].sum(axis=1))
         cells_reached = (present_cells[:, r.cells] * (r.cell_p[2].max(axis=1) > 0)).sum(axis=1)
         groups_reached = sum((present_groups[:, g.group] * g.within for g in r.groups), np.zeros(LEVELS))
-        unknown = (
-            (f"no population data for part of the reach of {m.element}: residents there are unknown, not zero",)
-            if r.unknown_cells
-            else ()
-        )
+        unknown: tuple[Reason, ...] = (("no_population", m.element),) if r.unknown_cells else ()
         findings.append(
             MechanismFinding(
                 element=m.element,
@@ -310,13 +306,9 @@ def estimate_harm(  # noqa: PLR0917  (the assessment's steps, in pipeline order)
         {w for f in findings for w in f.widened_by}
         | set(presence.resident_widened_by)
         | {w for g in reached_groups for w in presence.groups[g].widened_by}
-        | ({"no threat layer: the threat near each element is unknown, not calm"} if not threat_known else set())
-        | ({"the threat layer is stale: recent attacks may be missing"} if stale_threats else set())
-        | (
-            {"access on the road network is unknown (no usable roads layer): people losing care are not counted"}
-            if found_access is None or found_access.health is None
-            else set()
-        )
+        | ({("threat_unknown", "")} if not threat_known else set())
+        | ({("threat_stale", "")} if stale_threats else set())
+        | ({("access_unknown", "")} if found_access is None or found_access.health is None else set())
     )
     return HarmEstimate(
         casualties=_range(cas_cells.sum(axis=1) + cas_groups.sum(axis=1)),

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from planner.effects import ActivitySpec, BlastSpec, Zone, intensity
+from planner.harm.presence import Reason
 from planner.plan import Element
 
 # CEP -> sigma of a circular normal delivery error (CEP = 1.1774 sigma).
@@ -48,7 +49,7 @@ class Mechanism:
     spec: Any
     reach_m: float
     parameters: dict[str, Any]
-    widened_by: tuple[str, ...] = ()
+    widened_by: tuple[Reason, ...] = ()
     threat: tuple[float, float, float] = (1.0, 1.0, 1.0)
     fine_m: float = 0.0  # sample cells this finely (0: cell centres are enough)
     _blast: tuple[tuple[float, int], ...] = field(default=())  # (sigma, rounds) for low, central, high
@@ -105,7 +106,6 @@ def mechanisms_of(
         if rate is None:
             continue
         parameters: dict[str, Any] = {"rate": rate.rate, "core_m": zone.core_m, "outer_m": zone.outer_m}
-        widened: tuple[str, ...] = ()
         if name == "drawing_fire":
             parameters["threat"] = round(threat[1], 3)
         found.append(
@@ -117,7 +117,6 @@ def mechanisms_of(
                 rate,
                 reach_m=zone.outer_m,
                 parameters=parameters,
-                widened_by=widened,
                 threat=threat if name == "drawing_fire" else (1.0, 1.0, 1.0),
             )
         )
@@ -126,19 +125,19 @@ def mechanisms_of(
 
 def _blast(element: Element, zone: Zone, spec: BlastSpec) -> Mechanism:
     observed, unobserved = spec.cep_observed_m / CEP_PER_SIGMA, spec.cep_unobserved_m / CEP_PER_SIGMA
-    widened = []
+    widened: list[Reason] = []
     if element.observer is True:
         sigmas = (observed, observed, observed)
     elif element.observer is False:
         sigmas = (unobserved, unobserved, unobserved)
     else:
         sigmas = (observed, unobserved, unobserved)
-        widened.append("the plan does not say whether fire is observed (observer): assumed unobserved")
+        widened.append(("observer_unknown", element.id))
     if element.munitions is not None:
         rounds = (element.munitions,) * 3
     else:
         rounds = (1, spec.rounds, 2 * spec.rounds)
-        widened.append(f"the plan gives no number of rounds (munitions): {spec.rounds} assumed")
+        widened.append(("munitions_unknown", f"{element.id} ({spec.rounds})"))
     s2 = spec.casualty_area_m2 / (2 * math.pi)
     widest = math.sqrt(s2 + max(sigmas) ** 2)
     narrowest = math.sqrt(s2 + min(sigmas) ** 2)

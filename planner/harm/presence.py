@@ -35,6 +35,10 @@ SAMPLE_M = 20.0
 MAX_SAMPLES = 4_000
 
 
+# Why a range is wide: (code, subject), rendered in the reader's language by ``planner.risk.reasons_text``.
+Reason = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class Range:
     """An estimate with its uncertainty: ``low <= central <= high``."""
@@ -82,7 +86,7 @@ class Group:
     functional: bool | None = None
     hours: str | None = None
     open_share: float | None = None  # share of the window the site is open; None when unknown
-    widened_by: tuple[str, ...] = ()
+    widened_by: tuple[Reason, ...] = ()
 
     @property
     def label(self) -> str:
@@ -103,7 +107,7 @@ class Presence:
     shape: tuple[int, int]  # rows, columns of the surface's grid
     groups: list[Group] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
-    resident_widened_by: tuple[str, ...] = ()
+    resident_widened_by: tuple[Reason, ...] = ()
 
     @property
     def present(self) -> np.ndarray:
@@ -175,14 +179,14 @@ def _resident_quality(presence: Presence, layerset: LayerSet, window: TimeWindow
             Flag("no_coverage", "-", "no population raster: residents in the zones are unknown, not zero")
         )
         return
-    low, high, why = 1.0, 1.0, []
+    low, high, why = 1.0, 1.0, list[Reason]()
     if any(f.code == "coarse_raster" for f in population.flags):
         low, high = low * (1 - settings.coarse_spread), high * (1 + settings.coarse_spread)
-        why.append(f"coarse raster '{population.id}' (~{population.pixel_size_m:,.0f} m pixels)")
+        why.append(("coarse_raster", f"{population.id} (~{population.pixel_size_m:,.0f} m)"))
     stale = population.freshness_flag(window.start.date())
     if stale is not None:
         low, high = low * (1 - settings.stale_spread), high * (1 + settings.stale_spread)
-        why.append(f"'{population.id}' {'undated' if stale.code == 'no_date' else 'stale'}")
+        why.append(("stale", population.id))
     presence.resident_spread = (low, high)
     presence.resident_widened_by = tuple(why)
 
@@ -211,7 +215,7 @@ def _site_groups(
         functional = None if pd.isna(site["functional"]) else bool(site["functional"])
         counted = occupancy.iloc[i]
         full = float(counted) if pd.notna(counted) else settings.occupancy[category]
-        why = [] if pd.notna(counted) else [f"{category} site occupancy assumed ({full:,.0f} people while open)"]
+        why: list[Reason] = [] if pd.notna(counted) else [("occupancy_assumed", category)]
         share = open_share(hours, window)
         if functional is False:
             people = ZERO  # a closed or destroyed facility holds nobody
@@ -221,9 +225,9 @@ def _site_groups(
             typical = open_share(settings.default_hours.get(category), window)
             central = full * (typical if typical is not None else 0.5)
             people = Range(0.0, central, full)
-            why.append(f"{category} site opening hours {'unknown' if hours is None else 'unreadable'}")
+            why.append(("hours_unknown", category))
         if stale is not None:
-            why.append(f"'{layer.id}' {'undated' if stale.code == 'no_date' else 'stale'}")
+            why.append(("stale", layer.id))
             people = people.scaled(1 - settings.stale_spread, 1.0, 1 + settings.stale_spread)
         point = points[i]
         groups.append(
@@ -271,28 +275,28 @@ def _displacement_groups(
     for row in rows:
         site = frame.iloc[row]
         source_row = int(site["source_row"])
-        why: list[str] = []
+        why: list[Reason] = []
         population = site["population"]
         if pd.isna(population):
             if len(counted):
                 people = Range(float(counted.min()), float(counted.median()), float(counted.max()))
-                why.append(f"no count: the range of the {len(counted)} counted site(s) in '{layer.id}'")
+                why.append(("no_count", layer.id))
             else:
                 people = Range(0.0, 0.0, 0.0)
-                why.append(f"no count and no counted site in '{layer.id}': its people are unknown")
+                why.append(("no_count_at_all", layer.id))
         elif source_row in flagged["shared_count"]:
             sharing = int(shared_counts.get(population, 1))
             people = Range(population / sharing, population / sharing, float(population))
-            why.append(f"one count ({population:,.0f}) given to {sharing} sites")
+            why.append(("shared_count", layer.id))
         else:
             people = Range.exact(float(population))
         if stale is not None:
-            why.append(f"'{layer.id}' {'undated' if stale.code == 'no_date' else 'stale'}")
+            why.append(("stale", layer.id))
             people = people.scaled(1 - settings.stale_spread, 1.0, 1 + settings.stale_spread)
         geometry = geometries[row]
         imprecise = source_row in flagged["town_centroid"] and geometry.geom_type in ("Point", "MultiPoint")
         if imprecise:
-            why.append(f"located at a town centroid or shared point: spread over {settings.town_precision_m:,.0f} m")
+            why.append(("town_centroid", f"{layer.id} ({settings.town_precision_m:,.0f} m)"))
             shape = shapely.centroid(geometry).buffer(settings.town_precision_m, quad_segs=16)
         else:
             shape = geometry
