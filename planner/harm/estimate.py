@@ -505,29 +505,30 @@ def _evaluate(m: Mechanism, presence: Presence, k: int) -> _Reach:
     intensity = m.intensity(d).reshape(cells.size, k * k).mean(axis=1)
     core = m.in_core(d).reshape(cells.size, k * k).mean(axis=1)
     groups = []
-    for index, g in enumerate(presence.groups):
-        if (
-            g.x.max() < west - reach
-            or g.x.min() > east + reach
-            or g.y.max() < south - reach
-            or g.y.min() > north + reach
-        ):
-            continue
-        gd = distance_xy(m.zone.geometry, np.append(g.x, g.point_x), np.append(g.y, g.point_y))
-        if gd[:-1].min() > reach and (not g.imprecise or gd[-1] > reach):
-            continue
-        p = np.stack(m.probability(gd))
-        groups.append(
-            _GroupReach(
-                group=index,
-                p=p,
-                struck=m.damage(gd),
-                intensity=_over(g, m.intensity(gd)),
-                core=_over(g, m.in_core(gd).astype(float)),
-                within=float(((p[2, :-1] > 0) * g.weight).sum()),
-                distance_m=float(shapely.distance(m.zone.geometry, g.shape)),
+    near_groups = presence.groups_near((west, south, east, north), reach)
+    if near_groups.size:
+        # Every candidate group's samples, then its own point, measured in one pass.
+        members = [presence.groups[i] for i in near_groups]
+        gx = np.concatenate([np.append(g.x, g.point_x) for g in members])
+        gy = np.concatenate([np.append(g.y, g.point_y) for g in members])
+        ends = np.cumsum([g.x.size + 1 for g in members])
+        distances = np.split(distance_xy(m.zone.geometry, gx, gy), ends[:-1])
+        for index, g, gd in zip(near_groups, members, distances, strict=True):
+            if gd[:-1].min() > reach and (not g.imprecise or gd[-1] > reach):
+                continue
+            p = np.stack(m.probability(gd))
+            single = g.x.size == 1 and g.shape.geom_type == "Point"
+            groups.append(
+                _GroupReach(
+                    group=int(index),
+                    p=p,
+                    struck=m.damage(gd),
+                    intensity=_over(g, m.intensity(gd)),
+                    core=_over(g, m.in_core(gd).astype(float)),
+                    within=float(((p[2, :-1] > 0) * g.weight).sum()),
+                    distance_m=float(gd[-1]) if single else float(shapely.distance(m.zone.geometry, g.shape)),
+                )
             )
-        )
     return _Reach(
         mechanism=m,
         cells=cells,
@@ -672,9 +673,8 @@ def _core_people(
     near = np.flatnonzero((x >= west) & (x <= east) & (y >= south) & (y <= north))
     inside = near[distance_xy(zone.core, x[near], y[near]) <= 0]
     cells[:, inside] = present_cells[:, inside]
-    for i, g in enumerate(presence.groups):
-        if g.x.max() < west or g.x.min() > east or g.y.max() < south or g.y.min() > north:
-            continue
+    for i in presence.groups_near((west, south, east, north), 0.0):
+        g = presence.groups[i]
         d = distance_xy(zone.core, np.append(g.x, g.point_x), np.append(g.y, g.point_y))
         groups[:, i] = present_groups[:, i] * _over(g, (d <= 0).astype(float))
     return cells, groups

@@ -108,6 +108,32 @@ class Presence:
     groups: list[Group] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     resident_widened_by: tuple[Reason, ...] = ()
+    _bounds: np.ndarray | None = field(default=None, repr=False)
+
+    def groups_near(self, bounds: tuple[float, float, float, float], reach_m: float) -> np.ndarray:
+        """Indices of the groups whose samples (or own point) come within ``reach_m`` of ``bounds``' box."""
+        if not self.groups:
+            return np.array([], dtype=int)
+        if self._bounds is None or len(self._bounds) != len(self.groups):
+            self._bounds = np.array(
+                [
+                    (
+                        min(g.x.min(), g.point_x),
+                        min(g.y.min(), g.point_y),
+                        max(g.x.max(), g.point_x),
+                        max(g.y.max(), g.point_y),
+                    )
+                    for g in self.groups
+                ]
+            )
+        west, south, east, north = bounds
+        b = self._bounds
+        return np.flatnonzero(
+            (b[:, 2] >= west - reach_m)
+            & (b[:, 0] <= east + reach_m)
+            & (b[:, 3] >= south - reach_m)
+            & (b[:, 1] <= north + reach_m)
+        )
 
     @property
     def present(self) -> np.ndarray:
@@ -198,46 +224,60 @@ def _in_area(layer: VectorLayer, area: shapely.Polygon, crs: CRS) -> np.ndarray:
 def _site_groups(
     layer: VectorLayer, area: shapely.Polygon, crs: CRS, window: TimeWindow, settings: HarmSettings
 ) -> list[Group]:
-    """People at open sites (markets, schools, worship, clinics) while they are open."""
+    """Every site of the study area: people at it while it is open (markets, schools, worship, clinics ...).
+
+    Sites of a category with no occupancy (bridges, power) hold nobody but can still be struck.
+    """
     rows = _in_area(layer, area, crs)
-    frame = layer.frame.iloc[rows]
-    wanted = frame["category"].isin(list(settings.occupancy)).to_numpy()
-    rows, frame = rows[wanted], frame[wanted]
     if rows.size == 0:
         return []
+    frame = layer.frame.iloc[rows]
     points = shapely.point_on_surface(layer.projected(crs).geometries[rows])
     occupancy = frame["occupancy"] if "occupancy" in frame.columns else pd.Series(np.nan, index=frame.index)
     stale = layer.freshness_flag(window.start.date())
+    hours = [h if isinstance(h, str) and h else None for h in frame["hours"]]
+    shares = {h: open_share(h, window) for h in set(hours)}  # each distinct timetable parsed once
+    typical = {c: open_share(h, window) for c, h in settings.default_hours.items()}
     groups = []
-    for i, (_, site) in enumerate(frame.iterrows()):
-        category = str(site["category"])
-        hours = site["hours"] if isinstance(site["hours"], str) and site["hours"] else None
-        functional = None if pd.isna(site["functional"]) else bool(site["functional"])
-        counted = occupancy.iloc[i]
-        full = float(counted) if pd.notna(counted) else settings.occupancy[category]
-        why: list[Reason] = [] if pd.notna(counted) else [("occupancy_assumed", category)]
-        share = open_share(hours, window)
-        if functional is False:
-            people = ZERO  # a closed or destroyed facility holds nobody
-        elif share is not None:
-            people = Range.exact(full * share)
+    for point, site_id, name, category, functional, source_row, counted, timetable in zip(
+        points,
+        frame["site_id"],
+        frame["name"],
+        frame["category"].astype(str),
+        frame["functional"],
+        frame["source_row"],
+        occupancy,
+        hours,
+        strict=True,
+    ):
+        works = None if pd.isna(functional) else bool(functional)
+        share = shares[timetable]
+        why: list[Reason] = []
+        if category not in settings.occupancy and pd.isna(counted):
+            people = ZERO  # nobody is there to be counted (a bridge, a mast), but it can be struck
         else:
-            typical = open_share(settings.default_hours.get(category), window)
-            central = full * (typical if typical is not None else 0.5)
-            people = Range(0.0, central, full)
-            why.append(("hours_unknown", category))
-        if stale is not None:
-            why.append(("stale", layer.id))
-            people = people.scaled(1 - settings.stale_spread, 1.0, 1 + settings.stale_spread)
-        point = points[i]
+            full = float(counted) if pd.notna(counted) else settings.occupancy[category]
+            if pd.isna(counted):
+                why.append(("occupancy_assumed", category))
+            if works is False:
+                people = ZERO  # a closed or destroyed facility holds nobody
+            elif share is not None:
+                people = Range.exact(full * share)
+            else:
+                usual = typical.get(category)
+                people = Range(0.0, full * (usual if usual is not None else 0.5), full)
+                why.append(("hours_unknown", category))
+            if stale is not None and people.high > 0:
+                why.append(("stale", layer.id))
+                people = people.scaled(1 - settings.stale_spread, 1.0, 1 + settings.stale_spread)
         groups.append(
             Group(
                 layer=layer.id,
-                id=str(site["site_id"]),
-                name=site["name"] if isinstance(site["name"], str) else None,
+                id=str(site_id),
+                name=name if isinstance(name, str) else None,
                 category=category,
                 kind="site",
-                source_row=int(site["source_row"]),
+                source_row=int(source_row),
                 people=people,
                 x=np.array([point.x]),
                 y=np.array([point.y]),
@@ -245,8 +285,8 @@ def _site_groups(
                 point_x=point.x,
                 point_y=point.y,
                 shape=point,
-                functional=functional,
-                hours=hours,
+                functional=works,
+                hours=timetable,
                 open_share=share,
                 widened_by=tuple(why),
             )
