@@ -273,5 +273,11 @@ def test_the_interface_and_the_checklist_speak_french(world: dict[str, Any]) -> 
     assert at.title[0].value == "Revue des précautions"
     labels = [e.label for e in at.expander]
     assert any("Structure de santé dans une zone d'effets" in label and "ouverte" in label for label in labels)
-    assert app(world, "compare", lang="fr").title[0].value == "Comparer les modes d'action"
+    compare = app(world, "compare", lang="fr")
+    assert compare.title[0].value == "Comparer les modes d'action"
+    table = compare.dataframe[0].value
+    assert list(table["Niveau"]) == ["extrême", "moyen", "faible"]
+    assert all("," in text or text.startswith("<") for text in table["Victimes attendues"])  # décimales à virgule
+    reasons = " ".join(m.value.replace("\\", "") for m in compare.markdown)
+    assert "souffle et éclats de mortar-1" in reasons and "victimes attendues" in reasons
     assert app(world, lang="fr").title[0].value == "Carte"

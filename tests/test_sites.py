@@ -211,3 +211,13 @@ def test_unknown_declared_crs(make_manifest) -> None:  # type: ignore[no-untyped
     )
     with pytest.raises(InputError, match=r"crs: unknown CRS 'EPSG:999999'.*EPSG code"):
         load_layerset(manifest)
+
+
+def test_people_present_at_a_site_come_from_its_occupancy_column_and_a_bad_value_is_flagged(make_manifest) -> None:  # type: ignore[no-untyped-def]
+    csv = "id,name,lat,lon,capacity\nm1,Market,4.85,31.60,650\nm2,School,4.86,31.61,many\nm3,Clinic,4.87,31.62,\n"
+    manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "market"}}, {"s.csv": csv})
+    layer = load_layerset(manifest).layers["s"]
+    assert layer.frame["occupancy"].tolist()[0] == 650
+    assert layer.frame["occupancy"].isna().tolist() == [False, True, True]
+    [flag] = [f for f in layer.flags if f.code == "occupancy_unreadable"]
+    assert flag.rows == (3,) and "'capacity'" in flag.message  # the file's line 3: "many" is not a number

@@ -301,7 +301,8 @@ def estimate_harm(  # noqa: PLR0917  (the assessment's steps, in pipeline order)
         totals["sites_struck"] = _range(struck_groups[:, weights > 0].sum(axis=1))
     cells_flat = index_cells[1].copy()
     _place_groups(cells_flat, presence, index_groups[1])
-    reached_groups = sorted({g.group for r in reaches for g in r.groups})
+    # Only the people a mechanism actually reaches widen the range (not those merely near its zone).
+    reached_groups = sorted({g.group for r in reaches for g in r.groups if g.p[2].max() > 0 or g.core[2] > 0})
     widened = sorted(
         {w for f in findings for w in f.widened_by}
         | set(presence.resident_widened_by)
