@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from planner.assess import assess
 from planner.dashboard.deck import LAYER_IDS
 from planner.errors import InputError
 from planner.plan import open_plan
 from planner.record import Record, User
+from planner.risk import range_text
 from planner.uploads import check_confined, save_upload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +125,10 @@ def test_the_comparison_shows_each_coas_score_level_and_why(world: dict[str, Any
     table = at.dataframe[0].value
     assert list(table["COA"]) == ["A", "B", "C"]
     assert list(table["Level"]) == ["extreme", "medium", "low"]
-    assert all("(" in text and "-" in text for text in table["Expected casualties"])  # each with its range
+    # The same figures as the command line's assessment of the same plan: one story.
+    plan, layerset = open_plan(world["plan"])
+    expected = [range_text(r.risk.casualties) for r in assess(plan, layerset).coas]
+    assert list(table["Expected casualties"]) == expected
     assert len(at.get("vega_lite_chart")) == 1
     assert "Least harm first:** C, B, A" in at.markdown[0].value
     assert [e.label.split(": ")[1] for e in at.expander] == ["COA A (extreme)", "COA B (medium)", "COA C (low)"]
