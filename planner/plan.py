@@ -42,9 +42,10 @@ from shapely.geometry.base import BaseGeometry
 
 from planner._yamlfile import load_yaml, validate_model
 from planner.effects import EffectsTable, load_effects_table
-from planner.errors import Collector
+from planner.errors import Collector, InputError
 from planner.geo import WGS84, CoordinateError, parse_position, to_mgrs
 from planner.layers.manifest import LayerSet, load_layerset
+from planner.opening import safe_layer_file
 
 
 class _ElementSpec(BaseModel):
@@ -314,6 +315,12 @@ def _element_geometry(
     file = (plan_path.parent / element.geometry_file).resolve()
     if not file.exists():
         problems.add(f"{where}.geometry_file", f"file not found: {file}", "the path is relative to the plan's folder")
+        return None
+    try:
+        safe_layer_file(file, f"{where}.geometry_file")
+    except InputError as exc:
+        for problem in exc.problems:
+            problems.add(problem.where, problem.message, problem.fix)
         return None
     digest.update(file.read_bytes())
     try:

@@ -51,8 +51,16 @@ def test_bad_input_exits_2_with_the_problem_and_no_traceback(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
-def test_unreadable_file_exits_1_without_traceback(tmp_path: Path) -> None:
+def test_a_file_that_is_not_what_its_name_says_exits_2_naming_the_key_without_traceback(tmp_path: Path) -> None:
     (tmp_path / "pop.tif").write_bytes(b"not a tiff")
+    (tmp_path / "m.yaml").write_text("area: X\nlayers:\n  p: {kind: population, path: pop.tif, units: count}\n")
+    result = primum("validate", str(tmp_path / "m.yaml"))
+    assert result.returncode == 2
+    assert "layers.p.path: the content is not a tif file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_damaged_tiff_exits_1_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "pop.tif").write_bytes(b"II*\x00" + b"\x00" * 60)  # a TIFF header, then nothing readable
     (tmp_path / "m.yaml").write_text("area: X\nlayers:\n  p: {kind: population, path: pop.tif, units: count}\n")
     result = primum("validate", str(tmp_path / "m.yaml"))
     assert result.returncode == 1

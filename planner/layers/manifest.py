@@ -33,6 +33,7 @@ from planner.layers.roads import read_roads
 from planner.layers.sites import read_sites
 from planner.layers.specs import ManifestSpec
 from planner.layers.threats import read_threats
+from planner.opening import safe_layer_file
 
 READERS: dict[str, Callable[..., LayerInfo | None]] = {
     "population": read_population,
@@ -117,6 +118,11 @@ def load_layerset(path: str | Path) -> LayerSet:
                     "correct the path; it is relative to the manifest's folder",
                 )
             )
+        else:
+            try:  # before any reader opens it: a regular file whose content is what its name says
+                safe_layer_file(file, f"layers.{layer_id}.path")
+            except InputError as exc:
+                problems.extend(exc.problems)
         resolved[layer_id] = file
     if problems:
         raise InputError(problems)

@@ -25,6 +25,7 @@ from planner.errors import Collector, DataIOError
 from planner.geo import WGS84
 from planner.layers.model import Flag, LayerInfo
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, PopulationSpec
+from planner.opening import RASTER_DRIVER
 
 # Pixels coarser than this are flagged: people are then spread evenly over a pixel much larger than a zone.
 COARSE_PIXEL_M = 250.0
@@ -110,7 +111,7 @@ class PopulationLayer(LayerInfo):
 
     def open(self) -> DatasetReader:
         """The raster, open for several ``read_window`` calls: tiles they share are then decoded once."""
-        return rasterio.open(self.path)
+        return rasterio.open(self.path, driver=RASTER_DRIVER)
 
     def read_window(
         self, bounds: tuple[float, float, float, float], crs: CRS | str = WGS84, src: DatasetReader | None = None
@@ -170,7 +171,7 @@ def row_areas_km2(crs: CRS, transform: Affine, rows: int) -> np.ndarray:
 def read_population(layer_id: str, spec: PopulationSpec, path: Path, problems: Collector) -> PopulationLayer | None:
     """Open and check a population raster; problems go to ``problems``."""
     try:
-        src = rasterio.open(path)
+        src = rasterio.open(path, driver=RASTER_DRIVER)
     except RasterioIOError as exc:
         raise DataIOError(f"{path}: cannot be opened as a raster ({exc})") from exc
     with src:

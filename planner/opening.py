@@ -1,0 +1,103 @@
+"""The one place layer and plan files are opened: regular files only, content that is what its name says, no network.
+
+GDAL picks a driver by content, not by name: a file uploaded as ``.geojson`` that holds OGR VRT XML would be
+opened as a VRT and read whatever it points at (a file outside the data folders, or a URL). So before GDAL
+sees a file, its first bytes must match its suffix (JSON for GeoJSON, the SQLite header for GeoPackage, the
+TIFF header for GeoTIFF ...), rasters are opened with the GeoTIFF driver alone, and GDAL's network file
+systems are switched off for the whole process. A FIFO, a device or a folder is refused before it is opened,
+so a read can never block.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+from planner.errors import InputError
+
+# GDAL reads these from the environment at each use: set here, once, for every reader (pyogrio and rasterio).
+GDAL_OFFLINE = {
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".primum-no-network",  # /vsicurl/ and friends find nothing to fetch
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "CPL_CURL_ENABLE_FILE_SCHEME": "NO",
+    "GDAL_ENABLE_DEPRECATED_DRIVER_DODS": "NO",
+}
+for _key, _value in GDAL_OFFLINE.items():
+    os.environ.setdefault(_key, _value)
+
+RASTER_DRIVER = "GTiff"  # rasterio opens a raster with this driver alone
+# What a file of each kind starts with (after any UTF-8 byte order mark and white space, for text formats).
+_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    ".tif": _TIFF,
+    ".tiff": _TIFF,
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".fgb": (b"fgb",),
+    ".zip": (b"PK\x03\x04",),
+    ".geojson": (b"{",),
+    ".json": (b"{",),
+    ".kml": (b"<?xml", b"<kml"),
+}
+_XML_ROOTS_REFUSED = (b"<OGRVRTDataSource", b"<VRTDataset", b"<GDAL_WMS", b"<WFS_GDAL", b"<GDAL_WCS")
+_ZIPPED_SHAPEFILE = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".xml", ".qmd"}
+
+
+def regular_file(path: Path, where: str = "path") -> Path:
+    """``path`` resolved, if it is an existing regular file; a FIFO, device or folder is refused unopened."""
+    resolved = Path(path).resolve()
+    try:
+        mode = resolved.stat().st_mode
+    except FileNotFoundError:
+        raise InputError.single(path, where, "file not found", "check the path") from None
+    if not stat.S_ISREG(mode):
+        raise InputError.single(
+            path, where, "not a regular file (a folder, pipe or device)", "point at the data file itself"
+        )
+    return resolved
+
+
+def check_content(path: Path, where: str = "path") -> None:
+    """Refuse a file whose first bytes are not what its suffix says (a VRT disguised as GeoJSON or GeoTIFF)."""
+    suffix = path.suffix.lower()
+    expected = _SIGNATURES.get(suffix)
+    if expected is None:
+        return
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    textual = suffix in {".geojson", ".json", ".kml"}
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip() if textual else head
+    if not text.startswith(expected) or (textual and any(root in text for root in _XML_ROOTS_REFUSED)):
+        raise InputError.single(
+            path,
+            where,
+            f"the content is not a {suffix[1:]} file (it starts with {head[:24]!r})",
+            f"save the layer as a real {suffix[1:]} file; virtual and network datasets (VRT, WMS, links) are "
+            "not opened",
+        )
+    if suffix == ".zip":
+        _check_zip(path, where)
+
+
+def _check_zip(path: Path, where: str) -> None:
+    """A zipped shapefile holds shapefile parts only: nothing GDAL would follow elsewhere."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+    strange = [n for n in names if Path(n).suffix.lower() not in _ZIPPED_SHAPEFILE]
+    if strange or not any(n.lower().endswith(".shp") for n in names):
+        raise InputError.single(
+            path,
+            where,
+            f"a zipped layer must hold a shapefile's parts only (found {', '.join(strange[:5]) or 'no .shp'})",
+            "zip the .shp with its .shx, .dbf and .prj, nothing else",
+        )
+
+
+def safe_layer_file(path: Path, where: str = "path") -> Path:
+    """The checks every reader runs before GDAL, pandas or a YAML parser sees a file."""
+    resolved = regular_file(path, where)
+    check_content(resolved, where)
+    return resolved
