@@ -13,6 +13,30 @@ from planner.errors import InputError, Problem
 Model = TypeVar("Model", bound=BaseModel)
 
 
+# libyaml's parser where the wheel has it (many times faster), the pure-Python one otherwise.
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_Loader):
+    """A safe loader that refuses a key given twice in one mapping (the second would silently win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is given twice in the same mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as data, with duplicate keys refused (see ``StrictLoader``)."""
+    return yaml.load(text, Loader=StrictLoader)
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing file or a syntax error becomes an InputError with the line."""
     if not path.is_file():
@@ -24,14 +48,19 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError.single(path, "", "the file is not UTF-8", "save it as UTF-8") from exc
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
+    except RecursionError:
+        raise InputError.single(path, "", "the YAML is nested too deeply to read", "flatten the file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError.single(
-            path, where, f"YAML syntax error: {problem}", "check indentation and quoting around that line"
-        ) from exc
+        fix = (
+            "keep one of them: the second would silently replace the first"
+            if "given twice" in problem
+            else "check indentation and quoting around that line"
+        )
+        raise InputError.single(path, where, f"YAML syntax error: {problem}", fix) from exc
 
 
 def validate_model(model: type[Model], data: Any, source: Path) -> Model:

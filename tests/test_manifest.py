@@ -107,3 +107,21 @@ def test_stale_and_undated_layers_are_flagged_for_the_operation_date(make_manife
     flags = {(f.layer, f.code) for f in layerset.all_flags(date(2025, 6, 1))}
     assert flags == {("old", "stale"), ("undated", "no_date")}
     assert ("fresh", "stale") in {(f.layer, f.code) for f in layerset.all_flags(date(2025, 8, 1))}
+
+
+def test_a_layer_given_twice_is_refused_naming_the_line(tmp_path: Path) -> None:
+    text = (
+        "area: Test\nlayers:\n"
+        "  health: {kind: sites, path: a.geojson}\n"
+        "  roads: {kind: roads, path: r.geojson}\n"
+        "  health: {kind: sites, path: b.geojson}\n"
+    )
+    (tmp_path / "m.yaml").write_text(text)
+    with pytest.raises(InputError, match=r"line 5, column 3: .*the key 'health' is given twice.*keep one of them"):
+        load_layerset(tmp_path / "m.yaml")
+
+
+def test_yaml_nested_beyond_reason_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text("area: " + "[" * 50_000 + "]" * 50_000 + "\nlayers: {}\n")
+    with pytest.raises(InputError, match="m.yaml"):
+        load_layerset(tmp_path / "m.yaml")
