@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,5 +124,5 @@ def test_a_layer_given_twice_is_refused_naming_the_line(tmp_path: Path) -> None:
 
 def test_yaml_nested_beyond_reason_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text("area: " + "[" * 50_000 + "]" * 50_000 + "\nlayers: {}\n")
-    with pytest.raises(InputError, match="m.yaml"):
+    with pytest.raises(InputError, match=r"m\.yaml"):
         load_layerset(tmp_path / "m.yaml")
