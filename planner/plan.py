@@ -47,6 +47,11 @@ from planner.geo import WGS84, CoordinateError, parse_position, to_mgrs
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.opening import safe_layer_file
 
+# Beyond these a plan is a mistake (a radius in the wrong unit, a generated plan gone wrong), and computing it
+# would take the machine's memory: refused with the key that is too large.
+MAX_RADIUS_M = 50_000.0
+MAX_ELEMENTS = 500
+
 
 class _ElementSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,8 +62,8 @@ class _ElementSpec(BaseModel):
     geometry: dict[str, Any] | None = None
     geometry_file: str | None = None
     feature: str | int | None = None
-    core_m: float | None = Field(None, ge=0)
-    outer_m: float | None = Field(None, gt=0)
+    core_m: float | None = Field(None, ge=0, le=MAX_RADIUS_M)
+    outer_m: float | None = Field(None, gt=0, le=MAX_RADIUS_M)
     observer: bool | None = Field(None, description="indirect fire with an observer on the target")
     closes_roads: bool | None = Field(None, description="roads inside the element's core are closed")
     munitions: int | None = Field(None, ge=1, description="rounds or munitions planned (explosive means)")
@@ -134,6 +139,15 @@ class _PlanSpec(BaseModel):
     close_core_roads: bool = Field(False, description="roads inside every element's core zone close")
     un_medical: list[_MedicalSpec] = Field(default_factory=list, description="UN medical facilities for CASEVAC")
     coas: list[_COASpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> _PlanSpec:
+        total = sum(len(coa.elements) for coa in self.coas)
+        if total > MAX_ELEMENTS:
+            raise ValueError(
+                f"{total} elements in all: at most {MAX_ELEMENTS} are assessed in one plan; split it into plans"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -302,12 +316,20 @@ def _element_geometry(
             AttributeError,
             KeyError,
             IndexError,
-            shapely.errors.GEOSException,
+            shapely.errors.ShapelyError,
         ) as exc:
             problems.add(
                 f"{where}.geometry",
                 f"not a GeoJSON geometry ({exc})",
                 "write {type: Polygon, coordinates: [[[lon, lat], ...]]} in WGS84",
+            )
+            return None
+        if _open_rings(element.geometry):
+            # shapely would close the ring by itself: a silent repair of what the planner drew.
+            problems.add(
+                f"{where}.geometry",
+                "a polygon ring does not end where it starts",
+                "repeat the first [lon, lat] pair at the end of each ring",
             )
             return None
         return _checked(geometry, f"{where}.geometry", problems)
@@ -352,6 +374,18 @@ def _pick_feature(frame: gpd.GeoDataFrame, feature: str | int | None) -> BaseGeo
             if len(match) == 1:
                 return match.geometry.iloc[0]
     return None
+
+
+def _open_rings(geometry: dict[str, Any]) -> bool:
+    """Whether a GeoJSON Polygon or MultiPolygon has a ring whose last position is not its first."""
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    return any(
+        isinstance(ring, list) and len(ring) > 0 and list(ring[0]) != list(ring[-1])
+        for polygon in polygons or []
+        if isinstance(polygon, list)
+        for ring in polygon
+    )
 
 
 def _checked(geometry: BaseGeometry, where: str, problems: Collector) -> BaseGeometry | None:

@@ -181,3 +181,31 @@ def test_an_explosive_activity_without_what_its_rounds_do_is_refused(tmp_path: P
     )
     with pytest.raises(InputError, match=r"activities\.rockets.*explosive activity needs a `mechanisms: \{blast"):
         load_plan(path)
+
+
+@pytest.mark.parametrize(
+    ("element", "expected"),
+    [
+        (
+            {"geometry": {"type": "Hexagon", "coordinates": [[[33.6, 6.2], [33.61, 6.2], [33.61, 6.21], [33.6, 6.2]]]}},
+            r"elements\.x\.geometry: not a GeoJSON geometry \(Unknown geometry type: 'hexagon'\)",
+        ),
+        (
+            {"geometry": {"type": "Polygon", "coordinates": [[[33.6, 6.2], [33.61, 6.2], [33.61, 6.21]]]}},
+            r"elements\.x\.geometry: a polygon ring does not end where it starts.*repeat the first",
+        ),
+        ({"position": [33.6, 6.2], "outer_m": 1e12}, r"elements\.0\.outer_m: .*less than or equal to 50000"),
+    ],
+)
+def test_geometry_and_radii_a_plan_cannot_use_are_refused_naming_the_key(
+    tmp_path: Path, element: dict[str, object], expected: str
+) -> None:
+    path = write_plan(tmp_path, [coa({"id": "x", "activity": "cordon_search", **element})])
+    with pytest.raises(InputError, match=expected):
+        load_plan(path)
+
+
+def test_a_plan_of_more_elements_than_are_assessed_at_once_is_refused(tmp_path: Path) -> None:
+    elements = [{"id": f"e{i}", "activity": "patrol", "position": [33.6, 6.2]} for i in range(501)]
+    with pytest.raises(InputError, match="501 elements in all: at most 500"):
+        load_plan(write_plan(tmp_path, [coa(*elements)]))

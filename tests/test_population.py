@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
+from affine import Affine
 from conftest import write_raster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rasterio.windows import Window
 
 from planner.errors import Collector, InputError
 from planner.layers import load_layerset
@@ -188,3 +191,28 @@ def test_manifest_reads_population_through_the_layer_set(make_manifest) -> None:
     write_raster(manifest.parent / "pop.tif", np.full((3, 3), 2.0))
     layerset = load_layerset(manifest)
     assert layerset.population is not None and layerset.population.units == "count"
+
+
+def test_a_window_of_more_pixels_than_memory_allows_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    # A small file that declares 20,000 x 20,000 pixels of 5 cm: reading 600 m of it would take 1.2 GB.
+    profile = {
+        "driver": "GTiff",
+        "dtype": "float32",
+        "count": 1,
+        "width": 20_000,
+        "height": 20_000,
+        "crs": "EPSG:32636",
+        "transform": Affine(0.05, 0, 500_000, 0, -0.05, 600_000),
+        "nodata": -9999.0,
+        "tiled": True,
+        "compress": "deflate",
+        "sparse_ok": True,
+    }
+    with rasterio.open(tmp_path / "fine.tif", "w", **profile) as dst:
+        dst.write(np.ones((16, 16), "float32"), 1, window=Window(0, 0, 16, 16))
+    assert (tmp_path / "fine.tif").stat().st_size < 1_000_000
+    (tmp_path / "m.yaml").write_text("area: T\nlayers:\n  p: {kind: population, path: fine.tif, units: count}\n")
+    layer = load_layerset(tmp_path / "m.yaml").population
+    assert layer is not None
+    with pytest.raises(InputError, match=r"12,000 x 12,000 pixels.*use a coarser population raster"):
+        layer.read_window((500_100, 599_300, 500_700, 599_900), "EPSG:32636")

@@ -21,7 +21,7 @@ from rasterio.io import DatasetReader
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from planner.errors import Collector, DataIOError
+from planner.errors import Collector, DataIOError, InputError
 from planner.geo import WGS84
 from planner.layers.model import Flag, LayerInfo
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, PopulationSpec
@@ -29,6 +29,9 @@ from planner.opening import RASTER_DRIVER
 
 # Pixels coarser than this are flagged: people are then spread evenly over a pixel much larger than a zone.
 COARSE_PIXEL_M = 250.0
+# The most pixels one read may ask for (float64: 800 MB). A zone that needs more is over a raster far finer
+# than people can be counted at: refused before the memory is asked for, never a crash.
+MAX_WINDOW_PIXELS = 100_000_000
 # People per km² above which a raster declared as a count looks like a density raster.
 IMPLAUSIBLE_DENSITY_KM2 = 60_000.0
 SAMPLE_SIDE = 256
@@ -139,6 +142,14 @@ class PopulationLayer(LayerInfo):
         if height == 0 or width == 0:
             empty = np.ma.masked_array(np.zeros((0, 0)), mask=np.zeros((0, 0), dtype=bool))
             return RasterWindow(empty, transform, self.crs, self.units)
+        if height * width > MAX_WINDOW_PIXELS:
+            raise InputError.single(
+                self.path,
+                f"layer '{self.id}'",
+                f"the area asked for covers {height:,} x {width:,} pixels of this raster (at most "
+                f"{MAX_WINDOW_PIXELS:,} are read at once)",
+                "use a coarser population raster (100 m is the usual), or smaller zones",
+            )
         if src is None:
             with self.open() as own:
                 data = own.read(self.band, window=window, out_dtype="float64")
