@@ -84,8 +84,11 @@ def check_content(path: Path, where: str = "path") -> None:
 
 def _check_zip(path: Path, where: str) -> None:
     """A zipped shapefile holds shapefile parts only: nothing GDAL would follow elsewhere."""
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile:
+        raise InputError.single(path, where, "the zip file is damaged or cut short", "zip the layer again") from None
     strange = [n for n in names if Path(n).suffix.lower() not in _ZIPPED_SHAPEFILE]
     if strange or not any(n.lower().endswith(".shp") for n in names):
         raise InputError.single(

@@ -74,10 +74,12 @@ def threat_context(
     A report's distance to the footprint is the least, over the elements, of its distance to the element
     minus the element's outer radius (zero inside): the exact distance to the outer zones as defined.
     """
-    layers = layerset.of_kind("threats")
+    layers = [layer for layer in layerset.of_kind("threats") if len(layer)]
     context = ThreatContext([], settings.window_days, settings.distance_m)
     if not layers:
-        context.flags.append(Flag("no_data", "-", "no threat-report layer: the threat context is unknown, not calm"))
+        empty = [layer.id for layer in layerset.of_kind("threats")]
+        what = f"threat-report layer(s) {', '.join(empty)} hold no reports" if empty else "no threat-report layer"
+        context.flags.append(Flag("no_data", "-", f"{what}: the threat context is unknown, not calm"))
         return context
     other_weight = settings.kind_weights.get("other", 0.5)
     day = pd.Timestamp(start.date())

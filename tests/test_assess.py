@@ -238,3 +238,10 @@ def test_moving_away_from_everything_lowers_the_score_to_the_floor(tmp_path: Pat
     )["coas"][0]
     assert near["risk"]["score"] > 0
     assert far["risk"]["score"] == 0.0 and far["risk"]["level"] == "low"
+
+
+def test_an_empty_threat_layer_is_unknown_not_calm(tmp_path: Path) -> None:
+    coa = run(make_world(tmp_path, threats="date,lat,lon,type\n"))["coas"][0]
+    assert "hold no reports: the threat context is unknown, not calm" in coa["threats"]["flags"][0]["message"]
+    assert coa["risk"]["harm_by_others"]["threat_known"] is False
+    assert "unknown" in coa["risk"]["contributions"]["harm_by_others"]["explanation"]

@@ -133,6 +133,14 @@ def load_layerset(path: str | Path) -> LayerSet:
         layer = READERS[layer_spec.kind](layer_id, layer_spec, resolved[layer_id], collector)
         problems.extend(collector.problems)
         if layer is not None and not collector.problems:
+            if isinstance(layer, VectorLayer) and len(layer) == 0:
+                layer.flags.append(
+                    Flag(
+                        "empty",
+                        layer_id,
+                        f"layer '{layer_id}' holds no features: what it should show is unknown, not absent",
+                    )
+                )
             layers[layer_id] = layer
     layerset = LayerSet(spec.area, path, spec.fictional, layers, spec.description)
     problems.extend(_check_against_area(layerset, path))

@@ -98,6 +98,13 @@ class LayerInfo:
                 f"layer '{self.id}' has no date: its age is unknown, "
                 "treat its figures as unverified (set `as_of:` in the manifest)",
             )
+        if age < 0:
+            return Flag(
+                "future",
+                self.id,
+                f"layer '{self.id}' is dated {self.as_of.isoformat() if self.as_of else ''}, after the operation "
+                f"({on.isoformat()}): its age cannot be known, treat its figures as unverified (check `as_of:`)",
+            )
         if age > self.max_age_days:
             return Flag(
                 "stale",

@@ -29,7 +29,7 @@ import yaml
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table, text_column
+from planner.layers._table import TableOptions, find_column, read_table, rows_text, text_column
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, SitesSpec
 
@@ -196,6 +196,17 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
                 f"{len(unreadable)} site(s) in '{layer_id}' have opening hours that cannot be read "
                 "(OSM opening_hours syntax expected): their hours count as unknown",
                 tuple(unreadable),
+            )
+        )
+    repeated = out.loc[out["site_id"].duplicated(keep=False), "source_row"].tolist()
+    if id_col and repeated:
+        layer.flags.append(
+            Flag(
+                "duplicate_id",
+                layer_id,
+                f"{len(repeated)} sites in '{layer_id}' share an id with another ({rows_text(repeated)}): the same "
+                "site may be listed twice, or two sites under one id; check the file",
+                tuple(repeated),
             )
         )
     if occupancy_col:

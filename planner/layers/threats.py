@@ -29,6 +29,7 @@ community members who alerted the mission) are carried under their own names and
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ import pandas as pd
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.displacement import parse_counts, parse_dates
-from planner.layers.model import VectorLayer
+from planner.layers.model import Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, ThreatsSpec
 
 THREAT_KINDS = (
@@ -167,7 +168,7 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         normal[col] = frame[col].to_numpy()
     out = frame[["geometry"]].assign(**{c: normal[c] for c in COLUMNS[:-1] + keep})
     as_of = spec.as_of or (out["date"].max().date() if len(out) else None)
-    return VectorLayer(
+    layer = VectorLayer(
         id=layer_id,
         kind="threats",
         path=path,
@@ -178,6 +179,18 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         frame=out[COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
     )
+    future = out.loc[out["date"] > pd.Timestamp(date.today()), "source_row"].tolist()
+    if future:
+        layer.flags.append(
+            Flag(
+                "future_dates",
+                layer_id,
+                f"{len(future)} report(s) in '{layer_id}' are dated after today ({rows_text(future)}): a date in "
+                "the future cannot be right; check the date column and its day/month order",
+                tuple(future),
+            )
+        )
+    return layer
 
 
 def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
