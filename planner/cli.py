@@ -476,19 +476,22 @@ def status(
 @app.command()
 @_user_errors
 def verify(settings_path: SettingsOption = None) -> None:
-    """Recompute the audit chain and every sign-off; exit 1 on any break."""
+    """Recompute the audit chain and every sign-off; exit 1 on any break or any sign-off that is void now."""
     found = _record(load_settings(settings_path)).verify()
     for signed in found.signoffs:
-        state = "valid" if signed["valid"] else "void: " + "; ".join(signed["void_because"])
+        state = "valid" if signed["valid"] else "VOID: " + "; ".join(signed["void_because"])
         typer.echo(
             f"sign-off {signed['signoff']} of {signed['assessment']} ({signed['decision']}, {signed['by']}): {state}"
         )
+    void = [s for s in found.signoffs if not s["valid"]]
     if found.intact:
         typer.echo("audit chain intact; every record matches it")
-        return
     for problem in found.problems:
         typer.echo(f"BREAK: {problem}", err=True)
-    raise typer.Exit(1)
+    if void:
+        typer.echo(f"{len(void)} sign-off(s) VOID: their plan or data changed since they were signed", err=True)
+    if not found.intact or void:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from world import make_world
 
 from planner.assess import Assessment, assess
+from planner.cli import app
 from planner.errors import InputError
 from planner.plan import open_plan
 from planner.record import (
@@ -154,6 +156,10 @@ def test_a_signoff_is_void_once_an_input_layer_changes_and_says_which(
     assert reason.startswith("layer `idp` changed on ")
     assert [s["valid"] for s in record.verify().signoffs] == [False]
     assert record.verify().intact  # a changed input voids the sign-off; it is not tampering with the record
+    # ... but `primum verify` does not say all is well: it names the VOID sign-off and exits 1.
+    result = CliRunner().invoke(app, ["verify"], env={"PRIMUM_DB": f"sqlite:///{tmp_path / 'record.db'}"})
+    assert result.exit_code == 1
+    assert "VOID: layer `idp` changed on" in result.output and "1 sign-off(s) VOID" in result.output
 
 
 def test_a_deleted_plan_file_voids_the_signoff(recorded: tuple[Record, str, Assessment], tmp_path: Path) -> None:
