@@ -217,7 +217,7 @@ class Plan:
 
 def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
     """Read and check a plan file; every problem is reported at once."""
-    path = Path(path)
+    path = Path(path).resolve()  # stored resolved: the record finds it again from any folder
     raw = load_yaml(path)
     spec = validate_model(_PlanSpec, raw, path)
     problems = Collector(path)

@@ -307,7 +307,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     """The built-in defaults, or a mission's TOML file layered over them."""
     if path is None:
         return Settings()
-    path = Path(path)
+    path = Path(path).resolve()  # recorded as the file itself, whatever folder the command ran from
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

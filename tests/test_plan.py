@@ -9,6 +9,7 @@ import yaml
 
 from planner.errors import InputError
 from planner.plan import load_plan, open_plan
+from planner.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,3 +210,16 @@ def test_a_plan_of_more_elements_than_are_assessed_at_once_is_refused(tmp_path: 
     elements = [{"id": f"e{i}", "activity": "patrol", "position": [33.6, 6.2]} for i in range(501)]
     with pytest.raises(InputError, match="501 elements in all: at most 500"):
         load_plan(write_plan(tmp_path, [coa(*elements)]))
+
+
+def test_inputs_are_kept_as_resolved_paths_whatever_folder_a_command_runs_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    plan, layerset = open_plan("scenarios/sample.yaml")
+    assert plan.path == ROOT / "scenarios/sample.yaml" and plan.path.is_absolute()
+    assert layerset.path == ROOT / "layers/sample.yaml"
+    assert all(f.is_absolute() for f in plan.files)
+    (tmp_path / "mission.toml").write_text("[risk]\nscale = 3.0\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings("mission.toml").source == str(tmp_path / "mission.toml")

@@ -103,7 +103,7 @@ def _bounds(layer: LayerInfo) -> tuple[float, float, float, float] | None:
 
 def load_layerset(path: str | Path) -> LayerSet:
     """Read a manifest and every layer it names; raise one InputError with every problem found."""
-    path = Path(path)
+    path = Path(path).resolve()  # stored resolved, like every layer it names
     spec = validate_model(ManifestSpec, load_yaml(path), path)
     problems: list[Problem] = []
     resolved: dict[str, Path] = {}
