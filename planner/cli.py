@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -344,7 +345,12 @@ def sample(
 
 
 def _record(settings: Settings) -> Record:
-    return Record.open(store_url(settings.record.db, settings.record.data_dir))
+    key, anchor = settings.record.audit_key, settings.record.audit_anchor
+    return Record.open(
+        store_url(settings.record.db, settings.record.data_dir),
+        key_file=Path(key) if key else None,
+        anchor=Path(anchor) if anchor else None,
+    )
 
 
 def _signed_in(settings: Settings, name: str | None) -> tuple[Record, User]:
@@ -503,6 +509,8 @@ def backup(
     """A consistent copy of the record, taken while it is in use."""
     store = _record(load_settings(settings_path))
     backup_store(store.engine, target)
+    if store.seal.anchor is not None and store.seal.anchor.exists():  # the anchor travels with the copy
+        shutil.copyfile(store.seal.anchor, target.with_name(target.name + ".anchor"))
     typer.echo(f"backed up to {target}")
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,12 +28,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from planner import __version__
 from planner.assess import Assessment, assess
-from planner.audit import append, breaks, canonical, now, sha256
+from planner.audit import Seal, append, breaks, canonical, now, sha256
 from planner.errors import PlannerError
 from planner.layers.model import file_sha256
 from planner.plan import open_plan
 from planner.settings import Settings
-from planner.store import assessments, audit, items, open_store, reviews, signoffs, users
+from planner.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
 
 ROLES = ("planner", "poc_adviser", "commander", "admin")
 STATUSES = ("open", "addressed", "accepted_risk", "not_applicable", "change_requested")
@@ -103,13 +104,42 @@ _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked against for unknown
 class Record:
     """The service every front end calls: the command line now, the dashboard later."""
 
-    def __init__(self, engine: Engine, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        seal: Seal | None = None,
+        key_file: Path | None = None,
+        anchor: Path | None = None,
+    ) -> None:
         self.engine = engine
         self._sleep = sleep
+        database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        self.seal = seal or Seal.beside(database, key_file=key_file, anchor=anchor, new=self.chain_length() == 0)
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> Record:
         return cls(open_store(url), **kwargs)
+
+    def chain_length(self) -> int:
+        """How many entries the audit chain holds (its head's sequence number)."""
+        with self.engine.connect() as conn:
+            head = conn.execute(sa.select(chain_head.c.seq).where(chain_head.c.id == 1)).scalar_one_or_none()
+            conn.rollback()
+        return int(head or 0)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One transaction that appends to the audit chain; its hashes are anchored once it has committed."""
+        with self.engine.begin() as conn:
+            sealed: list[tuple[int, str]] = []
+            conn.info["sealed"] = sealed
+            try:
+                yield conn
+            finally:
+                conn.info.pop("sealed", None)
+        self.seal.write_anchor(sealed)
 
     # --- users ---------------------------------------------------------------------------------------------
 
@@ -122,7 +152,7 @@ class Record:
             raise RecordError("a user name needs 1 to 100 characters")
         if len(password) < 8:
             raise RecordError("the password needs at least 8 characters")
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             first = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one() == 0
             if first and role != "admin":
                 raise NotAllowedError("the first user of a new record must be an admin (--role admin)")
@@ -137,6 +167,7 @@ class Record:
             )
             append(
                 conn,
+                self.seal,
                 actor=by,
                 action="user_added",
                 subject=name,
@@ -155,8 +186,15 @@ class Record:
                 raise argon2.exceptions.VerifyMismatchError
         except (argon2.exceptions.VerifyMismatchError, argon2.exceptions.InvalidHashError):
             failures = self._recent_failures(name)
-            with self.engine.begin() as conn:
-                append(conn, actor=name, action="sign_in_failed", subject=name, details={"known_user": row is not None})
+            with self._writing() as conn:
+                append(
+                    conn,
+                    self.seal,
+                    actor=name,
+                    action="sign_in_failed",
+                    subject=name,
+                    details={"known_user": row is not None},
+                )
             self._sleep(min(0.5 * 2**failures, MAX_DELAY_S))
             raise SignInError(f"wrong user name or password for '{name}'") from None
         return User(row.name, row.role)
@@ -194,7 +232,7 @@ class Record:
             for coa in data["coas"]
             for item in coa["checklist"]["items"]
         ]
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 assessments.insert().values(
                     id=ident,
@@ -212,6 +250,7 @@ class Record:
                 conn.execute(items.insert(), rows)
             append(
                 conn,
+                self.seal,
                 actor=user.name,
                 action="assessment_recorded",
                 subject=ident,
@@ -240,7 +279,7 @@ class Record:
             raise RecordError("the item needs a title")
         if severity not in SEVERITIES:
             raise RecordError(f"unknown severity '{severity}': use one of {', '.join(SEVERITIES)}")
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             result = self._assessment(conn, assessment_id)
             coas = [c["id"] for c in json.loads(result.result)["coas"]]
             if coa and coa not in coas:
@@ -274,6 +313,7 @@ class Record:
             )
             append(
                 conn,
+                self.seal,
                 actor=user.name,
                 action="item_added",
                 subject=f"{assessment_id}/{key}",
@@ -301,7 +341,7 @@ class Record:
             raise RecordError(f"unknown status '{status}': use one of {', '.join(STATUSES)}")
         if status in NEEDS_NOTE and not note.strip():
             raise RecordError(f"'{status}' needs a note saying why (--note)")
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             self._assessment(conn, assessment_id)
             key = self._item_key(conn, assessment_id, key)
             item = conn.execute(
@@ -341,7 +381,14 @@ class Record:
             }
             digest = _review_sha(values)
             conn.execute(reviews.insert().values(**values, sha256=digest))
-            append(conn, actor=user.name, action="review", subject=f"{assessment_id}/{key}", details={"sha256": digest})
+            append(
+                conn,
+                self.seal,
+                actor=user.name,
+                action="review",
+                subject=f"{assessment_id}/{key}",
+                details={"sha256": digest},
+            )
         return version
 
     def signoff(self, user: User, assessment_id: str, *, decision: str, conditions: str = "") -> int:
@@ -351,7 +398,7 @@ class Record:
             raise RecordError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
         if decision == "approve_with_conditions" and not conditions.strip():
             raise RecordError("approve_with_conditions needs the conditions (--conditions)")
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             row = self._assessment(conn, assessment_id)
             counts: dict[str, int] = dict(
                 conn.execute(
@@ -379,6 +426,7 @@ class Record:
             ident = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             append(
                 conn,
+                self.seal,
                 actor=user.name,
                 action="signoff",
                 subject=assessment_id,
@@ -460,7 +508,7 @@ class Record:
     def verify(self) -> Verification:
         """Recompute the audit chain and every record it vouches for; list each break precisely."""
         with self.engine.connect() as conn:
-            problems, entries = breaks(conn)
+            problems, entries = breaks(conn, self.seal)
             problems += self._check_records(conn, entries)
             checked = []
             for signoff in conn.execute(sa.select(signoffs).order_by(signoffs.c.id)):
@@ -569,10 +617,11 @@ class Record:
 
     def note_release(self, user: User, assessment_id: str, *, output: str, fields: list[str]) -> None:
         """Log in the audit chain that ``user`` took sensitive fields out of the tool, and in which output."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             self._assessment(conn, assessment_id)
             append(
                 conn,
+                self.seal,
                 actor=user.name,
                 action="sensitive_release",
                 subject=assessment_id,

@@ -253,6 +253,12 @@ class RecordSettings(_Frozen):
 
     db: str | None = Field(None, description="a SQLAlchemy URL (postgresql://...) or a SQLite file path")
     data_dir: str | None = Field(None, description="folder of the default SQLite file; default ~/.local/share/primum")
+    audit_key: str | None = Field(
+        None, description="file of the keys that seal the audit chain (default: beside a SQLite record, `.key`)"
+    )
+    audit_anchor: str | None = Field(
+        None, description="append-only file the chain's hashes are copied to (default: beside it, `.anchor`)"
+    )
 
 
 class RedactionSettings(_Frozen):
@@ -317,6 +323,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
     catalogue = data.get("checklist", {}).get("catalogue") if isinstance(data.get("checklist"), dict) else None
     if isinstance(catalogue, str):  # a mission's rule folder is named relative to its settings file
         data["checklist"]["catalogue"] = str((path.parent / catalogue).resolve())
+    record = data.get("record")
+    for key in ("audit_key", "audit_anchor"):  # the audit's files too, like the rules and data folders
+        if isinstance(record, dict) and isinstance(record.get(key), str):
+            record[key] = str((path.parent / record[key]).resolve())
     folders = data.get("dashboard", {}).get("data_dirs") if isinstance(data.get("dashboard"), dict) else None
     if isinstance(folders, list):  # so are the dashboard's data folders
         data["dashboard"]["data_dirs"] = [str((path.parent / str(f)).resolve()) for f in folders]

@@ -23,6 +23,8 @@ from typer.testing import CliRunner
 from world import make_world
 
 from planner.assess import Assessment, assess
+from planner.audit import ENTRY_FIELDS, Seal, canonical
+from planner.audit import sha256 as audit_sha256
 from planner.cli import app
 from planner.errors import InputError
 from planner.plan import open_plan
@@ -35,6 +37,7 @@ from planner.record import (
     RecordError,
     SignInError,
     User,
+    _signoff_sha,
 )
 from planner.settings import Settings
 from planner.store import backup, metadata, open_store
@@ -352,7 +355,11 @@ def test_a_restored_backup_is_accepted_by_verify(recorded: tuple[Record, str, As
     backup(record.engine, copy)
     with pytest.raises(InputError, match="already exists"):
         backup(record.engine, copy)
-    restored = Record.open(f"sqlite:///{copy}")
+    # A backup is restored with the mission's key (kept apart from it) and the anchor copied beside it.
+    (tmp_path / "backup.db.anchor").write_bytes((tmp_path / "record.db.anchor").read_bytes())
+    with pytest.raises(InputError, match="sealed with a key that is not here"):
+        Record.open(f"sqlite:///{copy}")
+    restored = Record(open_store(f"sqlite:///{copy}"), seal=Seal(record.seal.keys, tmp_path / "backup.db.anchor"))
     assert restored.verify().intact
     assert restored.status(ident) == record.status(ident)
 
@@ -417,3 +424,63 @@ def test_the_command_line_records_reviews_signs_and_verifies(tmp_path: Path) -> 
     broken = primum("verify", env=base)
     assert broken.returncode == 1 and "BREAK: review 1" in broken.stderr
     assert primum("backup", str(tmp_path / "copy.db"), env=base).returncode == 0
+
+
+# --- the seal: what someone who can write the database cannot hide --------------------------------------------
+
+
+def _rewrite_chain_without_the_key(db: Path) -> None:
+    """Recompute every hash of the chain as a writer of the database could: without the record's key."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(f"SELECT {', '.join(ENTRY_FIELDS)} FROM audit ORDER BY seq").fetchall()
+        previous = "0" * 64
+        for row in rows:
+            values = dict(zip(ENTRY_FIELDS, row, strict=True)) | {"prev_hash": previous}
+            digest = audit_sha256([values[f] for f in ENTRY_FIELDS])
+            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (previous, digest, values["seq"]))
+            previous = digest
+        conn.execute("UPDATE chain_head SET hash = ? WHERE id = 1", (previous,))
+
+
+def test_a_rejection_rewritten_as_an_approval_with_a_recomputed_chain_is_caught(
+    recorded: tuple[Record, str, Assessment], tmp_path: Path
+) -> None:
+    record, ident, _ = recorded
+    signed = record.signoff(PEOPLE["commander"], ident, decision="reject")
+    assert record.verify().intact
+    db = tmp_path / "record.db"
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("SELECT * FROM signoffs WHERE id = ?", (signed,)).fetchone())
+        row["decision"] = "approve"
+        forged = _signoff_sha(row)
+        conn.execute("UPDATE signoffs SET decision = 'approve', sha256 = ? WHERE id = ?", (forged, signed))
+        details = json.loads(conn.execute("SELECT details FROM audit WHERE action = 'signoff'").fetchone()[0])
+        details["sha256"], details["decision"] = forged, "approve"
+        conn.execute("UPDATE audit SET details = ? WHERE action = 'signoff'", (canonical(details),))
+    _rewrite_chain_without_the_key(db)
+    found = Record.open(f"sqlite:///{db}").verify()
+    assert not found.intact
+    assert any("sealed with this record's key" in p for p in found.problems)
+    assert any("differs from the anchor" in p for p in found.problems)
+
+
+def test_a_cut_tail_and_a_wiped_record_fall_short_of_the_anchor(
+    recorded: tuple[Record, str, Assessment], tmp_path: Path
+) -> None:
+    record, ident, _ = recorded
+    record.signoff(PEOPLE["commander"], ident, decision="reject")
+    db = tmp_path / "record.db"
+    with sqlite3.connect(db) as conn:
+        last, before = conn.execute("SELECT seq, prev_hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        conn.execute("DELETE FROM audit WHERE seq = ?", (last,))
+        conn.execute("DELETE FROM signoffs")
+        conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (last - 1, before))
+    cut = Record.open(f"sqlite:///{db}").verify()
+    assert [p for p in cut.problems if f"reaches entry {last}" in p], cut.problems
+    with sqlite3.connect(db) as conn:
+        for table in ("reviews", "items", "signoffs", "assessments", "users", "audit"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("UPDATE chain_head SET seq = 0, hash = ? WHERE id = 1", ("0" * 64,))
+    wiped = Record.open(f"sqlite:///{db}").verify()
+    assert not wiped.intact and any("ends at entry 0 but the anchor" in p for p in wiped.problems)
