@@ -9,6 +9,7 @@ built beside its target and moved there whole, so a failure leaves no half-writt
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -91,6 +92,9 @@ def write_kml(bundle: Bundle, path: Path) -> None:
         for column in safe.columns:
             if column != "geometry" and not pd.api.types.is_numeric_dtype(safe[column]):
                 safe[column] = safe[column].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+        # Field names too (a COA's id names its score column): GDAL writes them into the XML unescaped, and
+        # re-reads them when the next layer is appended, so only plain characters are kept.
+        safe.columns = [c if c == "geometry" else re.sub(r"[^\w .:-]", "_", str(c)) for c in safe.columns]
         options = {"NAME": html.escape(bundle.title), "DESCRIPTION": html.escape(_description(bundle))}
         pyogrio.write_dataframe(
             safe,

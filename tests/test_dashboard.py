@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
@@ -286,3 +288,44 @@ def test_the_interface_and_the_checklist_speak_french(world: dict[str, Any]) -> 
     reasons = " ".join(m.value.replace("\\", "") for m in compare.markdown)
     assert "souffle et éclats de mortar-1" in reasons and "victimes attendues" in reasons
     assert app(world, lang="fr").title[0].value == "Carte"
+
+
+# --- text from layers, plans and users is shown as text ----------------------------------------------------------
+
+PAYLOAD = "![x](http://127.0.0.1:9/leak.png)<img src=http://127.0.0.1:9/i.png>"
+LIVE = re.compile(r"(?<!\\)\]\((?=http)|(?<!\\)<img")
+
+
+def test_markdown_and_html_planted_in_every_field_a_user_controls_stay_text_on_every_page(
+    world: dict[str, Any],
+) -> None:
+    plan_path = world["plan"]
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["name"] += PAYLOAD
+    plan["coas"][0]["id"] += PAYLOAD
+    plan["coas"][0]["name"] += PAYLOAD
+    plan["coas"][0]["elements"][0]["id"] += PAYLOAD
+    plan_path.write_text(yaml.safe_dump(plan))
+    layers = world["root"] / "layers" / "sample.yaml"
+    layers.write_text(layers.read_text().replace("area: Kalo training area (FICTIONAL)", f"area: Kalo {PAYLOAD}"))
+    sites = world["root"] / "data" / "sample" / "sites_osm.geojson"
+    sites.write_text(sites.read_text().replace('"Kalo Market"', json.dumps(f"Kalo Market {PAYLOAD}")))
+    record_sample(world)
+    adviser = world["record"].add_user(world["people"]["admin"], f"poc{PAYLOAD}", "poc_adviser", PASSWORD)
+    pages = [
+        app(world),
+        app(world, "plan"),
+        app(world, "compare"),
+        app(world, "checklist", who=adviser),
+        app(world, "signoff", who=world["people"]["commander"]),
+        app(world, "signin", who=adviser),
+    ]
+    shown = []
+    for at in pages:
+        for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader"):
+            shown += [str(e.value) for e in at.get(kind)]
+        shown += [e.label for e in at.expander]
+        shown += [str(o) for r in at.radio for o in r.options]
+    assert any("leak" in text for text in shown)  # the planted text is on screen ...
+    live = [text for text in shown if LIVE.search(text)]
+    assert live == []  # ... but never as a live image, link or tag (each is escaped with a backslash)

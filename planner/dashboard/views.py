@@ -42,7 +42,7 @@ def sidebar() -> None:
         "Language / Langue", LANGUAGES, key="lang", format_func=lambda code: {"en": "English", "fr": "Français"}[code]
     )
     who = state.user()
-    st.sidebar.caption(t("signed_in_as", name=who.name, role=t(f"role_{who.role}")) if who else t("not_signed_in"))
+    st.sidebar.caption(t("signed_in_as", name=_md(who.name), role=t(f"role_{who.role}")) if who else t("not_signed_in"))
 
 
 _MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()#+-.!|<>~$"})
@@ -56,7 +56,7 @@ def _md(text: Any) -> str:
 
 def _error(exc: Exception) -> None:
     """A user's problem, said as the command line says it; never a traceback."""
-    st.error(str(exc), icon=":material/error:")
+    st.error(_md(exc), icon=":material/error:")
 
 
 def _assessment() -> Assessment | None:
@@ -91,7 +91,7 @@ def signin_page() -> None:
     store = state.record()
     who = state.user()
     if who is not None:
-        st.success(t("signed_in_as", name=who.name, role=t(f"role_{who.role}")))
+        st.success(t("signed_in_as", name=_md(who.name), role=t(f"role_{who.role}")))
         if st.button(t("sign_out"), key="sign_out"):
             del st.session_state["user"]
             st.rerun()
@@ -125,7 +125,7 @@ def _add_user_form(admin: User | None) -> None:
         if st.form_submit_button(t("add_user"), key="add_user_submit"):
             try:
                 added = state.record().add_user(admin, name, role, password)
-                st.success(t("user_added", name=added.name, role=t(f"role_{added.role}")))
+                st.success(t("user_added", name=_md(added.name), role=t(f"role_{added.role}")))
             except (RecordError, InputError) as exc:
                 _error(exc)
 
@@ -204,11 +204,11 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
         end = cols[1].text_input(t("window_end"), str(_iso(data["window"]["end"])), key="window_end")
         partner = cols[2].checkbox(t("partner_force"), bool(data.get("partner_force")), key="partner_force")
         for c, coa in enumerate(data["coas"]):
-            st.markdown(f"**{t('coa')} {coa['id']}**")
+            st.markdown(f"**{t('coa')} {_md(coa['id'])}**")
             coa["name"] = st.text_input(t("name"), coa["name"], key=f"coa_{c}_name")
             for e, element in enumerate(coa["elements"]):
                 row = st.columns([2, 3, 3, 1.3, 1.3])
-                row[0].markdown(f"`{element['id']}`")
+                row[0].markdown(_md(element["id"]))
                 element["activity"] = row[1].selectbox(
                     t("activity"),
                     activities,
@@ -290,7 +290,7 @@ def map_page() -> None:
     _fictional_banner(assessment)
     coas = [r.coa.id for r in assessment.coas]
     cols = st.columns([3, 2, 2])
-    coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa")
+    coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa", format_func=_md)
     heat = cols[1].toggle(t("heatmap"), key="map_heatmap")
     cleared = _cleared()
     sources = cols[2].toggle(
@@ -301,7 +301,7 @@ def map_page() -> None:
     deck = build_deck(assessment, found, coa, heatmap=heat, fictional_label=t("fictional_map_label"))
     st.pydeck_chart(deck, height=560, key="map")
     _legend()
-    st.caption(" ".join(found.statement))
+    st.caption(_md(" ".join(found.statement)))
 
 
 def _legend() -> None:
@@ -369,10 +369,11 @@ def compare_page() -> None:
         assessment.settings.risk,
         lang,
     )
-    st.markdown(f"**{t('ranking')}:** {', '.join(assessment.comparison.ranking)}. {_md(summary)}.")
+    st.markdown(f"**{t('ranking')}:** {_md(', '.join(assessment.comparison.ranking))}. {_md(summary)}.")
     for result in assessment.coas:
         harm = result.risk.harm
-        with st.expander(f"{t('why')}: {t('coa')} {result.coa.id} ({w['levels'][result.risk.level]})", expanded=True):
+        label = f"{t('why')}: {t('coa')} {_md(result.coa.id)} ({w['levels'][result.risk.level]})"
+        with st.expander(label, expanded=True):
             home = w["harm"]["present_note"].format(home=f"{100 * harm.home_share:.0f}", hours=f"{harm.window_hours:g}")
             st.caption(_md(home))
             for contribution in sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct):
@@ -449,14 +450,14 @@ def checklist_page() -> None:
         return
     ident, status, rebuilt = opened
     if "flash" in st.session_state:
-        st.success(st.session_state.pop("flash"), icon=":material/check:")
+        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
     w = words(state.lang())
     counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
     st.markdown(f"**{ident}** · {counts}")
     who = state.user()
     may_review = who is not None and who.role == "poc_adviser" and not _approved(status)
     coas = [r.coa.id for r in rebuilt.coas]
-    coa = st.radio(t("coa"), coas, horizontal=True, key="checklist_coa")
+    coa = st.radio(t("coa"), coas, horizontal=True, key="checklist_coa", format_func=_md)
     result = next(r for r in rebuilt.coas if r.coa.id == coa)
     rendered = {i["id"]: i for i in render(result.checklist, rebuilt.catalogue, state.lang(), coa)["items"]}
     items = [i for i in status["items"] if i["coa"] in (coa, "")]
@@ -511,7 +512,7 @@ def _review_form(ident: str, item: dict[str, Any], who: User) -> None:
                 )
             except ConflictError as exc:
                 st.session_state[seen] = item["version"]  # now seen: saving again is a deliberate overwrite
-                st.warning(str(exc), icon=":material/sync_problem:")
+                st.warning(_md(exc), icon=":material/sync_problem:")
                 return
             except (RecordError, InputError) as exc:
                 _error(exc)
@@ -555,11 +556,11 @@ def signoff_page() -> None:
         st.info(t("not_signed"))
     elif signed["valid"]:
         st.success(
-            f"{t('valid')}: {w['decisions'][signed['decision']]} · {signed['by']} · {signed['at'][:16]}",
+            f"{t('valid')}: {w['decisions'][signed['decision']]} · {_md(signed['by'])} · {signed['at'][:16]}",
             icon=":material/verified:",
         )
     else:
-        st.error(f"{t('void')}: {'; '.join(signed['void_because'])}", icon=":material/gpp_bad:")
+        st.error(f"{t('void')}: {_md('; '.join(signed['void_because']))}", icon=":material/gpp_bad:")
     redaction = _redaction()
     found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
     components.html(brief_html(rebuilt, found), height=900, scrolling=True)
@@ -605,7 +606,7 @@ def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Red
     for col, fmt in zip(cols[2:], FORMATS, strict=True):
         name, data, mime = _export_bytes(found, fmt, ident)
         col.download_button(fmt, data, name, mime, key=f"dl_{fmt}")
-    st.caption(" ".join(found.statement))
+    st.caption(_md(" ".join(found.statement)))
 
 
 def _export_bytes(found: Bundle, fmt: str, ident: str) -> tuple[str, bytes, str]:
