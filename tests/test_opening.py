@@ -20,7 +20,8 @@ from rasterio.errors import RasterioIOError
 from planner.errors import InputError
 from planner.layers import load_layerset
 from planner.opening import RASTER_DRIVER
-from planner.plan import load_plan
+from planner.plan import load_plan, open_plan
+from planner.uploads import check_confined, save_upload
 
 
 class _Counting(http.server.BaseHTTPRequestHandler):
@@ -150,4 +151,40 @@ def test_gdal_itself_fetches_nothing_even_from_a_real_vrt(tmp_path: Path, loopba
         pyogrio.read_dataframe(tmp_path / "remote.vrt")
     with pytest.raises(RasterioIOError):
         rasterio.open(f"/vsicurl/{loopback_server}/population.tif")
+    assert _Counting.requests == []
+
+
+def test_an_uploaded_vrt_in_disguise_passes_the_folder_check_but_is_refused_before_any_read(
+    tmp_path: Path, loopback_server: str
+) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    raster_vrt = (
+        "<VRTDataset rasterXSize='1' rasterYSize='1'><VRTRasterBand band='1'><SimpleSource>"
+        f"<SourceFilename>/vsicurl/{loopback_server}/p.tif</SourceFilename></SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    save_upload("sites.geojson", vector_vrt(f"/vsicurl/{loopback_server}/points.csv").encode(), uploads, max_mb=1)
+    save_upload("pop.tif", raster_vrt.encode(), uploads, max_mb=1)
+    layers = {
+        "area": "Uploaded",
+        "layers": {
+            "sites": {"kind": "sites", "path": "sites.geojson"},
+            "population": {"kind": "population", "path": "pop.tif", "units": "count"},
+        },
+    }
+    save_upload("layers.yaml", yaml.safe_dump(layers).encode(), uploads, max_mb=1)
+    plan = {
+        "name": "Uploaded plan",
+        "layers": "layers.yaml",
+        "window": {"start": "2025-06-01T06:00:00+03:00", "end": "2025-06-01T12:00:00+03:00"},
+        "coas": [
+            {"id": "A", "name": "A", "elements": [{"id": "lz", "activity": "helicopter_lz", "position": [31.6, 4.85]}]}
+        ],
+    }
+    plan_path = save_upload("plan.yaml", yaml.safe_dump(plan).encode(), uploads, max_mb=1)
+    check_confined(plan_path, [uploads])  # every file is inside the uploads: the folder check cannot see it
+    with pytest.raises(InputError) as refused:
+        open_plan(plan_path)
+    text = str(refused.value)
+    assert "layers.sites.path" in text and "layers.population.path" in text
     assert _Counting.requests == []
