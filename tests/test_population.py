@@ -193,8 +193,8 @@ def test_manifest_reads_population_through_the_layer_set(make_manifest) -> None:
     assert layerset.population is not None and layerset.population.units == "count"
 
 
-def test_a_window_of_more_pixels_than_memory_allows_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    # A small file that declares 20,000 x 20,000 pixels of 5 cm: reading 600 m of it would take 1.2 GB.
+def _sparse(path: Path, pixel_m: float) -> Path:
+    """A small file that declares 20,000 x 20,000 pixels of ``pixel_m``."""
     profile = {
         "driver": "GTiff",
         "dtype": "float32",
@@ -202,17 +202,29 @@ def test_a_window_of_more_pixels_than_memory_allows_is_refused_before_it_is_read
         "width": 20_000,
         "height": 20_000,
         "crs": "EPSG:32636",
-        "transform": Affine(0.05, 0, 500_000, 0, -0.05, 600_000),
+        "transform": Affine(pixel_m, 0, 500_000, 0, -pixel_m, 600_000),
         "nodata": -9999.0,
         "tiled": True,
         "compress": "deflate",
         "sparse_ok": True,
     }
-    with rasterio.open(tmp_path / "fine.tif", "w", **profile) as dst:
+    with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.ones((16, 16), "float32"), 1, window=Window(0, 0, 16, 16))
-    assert (tmp_path / "fine.tif").stat().st_size < 1_000_000
-    (tmp_path / "m.yaml").write_text("area: T\nlayers:\n  p: {kind: population, path: fine.tif, units: count}\n")
-    layer = load_layerset(tmp_path / "m.yaml").population
+    assert path.stat().st_size < 1_000_000
+    (path.parent / "m.yaml").write_text(
+        f"area: T\nlayers:\n  p: {{kind: population, path: {path.name}, units: count}}\n"
+    )
+    return path.parent / "m.yaml"
+
+
+def test_a_window_of_more_pixels_than_memory_allows_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    # 1 m pixels: reading 12 km of them would take 1.2 GB.
+    layer = load_layerset(_sparse(tmp_path / "fine.tif", 1.0)).population
     assert layer is not None
     with pytest.raises(InputError, match=r"12,000 x 12,000 pixels.*use a coarser population raster"):
-        layer.read_window((500_100, 599_300, 500_700, 599_900), "EPSG:32636")
+        layer.read_window((500_000, 588_000, 512_000, 600_000), "EPSG:32636")
+
+
+def test_a_raster_of_5_cm_pixels_is_refused_when_it_is_opened(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"pixels of 0.05 m \(20,000 x 20,000 of them\).*check the CRS and units"):
+        load_layerset(_sparse(tmp_path / "tiny.tif", 0.05))

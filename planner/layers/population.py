@@ -29,6 +29,8 @@ from planner.opening import RASTER_DRIVER
 
 # Pixels coarser than this are flagged: people are then spread evenly over a pixel much larger than a zone.
 COARSE_PIXEL_M = 250.0
+# Population rasters finer than this are a mistake (a wrong CRS or unit), and a memory trap.
+MIN_PIXEL_M = 1.0
 # The most pixels one read may ask for (float64: 800 MB). A zone that needs more is over a raster far finer
 # than people can be counted at: refused before the memory is asked for, never a crash.
 MAX_WINDOW_PIXELS = 100_000_000
@@ -200,6 +202,15 @@ def read_population(layer_id: str, spec: PopulationSpec, path: Path, problems: C
             )
         if crs is None or problems.problems:
             return None
+        pixel = math.sqrt(abs(src.transform.a * src.transform.e))
+        if not crs.is_geographic and pixel < MIN_PIXEL_M:
+            problems.add(
+                "",
+                f"pixels of {pixel:g} m ({src.width:,} x {src.height:,} of them): far finer than people can be "
+                "counted at, and more than memory can read",
+                "check the CRS and units of the raster; population rasters have pixels of about 30 m to 1 km",
+            )
+            return None
         layer = PopulationLayer(
             id=layer_id,
             kind="population",
@@ -318,6 +329,15 @@ def _check_sample(layer: PopulationLayer, src: rasterio.DatasetReader, problems:
             ]
         )
     valid = np.isfinite(data)
+    if layer.nodata is not None and not math.isnan(layer.nodata) and np.isnan(data).any():
+        layer.flags.append(
+            Flag(
+                "nan_pixels",
+                layer.id,
+                f"raster '{layer.id}' has NaN pixels although its nodata value is {layer.nodata:g}: they are read "
+                "as 'no data' (people unknown there, not zero); check how the raster was made",
+            )
+        )
     if layer.nodata is not None:
         valid &= data != layer.nodata
     values = data[valid]
