@@ -119,7 +119,15 @@ def _explain(kind: str, msg: str, ctx: dict[str, Any], *, trigger: bool = False)
     if kind == "union_tag_not_found":
         return "missing `kind`", "add `kind:` (population, sites, displacement, threats, roads or backdrop)"
     if kind == "literal_error":
-        return msg.replace("Input should be", "must be"), ""
+        return msg.replace("Input should be", "must be"), "use one of the values listed"
     if kind.startswith(("date", "datetime")):
         return f"{msg}", "write dates as YYYY-MM-DD and times as 2025-06-14T05:00:00+03:00"
-    return msg, ""
+    if kind == "value_error":  # our own validators say what is wrong and what to give instead
+        return msg.removeprefix("Value error, "), "change the value as the message says"
+    if kind in ("less_than_equal", "less_than", "greater_than", "greater_than_equal"):
+        return msg.replace("Input should be", "must be"), "give a value in that range"
+    if kind in ("too_short", "too_long"):
+        return msg.replace("List should have", "needs"), "give the number of entries it says"
+    if kind.endswith(("_type", "_parsing")):
+        return msg.replace("Input should be", "must be"), "write the value in that form"
+    return msg, "see the documented keys in the README"

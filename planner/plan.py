@@ -47,6 +47,7 @@ from planner.geo import WGS84, CoordinateError, parse_position, to_mgrs
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.opening import safe_layer_file
 
+POSITION_FIX = "write it as [lon, lat], an MGRS reference (36NUF1234567890) or 4.86N 31.59E"
 # Beyond these a plan is a mistake (a radius in the wrong unit, a generated plan gone wrong), and computing it
 # would take the machine's memory: refused with the key that is too large.
 MAX_RADIUS_M = 50_000.0
@@ -267,7 +268,12 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
         try:
             un_medical.append((facility.name, *parse_position(facility.position)))
         except CoordinateError as exc:
-            problems.add(f"un_medical.{i}.position", str(exc))
+            problems.add(f"un_medical.{i}.position", str(exc), POSITION_FIX)
+    layers_path = (path.parent / spec.layers).resolve()
+    if not layers_path.is_file():
+        problems.add(
+            "layers", f"file not found: {layers_path}", "the layer set's path is relative to the plan's folder"
+        )
     problems.raise_if_any()
     return Plan(
         name=spec.name,
@@ -304,7 +310,7 @@ def _element_geometry(
         try:
             lon, lat = parse_position(element.position)
         except CoordinateError as exc:
-            problems.add(f"{where}.position", str(exc))
+            problems.add(f"{where}.position", str(exc), POSITION_FIX)
             return None
         return Point(lon, lat)
     if element.geometry is not None:
