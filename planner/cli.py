@@ -86,12 +86,12 @@ def validate(
     if _is_plan(path):
         plan = load_plan(path)
         effects = load_effects_table(plan.effects_table)
-        layerset = load_layerset(plan.layers_path)
+        layerset = load_layerset(plan.layers_path, _progress)
         check_plan_in_layers(plan, layerset)
         reference = _date(on) if on else plan.window.start.date()
         report["plan"] = plan_summary(plan, effects)
     else:
-        layerset = load_layerset(path)
+        layerset = load_layerset(path, _progress)
         reference = _date(on) if on else date.today()
     report["layerset"] = _layerset_report(layerset, reference)
     report["usable"] = True
@@ -99,6 +99,12 @@ def validate(
         typer.echo(json.dumps(report, indent=2, default=str))
     else:
         typer.echo(_render(report))
+
+
+def _progress(layer_id: str, number: int, count: int) -> None:
+    """Which layer is being read, for a person watching a long validation (not for scripts reading stderr)."""
+    if sys.stderr.isatty():
+        typer.echo(f"reading layer {number}/{count}: {layer_id}", err=True)
 
 
 def _date(text: str) -> date:

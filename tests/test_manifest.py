@@ -126,3 +126,14 @@ def test_yaml_nested_beyond_reason_is_an_input_error_not_a_crash(tmp_path: Path)
     (tmp_path / "m.yaml").write_text("area: " + "[" * 50_000 + "]" * 50_000 + "\nlayers: {}\n")
     with pytest.raises(InputError, match=r"m\.yaml"):
         load_layerset(tmp_path / "m.yaml")
+
+
+def test_reading_a_layer_set_reports_its_progress_layer_by_layer(make_manifest) -> None:  # type: ignore[no-untyped-def]
+    layers = {
+        "a": {"kind": "sites", "path": "a.geojson", "category": "health"},
+        "b": {"kind": "sites", "path": "b.geojson", "category": "water"},
+    }
+    files = {name: feature_collection([({"id": "1"}, point(31.6, 4.85))]) for name in ("a.geojson", "b.geojson")}
+    seen: list[tuple[str, int, int]] = []
+    load_layerset(make_manifest(layers, files), lambda *step: seen.append(step))
+    assert seen == [("a", 1, 2), ("b", 2, 2)]

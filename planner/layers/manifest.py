@@ -101,8 +101,11 @@ def _bounds(layer: LayerInfo) -> tuple[float, float, float, float] | None:
     return None
 
 
-def load_layerset(path: str | Path) -> LayerSet:
-    """Read a manifest and every layer it names; raise one InputError with every problem found."""
+def load_layerset(path: str | Path, on_layer: Callable[[str, int, int], None] | None = None) -> LayerSet:
+    """Read a manifest and every layer it names; raise one InputError with every problem found.
+
+    ``on_layer(layer_id, number, count)`` is called as each layer starts to be read (progress for people).
+    """
     path = Path(path).resolve()  # stored resolved, like every layer it names
     spec = validate_model(ManifestSpec, load_yaml(path), path)
     problems: list[Problem] = []
@@ -128,7 +131,9 @@ def load_layerset(path: str | Path) -> LayerSet:
         raise InputError(problems)
 
     layers: dict[str, LayerInfo] = {}
-    for layer_id, layer_spec in spec.layers.items():
+    for number, (layer_id, layer_spec) in enumerate(spec.layers.items(), start=1):
+        if on_layer is not None:
+            on_layer(layer_id, number, len(spec.layers))
         collector = Collector(f"{resolved[layer_id]} (layer '{layer_id}')")
         layer = READERS[layer_spec.kind](layer_id, layer_spec, resolved[layer_id], collector)
         problems.extend(collector.problems)
