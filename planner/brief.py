@@ -254,6 +254,7 @@ def _provenance(assessment: Assessment, bundle: Bundle) -> dict[str, Any]:
         "sha256": review.get("sha256", ""),
         "reviewers": reviewers,
         "signed_by": f"{signed['by']}, {signed['at'][:16]}" if signed else "",
+        "audit_head": f"{review['audit_head']['seq']} · {review['audit_head']['hash']}" if review else "",
     }
 
 

@@ -449,6 +449,7 @@ class Record:
             last_signoff = conn.execute(
                 sa.select(signoffs).where(signoffs.c.assessment_id == assessment_id).order_by(signoffs.c.id.desc())
             ).first()
+            head = conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).one()
             conn.rollback()
         by_key: dict[str, list[Any]] = {}
         for review in history:
@@ -494,6 +495,8 @@ class Record:
             "counts": counts,
             "items": listed,
             "signoff": signed,
+            # The audit chain's head when this was read: a brief carries it, to be checked against the anchor.
+            "audit_head": {"seq": head.seq, "hash": head.hash},
         }
 
     def validity(self, assessment: Any, signoff: Any) -> Validity:

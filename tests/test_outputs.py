@@ -222,6 +222,10 @@ def test_the_brief_shows_review_status_sign_off_validity_and_who_did_what(
     assert "kept &lt;away&gt;" in html  # an adviser's note is text, never markup
     inputs = record.status(ident)
     assert inputs["sha256"] in html
+    # The chain's head as it was read, the same hash the anchor outside the record holds for that entry.
+    head = inputs["audit_head"]
+    assert f"{head['seq']} · {head['hash']}" in html
+    assert record.seal.anchored()[head["seq"]] == head["hash"]
     layers = Path(assessment.layerset.path).parent
     (layers / "idp.geojson").write_text((layers / "idp.geojson").read_text().replace("1000", "1200"))
     with pytest.raises(RecordError, match=r"layer `idp` changed"):
