@@ -80,18 +80,20 @@ def validate(
         str | None, typer.Option(help="date to judge data age against (default: the plan's start, or today)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
 ) -> None:
     """Load a layer set or a plan with its layers; report per layer what was read, dropped and flagged."""
+    limits = load_settings(settings_path).limits
     report: dict[str, Any] = {}
     if _is_plan(path):
-        plan = load_plan(path)
+        plan = load_plan(path, limits=limits)
         effects = load_effects_table(plan.effects_table)
-        layerset = load_layerset(plan.layers_path, _progress)
+        layerset = load_layerset(plan.layers_path, _progress, limits=limits)
         check_plan_in_layers(plan, layerset)
         reference = _date(on) if on else plan.window.start.date()
         report["plan"] = plan_summary(plan, effects)
     else:
-        layerset = load_layerset(path, _progress)
+        layerset = load_layerset(path, _progress, limits=limits)
         reference = _date(on) if on else date.today()
     report["layerset"] = _layerset_report(layerset, reference)
     report["usable"] = True
@@ -208,7 +210,7 @@ def assess(
     catalogue = load_catalogue(settings.checklist.catalogue)
     catalogue.language(lang)  # an unknown language is an input error before any work is done
     store, user = _signed_in(settings, as_user) if record else (None, None)
-    plan, layerset = open_plan(plan_path)
+    plan, layerset = open_plan(plan_path, settings.limits)
     assessment = run_assessment(plan, layerset, settings, catalogue=catalogue)
     result = assessment.to_dict(lang)
     if store is not None and user is not None:

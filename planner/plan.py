@@ -46,12 +46,9 @@ from planner.errors import Collector, InputError
 from planner.geo import WGS84, CoordinateError, parse_position, to_mgrs
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.opening import safe_layer_file
+from planner.settings import LimitsSettings
 
 POSITION_FIX = "write it as [lon, lat], an MGRS reference (36NUF1234567890) or 4.86N 31.59E"
-# Beyond these a plan is a mistake (a radius in the wrong unit, a generated plan gone wrong), and computing it
-# would take the machine's memory: refused with the key that is too large.
-MAX_RADIUS_M = 50_000.0
-MAX_ELEMENTS = 500
 
 
 class _ElementSpec(BaseModel):
@@ -63,8 +60,8 @@ class _ElementSpec(BaseModel):
     geometry: dict[str, Any] | None = None
     geometry_file: str | None = None
     feature: str | int | None = None
-    core_m: float | None = Field(None, ge=0, le=MAX_RADIUS_M)
-    outer_m: float | None = Field(None, gt=0, le=MAX_RADIUS_M)
+    core_m: float | None = Field(None, ge=0)
+    outer_m: float | None = Field(None, gt=0)
     observer: bool | None = Field(None, description="indirect fire with an observer on the target")
     closes_roads: bool | None = Field(None, description="roads inside the element's core are closed")
     munitions: int | None = Field(None, ge=1, description="rounds or munitions planned (explosive means)")
@@ -141,15 +138,6 @@ class _PlanSpec(BaseModel):
     un_medical: list[_MedicalSpec] = Field(default_factory=list, description="UN medical facilities for CASEVAC")
     coas: list[_COASpec] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _bounded(self) -> _PlanSpec:
-        total = sum(len(coa.elements) for coa in self.coas)
-        if total > MAX_ELEMENTS:
-            raise ValueError(
-                f"{total} elements in all: at most {MAX_ELEMENTS} are assessed in one plan; split it into plans"
-            )
-        return self
-
 
 @dataclass(frozen=True)
 class Element:
@@ -216,12 +204,25 @@ class Plan:
         return [(coa, element) for coa in self.coas for element in coa.elements]
 
 
-def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
-    """Read and check a plan file; every problem is reported at once."""
+def load_plan(path: str | Path, effects: EffectsTable | None = None, limits: LimitsSettings | None = None) -> Plan:
+    """Read and check a plan file; every problem is reported at once.
+
+    ``limits`` (the mission's ``[limits]``) bound the plan's size: beyond them a plan is a mistake (a radius in
+    the wrong unit, a generated plan gone wrong) that would take the machine's memory.
+    """
+    limits = limits or LimitsSettings()
     path = Path(path).resolve()  # stored resolved: the record finds it again from any folder
     raw = load_yaml(path)
     spec = validate_model(_PlanSpec, raw, path)
     problems = Collector(path)
+    total = sum(len(coa.elements) for coa in spec.coas)
+    if total > limits.max_elements:
+        problems.add(
+            "coas",
+            f"{total} elements in all: at most {limits.max_elements} are assessed in one plan",
+            "split it into plans (or raise [limits] max_elements in the mission settings)",
+        )
+        problems.raise_if_any()
     effects_path = (path.parent / spec.effects_table).resolve() if spec.effects_table else None
     if effects is None:
         effects = load_effects_table(effects_path)
@@ -240,6 +241,14 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None) -> Plan:
             if element.id in seen:
                 problems.add(where, "duplicate element id in this COA", "give each element its own id")
             seen.add(element.id)
+            for key in ("core_m", "outer_m"):
+                radius = getattr(element, key)
+                if radius is not None and radius > limits.max_radius_m:
+                    problems.add(
+                        f"{where}.{key}",
+                        f"{radius:g} m is beyond the {limits.max_radius_m:g} m an element may reach",
+                        "give the radius in metres (or raise [limits] max_radius_m in the mission settings)",
+                    )
             if element.activity not in effects:
                 problems.add(
                     f"{where}.activity",
@@ -435,10 +444,10 @@ def _layer_boxes(layerset: LayerSet) -> list[tuple[float, float, float, float]]:
     return boxes
 
 
-def open_plan(path: str | Path) -> tuple[Plan, LayerSet]:
+def open_plan(path: str | Path, limits: LimitsSettings | None = None) -> tuple[Plan, LayerSet]:
     """Load a plan and the layer set it names, and check that they fit together."""
-    plan = load_plan(path)
-    layerset = load_layerset(plan.layers_path)
+    plan = load_plan(path, limits=limits)
+    layerset = load_layerset(plan.layers_path, limits=limits)
     check_plan_in_layers(plan, layerset)
     return plan, layerset
 

@@ -608,7 +608,7 @@ class Record:
         recorded = json.loads(row.result)
         plan_path = next(Path(e["path"]) for e in inputs if e["kind"] == "plan")
         settings = Settings.model_validate(json.loads(row.settings))
-        plan, layerset = open_plan(plan_path)
+        plan, layerset = open_plan(plan_path, settings.limits)
         rebuilt = assess(plan, layerset, settings)
         lang = recorded["coas"][0]["checklist"]["language"] if recorded["coas"] else "en"
         if json.loads(canonical(rebuilt.to_dict(lang))) != recorded:

@@ -248,6 +248,20 @@ class ChecklistSettings(_Frozen):
     )
 
 
+class LimitsSettings(_Frozen):
+    """Bounds that keep a mistaken input from taking the machine; a mission with larger machines may raise them."""
+
+    max_elements: int = Field(500, gt=0, description="elements in one plan, every COA together")
+    max_radius_m: float = Field(50_000.0, gt=0, description="the largest core or outer radius an element may set")
+    min_pixel_m: float = Field(
+        1.0, gt=0, description="population rasters with finer pixels are refused (a wrong CRS or unit)"
+    )
+    max_window_pixels: int = Field(
+        100_000_000, gt=0, description="the most population pixels read at once (8 bytes each in memory)"
+    )
+    max_cell_chars: int = Field(100_000, gt=0, description="the longest text a layer's cell may hold")
+
+
 class RecordSettings(_Frozen):
     """Where the record of assessments, reviews and sign-offs is kept (``PRIMUM_DB`` overrides both)."""
 
@@ -298,6 +312,7 @@ class Settings(_Frozen):
     surface: SurfaceSettings = Field(default_factory=SurfaceSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     checklist: ChecklistSettings = Field(default_factory=ChecklistSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     record: RecordSettings = Field(default_factory=RecordSettings, exclude=True)  # where, not how: not hashed
     redaction: RedactionSettings = Field(default_factory=RedactionSettings, exclude=True)  # who sees: not hashed
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings, exclude=True)

@@ -195,7 +195,7 @@ def test_an_explosive_activity_without_what_its_rounds_do_is_refused(tmp_path: P
             {"geometry": {"type": "Polygon", "coordinates": [[[33.6, 6.2], [33.61, 6.2], [33.61, 6.21]]]}},
             r"elements\.x\.geometry: a polygon ring does not end where it starts.*repeat the first",
         ),
-        ({"position": [33.6, 6.2], "outer_m": 1e12}, r"elements\.0\.outer_m: .*less than or equal to 50000"),
+        ({"position": [33.6, 6.2], "outer_m": 1e12}, r"elements\.x\.outer_m: 1e\+12 m is beyond the 50000 m"),
     ],
 )
 def test_geometry_and_radii_a_plan_cannot_use_are_refused_naming_the_key(
@@ -208,8 +208,12 @@ def test_geometry_and_radii_a_plan_cannot_use_are_refused_naming_the_key(
 
 def test_a_plan_of_more_elements_than_are_assessed_at_once_is_refused(tmp_path: Path) -> None:
     elements = [{"id": f"e{i}", "activity": "patrol", "position": [33.6, 6.2]} for i in range(501)]
+    path = write_plan(tmp_path, [coa(*elements)])
     with pytest.raises(InputError, match="501 elements in all: at most 500"):
-        load_plan(write_plan(tmp_path, [coa(*elements)]))
+        load_plan(path)
+    # A mission with larger machines raises the limit in its settings.
+    (tmp_path / "mission.toml").write_text("[limits]\nmax_elements = 600\n")
+    assert len(load_plan(path, limits=load_settings(tmp_path / "mission.toml").limits).coas[0].elements) == 501
 
 
 def test_inputs_are_kept_as_resolved_paths_whatever_folder_a_command_runs_from(

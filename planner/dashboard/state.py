@@ -123,18 +123,18 @@ def _layerset_key(path: Path) -> tuple[tuple[str, int], ...]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _layerset(path: str, key: tuple[tuple[str, int], ...]) -> LayerSet:
-    return load_layerset(path)
+def _layerset(path: str, key: tuple[tuple[str, int], ...], settings_sha: str) -> LayerSet:
+    return load_layerset(path, limits=settings().limits)
 
 
 def layerset(path: Path) -> LayerSet:
-    return _layerset(str(path), _layerset_key(path))
+    return _layerset(str(path), _layerset_key(path), settings().sha256)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _assessment(path: str, plan_digest: str, layers_key: tuple[tuple[str, int], ...], settings_sha: str) -> Assessment:
-    plan = load_plan(path)
-    layers = _layerset(str(plan.layers_path), layers_key)
+    plan = load_plan(path, limits=settings().limits)
+    layers = _layerset(str(plan.layers_path), layers_key, settings_sha)
     check_plan_in_layers(plan, layers)
     return assess(plan, layers, settings())
 
@@ -146,7 +146,7 @@ def current_assessment(path: Path | None = None) -> Assessment:
     """
     path = Path(path or plan_path())
     check_confined(path, allowed_dirs())
-    plan = load_plan(path)
+    plan = load_plan(path, limits=settings().limits)
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in plan.files)).hexdigest()
     return _assessment(str(path), digest, _layerset_key(plan.layers_path), settings().sha256)
 

@@ -94,41 +94,15 @@ def read_table(path: Path, options: TableOptions, problems: Collector) -> Table 
     """Read ``path``; add every problem found to ``problems`` and return None if the file is unusable."""
     suffix = path.suffix.lower()
     if suffix in {".csv", ".txt", ".tsv"}:
-        return _no_oversized_cells(_read_csv(path, options, problems), problems)
+        return _read_csv(path, options, problems)
     if suffix in VECTOR_SUFFIXES:
-        return _no_oversized_cells(_read_vector(path, options, problems), problems)
+        return _read_vector(path, options, problems)
     problems.add(
         "",
         f"unknown file type '{suffix}'",
         "use GeoJSON, GeoPackage, a (zipped) shapefile, KML or CSV with lat/lon or WKT columns",
     )
     return None
-
-
-# A text cell longer than this is not a name, a status or a note (a 30 MB field would flow to every screen
-# and output): the layer is refused, naming the row and column.
-MAX_CELL_CHARS = 100_000
-
-
-def _no_oversized_cells(table: Table | None, problems: Collector) -> Table | None:
-    if table is None:
-        return None
-    frame = table.frame
-    for column in frame.columns:
-        if column in ("geometry", "source_row") or not (
-            frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])
-        ):
-            continue
-        lengths = frame[column].map(lambda v: len(v) if isinstance(v, str) else 0)
-        over = lengths > MAX_CELL_CHARS
-        if over.any():
-            rows = frame.loc[over, "source_row"].tolist()
-            problems.add(
-                rows_text(rows),
-                f"column '{column}' holds text of {int(lengths.max()):,} characters (at most {MAX_CELL_CHARS:,})",
-                "remove what is not a name, status or note from those cells",
-            )
-    return None if problems.problems else table
 
 
 def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Table | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from planner._yamlfile import load_yaml, validate_model
 from planner.errors import Collector, InputError, Problem
@@ -34,6 +35,7 @@ from planner.layers.sites import read_sites
 from planner.layers.specs import ManifestSpec
 from planner.layers.threats import read_threats
 from planner.opening import safe_layer_file
+from planner.settings import LimitsSettings
 
 READERS: dict[str, Callable[..., LayerInfo | None]] = {
     "population": read_population,
@@ -95,17 +97,53 @@ class LayerSet:
         return flags + self.flags
 
 
+def _within_limits(layer: LayerInfo, limits: LimitsSettings, problems: Collector) -> None:
+    """What no layer may be: pixels finer than people can be counted at, text cells longer than any name."""
+    if isinstance(layer, PopulationLayer):
+        layer.max_window_pixels = limits.max_window_pixels
+        if not layer.crs.is_geographic and layer.pixel_size_m < limits.min_pixel_m:
+            problems.add(
+                "",
+                f"pixels of {layer.pixel_size_m:g} m ({layer.width:,} x {layer.height:,} of them): far finer than "
+                "people can be counted at, and more than memory can read",
+                "check the CRS and units of the raster; population rasters have pixels of about 30 m to 1 km",
+            )
+    if isinstance(layer, VectorLayer):
+        frame = layer.frame
+        for column in frame.columns:
+            if column in ("geometry", "source_row") or not (
+                frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])
+            ):
+                continue
+            lengths = frame[column].map(lambda v: len(v) if isinstance(v, str) else 0)
+            over = lengths > limits.max_cell_chars
+            if over.any():
+                problems.add(
+                    rows_text(frame.loc[over, "source_row"].tolist()),
+                    f"column '{column}' holds text of {int(lengths.max()):,} characters "
+                    f"(at most {limits.max_cell_chars:,})",
+                    "remove what is not a name, status or note from those cells (or raise [limits] max_cell_chars)",
+                )
+
+
 def _bounds(layer: LayerInfo) -> tuple[float, float, float, float] | None:
     if isinstance(layer, PopulationLayer | VectorLayer):
         return layer.bounds
     return None
 
 
-def load_layerset(path: str | Path, on_layer: Callable[[str, int, int], None] | None = None) -> LayerSet:
+def load_layerset(
+    path: str | Path,
+    on_layer: Callable[[str, int, int], None] | None = None,
+    *,
+    limits: LimitsSettings | None = None,
+) -> LayerSet:
     """Read a manifest and every layer it names; raise one InputError with every problem found.
 
-    ``on_layer(layer_id, number, count)`` is called as each layer starts to be read (progress for people).
+    ``on_layer(layer_id, number, count)`` is called as each layer starts to be read (progress for people);
+    ``limits`` (the mission's ``[limits]``) bound what a layer may hold.
     """
+    limits = limits or LimitsSettings()
     path = Path(path).resolve()  # stored resolved, like every layer it names
     spec = validate_model(ManifestSpec, load_yaml(path), path)
     problems: list[Problem] = []
@@ -136,6 +174,8 @@ def load_layerset(path: str | Path, on_layer: Callable[[str, int, int], None] | 
             on_layer(layer_id, number, len(spec.layers))
         collector = Collector(f"{resolved[layer_id]} (layer '{layer_id}')")
         layer = READERS[layer_spec.kind](layer_id, layer_spec, resolved[layer_id], collector)
+        if layer is not None:
+            _within_limits(layer, limits, collector)
         problems.extend(collector.problems)
         if layer is not None and not collector.problems:
             if isinstance(layer, VectorLayer) and len(layer) == 0:

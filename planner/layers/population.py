@@ -29,11 +29,6 @@ from planner.opening import RASTER_DRIVER
 
 # Pixels coarser than this are flagged: people are then spread evenly over a pixel much larger than a zone.
 COARSE_PIXEL_M = 250.0
-# Population rasters finer than this are a mistake (a wrong CRS or unit), and a memory trap.
-MIN_PIXEL_M = 1.0
-# The most pixels one read may ask for (float64: 800 MB). A zone that needs more is over a raster far finer
-# than people can be counted at: refused before the memory is asked for, never a crash.
-MAX_WINDOW_PIXELS = 100_000_000
 # People per km² above which a raster declared as a count looks like a density raster.
 IMPLAUSIBLE_DENSITY_KM2 = 60_000.0
 SAMPLE_SIDE = 256
@@ -81,6 +76,9 @@ class PopulationLayer(LayerInfo):
     band: int = 1
     pixel_size_m: float = 0.0
     declared_nodata: bool = False
+    # The most pixels one read may ask for ([limits] max_window_pixels): a zone that needs more is over a raster
+    # far finer than people can be counted at, refused before the memory is asked for, never a crash.
+    max_window_pixels: int = 100_000_000
 
     @cached_property
     def wkt(self) -> str:
@@ -144,12 +142,12 @@ class PopulationLayer(LayerInfo):
         if height == 0 or width == 0:
             empty = np.ma.masked_array(np.zeros((0, 0)), mask=np.zeros((0, 0), dtype=bool))
             return RasterWindow(empty, transform, self.crs, self.units)
-        if height * width > MAX_WINDOW_PIXELS:
+        if height * width > self.max_window_pixels:
             raise InputError.single(
                 self.path,
                 f"layer '{self.id}'",
                 f"the area asked for covers {height:,} x {width:,} pixels of this raster (at most "
-                f"{MAX_WINDOW_PIXELS:,} are read at once)",
+                f"{self.max_window_pixels:,} are read at once)",
                 "use a coarser population raster (100 m is the usual), or smaller zones",
             )
         if src is None:
@@ -201,15 +199,6 @@ def read_population(layer_id: str, spec: PopulationSpec, path: Path, problems: C
                 f"set `band:` between 1 and {src.count}",
             )
         if crs is None or problems.problems:
-            return None
-        pixel = math.sqrt(abs(src.transform.a * src.transform.e))
-        if not crs.is_geographic and pixel < MIN_PIXEL_M:
-            problems.add(
-                "",
-                f"pixels of {pixel:g} m ({src.width:,} x {src.height:,} of them): far finer than people can be "
-                "counted at, and more than memory can read",
-                "check the CRS and units of the raster; population rasters have pixels of about 30 m to 1 km",
-            )
             return None
         layer = PopulationLayer(
             id=layer_id,
