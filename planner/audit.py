@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 
 from planner.errors import InputError
 from planner.store import GENESIS, audit, chain_head
@@ -60,21 +60,25 @@ class Seal:
     anchor: Path | None  # None only for a store that lives in memory
 
     @classmethod
-    def beside(
-        cls, database: str | None, *, key_file: Path | None = None, anchor: Path | None = None, new: bool = True
-    ) -> Seal:
-        """The seal of the store whose SQLite file is ``database`` (None: a server, or memory).
+    def for_store(cls, url: URL, *, key_file: Path | None = None, anchor: Path | None = None, new: bool = True) -> Seal:
+        """The seal of the store at ``url``.
 
-        ``PRIMUM_AUDIT_KEY`` and ``PRIMUM_AUDIT_ANCHOR`` name the files; by default they sit beside a SQLite
-        file (``primum.db.key``, ``primum.db.anchor``) or in ``~/.local/share/primum`` for a server. A key
-        is made only for a ``new`` chain: a record whose key is lost is refused, never given a new one.
+        ``key_file`` and ``anchor`` (or ``PRIMUM_AUDIT_KEY`` and ``PRIMUM_AUDIT_ANCHOR``) name the files; by
+        default they sit beside a SQLite file (``primum.db.key``, ``primum.db.anchor``), or in
+        ``~/.local/share/primum`` for a server, named after its address. A key is made only for a ``new``
+        chain: a record whose key is lost is refused, never given a new one.
         """
-        env_key, env_anchor = os.environ.get("PRIMUM_AUDIT_KEY"), os.environ.get("PRIMUM_AUDIT_ANCHOR")
-        if database in (None, "", ":memory:") and not (key_file or env_key):
-            return cls((secrets.token_bytes(32),), None)
-        base = Path(database) if database else Path("~/.local/share/primum/server").expanduser()
-        key_path = Path(key_file or env_key or f"{base}.key")
-        anchor_path = Path(anchor or env_anchor or f"{base}.anchor")
+        key_file = key_file or _env_path("PRIMUM_AUDIT_KEY")
+        anchor = anchor or _env_path("PRIMUM_AUDIT_ANCHOR")
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:") and key_file is None:
+                return cls((secrets.token_bytes(32),), None)  # a store in memory dies with its process
+            base = Path(url.database or "primum")
+        else:
+            address = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+            base = Path(f"~/.local/share/primum/audit-{address}").expanduser()
+        key_path = key_file or Path(f"{base}.key")
+        anchor_path = anchor or Path(f"{base}.anchor")
         if not key_path.exists() and not new:
             raise InputError.single(
                 key_path,
@@ -114,6 +118,11 @@ class Seal:
             if seq.isdigit() and len(digest) == 64:
                 found[int(seq)] = digest
         return found
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 def _keys(path: Path) -> tuple[bytes, ...]:

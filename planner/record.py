@@ -115,8 +115,7 @@ class Record:
     ) -> None:
         self.engine = engine
         self._sleep = sleep
-        database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-        self.seal = seal or Seal.beside(database, key_file=key_file, anchor=anchor, new=self.chain_length() == 0)
+        self.seal = seal or Seal.for_store(engine.url, key_file=key_file, anchor=anchor, new=self.chain_length() == 0)
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> Record:

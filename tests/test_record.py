@@ -484,3 +484,18 @@ def test_a_cut_tail_and_a_wiped_record_fall_short_of_the_anchor(
         conn.execute("UPDATE chain_head SET seq = 0, hash = ? WHERE id = 1", ("0" * 64,))
     wiped = Record.open(f"sqlite:///{db}").verify()
     assert not wiped.intact and any("ends at entry 0 but the anchor" in p for p in wiped.problems)
+
+
+def test_a_server_record_keeps_its_seal_in_files_named_after_its_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("PRIMUM_AUDIT_KEY", raising=False)
+    url = sa.make_url("postgresql+psycopg://primum:secret@127.0.0.1:5432/mission")
+    first, again = Seal.for_store(url), Seal.for_store(url, new=False)
+    assert first.keys == again.keys  # the same key every time the service starts, never a fresh one
+    assert first.anchor is not None and first.anchor.parent == tmp_path / ".local/share/primum"
+    assert "secret" not in str(first.anchor)
+    other = Seal.for_store(sa.make_url("postgresql+psycopg://primum@127.0.0.1:5432/other"))
+    assert other.anchor != first.anchor and other.keys != first.keys
+    assert oct((first.anchor.with_suffix(".key")).stat().st_mode & 0o777) == "0o600"
