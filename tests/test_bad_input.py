@@ -284,6 +284,16 @@ CASES: dict[str, Case] = {
         layer("threats", "t.csv", schema="generic"),
         "refused: line 2",
     ),
+    "dates both day-first and month-first": (
+        {"t.csv": "date,lat,lon,type\n25/04/2025,4.85,31.6,armed clash\n04/26/2025,4.85,31.6,armed clash\n"},
+        layer("threats", "t.csv", schema="generic"),
+        "refused: date_format",
+    ),
+    "dates that could be either order": (
+        {"t.csv": "date,lat,lon,type\n03/04/2025,4.85,31.6,armed clash\n"},
+        layer("threats", "t.csv", schema="generic"),
+        "refused: date_format",
+    ),
     "ACLED export without event_date": (
         {"t.csv": "event_id_cnty,event_type,latitude,longitude\nX1,Battles,4.85,31.6\n"},
         layer("threats", "t.csv", schema="acled"),

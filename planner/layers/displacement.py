@@ -32,6 +32,7 @@ from planner.layers._table import (
     rows_text,
     text_column,
 )
+from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, DisplacementSpec
 
@@ -66,14 +67,6 @@ def parse_counts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             numbers.append(np.nan)
             unreadable.append(True)
     return pd.Series(numbers, index=values.index, dtype=float), pd.Series(unreadable, index=values.index, dtype=bool)
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse dates written as ISO dates or date-times; returns (dates, unreadable mask)."""
-    raw = values.astype(object)
-    present = raw.notna() & (raw.astype(str).str.strip() != "")
-    parsed = pd.to_datetime(raw.where(present, None), errors="coerce", format="mixed", utc=True)
-    return parsed.dt.tz_localize(None).dt.normalize(), present & parsed.isna()
 
 
 def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problems: Collector) -> VectorLayer | None:
@@ -132,7 +125,10 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
             "correct the count, or leave the cell empty if unknown",
         )
     if date_col is not None:
-        dates, bad_dates = parse_dates(frame[date_col])
+        read = parse_dates(frame[date_col], spec.date_format)
+        if read.problem is not None:
+            problems.add("date_format", f"'{date_col}' {read.problem}", DATE_FORMAT_FIX)
+        dates, bad_dates = read.dates, read.unreadable
         if bad_dates.any():
             problems.add(
                 rows_text(frame.loc[bad_dates, "source_row"], label),

@@ -82,6 +82,7 @@ class DisplacementSpec(_TableSpec):
     kind: Literal["displacement"]
     population: str | None = None
     date: str | None = Field(None, description="column with the date of each site's count")
+    date_format: str | None = Field(None, description="strftime format of the dates, e.g. '%d/%m/%Y'")
     site_type: str | None = None
     location_precision: Literal["site", "town"] | None = Field(
         None, description="`town` when coordinates are town centroids rather than the sites themselves"
@@ -92,6 +93,7 @@ class ThreatsSpec(_TableSpec):
     kind: Literal["threats"]
     schema_: Literal["acled", "ucdp", "generic"] = Field(alias="schema")
     date: str | None = None
+    date_format: str | None = Field(None, description="strftime format of the dates, e.g. '%d/%m/%Y'")
     type: str | None = None
     severity: str | None = None
     fatalities: str | None = None

@@ -37,7 +37,8 @@ import pandas as pd
 
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
-from planner.layers.displacement import parse_counts, parse_dates
+from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
+from planner.layers.displacement import parse_counts
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, ThreatsSpec
 
@@ -205,8 +206,14 @@ def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
     return np.array(found, dtype=bool)
 
 
-def _dates(frame: pd.DataFrame, column: str, problems: Collector, label: str) -> pd.Series:
-    dates, bad = parse_dates(frame[column])
+def _dates(
+    frame: pd.DataFrame, column: str, problems: Collector, label: str, date_format: str | None = None
+) -> pd.Series:
+    read = parse_dates(frame[column], date_format)
+    if read.problem is not None:
+        problems.add("date_format", f"'{column}' {read.problem}", DATE_FORMAT_FIX)
+        return read.dates
+    dates, bad = read.dates, read.unreadable
     missing = frame[column].isna()
     if bad.any() or missing.any():
         problems.add(
@@ -274,7 +281,7 @@ def _acled(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: s
     actors = _text(frame, "actor1").fillna("").astype(str) + "; " + _text(frame, "actor2").fillna("").astype(str)
     return {
         "event_id": _ids(frame, spec.id, ("event_id_cnty", "event_id_no_cnty")),
-        "date": _dates(frame, spec.date or "event_date", problems, label),
+        "date": _dates(frame, spec.date or "event_date", problems, label, spec.date_format),
         "date_precision_days": _codes(frame, "time_precision", ACLED_DATE_DAYS, 31),
         "kind": kind,
         "subkind": sub,
@@ -298,10 +305,10 @@ def _ucdp(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: st
         )
         return None
     one_sided = (violence == 3).to_numpy()
-    start = _dates(frame, spec.date or "date_start", problems, label)
+    start = _dates(frame, spec.date or "date_start", problems, label, spec.date_format)
     days = _codes(frame, "date_prec", UCDP_DATE_DAYS, 31)
     if "date_end" in frame.columns:
-        end, _ = parse_dates(frame["date_end"])
+        end = parse_dates(frame["date_end"], spec.date_format).dates
         span = (end - start).dt.days
         days = np.maximum(days, span.fillna(0).to_numpy())
     subkind = violence.map({1: "state-based", 2: "non-state", 3: "one-sided"})
@@ -366,7 +373,7 @@ def _generic(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label:
     actor_col = find_column(columns, None, ("actors", "actor", "perpetrator", "actor1"))
     return {
         "event_id": _ids(frame, spec.id, ("event_id", "id", "incident_id")),
-        "date": _dates(frame, date_col, problems, label),
+        "date": _dates(frame, date_col, problems, label, spec.date_format),
         "date_precision_days": pd.Series(0.0, index=frame.index),
         "kind": kind.to_numpy(),
         "subkind": raw_type,
