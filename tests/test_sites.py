@@ -12,7 +12,7 @@ from shapely.geometry import Point, Polygon
 
 from planner.errors import InputError
 from planner.layers import load_layerset
-from planner.layers.sites import osm_category
+from planner.layers.sites import functional_from_status, osm_category
 
 OSM_FEATURES = [
     ({"id": "n1", "amenity": "hospital", "name": "Hospital"}, point(31.60, 4.85)),
@@ -221,3 +221,22 @@ def test_people_present_at_a_site_come_from_its_occupancy_column_and_a_bad_value
     assert layer.frame["occupancy"].isna().tolist() == [False, True, True]
     [flag] = [f for f in layer.flags if f.code == "occupancy_unreadable"]
     assert flag.rows == (3,) and "'capacity'" in flag.message  # the file's line 3: "many" is not a number
+
+
+@pytest.mark.parametrize(
+    ("status", "works"),
+    [
+        ("Non fonctionnel", False),
+        ("Fermé", False),
+        ("Détruit", False),
+        ("Hors service", False),
+        ("Abandonnée", False),
+        ("Fonctionnel", True),
+        ("Partiellement fonctionnel", True),
+        ("Functional", True),
+        ("Not functional", False),
+        ("", None),
+    ],
+)
+def test_status_words_in_french_and_english(status: str, works: bool | None) -> None:
+    assert functional_from_status(status) is works

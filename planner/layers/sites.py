@@ -17,6 +17,7 @@ geometry      point or polygon, EPSG:4326
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -60,6 +61,15 @@ _NOT_FUNCTIONAL = (
     "not operational",
     "non operational",
     "disused",
+    # French, as francophone missions and clusters write them (accents are taken off before matching)
+    "non fonctionnel",
+    "non-fonctionnel",
+    "ferme",
+    "detruit",
+    "abandonne",
+    "hors service",
+    "non operationnel",
+    "inutilisable",
 )
 
 
@@ -109,7 +119,8 @@ def functional_from_status(text: object) -> bool | None:
     if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
         return None
     lowered = str(text).strip().lower().replace("_", " ")
-    return not any(marker in lowered for marker in _NOT_FUNCTIONAL)
+    plain = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    return not any(marker in plain for marker in _NOT_FUNCTIONAL)
 
 
 def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) -> VectorLayer | None:
