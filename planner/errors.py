@@ -7,8 +7,19 @@ at all. Anything else escaping the library is a bug in Primum, not in the user's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+MAX_LISTED_ROWS = 8
+
+
+def rows_text(rows: Iterable[object], label: str = "row") -> str:
+    """'lines 3, 7, 12' with long lists shortened, for messages."""
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
+    more = f" and {len(rows) - MAX_LISTED_ROWS} more" if len(rows) > MAX_LISTED_ROWS else ""
+    return f"{label if len(rows) == 1 else label + 's'} {shown}{more}"
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,9 @@ class Problem:
     where: str
     message: str
     fix: str = ""
+    # The rows of the file the problem is about (CSV lines, feature numbers), when it is about rows: a layer
+    # whose only problems are a few such rows is read without them (see ``max_bad_rows``).
+    rows: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         place = f"{self.source}: {self.where}: " if self.where else f"{self.source}: "
@@ -68,12 +82,20 @@ class Collector:
     rather than one error per run.
     """
 
-    def __init__(self, source: str | Path) -> None:
+    def __init__(self, source: str | Path, skip_rows: frozenset[int] = frozenset()) -> None:
         self.source = str(source)
         self.problems: list[Problem] = []
+        # Rows an earlier reading found unreadable and the layer is read without (listed as dropped).
+        self.skip_rows = skip_rows
+        self.rows_read = 0  # rows the file holds, as its reader found them
 
-    def add(self, where: str, message: str, fix: str = "") -> None:
-        self.problems.append(Problem(self.source, where, message, fix))
+    def add(self, where: str, message: str, fix: str = "", rows: tuple[int, ...] = ()) -> None:
+        self.problems.append(Problem(self.source, where, message, fix, rows))
+
+    def add_rows(self, rows: Iterable[object], label: str, message: str, fix: str = "") -> None:
+        """A problem of some rows of the file (``label`` is how they are counted: 'line' or 'feature')."""
+        numbers = tuple(int(r) for r in rows)  # type: ignore[call-overload]
+        self.add(rows_text(numbers, label), message, fix, numbers)
 
     def raise_if_any(self) -> None:
         if self.problems:

@@ -156,8 +156,8 @@ CASES: dict[str, Case] = {
         layer("sites", "s.csv", category="health"),
         "refused: line 2",
     ),
-    "CSV not UTF-8": (
-        {"s.csv": "id,name,lat,lon\n1,Caf\xe9,4.85,31.6\n".encode("cp1252")},
+    "CSV neither UTF-8 nor a Western encoding": (
+        {"s.csv": b"id,name,lat,lon\n1,Caf\x81\x90,4.85,31.6\n"},
         layer("sites", "s.csv", category="health"),
         "refused: not UTF-8",
     ),

@@ -170,10 +170,19 @@ def test_invalid_and_empty_geometries_are_refused_not_repaired(make_manifest) ->
     assert len(caught.value.problems) == 2  # both reported at once
 
 
-def test_non_utf8_csv_names_the_line_and_the_fix(make_manifest) -> None:  # type: ignore[no-untyped-def]
-    content = "name,lat,lon\nA,4.85,31.6\nCaf\xe9,4.86,31.6\n".encode("latin-1")
+def test_a_western_csv_that_is_not_utf8_is_read_and_says_its_encoding(make_manifest) -> None:  # type: ignore[no-untyped-def]
+    content = "name,lat,lon\nA,4.85,31.6\nCaf\xe9 \x93Amiti\xe9\x94,4.86,31.6\n".encode("latin-1")
     manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": content})
-    with pytest.raises(InputError, match=r"line 3: the file is not UTF-8.*CSV UTF-8"):
+    layer = load_layerset(manifest).layers["s"]
+    assert layer.frame["name"].tolist() == ["A", "Café “Amitié”"]  # 0x93/0x94 are cp1252's quotes
+    assert layer.read_as["encoding"] == "cp1252"
+
+
+def test_an_encoding_no_reader_can_tell_is_refused_with_the_key(make_manifest) -> None:  # type: ignore[no-untyped-def]
+    # 0x81 and 0x90 are no character of cp1252 and control codes in latin-1: neither encoding wrote this
+    content = b"name,lat,lon\nA\x81\x90,4.85,31.6\n"
+    manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": content})
+    with pytest.raises(InputError, match=r"line 2: the file is not UTF-8.*encoding: cp1252"):
         load_layerset(manifest)
 
 

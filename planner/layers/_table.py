@@ -1,17 +1,19 @@
 """Reading a vector table in any format users bring, into EPSG:4326, with every problem collected.
 
-Formats: GeoJSON, GeoPackage, shapefile (plain or zipped), KML, and CSV with latitude/longitude columns or a
-WKT column (HXL-tagged CSVs included). The result keeps the source columns plus ``source_row``, the row as a
-user finds it in the file (the CSV line number, or the feature number counting from 1).
+Formats: GeoJSON, GeoPackage, shapefile (plain or zipped), KML and KMZ (every folder, ``ExtendedData`` as
+columns), FlatGeobuf, and tables with latitude/longitude columns or a WKT column: CSV in any dialect, XLSX,
+ODS and the UCDP API's JSON (see :mod:`planner.layers.tabular`; HXL tag rows included). The result keeps the
+source columns plus ``source_row``, the row as a user finds it in the file (the CSV line or spreadsheet row,
+or the feature number counting from 1).
 """
 
 from __future__ import annotations
 
-import io
 import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,14 +23,31 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from planner.errors import Collector, DataIOError
+from planner.errors import Collector, DataIOError, rows_text
 from planner.geo import WGS84
+from planner.layers.numbers import parse_numbers
+from planner.layers.tabular import hxl_base, is_table_file, read_rows
 
-VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".fgb"}
-LAT_NAMES = ("latitude", "lat", "y", "#geo+lat")
-LON_NAMES = ("longitude", "lon", "long", "lng", "x", "#geo+lon")
-WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
-MAX_LISTED_ROWS = 8
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".kmz", ".fgb"}
+KML_SUFFIXES = {".kml", ".kmz"}
+# Coordinate columns found without a key, compared without case: plain names, the suffixes of KoBo and ODK
+# exports ('_gps_latitude', 'Facility Location / latitude', 'location/latitude') and HXL hashtags.
+LAT_NAMES = ("latitude", "lat", "y", "latitude_deg", "lat_deg", "_gps_latitude", "gps_latitude", "#geo+lat")
+LON_NAMES = (
+    "longitude",
+    "lon",
+    "long",
+    "lng",
+    "x",
+    "longitude_deg",
+    "lon_deg",
+    "_gps_longitude",
+    "gps_longitude",
+    "#geo+lon",
+)
+LAT_SUFFIXES = ("/latitude", "_latitude", " latitude")
+LON_SUFFIXES = ("/longitude", "_longitude", " longitude")
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "geom_wkt")
 
 
 @dataclass(frozen=True)
@@ -40,26 +59,36 @@ class TableOptions:
     wkt: str | None = None
     crs: str | None = None
     layer: str | None = None
+    sep: str | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
     # Roads: a line with fewer than two distinct points is a zero-length artefact the reader drops and
     # reports, not an invalid geometry that stops the layer.
     degenerate_lines_ok: bool = False
 
+    @classmethod
+    def of(cls, spec: Any, **extra: Any) -> TableOptions:
+        """The options a layer's manifest entry gives (keys it does not have stay unset)."""
+        names = ("lat", "lon", "wkt", "crs", "layer", "sep", "decimal", "encoding", "sheet")
+        given: dict[str, Any] = {name: getattr(spec, name, None) for name in names}
+        return cls(**given, **extra)
+
 
 @dataclass
 class Table:
-    """A file read into EPSG:4326, with its HXL tags (tag -> column) when the CSV had a tag row."""
+    """A file read into EPSG:4326: its HXL tags (tag -> column) when a table had a tag row, its decimal mark,
+    and how it was read (``read_as``: format, encoding, separator ...) for the layer's report."""
 
     frame: gpd.GeoDataFrame
     hxl: dict[str, str]
     source_crs: CRS
+    decimal: str = "."
+    read_as: dict[str, str] = field(default_factory=dict)
 
-
-def rows_text(rows: Iterable[object], label: str = "row") -> str:
-    """'lines 3, 7, 12' with long lists shortened, for messages."""
-    rows = list(rows)
-    shown = ", ".join(str(r) for r in rows[:MAX_LISTED_ROWS])
-    more = f" and {len(rows) - MAX_LISTED_ROWS} more" if len(rows) > MAX_LISTED_ROWS else ""
-    return f"{label if len(rows) == 1 else label + 's'} {shown}{more}"
+    def numbers(self, column: str) -> tuple[pd.Series, pd.Series]:
+        """A column's numbers (with the file's decimal mark) and the mask of cells that are not numbers."""
+        return parse_numbers(self.frame[column], self.decimal)
 
 
 def text_column(values: pd.Series) -> pd.Series:
@@ -75,48 +104,84 @@ def text_column(values: pd.Series) -> pd.Series:
 
 
 def row_label(path: Path) -> str:
-    """How a user finds a row of this file: CSV line numbers, or feature numbers counting from 1."""
-    return "line" if path.suffix.lower() in {".csv", ".txt", ".tsv"} else "feature"
+    """How a user finds a row of this file: CSV lines, spreadsheet rows, or feature numbers counting from 1."""
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".txt", ".tsv"}:
+        return "line"
+    return "row" if suffix in {".xlsx", ".ods"} else "feature"
 
 
 def find_column(columns: Sequence[str], declared: str | None, candidates: Sequence[str]) -> str | None:
     """The declared column if given, else the first candidate present (case-insensitive)."""
     if declared is not None:
         return declared if declared in columns else None
-    lower = {c.lower(): c for c in columns}
+    lower = {c.lower().strip(): c for c in columns}
     for name in candidates:
         if name.lower() in lower:
             return lower[name.lower()]
     return None
 
 
+def find_suffixed(columns: Sequence[str], suffixes: Sequence[str]) -> str | None:
+    """The one column whose name ends with a survey tool's suffix ('Facility Location / latitude'); None when
+    no column or several do (several would be a guess)."""
+    found = [c for c in columns if c.lower().replace(" / ", "/").endswith(tuple(s.lower() for s in suffixes))]
+    return found[0] if len(found) == 1 else None
+
+
 def read_table(path: Path, options: TableOptions, problems: Collector) -> Table | None:
-    """Read ``path``; add every problem found to ``problems`` and return None if the file is unusable."""
+    """Read ``path``; add every problem found to ``problems`` and return None if the file is unusable.
+
+    Rows in ``problems.skip_rows`` (found unreadable by an earlier reading) are left out.
+    """
     suffix = path.suffix.lower()
-    if suffix in {".csv", ".txt", ".tsv"}:
-        return _read_csv(path, options, problems)
-    if suffix in VECTOR_SUFFIXES:
-        return _read_vector(path, options, problems)
-    problems.add(
-        "",
-        f"unknown file type '{suffix}'",
-        "use GeoJSON, GeoPackage, a (zipped) shapefile, KML or CSV with lat/lon or WKT columns",
-    )
-    return None
+    if is_table_file(path):
+        table = _read_rows(path, options, problems)
+    elif suffix in VECTOR_SUFFIXES:
+        table = _read_vector(path, options, problems)
+    else:
+        problems.add(
+            "",
+            f"unknown file type '{suffix}'",
+            "use GeoJSON, GeoPackage, a (zipped) shapefile, KML, KMZ, or a table (CSV, XLSX, ODS) with lat/lon "
+            "or WKT columns",
+        )
+        return None
+    return table
+
+
+def _vector_frame(path: Path, options: TableOptions) -> gpd.GeoDataFrame:
+    """The features of a vector file; every folder of a KML or KMZ (its folder in a ``folder`` column)."""
+    uri = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    with warnings.catch_warnings():
+        # GDAL warns about things like non-closed rings through Python warnings; the checks below
+        # report each of them as a problem of the row, so the raw warning adds nothing.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if path.suffix.lower() not in KML_SUFFIXES or options.layer is not None:
+            return gpd.read_file(uri, layer=options.layer, engine="pyogrio")
+        # A KML keeps each folder as a layer of its own: reading only the first would drop the others
+        folders = [str(name) for name in pyogrio.list_layers(uri)[:, 0]]
+        frames = [gpd.read_file(uri, layer=name, engine="pyogrio").assign(folder=name) for name in folders]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return gpd.GeoDataFrame({"folder": []}, geometry=[], crs=WGS84)
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Table | None:
-    uri = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
     try:
-        with warnings.catch_warnings():
-            # GDAL warns about things like non-closed rings through Python warnings; the checks below
-            # report each of them as a problem of the row, so the raw warning adds nothing.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            frame = gpd.read_file(uri, layer=options.layer, engine="pyogrio")
+        frame = _vector_frame(path, options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise DataIOError(f"{path}: cannot be read as a vector file ({exc})") from exc
     frame = frame.reset_index(drop=True)
     frame.insert(0, "source_row", np.arange(1, len(frame) + 1))
+    problems.rows_read = len(frame)
+    if problems.skip_rows:
+        frame = frame[~frame["source_row"].isin(problems.skip_rows)].reset_index(drop=True)
+    if path.suffix.lower() in KML_SUFFIXES:
+        # The KML driver's styling fields say nothing about the place and would crowd every report
+        styling = ["id", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility"]
+        frame = frame.drop(columns=[c for c in [*styling, "drawOrder", "icon"] if c in frame.columns])
     file_crs = frame.crs
     declared = _declared_crs(options.crs, problems)
     if file_crs is None and declared is None:
@@ -137,7 +202,7 @@ def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Tabl
     _check_geometries(frame, problems, row_label="feature", degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
-    return Table(frame.to_crs(WGS84), {}, source_crs)
+    return Table(frame.to_crs(WGS84), {}, source_crs, read_as={"format": path.suffix.lower()[1:]})
 
 
 def _declared_crs(text: str | None, problems: Collector) -> CRS | None:
@@ -150,43 +215,33 @@ def _declared_crs(text: str | None, problems: Collector) -> CRS | None:
         return None
 
 
-def _read_csv(path: Path, options: TableOptions, problems: Collector) -> Table | None:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problems.add(
-            f"line {line}",
-            f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be decoded)",
-            "save it as UTF-8 (in Excel: Save As > 'CSV UTF-8'; in LibreOffice: character set 'Unicode (UTF-8)')",
-        )
+def _read_rows(path: Path, options: TableOptions, problems: Collector) -> Table | None:
+    rows = read_rows(
+        path, problems, sep=options.sep, decimal=options.decimal, encoding=options.encoding, sheet=options.sheet
+    )
+    if rows is None:
         return None
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        problems.add("", f"cannot be read as CSV ({exc})", "check the separator and quoting")
-        return None
-    frame = frame.replace({"": None})
-    first_line = 2  # the header is line 1
-    hxl: dict[str, str] = {}
-    if len(frame) and _is_hxl_row(frame.iloc[0]):
-        hxl = {_hxl_base(v): col for col, v in frame.iloc[0].items() if isinstance(v, str) and v.startswith("#")}
-        frame = frame.iloc[1:].reset_index(drop=True)
-        first_line = 3
-    frame.insert(0, "source_row", np.arange(first_line, first_line + len(frame)))
+    frame, hxl = rows.frame, rows.hxl
+    problems.rows_read = len(frame) + len(set(rows.ragged) - set(frame["source_row"]))
+    if problems.skip_rows:
+        frame = frame[~frame["source_row"].isin(problems.skip_rows)].reset_index(drop=True)
+    label = row_label(path)
+    ragged = {line: why for line, why in rows.ragged.items() if line not in problems.skip_rows}
+    for why in sorted(set(ragged.values())):
+        problems.add_rows([line for line, w in ragged.items() if w == why], label, why, "complete or remove the row")
     columns = list(frame.columns)
     declared = _declared_crs(options.crs, problems)
 
     wkt_col = find_column(columns, options.wkt, WKT_NAMES if options.lat is None else ())
     lat_col = find_column(columns, options.lat, LAT_NAMES) or hxl.get("#geo+lat")
     lon_col = find_column(columns, options.lon, LON_NAMES) or hxl.get("#geo+lon")
+    if options.lat is None and lat_col is None and lon_col is None:
+        lat_col, lon_col = find_suffixed(columns, LAT_SUFFIXES), find_suffixed(columns, LON_SUFFIXES)
     if options.wkt is not None and wkt_col is None:
         problems.add("wkt", f"column '{options.wkt}' is not in the file", f"columns are: {', '.join(columns)}")
         return None
     if wkt_col is not None and options.lat is None:
-        geometry = _parse_wkt(frame, wkt_col, problems)
+        geometry = _parse_wkt(frame, wkt_col, problems, label)
         source_crs = declared or WGS84
     else:
         for key, declared_name, found in (("lat", options.lat, lat_col), ("lon", options.lon, lon_col)):
@@ -207,45 +262,31 @@ def _read_csv(path: Path, options: TableOptions, problems: Collector) -> Table |
                 "remove `crs:`, or give the coordinates as WKT in that CRS",
             )
             return None
-        geometry = _parse_lat_lon(frame, lat_col, lon_col, problems)
+        geometry = _parse_lat_lon(frame, lat_col, lon_col, problems, decimal=rows.decimal, label=label)
         source_crs = declared or WGS84
     if geometry is None:
         return None
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=source_crs)
-    _check_geometries(gdf, problems, row_label="line", degenerate_lines_ok=options.degenerate_lines_ok)
+    _check_geometries(gdf, problems, row_label=label, degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
-    return Table(gdf.to_crs(WGS84), hxl, source_crs)
-
-
-def _is_hxl_row(row: pd.Series) -> bool:
-    values = [v for v in row.tolist() if isinstance(v, str) and v.strip()]
-    return bool(values) and sum(v.strip().startswith("#") for v in values) >= max(1, len(values) // 2)
-
-
-def _hxl_base(tag: str) -> str:
-    """'#affected +idps +ind' -> '#affected+idps+ind' (HXL allows spaces and attribute order varies)."""
-    parts = tag.replace(" ", "").lower().split("+")
-    return "+".join([parts[0], *sorted(parts[1:])]) if len(parts) > 1 else parts[0]
+    return Table(gdf.to_crs(WGS84), hxl, source_crs, rows.decimal, rows.read_as)
 
 
 def hxl_column(hxl: dict[str, str], tag: str) -> str | None:
-    return hxl.get(_hxl_base(tag))
+    return hxl.get(hxl_base(tag))
 
 
-def _parse_numbers(frame: pd.DataFrame, column: str) -> tuple[pd.Series, list[int]]:
-    values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
-    bad = frame.loc[values.isna(), "source_row"].tolist()
-    return values, bad
-
-
-def _parse_lat_lon(frame: pd.DataFrame, lat_col: str, lon_col: str, problems: Collector) -> gpd.GeoSeries | None:
-    lat, bad_lat = _parse_numbers(frame, lat_col)
-    lon, bad_lon = _parse_numbers(frame, lon_col)
-    bad = sorted(set(bad_lat) | set(bad_lon))
+def _parse_lat_lon(
+    frame: pd.DataFrame, lat_col: str, lon_col: str, problems: Collector, *, decimal: str, label: str
+) -> gpd.GeoSeries | None:
+    lat = parse_numbers(frame[lat_col], decimal)[0]
+    lon = parse_numbers(frame[lon_col], decimal)[0]
+    bad = frame.loc[lat.isna() | lon.isna(), "source_row"].tolist()
     if bad:
-        problems.add(
-            rows_text(bad, "line"),
+        problems.add_rows(
+            bad,
+            label,
             f"empty or non-numeric '{lat_col}'/'{lon_col}'",
             "give decimal degrees (e.g. 4.8512) in both columns, or remove the rows",
         )
@@ -254,8 +295,9 @@ def _parse_lat_lon(frame: pd.DataFrame, lat_col: str, lon_col: str, problems: Co
     out = frame.loc[lat_out | lon_out, "source_row"].tolist()
     if out:
         swapped = bool(lat_out.any()) and bool((lon.abs() <= 90).all())
-        problems.add(
-            rows_text(out, "line"),
+        problems.add_rows(
+            out,
+            label,
             f"latitude outside -90..90 or longitude outside -180..180 in '{lat_col}'/'{lon_col}'",
             "the lat and lon columns look swapped: exchange `lat:` and `lon:` in the manifest"
             if swapped
@@ -266,13 +308,14 @@ def _parse_lat_lon(frame: pd.DataFrame, lat_col: str, lon_col: str, problems: Co
     return gpd.GeoSeries(gpd.points_from_xy(lon, lat))
 
 
-def _parse_wkt(frame: pd.DataFrame, column: str, problems: Collector) -> gpd.GeoSeries | None:
+def _parse_wkt(frame: pd.DataFrame, column: str, problems: Collector, label: str) -> gpd.GeoSeries | None:
     texts = frame[column]
     geoms = shapely.from_wkt(texts.fillna("").to_numpy(dtype=object), on_invalid="ignore")
     bad = frame.loc[pd.isna(geoms) | texts.isna().to_numpy(), "source_row"].tolist()
     if bad:
-        problems.add(
-            rows_text(bad, "line"),
+        problems.add_rows(
+            bad,
+            label,
             f"column '{column}' holds no readable WKT geometry",
             "write geometries as WKT, e.g. POINT (31.59 4.86)",
         )
@@ -286,8 +329,9 @@ def _check_geometries(
     geoms = frame.geometry
     missing = frame.loc[geoms.isna() | geoms.is_empty, "source_row"].tolist()
     if missing:
-        problems.add(
-            rows_text(missing, row_label),
+        problems.add_rows(
+            missing,
+            row_label,
             "empty or missing geometry",
             "give each feature a geometry, or remove it from the file",
         )

@@ -14,7 +14,7 @@ from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, BackdropSpec
 
 
 def read_backdrop(layer_id: str, spec: BackdropSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    table = read_table(path, TableOptions.of(spec), problems)
     if table is None:
         return None
     frame = table.frame
@@ -39,4 +39,5 @@ def read_backdrop(layer_id: str, spec: BackdropSpec, path: Path, problems: Colle
         description=spec.description,
         frame=out,
         source_crs=table.source_crs.to_string(),
+        read_as=table.read_as,
     )

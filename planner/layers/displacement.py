@@ -16,10 +16,8 @@ geometry           point or polygon, EPSG:4326
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from planner.errors import Collector
@@ -42,35 +40,10 @@ ID_COLUMNS = ("site_id", "id", "ssid", "site id")
 DATE_COLUMNS = ("assessment_date", "date", "reported_date", "survey_date")
 TYPE_COLUMNS = ("site_type", "type", "site type")
 COLUMNS = ["site_id", "name", "population", "population_date", "site_type", "source_row", "geometry"]
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-
-
-def parse_counts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse people counts; returns (numbers, unreadable mask). Blank stays NaN; '1,200' reads as 1200."""
-    numbers, unreadable = [], []
-    for value in values.tolist():
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            numbers.append(np.nan)
-            unreadable.append(False)
-            continue
-        if isinstance(value, int | float | np.number):
-            numbers.append(float(value))
-            unreadable.append(False)
-            continue
-        text = str(value).strip()
-        if _THOUSANDS.match(text):
-            text = text.replace(",", "")
-        try:
-            numbers.append(float(text) if text else np.nan)
-            unreadable.append(False)
-        except ValueError:
-            numbers.append(np.nan)
-            unreadable.append(True)
-    return pd.Series(numbers, index=values.index, dtype=float), pd.Series(unreadable, index=values.index, dtype=bool)
 
 
 def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    table = read_table(path, TableOptions.of(spec), problems)
     if table is None:
         return None
     frame, hxl = table.frame, table.hxl
@@ -110,10 +83,11 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
     if problems.problems or pop_col is None:
         return None
 
-    population, unreadable = parse_counts(frame[pop_col])
+    population, unreadable = table.numbers(pop_col)
     if unreadable.any():
-        problems.add(
-            rows_text(frame.loc[unreadable, "source_row"], label),
+        problems.add_rows(
+            frame.loc[unreadable, "source_row"],
+            label,
             f"'{pop_col}' is not a number",
             "write plain numbers of individuals, or leave the cell empty",
         )
@@ -126,12 +100,14 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
         )
     if date_col is not None:
         read = parse_dates(frame[date_col], spec.date_format)
+        table.read_as[f"dates in '{date_col}'"] = read.order
         if read.problem is not None:
             problems.add("date_format", f"'{date_col}' {read.problem}", DATE_FORMAT_FIX)
         dates, bad_dates = read.dates, read.unreadable
         if bad_dates.any():
-            problems.add(
-                rows_text(frame.loc[bad_dates, "source_row"], label),
+            problems.add_rows(
+                frame.loc[bad_dates, "source_row"],
+                label,
                 f"'{date_col}' is not a date",
                 "write dates as YYYY-MM-DD",
             )
@@ -161,6 +137,7 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
         description=spec.description,
         frame=out[COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
+        read_as=table.read_as,
     )
     _flag_quality(layer, spec)
     return layer

@@ -25,10 +25,10 @@ import pandas as pd
 
 from planner._yamlfile import load_yaml, validate_model
 from planner.errors import Collector, InputError, Problem
-from planner.layers._table import rows_text
+from planner.layers._table import row_label, rows_text
 from planner.layers.backdrop import read_backdrop
 from planner.layers.displacement import read_displacement
-from planner.layers.model import Flag, LayerInfo, VectorLayer
+from planner.layers.model import Dropped, Flag, LayerInfo, VectorLayer
 from planner.layers.population import PopulationLayer, read_population
 from planner.layers.roads import read_roads
 from planner.layers.sites import read_sites
@@ -172,8 +172,7 @@ def load_layerset(
     for number, (layer_id, layer_spec) in enumerate(spec.layers.items(), start=1):
         if on_layer is not None:
             on_layer(layer_id, number, len(spec.layers))
-        collector = Collector(f"{resolved[layer_id]} (layer '{layer_id}')")
-        layer = READERS[layer_spec.kind](layer_id, layer_spec, resolved[layer_id], collector)
+        layer, collector = _read_layer(layer_id, layer_spec, resolved[layer_id])
         if layer is not None:
             _within_limits(layer, limits, collector)
         problems.extend(collector.problems)
@@ -192,6 +191,46 @@ def load_layerset(
     if problems:
         raise InputError(problems)
     return layerset
+
+
+def _read_layer(layer_id: str, spec: Any, file: Path) -> tuple[LayerInfo | None, Collector]:
+    """Read one layer; a few unreadable rows (a line cut short, a value that is no number or date) are
+    dropped and listed, and the layer read without them, unless more than ``max_bad_rows`` of it fails."""
+    source = f"{file} (layer '{layer_id}')"
+    collector = Collector(source)
+    layer = READERS[spec.kind](layer_id, spec, file, collector)
+    bad = sorted({row for p in collector.problems for row in p.rows})
+    if not collector.problems or not all(p.rows for p in collector.problems):
+        return layer, collector
+    share = getattr(spec, "max_bad_rows", 0.0)
+    if len(bad) > share * collector.rows_read:
+        collector.problems.insert(
+            0,
+            Problem(
+                source,
+                "",
+                f"{len(bad)} of {collector.rows_read} rows cannot be read, more than `max_bad_rows` "
+                f"({share:.0%}) allows to leave out",
+                "correct the rows listed below; or, if losing them is acceptable, raise `max_bad_rows:` for this layer",
+            ),
+        )
+        return None, collector
+    retry = Collector(source, skip_rows=frozenset(bad))
+    layer = READERS[spec.kind](layer_id, spec, file, retry)
+    if layer is not None and not retry.problems:
+        for problem in collector.problems:
+            layer.dropped.append(Dropped(problem.rows, f"{problem.message} ({problem.fix})"))
+        layer.flags.append(
+            Flag(
+                "rows_dropped",
+                layer_id,
+                f"{len(bad)} row(s) of '{layer_id}' could not be read and were left out "
+                f"({rows_text(bad, row_label(file))}): what they hold is missing from the estimate; correct them "
+                "in the file",
+                tuple(bad),
+            )
+        )
+    return layer, retry
 
 
 def _check_against_area(layerset: LayerSet, manifest: Path) -> list[Problem]:

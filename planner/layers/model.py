@@ -160,6 +160,9 @@ class VectorLayer(LayerInfo):
 
     frame: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
     source_crs: str = "EPSG:4326"
+    # How the file was read (format, encoding, separator, decimal mark, sheet, date order of each date
+    # column), so a user can see that a French Excel CSV was read as one
+    read_as: dict[str, str] = field(default_factory=dict)
     _projected: dict[str, ProjectedIndex] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Things built from the layer and reused across assessments (road graphs), keyed by what they depend on.
@@ -199,6 +202,7 @@ class VectorLayer(LayerInfo):
     def _details(self) -> dict[str, object]:
         details: dict[str, object] = {
             "read": len(self.frame),
+            "read_as": dict(self.read_as),
             "source_crs": self.source_crs,
             "bounds": self.bounds,
         }

@@ -41,9 +41,7 @@ LINE_TYPES = {"LineString", "MultiLineString"}
 
 
 def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(
-        path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer, degenerate_lines_ok=True), problems
-    )
+    table = read_table(path, TableOptions.of(spec, degenerate_lines_ok=True), problems)
     if table is None:
         return None
     frame = table.frame
@@ -104,6 +102,7 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
         description=spec.description,
         frame=out[COLUMNS],
         source_crs=table.source_crs.to_string(),
+        read_as=table.read_as,
     )
     # A line of zero length joins nothing and would only add a node; it is dropped and said so.
     zero = out.to_crs(out.estimate_utm_crs()).length < 0.01 if len(out) else out.index == -1

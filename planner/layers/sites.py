@@ -124,7 +124,7 @@ def functional_from_status(text: object) -> bool | None:
 
 
 def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    table = read_table(path, TableOptions.of(spec), problems)
     if table is None:
         return None
     frame = table.frame
@@ -193,6 +193,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         description=spec.description,
         frame=out[SITE_COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
+        read_as=table.read_as,
     )
     unreadable = [
         row

@@ -57,6 +57,16 @@ class _TableSpec(_Spec):
     id: str | None = None
     name: str | None = None
     keep: list[str] = Field(default_factory=list, description="extra source columns to carry along")
+    sep: Literal[",", ";", "\t", "|"] | None = Field(None, description="CSV separator when it cannot be told")
+    decimal: Literal[".", ","] | None = Field(None, description="decimal mark when the file writes both")
+    encoding: str | None = Field(None, description="text encoding of a CSV that is not UTF-8, cp1252 or latin-1")
+    sheet: str | None = Field(None, description="sheet of an XLSX or ODS workbook (default: the first)")
+    max_bad_rows: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="share of rows that may be unreadable (dropped and listed) before the layer is refused",
+    )
 
 
 class PopulationSpec(_Spec):

@@ -29,17 +29,21 @@ community members who alerted the mission) are carried under their own names and
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
-from planner.layers.displacement import parse_counts
 from planner.layers.model import Flag, VectorLayer
+from planner.layers.numbers import parse_numbers
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, ThreatsSpec
 
 THREAT_KINDS = (
@@ -88,6 +92,35 @@ UCDP_DATE_DAYS = {1: 0.0, 2: 6.0, 3: 7.0, 4: 31.0, 5: 365.0}
 
 ACLED_REQUIRED = ("event_date", "event_type", "latitude", "longitude")
 UCDP_REQUIRED = ("type_of_violence", "date_start")
+# The columns each schema reads by name. Exports write them in lower case (today's ACLED and UCDP), in
+# upper case (ACLED before 2019, Excel re-saves) or mixed: they are matched without case.
+SCHEMA_COLUMNS = {
+    "acled": (
+        *ACLED_REQUIRED,
+        "event_id_cnty",
+        "event_id_no_cnty",
+        "time_precision",
+        "sub_event_type",
+        "civilian_targeting",
+        "actor1",
+        "actor2",
+        "geo_precision",
+        "fatalities",
+    ),
+    "ucdp": (
+        *UCDP_REQUIRED,
+        "id",
+        "date_end",
+        "date_prec",
+        "where_prec",
+        "side_a",
+        "side_b",
+        "best",
+        "latitude",
+        "longitude",
+    ),
+    "generic": (),
+}
 GENERIC_WORDS = (  # first match wins: words in a free-text type
     ("sexual", "sexual_violence"),
     ("sgbv", "sexual_violence"),
@@ -119,6 +152,27 @@ GENERIC_WORDS = (  # first match wins: words in a free-text type
 )
 
 
+@lru_cache(maxsize=1)
+def acled_types() -> dict[str, dict[str, str]]:
+    """ACLED's sub-event and event types (normalised text) -> threat kinds, from ``acled_types.yaml``."""
+    text = resources.files("planner.layers").joinpath("acled_types.yaml").read_text(encoding="utf-8")
+    table = yaml.safe_load(text)
+    return {part: {_type_key(k): v for k, v in table[part].items()} for part in ("sub_event_types", "event_types")}
+
+
+def _type_key(text: object) -> str:
+    """'Battle - No change of territory ' -> 'battle-no change of territory' (exports vary in case and spaces)."""
+    return re.sub(r"\s*([/-])\s*", r"\1", re.sub(r"\s+", " ", str(text).strip().lower()))
+
+
+def lowercase_schema_columns(frame: pd.DataFrame, schema: str) -> pd.DataFrame:
+    """Rename a schema's columns written in another case ('EVENT_DATE') to the names it reads."""
+    wanted = set(SCHEMA_COLUMNS[schema])
+    renames = {c: c.lower() for c in frame.columns if c.lower() in wanted and c != c.lower()}
+    renames = {c: new for c, new in renames.items() if new not in frame.columns}
+    return frame.rename(columns=renames) if renames else frame
+
+
 def generic_kind(text: object) -> str:
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return "other"
@@ -129,10 +183,10 @@ def generic_kind(text: object) -> str:
 
 
 def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions(spec.lat, spec.lon, spec.wkt, spec.crs, spec.layer), problems)
+    table = read_table(path, TableOptions.of(spec), problems)
     if table is None:
         return None
-    frame = table.frame
+    frame = lowercase_schema_columns(table.frame, spec.schema_)
     columns = list(frame.columns)
     shown = ", ".join(c for c in columns if c not in ("source_row", "geometry"))
     for key, col in (
@@ -159,9 +213,11 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         return None
     label = row_label(path)
     reader = {"acled": _acled, "ucdp": _ucdp, "generic": _generic}[spec.schema_]
-    normal = reader(frame, spec, problems, label)
+    reading = _Reading(problems, label, table.decimal, table.read_as)
+    normal = reader(frame, spec, reading)
     if normal is None or problems.problems:
         return None
+    unrecognised: np.ndarray | None = normal.pop("unrecognised", None)  # type: ignore[assignment]
     normal["community_source"] = _community(frame, spec)
     normal["source_row"] = frame["source_row"].to_numpy()
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
@@ -179,7 +235,20 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         description=spec.description,
         frame=out[COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
+        read_as=table.read_as,
     )
+    if unrecognised is not None and unrecognised.any():
+        texts = sorted(set(normal["subkind"][unrecognised].fillna("(blank)").astype(str)))  # type: ignore[index]
+        rows = tuple(frame.loc[unrecognised, "source_row"])
+        layer.flags.append(
+            Flag(
+                "unknown_types",
+                layer_id,
+                f"{len(rows)} report(s) in '{layer_id}' have an event type Primum does not know "
+                f"({', '.join(texts[:6])}): they count as 'other' threats; check the export's ACLED version",
+                rows,
+            )
+        )
     future = out.loc[out["date"] > pd.Timestamp(date.today()), "source_row"].tolist()
     if future:
         layer.flags.append(
@@ -194,6 +263,17 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
     return layer
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What every part of a threat file's reading shares: where problems go, how rows are counted, the
+    file's decimal mark, and the report of how it was read (each date column's order is added to it)."""
+
+    problems: Collector
+    label: str
+    decimal: str
+    read_as: dict[str, str]
+
+
 def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
     """Which reports came from community members: the whole layer, or rows whose source type says so."""
     if spec.community_source:
@@ -206,18 +286,18 @@ def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
     return np.array(found, dtype=bool)
 
 
-def _dates(
-    frame: pd.DataFrame, column: str, problems: Collector, label: str, date_format: str | None = None
-) -> pd.Series:
+def _dates(frame: pd.DataFrame, column: str, reading: _Reading, date_format: str | None = None) -> pd.Series:
     read = parse_dates(frame[column], date_format)
+    reading.read_as[f"dates in '{column}'"] = read.order
     if read.problem is not None:
-        problems.add("date_format", f"'{column}' {read.problem}", DATE_FORMAT_FIX)
+        reading.problems.add("date_format", f"'{column}' {read.problem}", DATE_FORMAT_FIX)
         return read.dates
     dates, bad = read.dates, read.unreadable
     missing = frame[column].isna()
     if bad.any() or missing.any():
-        problems.add(
-            rows_text(frame.loc[bad | missing, "source_row"], label),
+        reading.problems.add_rows(
+            frame.loc[bad | missing, "source_row"],
+            reading.label,
             f"'{column}' is missing or not a date",
             "write dates as YYYY-MM-DD",
         )
@@ -238,16 +318,17 @@ def _codes(frame: pd.DataFrame, column: str | None, table: dict[int, float], def
     if column is None or column not in frame.columns:
         return pd.Series(default, index=frame.index, dtype=float)
     codes = pd.to_numeric(frame[column], errors="coerce")
-    return codes.map(lambda c: table.get(int(c), default) if pd.notna(c) else default).astype(float)
+    return codes.map(table).astype(float).fillna(default)  # a blank or unknown code: the widest default
 
 
-def _numbers(frame: pd.DataFrame, column: str | None, problems: Collector, label: str) -> pd.Series:
+def _numbers(frame: pd.DataFrame, column: str | None, reading: _Reading) -> pd.Series:
     if column is None or column not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype=float)
-    values, bad = parse_counts(frame[column])
+    values, bad = parse_numbers(frame[column], reading.decimal)
     if bad.any():
-        problems.add(
-            rows_text(frame.loc[bad, "source_row"], label),
+        reading.problems.add_rows(
+            frame.loc[bad, "source_row"],
+            reading.label,
             f"'{column}' is not a number",
             "write a plain number, or leave it empty when unknown",
         )
@@ -260,52 +341,49 @@ def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
     return text_column(frame[column])
 
 
-def _acled(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:
-    event_type = frame["event_type"].astype(str).str.lower()
+def _acled(frame: pd.DataFrame, spec: ThreatsSpec, reading: _Reading) -> dict[str, object] | None:
+    types = acled_types()
+    event_type = _text(frame, "event_type")
     sub = _text(frame, "sub_event_type")
-    sub_lower = sub.fillna("").astype(str).str.lower()
+    by_sub = sub.map(lambda t: types["sub_event_types"].get(_type_key(t)) if t is not None else None)
+    by_event = event_type.map(lambda t: types["event_types"].get(_type_key(t)) if t is not None else None)
     targeting = _text(frame, "civilian_targeting").fillna("").astype(str).str.strip().str.lower()
-    civilian = targeting.str.startswith("civilian") | event_type.str.contains("violence against civilians")
+    civilian = targeting.str.startswith("civilian") | (by_event == "attack_on_civilians")
     kind = np.select(
-        [
-            sub_lower.str.contains("sexual"),
-            civilian,
-            event_type.str.contains("battle"),
-            event_type.str.contains("explosion"),
-            event_type.str.contains("protest|riot"),
-            event_type.str.contains("strategic"),
-        ],
-        ["sexual_violence", "attack_on_civilians", "armed_clash", "explosion", "unrest", "strategic"],
+        [by_sub == "sexual_violence", civilian, by_sub.notna(), by_event.notna()],
+        ["sexual_violence", "attack_on_civilians", by_sub.fillna("other"), by_event.fillna("other")],
         default="other",
     )
     actors = _text(frame, "actor1").fillna("").astype(str) + "; " + _text(frame, "actor2").fillna("").astype(str)
     return {
         "event_id": _ids(frame, spec.id, ("event_id_cnty", "event_id_no_cnty")),
-        "date": _dates(frame, spec.date or "event_date", problems, label, spec.date_format),
+        "date": _dates(frame, spec.date or "event_date", reading, spec.date_format),
         "date_precision_days": _codes(frame, "time_precision", ACLED_DATE_DAYS, 31),
         "kind": kind,
-        "subkind": sub,
+        "subkind": sub.fillna(event_type),
         "civilian_targeting": civilian.to_numpy(),
         "one_sided": np.zeros(len(frame), dtype=bool),
-        "fatalities": _numbers(frame, "fatalities", problems, label),
+        "fatalities": _numbers(frame, "fatalities", reading),
         "location_precision_m": _codes(frame, "geo_precision", ACLED_PRECISION_M, 100_000.0),
         "severity": pd.Series(np.nan, index=frame.index),
         "actors": actors.str.strip("; ").replace("", None),
+        "unrecognised": (by_sub.isna() & by_event.isna() & ~civilian).to_numpy(),
     }
 
 
-def _ucdp(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:
+def _ucdp(frame: pd.DataFrame, spec: ThreatsSpec, reading: _Reading) -> dict[str, object] | None:
     violence = pd.to_numeric(frame["type_of_violence"], errors="coerce")
     bad = violence.isna() | ~violence.isin([1, 2, 3])
     if bad.any():
-        problems.add(
-            rows_text(frame.loc[bad, "source_row"], label),
+        reading.problems.add_rows(
+            frame.loc[bad, "source_row"],
+            reading.label,
             "'type_of_violence' must be 1, 2 or 3",
             "use the UCDP codes: 1 state-based, 2 non-state, 3 one-sided",
         )
         return None
     one_sided = (violence == 3).to_numpy()
-    start = _dates(frame, spec.date or "date_start", problems, label, spec.date_format)
+    start = _dates(frame, spec.date or "date_start", reading, spec.date_format)
     days = _codes(frame, "date_prec", UCDP_DATE_DAYS, 31)
     if "date_end" in frame.columns:
         end = parse_dates(frame["date_end"], spec.date_format).dates
@@ -321,21 +399,21 @@ def _ucdp(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: st
         "subkind": subkind,
         "civilian_targeting": one_sided,
         "one_sided": one_sided,
-        "fatalities": _numbers(frame, spec.fatalities or "best", problems, label),
+        "fatalities": _numbers(frame, spec.fatalities or "best", reading),
         "location_precision_m": _codes(frame, "where_prec", UCDP_PRECISION_M, 150_000.0),
         "severity": pd.Series(np.nan, index=frame.index),
         "actors": actors.str.strip("; ").replace("", None),
     }
 
 
-def _generic(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label: str) -> dict[str, object] | None:
+def _generic(frame: pd.DataFrame, spec: ThreatsSpec, reading: _Reading) -> dict[str, object] | None:
     columns = list(frame.columns)
     date_col = find_column(columns, spec.date, ("date", "event_date", "incident_date", "reported_date"))
     type_col = find_column(columns, spec.type, ("type", "event_type", "incident_type", "category"))
     for key, declared, found in (("date", spec.date, date_col), ("type", spec.type, type_col)):
         if found is None:
             what = f"column '{declared}' is not in the file" if declared else f"no {key} column found"
-            problems.add(
+            reading.problems.add(
                 key,
                 what,
                 f"declare it, e.g. `{key}: <column>`; columns are: "
@@ -349,37 +427,48 @@ def _generic(frame: pd.DataFrame, spec: ThreatsSpec, problems: Collector, label:
     )
     unknown = sorted(set(kind) - set(THREAT_KINDS))
     if unknown:
-        problems.add(
+        reading.problems.add(
             "type_map",
             f"unknown threat kind(s) {', '.join(unknown)}",
             f"use one of {', '.join(THREAT_KINDS)}",
         )
         return None
-    severity = _numbers(frame, find_column(columns, spec.severity, ("severity",)), problems, label)
+    severity = _numbers(frame, find_column(columns, spec.severity, ("severity",)), reading)
     out_of_range = severity.notna() & ~severity.between(1, 5)
     if out_of_range.any():
-        problems.add(
-            rows_text(frame.loc[out_of_range, "source_row"], label),
+        reading.problems.add(
+            rows_text(frame.loc[out_of_range, "source_row"], reading.label),
             "severity must be between 1 and 5",
             "use 1 (low) to 5 (high), or leave it empty",
         )
+    # Precision in metres when the log gives it; else ACLED's or UCDP's precision codes when the log kept
+    # them (a re-saved ACLED or UCDP extract read as a generic log keeps what they say)
     precision_col = find_column(columns, spec.precision, ("precision_m", "location_precision_m"))
-    precision = (
-        _numbers(frame, precision_col, problems, label).fillna(1_000.0)
-        if precision_col
-        else pd.Series(1_000.0, index=frame.index)
-    )
+    if precision_col:
+        precision = _numbers(frame, precision_col, reading).fillna(1_000.0)
+    elif find_column(columns, None, ("geo_precision",)):
+        precision = _codes(frame, find_column(columns, None, ("geo_precision",)), ACLED_PRECISION_M, 100_000.0)
+    elif find_column(columns, None, ("where_prec",)):
+        precision = _codes(frame, find_column(columns, None, ("where_prec",)), UCDP_PRECISION_M, 150_000.0)
+    else:
+        precision = pd.Series(1_000.0, index=frame.index)
+    if find_column(columns, None, ("time_precision",)):
+        date_days = _codes(frame, find_column(columns, None, ("time_precision",)), ACLED_DATE_DAYS, 31)
+    elif find_column(columns, None, ("date_prec",)):
+        date_days = _codes(frame, find_column(columns, None, ("date_prec",)), UCDP_DATE_DAYS, 31)
+    else:
+        date_days = pd.Series(0.0, index=frame.index)
     civilian = np.isin(kind.to_numpy(), ["attack_on_civilians", "sexual_violence"])
     actor_col = find_column(columns, None, ("actors", "actor", "perpetrator", "actor1"))
     return {
         "event_id": _ids(frame, spec.id, ("event_id", "id", "incident_id")),
-        "date": _dates(frame, date_col, problems, label, spec.date_format),
-        "date_precision_days": pd.Series(0.0, index=frame.index),
+        "date": _dates(frame, date_col, reading, spec.date_format),
+        "date_precision_days": date_days,
         "kind": kind.to_numpy(),
         "subkind": raw_type,
         "civilian_targeting": civilian,
         "one_sided": np.zeros(len(frame), dtype=bool),
-        "fatalities": _numbers(frame, find_column(columns, spec.fatalities, ("fatalities", "deaths")), problems, label),
+        "fatalities": _numbers(frame, find_column(columns, spec.fatalities, ("fatalities", "deaths", "best")), reading),
         "location_precision_m": precision,
         "severity": severity,
         "actors": _text(frame, actor_col),

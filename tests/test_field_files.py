@@ -1,0 +1,263 @@
+"""Files as field staff save them: French Excel CSVs, other dialects, ACLED generations, rows cut short.
+
+The probes are the fictional sample's own tables re-saved the way missions re-save them; each test checks
+what a GIS officer would count by hand: the same events, the same dates, the same kinds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner.errors import InputError
+from planner.layers.manifest import load_layerset
+from planner.layers.numbers import decimal_mark, parse_numbers
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+ACLED = (SAMPLE / "events_acled.csv").read_text(encoding="utf-8")
+MakeManifest = Callable[..., Path]
+
+
+def rows_of(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def write_csv(rows: list[list[str]], sep: str = ",") -> str:
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+def french_excel(text: str) -> bytes:
+    """What French Excel writes for a table: ';', decimal commas, dd/mm/yyyy dates, cp1252, CRLF."""
+    rows = rows_of(text)
+    changed = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            text = cell
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                y, m, d = text.split("-")
+                text = f"{d}/{m}/{y}"
+            elif re.fullmatch(r"-?\d+\.\d+", text):
+                text = text.replace(".", ",")
+            cells.append(text.replace("(fictional)", "(fictif – exercice été)"))
+        changed.append(cells)
+    return write_csv(changed, ";").encode("cp1252")
+
+
+def acled_layer(path: str, **spec: object) -> dict[str, dict[str, object]]:
+    return {"events": {"kind": "threats", "path": path, "schema": "acled", **spec}}
+
+
+@pytest.fixture(scope="module")
+def sample_events() -> pd.DataFrame:
+    return load_layerset(SAMPLE.parent.parent / "layers" / "sample.yaml").layers["events"].frame
+
+
+def same_events(frame: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """The same events, on the same days, of the same kinds, at the same places, as the sample reads them."""
+    assert frame["event_id"].tolist() == reference["event_id"].tolist()
+    assert frame["date"].tolist() == reference["date"].tolist()
+    assert frame["kind"].tolist() == reference["kind"].tolist()
+    assert frame.geometry.x.round(6).tolist() == reference.geometry.x.round(6).tolist()
+    assert frame.geometry.y.round(6).tolist() == reference.geometry.y.round(6).tolist()
+
+
+# --- CSV dialects -------------------------------------------------------------------------------------------------
+
+
+def test_a_french_excel_acled_export_reads_as_the_original(
+    make_manifest: MakeManifest, sample_events: pd.DataFrame
+) -> None:
+    manifest = make_manifest(acled_layer("events.csv"), {"events.csv": french_excel(ACLED)})
+    layer = load_layerset(manifest).layers["events"]
+    same_events(layer.frame, sample_events)
+    assert layer.read_as == {
+        "format": "csv",
+        "encoding": "cp1252",
+        "separator": "semicolon",
+        "decimal": "comma",
+        "dates in 'event_date'": "day-first",
+    }
+
+
+def test_tab_separated_utf16_from_excel_unicode_text(make_manifest: MakeManifest, sample_events: pd.DataFrame) -> None:
+    text = write_csv(rows_of(ACLED), "\t")
+    manifest = make_manifest(acled_layer("events.txt"), {"events.txt": text.encode("utf-16")})
+    layer = load_layerset(manifest).layers["events"]
+    same_events(layer.frame, sample_events)
+    assert (layer.read_as["encoding"], layer.read_as["separator"]) == ("UTF-16", "tab")
+
+
+def test_counts_with_french_thousands_and_decimal_commas(make_manifest: MakeManifest) -> None:
+    camps = (
+        "nom;latitude;longitude;individus\nCamp A;4,85;31,6;1 200\nCamp B;4,86;31,62;12\u202f500\nCamp C;4,87;31,63;\n"
+    )
+    manifest = make_manifest(
+        {"idp": {"kind": "displacement", "path": "camps.csv", "population": "individus", "name": "nom"}},
+        {"camps.csv": camps.encode("utf-8-sig")},
+    )
+    frame = load_layerset(manifest).layers["idp"].frame
+    assert frame["population"].tolist()[:2] == [1200.0, 12500.0]
+    assert pd.isna(frame["population"].iloc[2])  # blank is unknown, never 0
+    assert frame.geometry.y.tolist() == [4.85, 4.86, 4.87]
+
+
+def test_a_file_writing_decimals_both_ways_is_refused_with_the_key(make_manifest: MakeManifest) -> None:
+    sites = "name;lat;lon\nA;4,85;31.6\nB;4,86;31.61\n"
+    manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": sites})
+    with pytest.raises(
+        InputError, match=r"decimal: .*with a comma \('4,85' in 'lat'\) and with a point.*`decimal: ','`"
+    ):
+        load_layerset(manifest)
+    manifest = make_manifest(
+        {"s": {"kind": "sites", "path": "s.csv", "category": "health", "decimal": ","}}, {"s.csv": sites}
+    )
+    with pytest.raises(InputError, match=r"lines 2, 3: empty or non-numeric 'lat'/'lon'"):
+        load_layerset(manifest)  # '31.6' is not a number when the comma is the decimal mark
+
+
+def test_numbers_are_read_with_the_files_mark() -> None:
+    values = pd.Series(["1,200", "1.200", "1 200", "4,85", "12", "", None, "abc"], dtype=object)
+    point, bad_point = parse_numbers(values, ".")
+    comma, bad_comma = parse_numbers(values, ",")
+    assert point.tolist()[:2] == [1200.0, 1.2] and point.tolist()[2] == 1200.0
+    assert comma.tolist()[:4] == [1.2, 1200.0, 1200.0, 4.85]
+    assert bad_point.tolist() == [False, False, False, True, False, False, False, True]
+    assert bad_comma.tolist()[-1] and not bad_comma.tolist()[3]
+    assert decimal_mark(pd.DataFrame({"a": ["1,200", "3"]})) == (".", None)  # a thousands group says nothing
+    assert decimal_mark(pd.DataFrame({"a": ["1,200", "4,85"]})) == (",", None)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [
+        ("latitude_deg", "longitude_deg"),
+        ("_gps_latitude", "_gps_longitude"),
+        ("Facility Location / latitude", "Facility Location / longitude"),
+    ],
+)
+def test_survey_tool_coordinate_columns_are_found(make_manifest: MakeManifest, lat: str, lon: str) -> None:
+    table = write_csv([["name", lat, lon], ["Clinic", "4.85", "31.6"]])
+    manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": table})
+    frame = load_layerset(manifest).layers["s"].frame
+    assert (frame.geometry.x.iloc[0], frame.geometry.y.iloc[0]) == (31.6, 4.85)
+
+
+# --- rows that cannot be read -------------------------------------------------------------------------------------
+
+
+def test_a_last_row_cut_short_is_dropped_and_listed(make_manifest: MakeManifest, sample_events: pd.DataFrame) -> None:
+    lines = ACLED.rstrip("\n").split("\n")
+    cut = "\n".join(lines[:-1]) + "\n" + lines[-1][:40] + "\n"  # a download cut in the middle of the last row
+    # 1 row of 72 is more than the 1 % a layer may lose by default; this mission accepts 2 %
+    manifest = make_manifest(acled_layer("events.csv", max_bad_rows=0.02), {"events.csv": cut})
+    layer = load_layerset(manifest).layers["events"]
+    assert len(layer) == len(sample_events) - 1
+    assert [d.rows for d in layer.dropped] == [(len(lines),)]
+    assert "fields (cut short?)" in layer.dropped[0].reason
+    flag = next(f for f in layer.flags if f.code == "rows_dropped")
+    assert flag.rows == (len(lines),) and f"line {len(lines)}" in flag.message
+
+
+def test_a_row_with_extra_fields_is_dropped_and_the_lines_after_it_keep_their_numbers(
+    make_manifest: MakeManifest,
+) -> None:
+    rows = ["id,name,lat,lon"] + [f"{i},Site {i},4.8{i % 10},31.6" for i in range(1, 150)]
+    rows[5] += ",extra"  # line 6
+    manifest = make_manifest(
+        {"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": "\n".join(rows) + "\n"}
+    )
+    layer = load_layerset(manifest).layers["s"]
+    assert len(layer) == 148
+    assert layer.dropped[0].rows == (6,) and "has 5 fields, the header 4" in layer.dropped[0].reason
+    assert layer.frame.loc[layer.frame["site_id"] == "6", "source_row"].tolist() == [7]
+
+
+def test_more_bad_rows_than_allowed_refuse_the_layer_naming_them(make_manifest: MakeManifest) -> None:
+    rows = ["id,name,lat,lon"] + [f"{i},Site {i},4.85,31.6" for i in range(1, 51)]
+    rows[3] = "3,Site 3,north,31.6"
+    manifest = make_manifest(
+        {"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": "\n".join(rows)}
+    )
+    with pytest.raises(InputError) as caught:
+        load_layerset(manifest)  # 1 of 50 is 2 %: more than the 1 % default
+    text = str(caught.value)
+    assert "1 of 50 rows cannot be read" in text and "line 4: empty or non-numeric 'lat'/'lon'" in text
+    manifest = make_manifest(
+        {"s": {"kind": "sites", "path": "s.csv", "category": "health", "max_bad_rows": 0.05}},
+        {"s.csv": "\n".join(rows)},
+    )
+    assert len(load_layerset(manifest).layers["s"]) == 49
+
+
+# --- ACLED generations --------------------------------------------------------------------------------------------
+
+
+def test_uppercase_acled_headers_are_read(make_manifest: MakeManifest, sample_events: pd.DataFrame) -> None:
+    rows = rows_of(ACLED)
+    rows[0] = [c.upper() for c in rows[0]]
+    manifest = make_manifest(acled_layer("events.csv"), {"events.csv": write_csv(rows)})
+    layer = load_layerset(manifest).layers["events"]
+    same_events(layer.frame, sample_events)
+    assert layer.frame["location_precision_m"].tolist() == sample_events["location_precision_m"].tolist()
+
+
+def test_pre_2019_acled_event_types_keep_their_kinds(make_manifest: MakeManifest) -> None:
+    header = (
+        "EVENT_ID_CNTY,EVENT_DATE,TIME_PRECISION,EVENT_TYPE,ACTOR1,ACTOR2,LATITUDE,LONGITUDE,GEO_PRECISION,FATALITIES"
+    )
+    old = [
+        ("Remote violence", "explosion"),
+        ("Battle-No change of territory", "armed_clash"),
+        ("Battle-Government regains territory", "armed_clash"),
+        ("Battle-Non-state actor overtakes territory", "armed_clash"),
+        ("Violence against civilians", "attack_on_civilians"),
+        ("Riots/Protests", "unrest"),
+        ("Strategic development", "strategic"),
+        ("Non-violent transfer of territory", "strategic"),
+        ("Headquarters or base established", "strategic"),
+    ]
+    lines = [header] + [
+        f"SSD{i},12-May-2016,2,{etype},Militia,,4.85,31.6,3,0" for i, (etype, _) in enumerate(old, start=1)
+    ]
+    manifest = make_manifest(acled_layer("old.csv"), {"old.csv": "\n".join(lines)})
+    layer = load_layerset(manifest).layers["events"]
+    assert layer.frame["kind"].tolist() == [kind for _, kind in old]
+    assert set(layer.frame["date_precision_days"]) == {7.0}  # time_precision 2: within the week
+    assert set(layer.frame["location_precision_m"]) == {100_000.0}  # geo_precision 3: the region
+    assert not [f for f in layer.flags if f.code == "unknown_types"]
+
+
+def test_an_event_type_nobody_knows_is_flagged_with_its_text(make_manifest: MakeManifest) -> None:
+    lines = [
+        "event_id_cnty,event_date,event_type,latitude,longitude",
+        "X1,2025-05-01,Battles,4.85,31.6",
+        "X2,2025-05-02,Cyber incident,4.85,31.6",
+    ]
+    manifest = make_manifest(acled_layer("e.csv", as_of="2025-05-02"), {"e.csv": "\n".join(lines)})
+    layer = load_layerset(manifest).layers["events"]
+    assert layer.frame["kind"].tolist() == ["armed_clash", "other"]
+    flag = next(f for f in layer.flags if f.code == "unknown_types")
+    assert flag.rows == (3,) and "Cyber incident" in flag.message
+
+
+def test_a_generic_log_keeps_acled_precision_codes(make_manifest: MakeManifest) -> None:
+    lines = [
+        "date,type,lat,lon,geo_precision,time_precision",
+        "2025-05-01,attack on civilians,4.85,31.6,1,1",
+        "2025-05-02,armed clash,4.85,31.6,3,3",
+    ]
+    manifest = make_manifest(
+        {"log": {"kind": "threats", "path": "log.csv", "schema": "generic"}}, {"log.csv": "\n".join(lines)}
+    )
+    frame = load_layerset(manifest).layers["log"].frame
+    assert frame["location_precision_m"].tolist() == [2_000.0, 100_000.0]
+    assert frame["date_precision_days"].tolist() == [0.0, 31.0]
