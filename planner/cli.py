@@ -171,6 +171,12 @@ def _render(report: dict[str, Any]) -> str:
         for key in ("by_category", "by_kind", "by_road_class"):
             if key in layer:
                 lines.append("      " + ", ".join(f"{k} {v}" for k, v in layer[key].items()))
+        if "by_status" in layer:
+            lines.append(
+                "      status: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in layer["by_status"].items())
+            )
+        if layer.get("read_as"):
+            lines.append("      read as " + ", ".join(f"{k} {v}" for k, v in layer["read_as"].items()))
         if "population_total" in layer:
             unknown = layer["population_unknown_sites"]
             lines.append(

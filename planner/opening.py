@@ -38,12 +38,21 @@ _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     ".shp": (b"\x00\x00\x27\x0a",),
     ".fgb": (b"fgb",),
     ".zip": (b"PK\x03\x04",),
+    ".kmz": (b"PK\x03\x04",),
+    ".xlsx": (b"PK\x03\x04",),
+    ".ods": (b"PK\x03\x04",),
     ".geojson": (b"{",),
     ".json": (b"{",),
     ".kml": (b"<?xml", b"<kml"),
 }
 _XML_ROOTS_REFUSED = (b"<OGRVRTDataSource", b"<VRTDataset", b"<GDAL_WMS", b"<WFS_GDAL", b"<GDAL_WCS")
 _ZIPPED_SHAPEFILE = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".xml", ".qmd"}
+# What a KMZ may hold beside its KML: the icons and pictures Google Earth and My Maps put in it.
+_KMZ_PARTS = {".kml", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg"}
+_NETWORK_LINK_FIX = (
+    "export the map's features themselves: in Google My Maps, 'Export to KML/KMZ' with 'Keep data up to date "
+    "with network link KML' unchecked; in Google Earth, save the folder, not its link"
+)
 
 
 def regular_file(path: Path, where: str = "path") -> Path:
@@ -80,15 +89,66 @@ def check_content(path: Path, where: str = "path") -> None:
         )
     if suffix == ".zip":
         _check_zip(path, where)
+    elif suffix == ".kml":
+        _check_kml(path.read_bytes(), path, where)
+    elif suffix == ".kmz":
+        _check_kmz(path, where)
+    elif suffix in {".xlsx", ".ods"}:
+        _check_workbook(path, where)
+
+
+def _check_kml(content: bytes, path: Path, where: str) -> None:
+    """A KML whose features are behind a network link is a pointer to a server, not a layer: refused."""
+    if b"<NetworkLink" in content:
+        raise InputError.single(
+            path,
+            where,
+            "the KML holds a network link to features kept on a server, not the features",
+            _NETWORK_LINK_FIX,
+        )
+
+
+def _zip_names(path: Path, where: str) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [n for n in archive.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile:
+        raise InputError.single(path, where, "the file is damaged or cut short", "save or download it again") from None
+
+
+def _check_kmz(path: Path, where: str) -> None:
+    names = _zip_names(path, where)
+    strange = [n for n in names if Path(n).suffix.lower() not in _KMZ_PARTS]
+    kml = [n for n in names if n.lower().endswith(".kml")]
+    if strange or not kml:
+        raise InputError.single(
+            path,
+            where,
+            f"a KMZ must hold a KML and its pictures only (found {', '.join(strange[:5]) or 'no .kml'})",
+            "save it again from Google Earth or My Maps, or save the layer as KML",
+        )
+    with zipfile.ZipFile(path) as archive:
+        for name in kml:
+            _check_kml(archive.read(name), path, where)
+
+
+def _check_workbook(path: Path, where: str) -> None:
+    """An XLSX or ODS is a zip of XML parts: it must be a spreadsheet, not a zip renamed."""
+    names = set(_zip_names(path, where))
+    is_xlsx = "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
+    is_ods = "mimetype" in names and "content.xml" in names
+    if (path.suffix.lower() == ".xlsx" and not is_xlsx) or (path.suffix.lower() == ".ods" and not is_ods):
+        raise InputError.single(
+            path,
+            where,
+            f"the content is not a {path.suffix[1:].upper()} workbook",
+            "save the table again from Excel or LibreOffice in that format",
+        )
 
 
 def _check_zip(path: Path, where: str) -> None:
     """A zipped shapefile holds shapefile parts only: nothing GDAL would follow elsewhere."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-    except zipfile.BadZipFile:
-        raise InputError.single(path, where, "the zip file is damaged or cut short", "zip the layer again") from None
+    names = _zip_names(path, where)
     strange = [n for n in names if Path(n).suffix.lower() not in _ZIPPED_SHAPEFILE]
     if strange or not any(n.lower().endswith(".shp") for n in names):
         raise InputError.single(

@@ -261,3 +261,154 @@ def test_a_generic_log_keeps_acled_precision_codes(make_manifest: MakeManifest) 
     frame = load_layerset(manifest).layers["log"].frame
     assert frame["location_precision_m"].tolist() == [2_000.0, 100_000.0]
     assert frame["date_precision_days"].tolist() == [0.0, 31.0]
+
+
+# --- spreadsheets and KML -----------------------------------------------------------------------------------------
+
+
+def camps_workbook(path: Path, *, hxl: bool = True, sheet: str = "Sites") -> None:
+    """A DTM-style site list as Excel keeps it: a cover sheet first, dates as date cells, counts as numbers."""
+    from datetime import date  # noqa: PLC0415
+
+    import openpyxl  # noqa: PLC0415
+
+    workbook = openpyxl.Workbook()
+    cover = workbook.active
+    assert cover is not None
+    cover.title = "Read me"
+    cover.append(["Displacement site list, round 9 (fictional)"])
+    sites = workbook.create_sheet(sheet)
+    sites.append(["Site ID", "Site name", "Latitude", "Longitude", "IDP individuals", "Date reported"])
+    if hxl:
+        sites.append(["#loc+code", "#loc+name", "#geo+lat", "#geo+lon", "#affected+idps+ind", "#date+reported"])
+    sites.append(["007", "Nyal Collective Centre", 4.8512, 31.5901, 1200, date(2025, 3, 4)])
+    sites.append(["008", "Goro School Shelter", 4.8612, 31.6001, 320.0, "15/03/2025"])
+    workbook.save(path)
+
+
+def test_an_xlsx_site_list_is_read_from_the_named_sheet(make_manifest: MakeManifest, tmp_path: Path) -> None:
+    camps_workbook(tmp_path / "sites.xlsx")
+    manifest = make_manifest({"idp": {"kind": "displacement", "path": "sites.xlsx", "sheet": "Sites"}})
+    layer = load_layerset(manifest).layers["idp"]
+    frame = layer.frame
+    assert frame["site_id"].tolist() == ["007", "008"]  # a code stays text: no leading zero lost
+    assert frame["population"].tolist() == [1200.0, 320.0]
+    assert frame["source_row"].tolist() == [3, 4]  # the rows Excel shows, after the header and the HXL row
+    # A date cell, and a text date whose column is day-first: 4 and 15 March
+    assert [d.date().isoformat() for d in frame["population_date"]] == ["2025-03-04", "2025-03-15"]
+    assert layer.read_as["format"] == "xlsx" and layer.read_as["sheet"] == "Sites" and layer.read_as["hxl"] == "yes"
+
+
+def test_a_workbook_read_from_its_first_sheet_or_a_missing_one_says_which_there_are(
+    make_manifest: MakeManifest, tmp_path: Path
+) -> None:
+    camps_workbook(tmp_path / "sites.xlsx")
+    manifest = make_manifest({"idp": {"kind": "displacement", "path": "sites.xlsx", "sheet": "Round 9"}})
+    with pytest.raises(InputError, match=r"sheet: no sheet 'Round 9' in the workbook.*sheets are: Read me, Sites"):
+        load_layerset(manifest)
+    manifest = make_manifest({"idp": {"kind": "displacement", "path": "sites.xlsx"}})
+    with pytest.raises(InputError, match=r"no lat column found"):
+        load_layerset(manifest)  # the first sheet is the cover note: refused, not read as an empty layer
+
+
+def test_an_ods_workbook_reads_like_the_xlsx(make_manifest: MakeManifest, tmp_path: Path) -> None:
+    camps_workbook(tmp_path / "sites.xlsx", sheet="Sites")
+    frame = pd.read_excel(tmp_path / "sites.xlsx", sheet_name="Sites", dtype=str).drop(columns="Date reported")
+    import pyogrio  # noqa: PLC0415
+
+    pyogrio.write_dataframe(frame, tmp_path / "sites.ods", driver="ODS", layer="Sites")
+    manifest = make_manifest({"idp": {"kind": "displacement", "path": "sites.ods"}})
+    layer = load_layerset(manifest).layers["idp"]
+    assert layer.frame["population"].tolist() == [1200.0, 320.0]
+    assert layer.read_as["format"] == "ods"
+
+
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>Health</name>
+<Folder><name>Clinics</name>
+<Placemark><name>Clinic A</name><ExtendedData><Data name="status"><value>Non fonctionnel</value></Data>
+</ExtendedData><Point><coordinates>31.59,4.85,0</coordinates></Point></Placemark>
+<Placemark><name>Clinic B</name><ExtendedData><Data name="status"><value>Functional</value></Data>
+</ExtendedData><Point><coordinates>31.60,4.86,0</coordinates></Point></Placemark>
+</Folder>
+<Folder><name>Hospitals</name>
+<Placemark><name>Hospital C</name><ExtendedData><Data name="status"><value>Fonctionnel</value></Data>
+</ExtendedData><Point><coordinates>31.61,4.87,0</coordinates></Point></Placemark>
+</Folder></Document></kml>
+"""
+
+
+def test_every_folder_of_a_kml_and_kmz_is_read_with_its_extended_data(
+    make_manifest: MakeManifest, tmp_path: Path
+) -> None:
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(tmp_path / "health.kmz", "w") as archive:
+        archive.writestr("doc.kml", KML)
+        archive.writestr("images/icon.png", b"\x89PNG")
+    for name in ("health.kml", "health.kmz"):
+        manifest = make_manifest(
+            {"h": {"kind": "sites", "path": name, "category": "health", "status": "status", "keep": ["folder"]}},
+            {"health.kml": KML},
+        )
+        frame = load_layerset(manifest).layers["h"].frame
+        assert frame["name"].tolist() == ["Clinic A", "Clinic B", "Hospital C"], name
+        assert frame["folder"].tolist() == ["Clinics", "Clinics", "Hospitals"]
+        assert frame["functional"].tolist() == [False, True, True]
+
+
+def test_a_kml_that_is_a_network_link_or_empty_is_refused(make_manifest: MakeManifest) -> None:
+    link = (
+        '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><NetworkLink><name>Sites</name>'
+        "<Link><href>https://www.google.com/maps/d/kml?mid=abc</href></Link></NetworkLink></kml>"
+    )
+    manifest = make_manifest({"h": {"kind": "sites", "path": "h.kml", "category": "health"}}, {"h.kml": link})
+    with pytest.raises(InputError, match=r"network link to features kept on a server.*Keep data up to date"):
+        load_layerset(manifest)
+    empty = '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Folder/></Document></kml>'
+    manifest = make_manifest({"h": {"kind": "sites", "path": "h.kml", "category": "health"}}, {"h.kml": empty})
+    with pytest.raises(InputError, match=r"the KML holds no placemarks"):
+        load_layerset(manifest)
+
+
+# --- status words -------------------------------------------------------------------------------------------------
+
+
+def test_validate_counts_sites_by_status_and_flags_words_it_does_not_know(
+    make_manifest: MakeManifest, tmp_path: Path
+) -> None:
+    import json  # noqa: PLC0415
+
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from planner.cli import app  # noqa: PLC0415
+
+    table = (
+        "name,lat,lon,Functional Status\n"
+        "A,4.85,31.60,Highly Functional\nB,4.85,31.61,Moderately Functional\nC,4.85,31.62,Non fonctionnelle\n"
+        "D,4.85,31.63,\nE,4.85,31.64,Under repair by NGO\nF,4.85,31.65,Fermée\n"
+    )
+    make_manifest(
+        {"h": {"kind": "sites", "path": "h.csv", "category": "health", "as_of": "2025-05-01"}}, {"h.csv": table}
+    )
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "manifest.yaml"), "--on", "2025-06-01", "--json"])
+    [layer] = json.loads(result.output)["layerset"]["layers"]
+    assert layer["by_status"] == {"not_functional": 2, "unknown": 2, "functional": 1, "partly_functional": 1}
+    [flag] = [f for f in layer["flags"] if f["code"] == "status_unrecognised"]
+    assert flag["rows"] == [6] and "Under repair by NGO" in flag["message"] and "status_map" in flag["message"]
+
+    make_manifest(
+        {
+            "h": {
+                "kind": "sites",
+                "path": "h.csv",
+                "category": "health",
+                "as_of": "2025-05-01",
+                "status_map": {"Under repair by NGO": "partly_functional"},
+            }
+        }
+    )
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "manifest.yaml"), "--on", "2025-06-01", "--json"])
+    [layer] = json.loads(result.output)["layerset"]["layers"]
+    assert layer["by_status"]["partly_functional"] == 2
+    assert not [f for f in layer["flags"] if f["code"] == "status_unrecognised"]

@@ -63,7 +63,22 @@ def test_points_in_a_roads_layer_are_refused(make_manifest) -> None:  # type: ig
         load_layerset(make_manifest({"r": {"kind": "roads", "path": "r.geojson"}}, {"r.geojson": content}))
 
 
-def test_missing_class_column(make_manifest) -> None:  # type: ignore[no-untyped-def]
+def test_a_declared_class_column_that_is_missing_is_refused(make_manifest) -> None:  # type: ignore[no-untyped-def]
     content = feature_collection([({"type": "track"}, line((31.6, 4.8), (31.7, 4.8)))])
-    with pytest.raises(InputError, match=r"class: column 'highway' is not in the file.*columns are: type"):
-        load_layerset(make_manifest({"r": {"kind": "roads", "path": "r.geojson"}}, {"r.geojson": content}))
+    with pytest.raises(InputError, match=r"class: column 'CLASS' is not in the file.*columns are: type"):
+        load_layerset(
+            make_manifest({"r": {"kind": "roads", "path": "r.geojson", "class": "CLASS"}}, {"r.geojson": content})
+        )
+
+
+@pytest.mark.parametrize("spec", [{}, {"class": "none"}])
+def test_roads_without_a_class_read_at_the_slowest_speed_with_a_flag(make_manifest, spec) -> None:  # type: ignore[no-untyped-def]
+    content = feature_collection(
+        [({"type": "track"}, line((31.6, 4.8), (31.7, 4.8))), ({"type": "x"}, line((31.7, 4.8), (31.8, 4.8)))]
+    )
+    layer = load_layerset(
+        make_manifest({"r": {"kind": "roads", "path": "r.geojson", **spec}}, {"r.geojson": content})
+    ).layers["r"]
+    assert layer.frame["road_class"].tolist() == ["unknown", "unknown"]
+    [flag] = [f for f in layer.flags if f.code == "unclassified_roads"]
+    assert flag.rows == (1, 2) and "slowest speed" in flag.message

@@ -244,6 +244,11 @@ def test_people_present_at_a_site_come_from_its_occupancy_column_and_a_bad_value
         ("Partiellement fonctionnel", True),
         ("Functional", True),
         ("Not functional", False),
+        ("Moderately Functional", True),
+        ("needs repairs", True),
+        ("operational", True),
+        ("Inconnu", None),
+        ("under the mango tree", None),  # unrecognised: unknown and flagged, never working
         ("", None),
     ],
 )

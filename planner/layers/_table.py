@@ -179,6 +179,13 @@ def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Tabl
     if problems.skip_rows:
         frame = frame[~frame["source_row"].isin(problems.skip_rows)].reset_index(drop=True)
     if path.suffix.lower() in KML_SUFFIXES:
+        if not len(frame):
+            problems.add(
+                "",
+                "the KML holds no placemarks",
+                "export the folder with its features (a KML of styles or empty folders is no layer)",
+            )
+            return None
         # The KML driver's styling fields say nothing about the place and would crowd every report
         styling = ["id", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility"]
         frame = frame.drop(columns=[c for c in [*styling, "drawOrder", "icon"] if c in frame.columns])

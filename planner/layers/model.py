@@ -206,10 +206,15 @@ class VectorLayer(LayerInfo):
             "source_crs": self.source_crs,
             "bounds": self.bounds,
         }
-        for column in ("category", "kind", "road_class"):
+        for column, key in (
+            ("category", "by_category"),
+            ("kind", "by_kind"),
+            ("road_class", "by_road_class"),
+            ("status_class", "by_status"),
+        ):
             if column in self.frame.columns:
                 counts = self.frame[column].value_counts()
-                details[f"by_{column}"] = {str(k): int(v) for k, v in counts.items()}
+                details[key] = {str(k): int(v) for k, v in counts.items()}
         if "population" in self.frame.columns:
             known = self.frame["population"].dropna()
             details["population_total"] = float(known.sum())

@@ -38,6 +38,7 @@ COLUMNS = [
     "geometry",
 ]
 LINE_TYPES = {"LineString", "MultiLineString"}
+CLASS_COLUMNS = ("highway", "class", "fclass", "road_class")
 
 
 def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) -> VectorLayer | None:
@@ -47,8 +48,9 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
     frame = table.frame
     columns = list(frame.columns)
     label = row_label(path)
+    declared_class = None if spec.road_class in (None, "none") else spec.road_class
     for key, col in (
-        ("class", spec.road_class),
+        ("class", declared_class),
         ("surface", spec.surface),
         ("condition", spec.condition),
         ("rainy", spec.rainy),
@@ -73,7 +75,9 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
     if problems.problems:
         return None
 
-    road_class = text_column(frame[spec.road_class])
+    # `class: none`, or no class column at all: every segment is unclassified, flagged below
+    class_col = None if spec.road_class == "none" else find_column(columns, declared_class, CLASS_COLUMNS)
+    road_class = text_column(frame[class_col]) if class_col else pd.Series(None, index=frame.index, dtype=object)
     surface_col = spec.surface or find_column(columns, None, ("surface",))
     bridge_col = spec.bridge or find_column(columns, None, ("bridge",))
     name_col = spec.name or find_column(columns, None, ("name", "rt_name"))

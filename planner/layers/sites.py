@@ -18,11 +18,13 @@ geometry      point or polygon, EPSG:4326
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,7 @@ SITE_COLUMNS = [
     "subtype",
     "functional",
     "status",
+    "status_class",
     "hours",
     "occupancy",
     "source_row",
@@ -50,27 +53,59 @@ SITE_COLUMNS = [
 ]
 HOURS_COLUMNS = ("opening_hours", "hours")
 OCCUPANCY_COLUMNS = ("occupancy", "capacity")
-_NOT_FUNCTIONAL = (
-    "not functional",
-    "non functional",
-    "non-functional",
-    "nonfunctional",
-    "closed",
-    "destroyed",
-    "abandoned",
-    "not operational",
-    "non operational",
-    "disused",
-    # French, as francophone missions and clusters write them (accents are taken off before matching)
-    "non fonctionnel",
-    "non-fonctionnel",
-    "ferme",
-    "detruit",
-    "abandonne",
-    "hors service",
-    "non operationnel",
-    "inutilisable",
+STATUS_COLUMNS = (
+    "functional_status",
+    "functional status",
+    "functionality",
+    "status",
+    "statut",
+    "etat",
+    "état",
+    "operational_status",
 )
+STATUS_CLASSES = ("functional", "partly_functional", "not_functional", "unknown")
+StatusClass = Literal["functional", "partly_functional", "not_functional", "unknown"]
+
+
+@lru_cache(maxsize=1)
+def status_words() -> dict[str, tuple[str, ...]]:
+    """The status vocabulary (``status_words.yaml``): status class -> plain phrases, in the order tried."""
+    text = resources.files("planner.layers").joinpath("status_words.yaml").read_text(encoding="utf-8")
+    table = yaml.safe_load(text)
+    return {cls: tuple(_plain(str(w)) for w in table[cls]) for cls in ("unknown", *STATUS_CLASSES[:3][::-1])}
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents, '_' and '-' as spaces, single spaces: how status words are compared."""
+    lowered = text.strip().lower().replace("_", " ").replace("-", " ")
+    bare = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    return " ".join(bare.split())
+
+
+def status_class(text: object, status_map: Mapping[str, str] | None = None) -> StatusClass | None:
+    """What a status text says: one of ``STATUS_CLASSES``; None for a text no list knows (flagged by the
+    reader, counted as unknown). A blank cell is ``unknown``."""
+    if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
+        return "unknown"
+    plain = _plain(str(text))
+    mapped = {_plain(k): v for k, v in (status_map or {}).items()}.get(plain)
+    if mapped is not None:
+        return mapped  # type: ignore[return-value]
+    words = status_words()
+    if plain in words["unknown"]:
+        return "unknown"
+    padded = f" {plain}"
+    for cls in ("not_functional", "partly_functional", "functional"):
+        # a phrase at the start of a word, whatever its ending ('fermée', 'détruite', 'fonctionnelle')
+        if any(f" {phrase}" in padded for phrase in words[cls]):
+            return cls
+    return None
+
+
+def functional_from_status(text: object, status_map: Mapping[str, str] | None = None) -> bool | None:
+    """Whether a status text says the site works (partly working counts as working); None when unknown."""
+    cls = status_class(text, status_map)
+    return None if cls in (None, "unknown") else cls != "not_functional"
 
 
 @lru_cache(maxsize=1)
@@ -114,15 +149,6 @@ def open_during(text: object, start: datetime, end: datetime) -> bool | None:
     return False
 
 
-def functional_from_status(text: object) -> bool | None:
-    """Whether a status text says the site works; None when the text is missing."""
-    if text is None or (isinstance(text, float) and pd.isna(text)) or not str(text).strip():
-        return None
-    lowered = str(text).strip().lower().replace("_", " ")
-    plain = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
-    return not any(marker in plain for marker in _NOT_FUNCTIONAL)
-
-
 def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) -> VectorLayer | None:
     table = read_table(path, TableOptions.of(spec), problems)
     if table is None:
@@ -163,7 +189,9 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
 
     id_col = find_column(columns, spec.id, ID_COLUMNS)
     name_col = find_column(columns, spec.name, NAME_COLUMNS)
-    status = text_column(frame[spec.status]) if spec.status else pd.Series(None, index=frame.index, dtype=object)
+    status_col = find_column(columns, spec.status, STATUS_COLUMNS)
+    status = text_column(frame[status_col]) if status_col else pd.Series(None, index=frame.index, dtype=object)
+    classes = pd.Series([status_class(v, spec.status_map) for v in status], index=frame.index, dtype=object)
     hours_col = find_column(columns, spec.hours, HOURS_COLUMNS)
     hours = text_column(frame[hours_col]) if hours_col else pd.Series(None, index=frame.index, dtype=object)
     occupancy_col = find_column(columns, spec.occupancy, OCCUPANCY_COLUMNS)
@@ -178,7 +206,8 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         category=category,
         subtype=subtype,
         status=status,
-        functional=pd.Series([functional_from_status(v) for v in status], index=frame.index, dtype=object),
+        functional=classes.map(lambda c: None if c in (None, "unknown") else c != "not_functional").astype(object),
+        status_class=classes.fillna("unknown"),
         hours=hours,
         occupancy=occupancy,
     )
@@ -233,7 +262,20 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
                     tuple(unread),
                 )
             )
-    if spec.status:
+    unrecognised = out.loc[classes.isna(), "source_row"].tolist()
+    if unrecognised:
+        words = sorted({str(v) for v in status[classes.isna()]})
+        layer.flags.append(
+            Flag(
+                "status_unrecognised",
+                layer_id,
+                f"{len(unrecognised)} site(s) in '{layer_id}' have a status Primum does not know "
+                f"({', '.join(words[:6])}): counted as unknown, not as working; say what each means with "
+                f"`status_map:` (functional, partly_functional, not_functional, unknown)",
+                tuple(unrecognised),
+            )
+        )
+    if status_col:
         unknown = out.loc[out["functional"].isna(), "source_row"].tolist()
         if unknown:
             layer.flags.append(

@@ -84,6 +84,9 @@ class SitesSpec(_TableSpec):
     category_column: str | None = None
     category_map: dict[str, Category] = Field(default_factory=dict)
     status: str | None = Field(None, description="column with functional status (e.g. health facilities)")
+    status_map: dict[str, Literal["functional", "partly_functional", "not_functional", "unknown"]] = Field(
+        default_factory=dict, description="status texts of this file -> what they mean, beyond the known words"
+    )
     hours: str | None = Field(None, description="column with OSM-style opening hours (`Mo,Th 06:00-14:00`)")
     occupancy: str | None = Field(None, description="column with the people present at a site while it is open")
 
@@ -121,7 +124,11 @@ class ThreatsSpec(_TableSpec):
 
 class RoadsSpec(_TableSpec):
     kind: Literal["roads"]
-    road_class: str = Field("highway", alias="class")
+    road_class: str | None = Field(
+        None,
+        alias="class",
+        description="column with the road class; `none` when the file has none (default: highway, class, fclass)",
+    )
     surface: str | None = None
     condition: str | None = None
     rainy: str | None = Field(None, description="column saying rainy-season passability")

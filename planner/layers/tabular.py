@@ -224,8 +224,12 @@ def _spreadsheet(path: Path, sheet: str | None, problems: Collector) -> tuple[pd
         problems.add("sheet", f"no sheet '{sheet}' in the workbook", f"sheets are: {', '.join(sheets)}")
         return None, {}
     # Every cell as text, the first row as the header: the readers parse numbers and dates themselves, the
-    # same way as in a CSV, so a number stored as text and one stored as a number read the same.
-    frame = pyogrio.read_dataframe(path, layer=chosen, read_geometry=False, HEADERS="FORCE", FIELD_TYPES="STRING")
+    # same way as in a CSV, so a number stored as text and one stored as a number read the same. (GDAL takes
+    # these as configuration options; they touch nothing but its XLSX and ODS drivers.)
+    pyogrio.set_gdal_config_options(
+        {f"OGR_{kind.upper()}_HEADERS": "FORCE", f"OGR_{kind.upper()}_FIELD_TYPES": "STRING"}
+    )
+    frame = pyogrio.read_dataframe(path, layer=chosen, read_geometry=False)
     frame = pd.DataFrame(frame).astype(object)
     frame = frame.where(frame.notna(), None).map(lambda v: v.strip() or None if isinstance(v, str) else v)
     read_as = {"format": kind, "sheet": chosen}
