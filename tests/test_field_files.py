@@ -412,3 +412,43 @@ def test_validate_counts_sites_by_status_and_flags_words_it_does_not_know(
     [layer] = json.loads(result.output)["layerset"]["layers"]
     assert layer["by_status"]["partly_functional"] == 2
     assert not [f for f in layer["flags"] if f["code"] == "status_unrecognised"]
+
+
+# --- several rows per site ----------------------------------------------------------------------------------------
+
+
+def test_a_price_table_gives_one_market_per_market(make_manifest: MakeManifest) -> None:
+    rows = [["date", "market_id", "market", "latitude", "longitude", "commodity", "price"]]
+    for day in ("2025-01-15", "2025-02-15", "2025-03-15"):
+        for commodity in ("Sorghum", "Maize", "Beans"):
+            rows.append([day, "101", "Konyokonyo", "4.8492", "31.6043", commodity, "1200"])
+            rows.append([day, "102", "Custom", "4.8601", "31.5889", commodity, "1300"])
+    rows.append(["2025-03-15", "103", "Gudele", "4.8700", "31.5500", "Sorghum", "900"])
+    manifest = make_manifest(
+        {"m": {"kind": "sites", "path": "prices.csv", "category": "market", "id": "market_id", "keep": ["date"]}},
+        {"prices.csv": write_csv(rows)},
+    )
+    layer = load_layerset(manifest).layers["m"]
+    assert layer.frame["name"].tolist() == ["Konyokonyo", "Custom", "Gudele"]
+    assert layer.frame["date"].tolist() == ["2025-03-15"] * 3  # the latest row of each
+    [flag] = [f for f in layer.flags if f.code == "grouped_rows"]
+    assert "19 rows of 'm' describe 3 sites" in flag.message and len(flag.rows) == 16
+    assert not [f for f in layer.flags if f.code == "duplicate_id"]
+
+
+def test_dtm_rounds_keep_each_sites_latest_count_and_two_places_under_one_id_stay_two(
+    make_manifest: MakeManifest,
+) -> None:
+    table = (
+        "site_id,name,lat,lon,individuals,date\n"
+        "S1,Camp A,4.85,31.60,900,2025-01-31\n"
+        "S1,Camp A,4.85,31.60,1200,2025-04-30\n"
+        "S1,Camp A,4.85,31.60,1100,2025-02-28\n"
+        "S2,Camp B,4.86,31.61,300,2025-04-30\n"
+        "S2,Camp B,4.96,31.71,50,2025-04-30\n"
+    )
+    spec = {"kind": "displacement", "path": "dtm.csv"}
+    frame = load_layerset(make_manifest({"idp": spec}, {"dtm.csv": table})).layers["idp"].frame
+    assert frame["population"].tolist() == [1200.0, 300.0, 50.0]  # S2 at two places is not folded
+    frame = load_layerset(make_manifest({"idp": {**spec, "repeated": "first"}})).layers["idp"].frame
+    assert frame["population"].tolist() == [900.0, 300.0, 50.0]

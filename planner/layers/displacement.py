@@ -32,6 +32,7 @@ from planner.layers._table import (
 )
 from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
 from planner.layers.model import Flag, VectorLayer
+from planner.layers.repeats import group_repeats, grouped_flag
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, DisplacementSpec
 
 POPULATION_COLUMNS = ("individuals", "idps", "idp_individuals", "population", "ind", "persons")
@@ -126,6 +127,9 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
         population_date=dates,
         site_type=text_column(frame[type_col]) if type_col else None,
     )
+    # A DTM table lists a site once per round: its latest count is the site's
+    rule = spec.repeated or ("latest" if date_col else "first")
+    out, grouped = group_repeats(out, out["site_id"] if id_col else out["name"], rule, out["population_date"])
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
     layer = VectorLayer(
         id=layer_id,
@@ -139,6 +143,8 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
         source_crs=table.source_crs.to_string(),
         read_as=table.read_as,
     )
+    if grouped is not None:
+        layer.flags.append(grouped_flag(layer_id, grouped, "displacement sites"))
     _flag_quality(layer, spec)
     return layer
 

@@ -33,11 +33,24 @@ from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-
 
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, rows_text, text_column
+from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
 from planner.layers.model import Flag, VectorLayer
+from planner.layers.repeats import group_repeats, grouped_flag
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, SitesSpec
 
 ID_COLUMNS = ("site_id", "id", "osm_id", "@id", "fid")
-NAME_COLUMNS = ("name", "name:en", "site_name", "facility_name")
+NAME_COLUMNS = (
+    "name",
+    "name:en",
+    "site_name",
+    "facility_name",
+    "health facility name",
+    "facil_name",
+    "market",
+    "market_name",
+    "mktname",
+    "nom",
+)
 SITE_COLUMNS = [
     "site_id",
     "name",
@@ -52,6 +65,7 @@ SITE_COLUMNS = [
     "geometry",
 ]
 HOURS_COLUMNS = ("opening_hours", "hours")
+DATE_COLUMNS = ("date", "reported_date", "last_updated", "last_update", "survey_date")
 OCCUPANCY_COLUMNS = ("occupancy", "capacity")
 STATUS_COLUMNS = (
     "functional_status",
@@ -211,6 +225,23 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         hours=hours,
         occupancy=occupancy,
     )
+    # A price table lists a market once per commodity and week: one site each, its latest row
+    date_col = find_column(columns, spec.date, DATE_COLUMNS)
+    dates = None
+    if date_col is not None:
+        read = parse_dates(frame[date_col], spec.date_format)
+        table.read_as[f"dates in '{date_col}'"] = read.order
+        if read.problem is not None:
+            problems.add("date_format", f"'{date_col}' {read.problem}", DATE_FORMAT_FIX)
+            return None
+        dates = read.dates
+    rule = spec.repeated or ("latest" if dates is not None else "first")
+    if rule == "latest" and dates is None:
+        problems.add("repeated", "`repeated: latest` needs a date column", "name it with `date: <column>`")
+        return None
+    # The same id (or name) at the same place and of the same category is one site
+    names = (out["site_id"] if id_col else out["name"]).astype(object)
+    out, grouped = group_repeats(out, names.where(names.isna(), names.astype(str) + "|" + out["category"]), rule, dates)
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in SITE_COLUMNS]
     layer = VectorLayer(
         id=layer_id,
@@ -224,9 +255,11 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         source_crs=table.source_crs.to_string(),
         read_as=table.read_as,
     )
+    if grouped is not None:
+        layer.flags.append(grouped_flag(layer_id, grouped, "sites"))
     unreadable = [
         row
-        for row, text in zip(out["source_row"], hours, strict=True)
+        for row, text in zip(out["source_row"], out["hours"], strict=True)
         if isinstance(text, str) and text and not readable_hours(text)
     ]
     if unreadable:
@@ -251,7 +284,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
             )
         )
     if occupancy_col:
-        unread = out.loc[occupancy.isna() & frame[occupancy_col].notna(), "source_row"].tolist()
+        unread = frame.loc[occupancy.isna() & frame[occupancy_col].notna(), "source_row"].tolist()
         if unread:
             layer.flags.append(
                 Flag(
@@ -262,7 +295,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
                     tuple(unread),
                 )
             )
-    unrecognised = out.loc[classes.isna(), "source_row"].tolist()
+    unrecognised = frame.loc[classes.isna(), "source_row"].tolist()
     if unrecognised:
         words = sorted({str(v) for v in status[classes.isna()]})
         layer.flags.append(

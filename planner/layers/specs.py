@@ -89,6 +89,13 @@ class SitesSpec(_TableSpec):
     )
     hours: str | None = Field(None, description="column with OSM-style opening hours (`Mo,Th 06:00-14:00`)")
     occupancy: str | None = Field(None, description="column with the people present at a site while it is open")
+    date: str | None = Field(None, description="column with each row's date (for `repeated: latest`)")
+    date_format: str | None = Field(None, description="strftime format of the dates, e.g. '%d/%m/%Y'")
+    repeated: Literal["first", "last", "latest"] | None = Field(
+        None,
+        description="which row wins when a site has several (same id or name at one place); default: latest "
+        "when there is a date column, else first",
+    )
 
 
 class DisplacementSpec(_TableSpec):
@@ -99,6 +106,11 @@ class DisplacementSpec(_TableSpec):
     site_type: str | None = None
     location_precision: Literal["site", "town"] | None = Field(
         None, description="`town` when coordinates are town centroids rather than the sites themselves"
+    )
+    repeated: Literal["first", "last", "latest"] | None = Field(
+        None,
+        description="which row wins when a site has several (rounds of counts): default latest when there is a "
+        "date column, else first",
     )
 
 
