@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -452,3 +453,80 @@ def test_dtm_rounds_keep_each_sites_latest_count_and_two_places_under_one_id_sta
     assert frame["population"].tolist() == [1200.0, 300.0, 50.0]  # S2 at two places is not folded
     frame = load_layerset(make_manifest({"idp": {**spec, "repeated": "first"}})).layers["idp"].frame
     assert frame["population"].tolist() == [900.0, 300.0, 50.0]
+
+
+# --- figures per admin area ---------------------------------------------------------------------------------------
+
+
+def square(west: float, south: float, side: float = 0.1) -> dict[str, object]:
+    ring = [[west, south], [west + side, south], [west + side, south + side], [west, south + side], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+ADMIN = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"ADM2_EN": "Kajo-Keji", "ADM2_PCODE": "SS0102"},
+                "geometry": square(31.5, 4.8),
+            },
+            {
+                "type": "Feature",
+                "properties": {"ADM2_EN": "Juba", "ADM2_PCODE": "SS0101"},
+                "geometry": square(31.6, 4.8),
+            },
+        ],
+    }
+)
+
+
+def test_figures_per_area_join_by_pcode_or_name_and_an_unknown_name_says_the_nearest(
+    make_manifest: MakeManifest,
+) -> None:
+    table = "county,idps\nSS0101,5000\nkajo keji,1200\n"
+    layers = {
+        "counties": {"kind": "admin", "path": "adm2.geojson"},
+        "dtm": {"kind": "displacement", "path": "dtm.csv", "admin": "counties", "admin_key": "county"},
+    }
+    layerset = load_layerset(make_manifest(layers, {"adm2.geojson": ADMIN, "dtm.csv": table}))
+    frame = layerset.layers["dtm"].frame
+    assert [round(b[0], 2) for b in frame.geometry.bounds.to_numpy()] == [
+        31.6,
+        31.5,
+    ]  # Juba by p-code, Kajo-Keji by name
+    assert frame["population"].tolist() == [5000.0, 1200.0]
+    assert frame["area_people"].isna().all()  # no raster: kept as area figures
+    assert next(f for f in layerset.layers["dtm"].flags if f.code == "area_level").rows == (2, 3)
+
+    make_manifest(layers, {"dtm.csv": "county,idps\nJubba,5000\n"})
+    with pytest.raises(InputError, match=r"'Jubba' \(nearest: Juba\).*admin_names"):
+        load_layerset(make_manifest(layers))
+    layers["dtm"]["admin_names"] = {"Jubba": "Juba"}
+    assert len(load_layerset(make_manifest(layers)).layers["dtm"]) == 1
+
+
+def test_an_areas_people_are_spread_over_its_residents_and_keep_the_share_outside_the_study_area() -> None:
+    import numpy as np  # noqa: PLC0415
+    import shapely  # noqa: PLC0415
+
+    from planner.harm.presence import Presence, _over_residents  # noqa: PLC0415
+
+    # Four cells of the study area, three inside a county of 1,000 residents (the rest of it lies outside)
+    presence = Presence(
+        home_share=1.0,
+        window_hours=1.0,
+        cell_x=np.array([50.0, 150.0, 250.0, 350.0]),
+        cell_y=np.array([50.0, 50.0, 50.0, 50.0]),
+        residents=np.array([100.0, 300.0, 0.0, 500.0]),
+        resident_spread=(1.0, 1.0),
+        cell_m=100.0,
+        shape=(1, 4),
+    )
+    county = shapely.box(0, 0, 300, 100)
+    x, _, weight = _over_residents(county, 1_000.0, presence)
+    assert x.tolist() == [50.0, 150.0, 250.0]
+    assert weight.tolist() == [0.1, 0.3, 0.0]  # 60 % of the county's people are outside the study area
+    x, _, weight = _over_residents(county, float("nan"), presence)  # no raster: evenly over the area
+    assert weight.sum() == pytest.approx(1.0) and x.min() >= 0 and x.max() <= 300

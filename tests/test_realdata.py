@@ -83,3 +83,19 @@ def test_bangui_ucdp_events(realdata: Path) -> None:
     assert bangui["location_precision_m"].value_counts().to_dict() == {1_000.0: 226, 25_000.0: 7, 50_000.0: 1}
     assert len(layerset.layers["events_car"].frame) == 1848
     assert layerset.layers["events"].as_of.year == 2022
+
+
+def test_dtm_figures_per_county_join_the_county_boundaries() -> None:
+    require_realdata()
+    layerset = load_layerset(MANIFESTS / "ssd_counties.yaml")
+    dtm = layerset.layers["dtm"]
+    frame = dtm.frame
+    assert len(frame) == 78 and set(frame.geometry.geom_type) <= {"Polygon", "MultiPolygon"}
+    # The table's own total row says 374,845 people in displacement sites
+    assert frame["population"].sum() == 374_845
+    assert [d.rows for d in dtm.dropped] == [(80, 81)]  # the total row and the percentages row
+    assert frame["population"].isna().sum() == 41  # '-' and blank: no figure, never zero
+    juba = frame.set_index("site_id").loc["Juba"]
+    assert juba["population"] == 50_170
+    assert 400_000 < juba["area_people"] < 800_000  # WorldPop 2020 puts about half a million in Juba county
+    assert {f.code for f in dtm.flags} >= {"area_level", "rows_dropped", "population_unknown"}

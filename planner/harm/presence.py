@@ -194,7 +194,7 @@ def people_present(
     for layer in layerset.of_kind("sites"):
         presence.groups.extend(_site_groups(layer, area, crs, window, settings))
     for layer in layerset.of_kind("displacement"):
-        presence.groups.extend(_displacement_groups(layer, area, crs, window, settings))
+        presence.groups.extend(_displacement_groups(layer, area, crs, window, settings, presence=presence))
     return presence
 
 
@@ -295,16 +295,23 @@ def _site_groups(
 
 
 def _displacement_groups(
-    layer: VectorLayer, area: shapely.Polygon, crs: CRS, window: TimeWindow, settings: HarmSettings
+    layer: VectorLayer,
+    area: shapely.Polygon,
+    crs: CRS,
+    window: TimeWindow,
+    settings: HarmSettings,
+    *,
+    presence: Presence,
 ) -> list[Group]:
-    """Displaced people, always present: over their site's area, or over a disc where the point is rough."""
+    """Displaced people, always present: over their site's area, over a disc where the point is rough, or,
+    for a figure per admin area, over the area's populated cells in proportion to their residents."""
     rows = _in_area(layer, area, crs)
     if rows.size == 0:
         return []
     frame = layer.frame
     counted = frame["population"].dropna()
     counted = counted[counted > 0]
-    flagged: dict[str, set[int]] = {code: set() for code in ("town_centroid", "shared_count")}
+    flagged: dict[str, set[int]] = {code: set() for code in ("town_centroid", "shared_count", "area_level")}
     for flag in layer.flags:
         if flag.code in flagged:
             flagged[flag.code].update(flag.rows)
@@ -340,7 +347,12 @@ def _displacement_groups(
             shape = shapely.centroid(geometry).buffer(settings.town_precision_m, quad_segs=16)
         else:
             shape = geometry
-        x, y, weight = sample_points(shape)
+        if source_row in flagged["area_level"]:
+            imprecise = True
+            why.append(("area_level", layer.id))
+            x, y, weight = _over_residents(geometry, float(site.get("area_people", np.nan)), presence)
+        else:
+            x, y, weight = sample_points(shape)
         point = shapely.point_on_surface(geometry)
         groups.append(
             Group(
@@ -362,6 +374,19 @@ def _displacement_groups(
             )
         )
     return groups
+
+
+def _over_residents(
+    shape: shapely.Geometry, area_people: float, presence: Presence
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An admin area's figure over the study area's cells inside it, each its share of the area's residents
+    (so the part of the area outside the study area keeps its share, never piled onto the footprint); evenly
+    over the area where the raster puts nobody in it."""
+    inside = shapely.contains_xy(shape, presence.cell_x, presence.cell_y)
+    residents = np.nan_to_num(presence.residents[inside])
+    if not (area_people > 0) or not inside.any() or residents.sum() <= 0:
+        return sample_points(shape)
+    return presence.cell_x[inside], presence.cell_y[inside], residents / area_people
 
 
 def sample_points(shape: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -66,6 +66,8 @@ class TableOptions:
     # Roads: a line with fewer than two distinct points is a zero-length artefact the reader drops and
     # reports, not an invalid geometry that stops the layer.
     degenerate_lines_ok: bool = False
+    # Figures per admin area: a table without coordinates, whose rows get their areas from a boundary layer.
+    no_geometry: bool = False
 
     @classmethod
     def of(cls, spec: Any, **extra: Any) -> TableOptions:
@@ -238,6 +240,9 @@ def _read_rows(path: Path, options: TableOptions, problems: Collector) -> Table 
         problems.add_rows([line for line, w in ragged.items() if w == why], label, why, "complete or remove the row")
     columns = list(frame.columns)
     declared = _declared_crs(options.crs, problems)
+    if options.no_geometry:
+        empty = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), crs=WGS84), crs=WGS84)
+        return None if problems.problems else Table(empty, hxl, WGS84, rows.decimal, rows.read_as)
 
     wkt_col = find_column(columns, options.wkt, WKT_NAMES if options.lat is None else ())
     lat_col = find_column(columns, options.lat, LAT_NAMES) or hxl.get("#geo+lat")

@@ -44,11 +44,29 @@ COLUMNS = ["site_id", "name", "population", "population_date", "site_type", "sou
 
 
 def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions.of(spec), problems)
+    table = read_table(path, TableOptions.of(spec, no_geometry=spec.admin is not None), problems)
     if table is None:
         return None
     frame, hxl = table.frame, table.hxl
     columns = list(frame.columns)
+    area_col = None
+    if spec.admin is not None:
+        # Figures per admin area: the key that joins each row to its area (the join is the layer set's)
+        area_col = spec.admin_key
+        if area_col is None or area_col not in columns:
+            problems.add(
+                "admin_key",
+                f"column '{area_col}' is not in the file" if area_col else "`admin:` needs `admin_key:`",
+                f"name the column with each row's admin p-code or name; columns are: "
+                f"{', '.join(c for c in columns if c not in ('source_row', 'geometry'))}",
+            )
+            return None
+        blank = frame[area_col].isna()
+        if blank.any():
+            problems.add_rows(
+                frame.loc[blank, "source_row"], row_label(path), f"'{area_col}' is empty", "name the row's admin area"
+            )
+            return None
     label = row_label(path)
 
     def column(key: str, declared: str | None, names: tuple[str, ...], tags: tuple[str, ...] = ()) -> str | None:
@@ -120,6 +138,9 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
         dates = dates.fillna(pd.Timestamp(spec.as_of))
     as_of = spec.as_of or (dates.max().date() if dates.notna().any() else None)
 
+    if area_col is not None:
+        id_col = id_col or area_col
+        name_col = name_col or area_col
     out = frame.assign(
         site_id=frame[id_col].astype(str) if id_col else layer_id + ":" + frame["source_row"].astype(str),
         name=text_column(frame[name_col]) if name_col else None,
@@ -131,6 +152,9 @@ def read_displacement(layer_id: str, spec: DisplacementSpec, path: Path, problem
     rule = spec.repeated or ("latest" if date_col else "first")
     out, grouped = group_repeats(out, out["site_id"] if id_col else out["name"], rule, out["population_date"])
     keep = [c for c in [*spec.keep, *spec.sensitive] if c not in COLUMNS]
+    if area_col is not None:
+        out["area_key"] = text_column(out[area_col])
+        keep.append("area_key")
     layer = VectorLayer(
         id=layer_id,
         kind="displacement",

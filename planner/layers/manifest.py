@@ -26,13 +26,14 @@ import pandas as pd
 from planner._yamlfile import load_yaml, validate_model
 from planner.errors import Collector, InputError, Problem
 from planner.layers._table import row_label, rows_text
+from planner.layers.admin import join_areas, read_admin
 from planner.layers.backdrop import read_backdrop
 from planner.layers.displacement import read_displacement
 from planner.layers.model import Dropped, Flag, LayerInfo, VectorLayer
 from planner.layers.population import PopulationLayer, read_population
 from planner.layers.roads import read_roads
 from planner.layers.sites import read_sites
-from planner.layers.specs import ManifestSpec
+from planner.layers.specs import DisplacementSpec, ManifestSpec
 from planner.layers.threats import read_threats
 from planner.opening import safe_layer_file
 from planner.settings import LimitsSettings
@@ -44,6 +45,7 @@ READERS: dict[str, Callable[..., LayerInfo | None]] = {
     "threats": read_threats,
     "roads": read_roads,
     "backdrop": read_backdrop,
+    "admin": read_admin,
 }
 # Point layers checked against the area: a point this far beyond the population raster's extent (in
 # degrees, at least, or half the extent's size) is probably a wrong coordinate.
@@ -187,6 +189,7 @@ def load_layerset(
                 )
             layers[layer_id] = layer
     layerset = LayerSet(spec.area, path, spec.fictional, layers, spec.description)
+    problems.extend(_join_admin_areas(layerset, spec, path))
     problems.extend(_check_against_area(layerset, path))
     if problems:
         raise InputError(problems)
@@ -231,6 +234,33 @@ def _read_layer(layer_id: str, spec: Any, file: Path) -> tuple[LayerInfo | None,
             )
         )
     return layer, retry
+
+
+def _join_admin_areas(layerset: LayerSet, spec: ManifestSpec, manifest: Path) -> list[Problem]:
+    """Figures given per admin area get their areas from the boundary layer they name (``admin:``)."""
+    problems: list[Problem] = []
+    for layer_id, layer_spec in spec.layers.items():
+        figures = layerset.layers.get(layer_id)
+        if (
+            not isinstance(layer_spec, DisplacementSpec)
+            or layer_spec.admin is None
+            or not isinstance(figures, VectorLayer)
+        ):
+            continue
+        admin_id = layer_spec.admin
+        admin = layerset.layers.get(admin_id)
+        if not isinstance(admin, VectorLayer) or admin.kind != "admin":
+            problems.append(
+                Problem(
+                    str(manifest),
+                    f"layers.{layer_id}.admin",
+                    f"'{admin_id}' is not an admin boundary layer of this layer set",
+                    "name a layer of `kind: admin` (e.g. OCHA COD-AB boundaries) that this manifest lists",
+                )
+            )
+            continue
+        problems.extend(join_areas(figures, admin, layerset.population, manifest, layer_spec.admin_names))
+    return problems
 
 
 def _check_against_area(layerset: LayerSet, manifest: Path) -> list[Problem]:

@@ -32,7 +32,7 @@ CATEGORIES = (
     "government",
     "other",
 )
-KINDS = ("population", "sites", "displacement", "threats", "roads", "backdrop")
+KINDS = ("population", "sites", "displacement", "threats", "roads", "backdrop", "admin")
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.
         return numbers, pd.Series(False, index=values.index)
     raw = values.astype(object)
     text = raw.where(raw.notna(), "").astype(str).str.strip()
+    # A lone dash is how spreadsheets (accounting format) and humanitarian tables write "nothing here": read
+    # as no figure, which the readers flag as unknown, rather than as a zero nobody counted
+    text = text.where(~text.isin(["-", "–", "—", "--"]), "")
     present = text != ""
     cleaned = text.str.replace(_SPACES, "", regex=True)
     grouped = cleaned.str.match(_GROUPED[decimal])

@@ -39,8 +39,11 @@ def group_repeats(
     ``latest`` takes the row with the newest date (a row without one counts as oldest; ties go to the later
     row in the file); the kept rows stay in file order.
     """
-    place = frame.geometry.representative_point()
-    where = place.x.round(PLACE_DECIMALS).astype(str) + "," + place.y.round(PLACE_DECIMALS).astype(str)
+    located = frame.geometry.notna().to_numpy()
+    where = pd.Series("", index=frame.index)  # rows without a place yet (figures per admin area): by name alone
+    if located.any():
+        place = frame.geometry[located].representative_point()
+        where[located] = place.x.round(PLACE_DECIMALS).astype(str) + "," + place.y.round(PLACE_DECIMALS).astype(str)
     unique = "row:" + frame["source_row"].astype(str)
     key = (names.astype(object).where(names.notna(), None).astype(str) + "@" + where).where(names.notna(), unique)
     if not key.duplicated().any():

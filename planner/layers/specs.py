@@ -33,6 +33,7 @@ DEFAULT_MAX_AGE_DAYS = {
     "threats": 30,
     "roads": 2 * 365,
     "backdrop": 10 * 365,
+    "admin": 10 * 365,
 }
 
 
@@ -112,6 +113,18 @@ class DisplacementSpec(_TableSpec):
         description="which row wins when a site has several (rounds of counts): default latest when there is a "
         "date column, else first",
     )
+    admin: str | None = Field(
+        None, description="id of a `kind: admin` layer: the figures are per admin area, joined to it (no coordinates)"
+    )
+    admin_key: str | None = Field(None, description="column with each row's admin p-code or name (with `admin:`)")
+    admin_names: dict[str, str] = Field(
+        default_factory=dict, description="area names as this file spells them -> as the admin layer does"
+    )
+
+
+class AdminSpec(_TableSpec):
+    kind: Literal["admin"]
+    pcode: str | None = Field(None, description="column with the area's p-code (found when it is named so)")
 
 
 class ThreatsSpec(_TableSpec):
@@ -153,7 +166,7 @@ class BackdropSpec(_TableSpec):
 
 
 LayerSpec = Annotated[
-    PopulationSpec | SitesSpec | DisplacementSpec | ThreatsSpec | RoadsSpec | BackdropSpec,
+    PopulationSpec | SitesSpec | DisplacementSpec | ThreatsSpec | RoadsSpec | BackdropSpec | AdminSpec,
     Field(discriminator="kind"),
 ]
 
