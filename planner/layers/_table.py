@@ -10,6 +10,7 @@ or the feature number counting from 1).
 from __future__ import annotations
 
 import warnings
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,7 +155,12 @@ def read_table(path: Path, options: TableOptions, problems: Collector) -> Table 
 
 def _vector_frame(path: Path, options: TableOptions) -> gpd.GeoDataFrame:
     """The features of a vector file; every folder of a KML or KMZ (its folder in a ``folder`` column)."""
-    uri = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    uri = str(path)
+    if path.suffix.lower() == ".zip":
+        uri = f"/vsizip/{path}"
+    elif path.suffix.lower() == ".kmz":
+        # The KML inside, read as KML: read as a KMZ, GDAL's LIBKML drops every ExtendedData column
+        uri = f"/vsizip/{path}/{_kmz_document(path)}"
     with warnings.catch_warnings():
         # GDAL warns about things like non-closed rings through Python warnings; the checks below
         # report each of them as a problem of the row, so the raw warning adds nothing.
@@ -168,6 +174,13 @@ def _vector_frame(path: Path, options: TableOptions) -> gpd.GeoDataFrame:
         if not frames:
             return gpd.GeoDataFrame({"folder": []}, geometry=[], crs=WGS84)
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def _kmz_document(path: Path) -> str:
+    """The KML a KMZ opens with: ``doc.kml`` by convention, else its first KML (the content check found one)."""
+    with zipfile.ZipFile(path) as archive:
+        kmls = [n for n in archive.namelist() if n.lower().endswith(".kml")]
+    return "doc.kml" if "doc.kml" in kmls else sorted(kmls, key=lambda n: (n.count("/"), n))[0]
 
 
 def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Table | None:

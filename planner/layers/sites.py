@@ -76,6 +76,7 @@ STATUS_COLUMNS = (
     "etat",
     "état",
     "operational_status",
+    "operational status",
 )
 STATUS_CLASSES = ("functional", "partly_functional", "not_functional", "unknown")
 StatusClass = Literal["functional", "partly_functional", "not_functional", "unknown"]
