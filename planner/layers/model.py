@@ -49,7 +49,8 @@ class Flag:
 
     ``code`` is stable for programs (``stale``, ``coarse_raster``, ``town_centroid``, ``no_date``,
     ``population_unknown``, ``unclassified_roads``, ``density_as_count``, ``outside_area``,
-    ``no_coverage``); ``message`` is for people.
+    ``no_coverage``, ``rows_dropped``, ``grouped_rows``, ``status_unrecognised``, ``unknown_types``,
+    ``area_level`` ...); ``message`` is for people.
     """
 
     code: str
