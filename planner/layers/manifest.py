@@ -117,7 +117,7 @@ def _within_limits(layer: LayerInfo, limits: LimitsSettings, problems: Collector
                 frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])
             ):
                 continue
-            lengths = frame[column].map(lambda v: len(v) if isinstance(v, str) else 0)
+            lengths = frame[column].astype("string[pyarrow]").str.len().fillna(0)
             over = lengths > limits.max_cell_chars
             if over.any():
                 problems.add(

@@ -165,6 +165,12 @@ def _type_key(text: object) -> str:
     return re.sub(r"\s*([/-])\s*", r"\1", re.sub(r"\s+", " ", str(text).strip().lower()))
 
 
+def _kinds_of(texts: pd.Series, table: dict[str, str]) -> pd.Series:
+    """Each text's threat kind from ``table`` (None when it has none); each distinct text is looked up once."""
+    lookup = {t: table.get(_type_key(t)) for t in texts.dropna().unique()}
+    return texts.map(lookup).astype(object).where(texts.notna(), None)
+
+
 def lowercase_schema_columns(frame: pd.DataFrame, schema: str) -> pd.DataFrame:
     """Rename a schema's columns written in another case ('EVENT_DATE') to the names it reads."""
     wanted = set(SCHEMA_COLUMNS[schema])
@@ -345,8 +351,8 @@ def _acled(frame: pd.DataFrame, spec: ThreatsSpec, reading: _Reading) -> dict[st
     types = acled_types()
     event_type = _text(frame, "event_type")
     sub = _text(frame, "sub_event_type")
-    by_sub = sub.map(lambda t: types["sub_event_types"].get(_type_key(t)) if t is not None else None)
-    by_event = event_type.map(lambda t: types["event_types"].get(_type_key(t)) if t is not None else None)
+    by_sub = _kinds_of(sub, types["sub_event_types"])
+    by_event = _kinds_of(event_type, types["event_types"])
     targeting = _text(frame, "civilian_targeting").fillna("").astype(str).str.strip().str.lower()
     civilian = targeting.str.startswith("civilian") | (by_event == "attack_on_civilians")
     kind = np.select(
