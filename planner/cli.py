@@ -179,8 +179,9 @@ def _render(report: dict[str, Any]) -> str:
             lines.append("      read as " + ", ".join(f"{k} {v}" for k, v in layer["read_as"].items()))
         if "population_total" in layer:
             unknown = layer["population_unknown_sites"]
+            who = "people" if layer["kind"] == "population_table" else "displaced people"
             lines.append(
-                f"      {layer['population_total']:,.0f} displaced people counted"
+                f"      {layer['population_total']:,.0f} {who} counted"
                 + (f"; {unknown} site(s) without a figure" if unknown else "")
             )
         if "date_range" in layer:

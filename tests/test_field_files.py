@@ -530,3 +530,67 @@ def test_an_areas_people_are_spread_over_its_residents_and_keep_the_share_outsid
     assert weight.tolist() == [0.1, 0.3, 0.0]  # 60 % of the county's people are outside the study area
     x, _, weight = _over_residents(county, float("nan"), presence)  # no raster: evenly over the area
     assert weight.sum() == pytest.approx(1.0) and x.min() >= 0 and x.max() <= 300
+
+
+def test_a_population_table_scales_the_raster_inside_each_area_and_nowhere_else(
+    make_manifest: MakeManifest, tmp_path: Path
+) -> None:
+    import numpy as np  # noqa: PLC0415
+    import rasterio  # noqa: PLC0415
+    from affine import Affine  # noqa: PLC0415
+
+    # 4 x 4 pixels of 0.05 degrees, 10 people each; Juba covers the left half (31.6-31.7), Kajo-Keji none of it
+    with rasterio.open(
+        tmp_path / "pop.tif",
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float64",
+        crs="EPSG:4326",
+        transform=Affine(0.05, 0, 31.6, 0, -0.05, 4.9),
+        nodata=-1,
+    ) as dst:
+        dst.write(np.full((1, 4, 4), 10.0))
+    layers = {
+        "population": {"kind": "population", "path": "pop.tif", "units": "count"},
+        "counties": {"kind": "admin", "path": "adm2.geojson"},
+        "census": {
+            "kind": "population_table",
+            "path": "census.csv",
+            "admin": "counties",
+            "admin_key": "pcode",
+            "population": "people",
+            "date": "year",
+        },
+    }
+    census = "pcode,people,year\nSS0101,400,2019-01-01\nSS0101,160,2023-01-01\nSS0102,999,2023-01-01\n"
+    adm2 = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"ADM2_EN": "Juba", "ADM2_PCODE": "SS0101"},
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[31.6, 4.7], [31.7, 4.7], [31.7, 4.9], [31.6, 4.9], [31.6, 4.7]]],
+                    },
+                },
+                {
+                    "type": "Feature",
+                    "properties": {"ADM2_EN": "Kajo-Keji", "ADM2_PCODE": "SS0102"},
+                    "geometry": square(31.0, 4.0),
+                },
+            ],
+        }
+    )
+    layerset = load_layerset(make_manifest(layers, {"census.csv": census, "adm2.geojson": adm2}))
+    window = layerset.population.read_window((31.6, 4.7, 31.8, 4.9))
+    people = np.asarray(window.people())
+    # The 8 pixels of Juba held 80 people; the latest census (2023) says 160: each doubles. The rest stay.
+    assert people[:, :2].tolist() == [[20.0, 20.0]] * 4 and people[:, 2:].tolist() == [[10.0, 10.0]] * 4
+    flags = {f.code: f for f in layerset.layers["census"].flags}
+    assert flags["no_coverage"].rows == (4,)  # Kajo-Keji lies outside the raster: kept as an area total
+    assert flags["grouped_rows"].rows == (2,)

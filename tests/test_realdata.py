@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_realdata
+from rasterio.features import rasterize
 
 from planner.layers import LayerSet, load_layerset
 
@@ -99,3 +100,22 @@ def test_dtm_figures_per_county_join_the_county_boundaries() -> None:
     assert juba["population"] == 50_170
     assert 400_000 < juba["area_people"] < 800_000  # WorldPop 2020 puts about half a million in Juba county
     assert {f.code for f in dtm.flags} >= {"area_level", "rows_dropped", "population_unknown"}
+
+
+def test_a_county_population_table_scales_the_raster_to_its_figures() -> None:
+    require_realdata()
+    layerset = load_layerset(MANIFESTS / "ssd_counties.yaml")
+    table = layerset.layers["county_population"]
+    population = layerset.population
+    assert population is not None and population.scaled_by == "county_population"
+    assert len(table.frame) == 78  # 79 counties less Abyei, which the 2020 boundaries do not hold
+    assert table.frame["population"].sum() == pytest.approx(11_703_108, abs=1)  # the file's own total row
+    assert [d.reason for d in table.dropped][-1] == "no area in 'counties' (admin_names leaves it out)"
+    juba = table.frame.set_index("area_key").loc["Juba"]
+    window = population.read_window(juba.geometry.bounds)
+    inside = rasterize([(juba.geometry, 1)], out_shape=window.shape, transform=window.transform).astype(bool)
+    # 18 km pixels taken whole by their centres: within a tenth of the table's 499,538
+    assert float(window.people()[inside].sum()) == pytest.approx(499_538, rel=0.1)
+    # Displaced people per county are spread over the scaled raster: Juba's share denominator is the table's
+    dtm = layerset.layers["dtm"].frame.set_index("site_id")
+    assert dtm.loc["Juba", "area_people"] == pytest.approx(499_538, rel=1e-3)

@@ -26,14 +26,14 @@ import pandas as pd
 from planner._yamlfile import load_yaml, validate_model
 from planner.errors import Collector, InputError, Problem
 from planner.layers._table import row_label, rows_text
-from planner.layers.admin import join_areas, read_admin
+from planner.layers.admin import join_areas, read_admin, read_population_table, scale_population
 from planner.layers.backdrop import read_backdrop
 from planner.layers.displacement import read_displacement
 from planner.layers.model import Dropped, Flag, LayerInfo, VectorLayer
 from planner.layers.population import PopulationLayer, read_population
 from planner.layers.roads import read_roads
 from planner.layers.sites import read_sites
-from planner.layers.specs import DisplacementSpec, ManifestSpec
+from planner.layers.specs import DisplacementSpec, ManifestSpec, PopulationTableSpec
 from planner.layers.threats import read_threats
 from planner.opening import safe_layer_file
 from planner.settings import LimitsSettings
@@ -46,6 +46,7 @@ READERS: dict[str, Callable[..., LayerInfo | None]] = {
     "roads": read_roads,
     "backdrop": read_backdrop,
     "admin": read_admin,
+    "population_table": read_population_table,
 }
 # Point layers checked against the area: a point this far beyond the population raster's extent (in
 # degrees, at least, or half the extent's size) is probably a wrong coordinate.
@@ -239,10 +240,12 @@ def _read_layer(layer_id: str, spec: Any, file: Path) -> tuple[LayerInfo | None,
 def _join_admin_areas(layerset: LayerSet, spec: ManifestSpec, manifest: Path) -> list[Problem]:
     """Figures given per admin area get their areas from the boundary layer they name (``admin:``)."""
     problems: list[Problem] = []
-    for layer_id, layer_spec in spec.layers.items():
+    # Population tables first: they scale the raster that spreads displaced people per area
+    ordered = sorted(spec.layers.items(), key=lambda item: not isinstance(item[1], PopulationTableSpec))
+    for layer_id, layer_spec in ordered:
         figures = layerset.layers.get(layer_id)
         if (
-            not isinstance(layer_spec, DisplacementSpec)
+            not isinstance(layer_spec, DisplacementSpec | PopulationTableSpec)
             or layer_spec.admin is None
             or not isinstance(figures, VectorLayer)
         ):
@@ -259,7 +262,10 @@ def _join_admin_areas(layerset: LayerSet, spec: ManifestSpec, manifest: Path) ->
                 )
             )
             continue
-        problems.extend(join_areas(figures, admin, layerset.population, manifest, layer_spec.admin_names))
+        joined = join_areas(figures, admin, layerset.population, manifest, layer_spec.admin_names)
+        problems.extend(joined)
+        if not joined and figures.kind == "population_table" and layerset.population is not None:
+            scale_population(figures, layerset.population)
     return problems
 
 

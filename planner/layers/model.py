@@ -32,7 +32,7 @@ CATEGORIES = (
     "government",
     "other",
 )
-KINDS = ("population", "sites", "displacement", "threats", "roads", "backdrop", "admin")
+KINDS = ("population", "sites", "displacement", "threats", "roads", "backdrop", "admin", "population_table")
 
 
 @dataclass(frozen=True)

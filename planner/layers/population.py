@@ -17,9 +17,11 @@ import rasterio
 from affine import Affine
 from pyproj import CRS, Geod
 from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.features import rasterize
 from rasterio.io import DatasetReader
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
+from shapely.geometry.base import BaseGeometry
 
 from planner.errors import Collector, DataIOError, InputError
 from planner.geo import WGS84
@@ -79,6 +81,10 @@ class PopulationLayer(LayerInfo):
     # The most pixels one read may ask for ([limits] max_window_pixels): a zone that needs more is over a raster
     # far finer than people can be counted at, refused before the memory is asked for, never a crash.
     max_window_pixels: int = 100_000_000
+    # Admin areas (in the raster's CRS) whose pixels are multiplied so the area's people match a population
+    # table's figure (``kind: population_table``); empty when no table scales this raster.
+    scales: tuple[tuple[BaseGeometry, float], ...] = ()
+    scaled_by: str | None = None
 
     @cached_property
     def wkt(self) -> str:
@@ -159,6 +165,10 @@ class PopulationLayer(LayerInfo):
         if self.nodata is not None:
             mask = data == self.nodata if not math.isnan(self.nodata) else np.isnan(data)
         mask |= ~np.isfinite(data)
+        if self.scales:
+            # Each pixel takes the factor of the area its centre lies in (1 outside every area)
+            factors = rasterize(self.scales, out_shape=data.shape, transform=transform, fill=1.0, dtype="float64")
+            data = data * factors
         values = np.ma.masked_array(data, mask=mask)
         return RasterWindow(values, transform, self.crs, self.units)
 

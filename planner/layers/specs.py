@@ -34,6 +34,7 @@ DEFAULT_MAX_AGE_DAYS = {
     "roads": 2 * 365,
     "backdrop": 10 * 365,
     "admin": 10 * 365,
+    "population_table": 5 * 365,
 }
 
 
@@ -117,14 +118,30 @@ class DisplacementSpec(_TableSpec):
         None, description="id of a `kind: admin` layer: the figures are per admin area, joined to it (no coordinates)"
     )
     admin_key: str | None = Field(None, description="column with each row's admin p-code or name (with `admin:`)")
-    admin_names: dict[str, str] = Field(
-        default_factory=dict, description="area names as this file spells them -> as the admin layer does"
+    admin_names: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="area names as this file spells them -> as the admin layer does (null: not in it, left out)",
     )
 
 
 class AdminSpec(_TableSpec):
     kind: Literal["admin"]
     pcode: str | None = Field(None, description="column with the area's p-code (found when it is named so)")
+
+
+class PopulationTableSpec(_TableSpec):
+    """People per admin area (a census or county estimate table): the raster is scaled to its figures."""
+
+    kind: Literal["population_table"]
+    admin: str = Field(description="id of the `kind: admin` layer the areas are in")
+    admin_key: str = Field(description="column with each row's admin p-code or name")
+    admin_names: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="area names as this file spells them -> as the admin layer does (null: not in it, left out)",
+    )
+    population: str = Field(description="column with the people of each area")
+    date: str | None = Field(None, description="column with each figure's date (the latest per area is kept)")
+    date_format: str | None = Field(None, description="strftime format of the dates, e.g. '%d/%m/%Y'")
 
 
 class ThreatsSpec(_TableSpec):
@@ -166,7 +183,14 @@ class BackdropSpec(_TableSpec):
 
 
 LayerSpec = Annotated[
-    PopulationSpec | SitesSpec | DisplacementSpec | ThreatsSpec | RoadsSpec | BackdropSpec | AdminSpec,
+    PopulationSpec
+    | SitesSpec
+    | DisplacementSpec
+    | ThreatsSpec
+    | RoadsSpec
+    | BackdropSpec
+    | AdminSpec
+    | PopulationTableSpec,
     Field(discriminator="kind"),
 ]
 
