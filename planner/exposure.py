@@ -248,12 +248,29 @@ def locate_sites(index: ProjectedIndex, zones: list[Zone]) -> Located:
     )
 
 
+def _without_areas(layer: VectorLayer, located: Located) -> Located:
+    """Figures per admin area are not sites: a county touching a zone is no camp in it. Their people count in
+    the harm estimate, spread over the area's residents; here they are left out (the ``area_level`` flag on
+    the displaced figure says so)."""
+    areas = {row for flag in layer.flags if flag.code == "area_level" for row in flag.rows}
+    if not areas or located.rows.size == 0:
+        return located
+    keep = ~np.isin(layer.column("source_row")[located.rows], list(areas))
+    return Located(
+        rows=located.rows[keep],
+        element=located.element[keep],
+        distance_m=located.distance_m[keep],
+        intensity=located.intensity[keep],
+        in_core=located.in_core[keep],
+    )
+
+
 def sites_in_zones(zones: list[Zone], core: BaseGeometry, layerset: LayerSet, crs: CRS) -> list[SiteHit]:
     """Every site and displacement site touching an outer zone, nearest first within each zone."""
     outer = shapely.union_all([z.outer for z in zones])
     hits: list[SiteHit] = []
     for layer in [*layerset.of_kind("sites"), *layerset.of_kind("displacement")]:
-        located = locate_sites(layer.projected(crs), zones)
+        located = _without_areas(layer, locate_sites(layer.projected(crs), zones))
         hits.extend(_layer_hits(layer, located, zones, core=core, outer=outer, crs=crs))
     return sorted(hits, key=lambda h: (ZONES.index(h.zone), h.distance_m, h.layer, h.id))
 
@@ -364,7 +381,8 @@ def _figure_flags(layerset: LayerSet, figures: dict[str, ZoneFigures], hits: lis
     for layer in layerset.of_kind("displacement"):
         rows = {h.source_row for h in hits if h.layer == layer.id}
         for flag in layer.flags:
-            if not flag.rows or rows & set(flag.rows):
+            # Figures per admin area are never site hits, yet their people are in the estimate: always said
+            if not flag.rows or rows & set(flag.rows) or flag.code == "area_level":
                 flags["displaced"].append(flag)
     for layer in layerset.of_kind("sites"):
         if layer.id in hit_layers:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import shapely
 from affine import Affine
@@ -25,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from planner.effects import Zone
 from planner.geo import distance_xy
 from planner.layers.manifest import LayerSet
+from planner.layers.model import VectorLayer
 from planner.settings import Settings
 from planner.threat import Report, threat_density
 
@@ -151,10 +153,35 @@ def _place_sites(surface: RiskSurface, layerset: LayerSet, settings: Settings) -
         inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
         if layer.kind == "displacement":
             people = frame["population"].fillna(0.0).to_numpy()
-            np.add.at(surface.displaced, (row[inside], col[inside]), people[inside])
+            areas = _area_rows(layer, frame)
+            sites = inside & ~areas
+            np.add.at(surface.displaced, (row[sites], col[sites]), people[sites])
+            for i in np.flatnonzero(areas):
+                _spread_over_residents(surface, index.geometries[found[i]], people[i], frame["area_people"].iloc[i])
             continue
         weights = frame["category"].map(settings.risk.site_weights).fillna(0.0).to_numpy(dtype=float)
         np.add.at(surface.sites, (row[inside], col[inside]), weights[inside])
+
+
+def _area_rows(layer: VectorLayer, frame: pd.DataFrame) -> np.ndarray:
+    """Which rows are figures per admin area (flagged ``area_level``), not sites."""
+    areas = {row for flag in layer.flags if flag.code == "area_level" for row in flag.rows}
+    return frame["source_row"].isin(areas).to_numpy() if areas else np.zeros(len(frame), dtype=bool)
+
+
+def _spread_over_residents(surface: RiskSurface, area: BaseGeometry, people: float, area_people: float) -> None:
+    """An admin area's displaced people over the surface's cells inside it, in proportion to their residents
+    (the area's people outside the surface stay outside it); evenly by cell where the raster has nobody."""
+    xs, ys = surface.centres()
+    inside = shapely.contains_xy(area, xs, ys)
+    if not inside.any() or not people:
+        return
+    residents = np.nan_to_num(surface.people[inside])
+    if area_people > 0 and residents.sum() > 0:
+        surface.displaced[inside] += people * residents / area_people
+    else:
+        cells = area.area / surface.cell_m**2
+        surface.displaced[inside] += people / max(cells, inside.sum())
 
 
 def footprint(zones: list[Zone]) -> BaseGeometry:

@@ -6,12 +6,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import require_realdata
 from rasterio.features import rasterize
 
+from planner.assess import assess
 from planner.layers import LayerSet, load_layerset
+from planner.plan import open_plan
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
+ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.realdata
 
 
@@ -119,3 +123,27 @@ def test_a_county_population_table_scales_the_raster_to_its_figures() -> None:
     # Displaced people per county are spread over the scaled raster: Juba's share denominator is the table's
     dtm = layerset.layers["dtm"].frame.set_index("site_id")
     assert dtm.loc["Juba", "area_people"] == pytest.approx(499_538, rel=1e-3)
+
+
+def test_county_displacement_figures_enter_the_estimate_without_posing_as_camps(tmp_path: Path) -> None:
+    require_realdata()
+    juba = yaml.safe_load((MANIFESTS / "juba.yaml").read_text(encoding="utf-8"))
+    counties = yaml.safe_load((MANIFESTS / "ssd_counties.yaml").read_text(encoding="utf-8"))["layers"]
+    juba["layers"] |= {key: counties[key] for key in ("counties", "dtm")}
+    for spec in juba["layers"].values():
+        spec["path"] = str((MANIFESTS / spec["path"]).resolve())
+    (tmp_path / "juba_dtm.yaml").write_text(yaml.safe_dump(juba), encoding="utf-8")
+    plan = yaml.safe_load((ROOT / "tests" / "scenarios" / "juba_poc.yaml").read_text(encoding="utf-8"))
+    plan["layers"] = str(tmp_path / "juba_dtm.yaml")
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan), encoding="utf-8")
+
+    def cordon(path: Path) -> dict:  # type: ignore[type-arg]
+        return next(c for c in assess(*open_plan(path)).to_dict()["coas"] if c["id"] == "CORDON")
+
+    before, after = cordon(ROOT / "tests" / "scenarios" / "juba_poc.yaml"), cordon(tmp_path / "plan.yaml")
+    # Juba county's 50,170 displaced are spread over its ~500,000 residents: a few more people in the cordon
+    central = before["risk"]["casualties"]["central"], after["risk"]["casualties"]["central"]
+    assert central[0] < central[1] < central[0] * 1.05
+    # The county is no camp: no displacement 'site' called Juba, and the figure says where the people went
+    assert "Juba" not in {s["id"] for s in after["sites"]}
+    assert any("per admin area" in f["message"] for f in after["exposure"]["flags"]["displaced"])
