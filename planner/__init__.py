@@ -3,11 +3,28 @@
 The library entry points the command line and the dashboard share: read a layer set, read a plan.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from planner.errors import DataIOError, InputError, PlannerError
-from planner.layers import LayerSet, load_layerset
-from planner.plan import Plan, load_plan, open_plan
+
+# Loaded on first use, so that importing a light part of the package (the command line's help, the errors)
+# does not load geopandas and the readers.
+_LAZY = {
+    "LayerSet": "planner.layers.manifest",
+    "load_layerset": "planner.layers.manifest",
+    "Plan": "planner.plan",
+    "load_plan": "planner.plan",
+    "open_plan": "planner.plan",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'planner' has no attribute '{name}'")
+
 
 try:
     __version__ = version("primum")

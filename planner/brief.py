@@ -29,6 +29,7 @@ from planner.errors import InputError
 from planner.outputs import Bundle
 from planner.record import input_files
 from planner.risk import comparison_text, explain, harm_text, range_text, reasons_text, round_people
+from planner.vocabulary import BRIEF_FORMATS
 from planner.words import words
 
 TOP_PRECAUTIONS = 6
@@ -81,9 +82,6 @@ def brief_html(assessment: Assessment, bundle: Bundle) -> str:
         "people": lambda value: "—" if _blank(value) else number(round_people(value), lang),
     }
     return _ENV.get_template("brief.html.j2").render(context)
-
-
-BRIEF_FORMATS = ("html", "pdf")
 
 
 def brief(assessment: Assessment, bundle: Bundle, fmt: str) -> bytes:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from planner._yamlfile import load_yaml, validate_model
+from planner._yamlfile import file_identity, load_yaml, parse_yaml, validate_model
 from planner.effects import ACTIVITY_CLASSES
 from planner.errors import Collector, InputError
 from planner.layers.model import CATEGORIES
@@ -295,7 +295,16 @@ class Catalogue:
 
 
 def load_catalogue(folder: str | Path | None = None) -> Catalogue:
-    """The mission's catalogue in ``folder`` (one ``<language>.yaml`` per language), or Primum's own."""
+    """The mission's catalogue in ``folder`` (one ``<language>.yaml`` per language), or Primum's own; parsed
+    once per version of its files."""
+    if folder is None:
+        return _catalogue(None, ())
+    folder = Path(folder)
+    return _catalogue(str(folder.resolve()), tuple(file_identity(p) for p in sorted(folder.glob("*.yaml"))))
+
+
+@lru_cache(maxsize=8)
+def _catalogue(folder: str | None, _versions: tuple[tuple[str, int, int], ...]) -> Catalogue:
     files: dict[str, CatalogueFile] = {}
     if folder is None:
         root = resources.files("planner").joinpath("rules")
@@ -304,12 +313,11 @@ def load_catalogue(folder: str | Path | None = None) -> Catalogue:
             if entry.name.endswith(".yaml"):
                 where = Path(f"planner/rules/{entry.name}")
                 files[entry.name[:-5]] = _checked(
-                    validate_model(CatalogueFile, yaml.safe_load(entry.read_text(encoding="utf-8")), where), where
+                    validate_model(CatalogueFile, parse_yaml(entry.read_text(encoding="utf-8")), where), where
                 )
     else:
-        folder = Path(folder)
-        source = str(folder)
-        for path in sorted(folder.glob("*.yaml")):
+        source = folder
+        for path in sorted(Path(folder).glob("*.yaml")):
             files[path.stem] = _checked(validate_model(CatalogueFile, load_yaml(path), path), path)
     if BASE_LANGUAGE not in files:
         raise InputError.single(

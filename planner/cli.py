@@ -15,29 +15,20 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from planner._yamlfile import load_yaml
-from planner.assess import assess as run_assessment
-from planner.brief import BRIEF_FORMATS
-from planner.brief import brief as make_brief
-from planner.catalogue import load_catalogue
-from planner.effects import load_effects_table
-from planner.errors import DataIOError, InputError
-from planner.export import FORMATS, export
-from planner.harm import Range
-from planner.layers.manifest import LayerSet, load_layerset
-from planner.outputs import from_record
-from planner.plan import check_plan_in_layers, load_plan, open_plan, plan_summary
-from planner.record import DECISIONS, ROLES, STATUSES, Record, RecordError, User
-from planner.risk import harm_text, people_text, range_text
-from planner.sample import write_sample
-from planner.settings import Settings, load_settings
-from planner.store import backup as backup_store
-from planner.store import store_url
-from planner.words import words
+from planner.errors import DataIOError, InputError, RecordError
+from planner.vocabulary import BRIEF_FORMATS, DECISIONS, EXPORT_FORMATS, ROLES, STATUSES
+
+if TYPE_CHECKING:
+    from planner.layers.manifest import LayerSet
+    from planner.record import Record, User
+    from planner.settings import Settings
+
+# Each command imports what it needs when it runs: `primum --help` or `primum verify` should not pay for
+# geopandas, the record's database layer or the brief's PDF engine.
 
 app = typer.Typer(
     name="primum",
@@ -68,6 +59,8 @@ def _user_errors(func: F) -> F:
 
 
 def _is_plan(path: Path) -> bool:
+    from planner._yamlfile import load_yaml
+
     data = load_yaml(path)
     return isinstance(data, dict) and "coas" in data
 
@@ -83,6 +76,11 @@ def validate(
     settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
 ) -> None:
     """Load a layer set or a plan with its layers; report per layer what was read, dropped and flagged."""
+    from planner.effects import load_effects_table
+    from planner.layers.manifest import load_layerset
+    from planner.plan import check_plan_in_layers, load_plan, plan_summary
+    from planner.settings import load_settings
+
     limits = load_settings(settings_path).limits
     report: dict[str, Any] = {}
     if _is_plan(path):
@@ -213,6 +211,11 @@ def assess(
     as_user: Annotated[str | None, typer.Option("--as", help="the planner recording it (with --record)")] = None,
 ) -> None:
     """Assess every course of action of a plan: exposure, threat context, risk, precautions, how the COAs compare."""
+    from planner.assess import assess as run_assessment
+    from planner.catalogue import load_catalogue
+    from planner.plan import open_plan
+    from planner.settings import load_settings
+
     settings = load_settings(settings_path)
     catalogue = load_catalogue(settings.checklist.catalogue)
     catalogue.language(lang)  # an unknown language is an input error before any work is done
@@ -244,6 +247,9 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
 
 
 def render_assessment(result: dict[str, Any]) -> str:
+    from planner.harm import Range
+    from planner.risk import people_text, range_text
+
     plan = result["plan"]
     lines = [f"{plan['name']}  ({result['area']})", f"window {plan['window']['start']} to {plan['window']['end']}"]
     if plan["fictional"]:
@@ -287,6 +293,10 @@ def render_assessment(result: dict[str, Any]) -> str:
 
 def _harm_lines(found: dict[str, Any]) -> list[str]:
     """The estimate: expected casualties, other harms, each input's share and why the range is wide."""
+    from planner.harm import Range
+    from planner.risk import harm_text, range_text
+    from planner.words import words
+
     present = found["present"]
     casualties = range_text(Range(**found["casualties"]))
     at_home = f"{present['home_share']:.0%} of residents at home over the {present['window_hours']:g} h window"
@@ -307,6 +317,8 @@ def _harm_lines(found: dict[str, Any]) -> list[str]:
 
 def _access_lines(found: dict[str, Any]) -> list[str]:
     """Access on the road network in a few lines: closures, cut-offs, CASEVAC, route alternatives."""
+    from planner.risk import people_text
+
     lines = []
     closed = sorted({c["road_id"] for c in found["closures"]})
     if closed:
@@ -355,11 +367,16 @@ def sample(
     root: Annotated[Path, typer.Option(help="project root to write data/sample/ and scenarios/ under")] = Path(),
 ) -> None:
     """Regenerate the bundled FICTIONAL sample area (deterministic: the same files every time)."""
+    from planner.sample import write_sample
+
     for path in write_sample(root):
         typer.echo(f"wrote {path}")
 
 
 def _record(settings: Settings) -> Record:
+    from planner.record import Record
+    from planner.store import store_url
+
     key, anchor = settings.record.audit_key, settings.record.audit_anchor
     return Record.open(
         store_url(settings.record.db, settings.record.data_dir),
@@ -370,6 +387,7 @@ def _record(settings: Settings) -> Record:
 
 def _signed_in(settings: Settings, name: str | None) -> tuple[Record, User]:
     """The record and the user ``--as`` names, signed in with PRIMUM_PASSWORD or a prompt."""
+
     if not name:
         raise RecordError("say who you are with --as USER")
     store = _record(settings)
@@ -400,6 +418,8 @@ def users_add(
     settings_path: SettingsOption = None,
 ) -> None:
     """Add a user with a role. The first user of a new record is its admin and needs no --as."""
+    from planner.settings import load_settings
+
     settings = load_settings(settings_path)
     store = _record(settings)
     actor = _signed_in(settings, as_user)[1] if as_user else None
@@ -426,6 +446,8 @@ def review(
     settings_path: SettingsOption = None,
 ) -> None:
     """Review one checklist item (PoC advisers)."""
+    from planner.settings import load_settings
+
     store, user = _signed_in(load_settings(settings_path), as_user)
     version = store.review(user, assessment_id, item, status=status, note=note, expected_version=expect_version)
     typer.echo(f"{assessment_id} {item}: {status} (version {version})")
@@ -445,6 +467,8 @@ def item_add(
     settings_path: SettingsOption = None,
 ) -> None:
     """Add a precaution by hand (PoC advisers); it starts open like every other item."""
+    from planner.settings import load_settings
+
     store, user = _signed_in(load_settings(settings_path), as_user)
     key = store.add_item(user, assessment_id, title=title, owner=owner, text=text, severity=severity, coa=coa)
     typer.echo(f"added {key}")
@@ -460,6 +484,8 @@ def signoff(
     settings_path: SettingsOption = None,
 ) -> None:
     """Sign an assessment off (commanders); refused while any item is open, except to reject."""
+    from planner.settings import load_settings
+
     store, user = _signed_in(load_settings(settings_path), as_user)
     ident = store.signoff(user, assessment_id, decision=decision, conditions=conditions)
     typer.echo(f"sign-off {ident}: {decision} by {user.name}, bound to the assessment and its input files")
@@ -473,6 +499,8 @@ def status(
     settings_path: SettingsOption = None,
 ) -> None:
     """Items by status, and the sign-off with its validity now (input files re-hashed)."""
+    from planner.settings import load_settings
+
     found = _record(load_settings(settings_path)).status(assessment_id)
     if as_json:
         typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
@@ -498,6 +526,8 @@ def status(
 @_user_errors
 def verify(settings_path: SettingsOption = None) -> None:
     """Recompute the audit chain and every sign-off; exit 1 on any break or any sign-off that is void now."""
+    from planner.settings import load_settings
+
     found = _record(load_settings(settings_path)).verify()
     for signed in found.signoffs:
         state = "valid" if signed["valid"] else "VOID: " + "; ".join(signed["void_because"])
@@ -522,6 +552,9 @@ def backup(
     settings_path: SettingsOption = None,
 ) -> None:
     """A consistent copy of the record, taken while it is in use."""
+    from planner.settings import load_settings
+    from planner.store import backup as backup_store
+
     store = _record(load_settings(settings_path))
     backup_store(store.engine, target)
     if store.seal.anchor is not None and store.seal.anchor.exists():  # the anchor travels with the copy
@@ -539,6 +572,8 @@ def _released(
     lang: str,
 ) -> tuple[Record, User | None, Any, Any, Any]:
     """The recorded assessment rebuilt and redacted for one output; sensitive fields need a cleared user."""
+    from planner.outputs import from_record
+
     if include_sensitive and not as_user:
         raise RecordError("--include-sensitive needs --as USER: only a cleared role may take sensitive fields out")
     store, user = _signed_in(settings, as_user) if as_user else (_record(settings), None)
@@ -576,6 +611,9 @@ def brief_command(
     settings_path: SettingsOption = None,
 ) -> None:
     """The commander's brief of a recorded assessment: one page, then annexes (HTML or PDF, nothing fetched)."""
+    from planner.brief import brief as make_brief
+    from planner.settings import load_settings
+
     if fmt not in BRIEF_FORMATS:
         raise InputError.single("--format", "", f"unknown brief format '{fmt}'", "use pdf or html")
     settings = load_settings(settings_path)
@@ -595,7 +633,7 @@ def brief_command(
 def export_command(
     assessment_id: Annotated[str, typer.Argument(metavar="ID")],
     *,
-    fmt: Annotated[str, typer.Option("--format", help=", ".join(FORMATS))],
+    fmt: Annotated[str, typer.Option("--format", help=", ".join(EXPORT_FORMATS))],
     out: Annotated[Path, typer.Option("--out", help="the file (gpkg, geotiff, kml) or new folder (geojson, csv)")],
     lang: Annotated[str, typer.Option("--lang", help="language of the checklist texts (en, fr)")] = "en",
     coarsen_km: CoarsenKm = None,
@@ -604,8 +642,11 @@ def export_command(
     settings_path: SettingsOption = None,
 ) -> None:
     """Layers and tables of a recorded assessment for QGIS, Google Earth and spreadsheets, redacted."""
-    if fmt not in FORMATS:
-        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(FORMATS)}")
+    from planner.export import export
+    from planner.settings import load_settings
+
+    if fmt not in EXPORT_FORMATS:
+        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(EXPORT_FORMATS)}")
     settings = load_settings(settings_path)
     store, user, assessment, bundled, redaction = _released(
         settings, assessment_id, as_user=as_user, include_sensitive=include_sensitive, coarsen_km=coarsen_km, lang=lang

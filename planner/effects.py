@@ -7,19 +7,19 @@ file of the same shape, and a plan element may override its radii. Every result 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import shapely
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyproj import CRS
 from shapely import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from planner._yamlfile import load_yaml, validate_model
+from planner._yamlfile import file_identity, load_yaml, parse_yaml, validate_model
 from planner.geo import WGS84, transformer
 
 if TYPE_CHECKING:
@@ -154,10 +154,16 @@ class EffectsTable:
 
 
 def load_effects_table(path: str | Path | None = None) -> EffectsTable:
-    """The mission's table at ``path``, or Primum's illustrative defaults."""
+    """The mission's table at ``path``, or Primum's illustrative defaults; parsed once per file version."""
+    return _effects_table(None if path is None else file_identity(Path(path)))
+
+
+@lru_cache(maxsize=16)
+def _effects_table(identity: tuple[str, int, int] | None) -> EffectsTable:
+    path = None if identity is None else Path(identity[0])
     if path is None:
         resource = resources.files("planner").joinpath(DEFAULT_TABLE)
-        data = yaml.safe_load(resource.read_text(encoding="utf-8"))
+        data = parse_yaml(resource.read_text(encoding="utf-8"))
         source = f"planner/{DEFAULT_TABLE} (illustrative defaults)"
         spec = validate_model(EffectsTableSpec, data, Path(source))
     else:

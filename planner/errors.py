@@ -100,3 +100,7 @@ class Collector:
     def raise_if_any(self) -> None:
         if self.problems:
             raise InputError(self.problems)
+
+
+class RecordError(PlannerError):
+    """Something the user asked of the record that it refuses, said so they know what to do."""

@@ -22,8 +22,9 @@ import rasterio
 
 from planner.errors import InputError
 from planner.outputs import Bundle
+from planner.vocabulary import EXPORT_FORMATS
 
-FORMATS = ("gpkg", "geotiff", "geojson", "kml", "csv")
+FORMATS = EXPORT_FORMATS
 FOLDER_FORMATS = ("geojson", "csv")  # one file per layer or table
 
 

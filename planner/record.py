@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +30,16 @@ from sqlalchemy.engine import Connection, Engine
 from planner import __version__
 from planner.assess import Assessment, assess
 from planner.audit import Seal, append, breaks, canonical, now, sha256
-from planner.errors import PlannerError
+from planner.errors import RecordError
 from planner.layers.model import file_sha256
 from planner.plan import open_plan
 from planner.settings import Settings
 from planner.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
+from planner.vocabulary import ALLOWED, DECISIONS, NEEDS_NOTE, ROLES, SEVERITIES, STATUSES
 
-ROLES = ("planner", "poc_adviser", "commander", "admin")
-STATUSES = ("open", "addressed", "accepted_risk", "not_applicable", "change_requested")
-DECISIONS = ("approve", "approve_with_conditions", "reject")
-SEVERITIES = ("high", "medium", "low")
-# Who may do what. Reading (status, history) is open to every signed-in role.
-ALLOWED = {
-    "add_user": {"admin"},
-    "record": {"planner"},
-    "review": {"poc_adviser"},
-    "add_item": {"poc_adviser"},
-    "signoff": {"commander"},
-    "read": set(ROLES),
-}
-# Statuses that need a reason written down.
-NEEDS_NOTE = ("accepted_risk", "not_applicable", "change_requested")
 # Failed sign-ins for a name in this window slow the next attempt: 0.5 s, 1 s, 2 s ... up to 8 s.
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_DELAY_S = 8.0
-
-
-class RecordError(PlannerError):
-    """Something the user asked of the record that it refuses, said so they know what to do."""
 
 
 class NotAllowedError(RecordError):
@@ -98,7 +81,13 @@ class Verification:
 
 
 _HASHER = argon2.PasswordHasher()
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked against for unknown names: same time as a real one
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash that unknown names are checked against, so they take as long as real ones; made on first
+    sign-in, not when the module is imported (every command would pay for it)."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 class Record:
@@ -180,7 +169,7 @@ class Record:
             row = conn.execute(sa.select(users).where(users.c.name == name)).first()
             conn.rollback()
         try:
-            _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+            _HASHER.verify(row.password_hash if row else _dummy_hash(), password)
             if row is None:
                 raise argon2.exceptions.VerifyMismatchError
         except (argon2.exceptions.VerifyMismatchError, argon2.exceptions.InvalidHashError):

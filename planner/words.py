@@ -6,8 +6,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from planner._yamlfile import parse_yaml
 from planner.errors import InputError
 
 LANGUAGES = ("en", "fr")
@@ -16,7 +15,7 @@ LANGUAGES = ("en", "fr")
 @cache
 def _all() -> dict[str, dict[str, Any]]:
     text = resources.files("planner").joinpath("words.yaml").read_text(encoding="utf-8")
-    return dict(yaml.safe_load(text))
+    return dict(parse_yaml(text))
 
 
 def words(lang: str) -> dict[str, Any]:

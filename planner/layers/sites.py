@@ -28,9 +28,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]
 
+from planner._yamlfile import parse_yaml
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, rows_text, text_column
 from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
@@ -86,7 +86,7 @@ StatusClass = Literal["functional", "partly_functional", "not_functional", "unkn
 def status_words() -> dict[str, tuple[str, ...]]:
     """The status vocabulary (``status_words.yaml``): status class -> plain phrases, in the order tried."""
     text = resources.files("planner.layers").joinpath("status_words.yaml").read_text(encoding="utf-8")
-    table = yaml.safe_load(text)
+    table = parse_yaml(text)
     return {cls: tuple(_plain(str(w)) for w in table[cls]) for cls in ("unknown", *STATUS_CLASSES[:3][::-1])}
 
 
@@ -127,7 +127,7 @@ def functional_from_status(text: object, status_map: Mapping[str, str] | None = 
 def osm_categories() -> dict[str, dict[str, str]]:
     """The OSM tag -> category table, in the order tags are tried."""
     text = resources.files("planner.layers").joinpath("osm_categories.yaml").read_text(encoding="utf-8")
-    return {tag: {str(k): v for k, v in values.items()} for tag, values in yaml.safe_load(text).items()}
+    return {tag: {str(k): v for k, v in values.items()} for tag, values in parse_yaml(text).items()}
 
 
 def osm_category(tags: dict[str, object]) -> tuple[str, str | None]:

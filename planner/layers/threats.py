@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from planner._yamlfile import parse_yaml
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
@@ -156,7 +156,7 @@ GENERIC_WORDS = (  # first match wins: words in a free-text type
 def acled_types() -> dict[str, dict[str, str]]:
     """ACLED's sub-event and event types (normalised text) -> threat kinds, from ``acled_types.yaml``."""
     text = resources.files("planner.layers").joinpath("acled_types.yaml").read_text(encoding="utf-8")
-    table = yaml.safe_load(text)
+    table = parse_yaml(text)
     return {part: {_type_key(k): v for k, v in table[part].items()} for part in ("sub_event_types", "event_types")}
 
 
