@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import islice, pairwise
 
-import networkx as nx
 import numpy as np
 import shapely
 from pyproj import CRS
@@ -668,6 +667,8 @@ def _alternatives(
     )
     near = open_edges[shapely.intersects(graph.geometry[open_edges], corridor)]
     people = np.array([_people_along(cells, [graph.geometry[e]]) for e in near])
+    import networkx as nx  # noqa: PLC0415 (loaded only when a search needs it: a tenth of a second)
+
     network = nx.Graph()
     for e, along in zip(near, people, strict=True):
         a, b = int(graph.edges.u[e]), int(graph.edges.v[e])

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -33,6 +33,9 @@ from planner.layers.model import VectorLayer
 from planner.settings import AccessSettings
 
 SEASONS = ("dry", "rainy")
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class RoadGraph:
         a = np.minimum(self.edges.u[positions], self.edges.v[positions])
         b = np.maximum(self.edges.u[positions], self.edges.v[positions])
         pairs, counts = np.unique(np.column_stack([a, b]), axis=0, return_counts=True)
+        import networkx as nx  # noqa: PLC0415 (loaded only when bridges are asked for: a tenth of a second)
+
         graph = nx.Graph()
         graph.add_edges_from(map(tuple, pairs[pairs[:, 0] != pairs[:, 1]].tolist()))
         single = {tuple(p) for p in pairs[counts == 1].tolist()}
@@ -193,6 +198,8 @@ class RoadGraph:
     def to_networkx(self) -> nx.MultiGraph:
         """The graph as a networkx MultiGraph (parallel roads kept, as OSMnx does): junctions with x, y; edges
         with length, time (``time_s``, the weight to use), road id, class and passability."""
+        import networkx as nx  # noqa: PLC0415
+
         graph = nx.MultiGraph(crs=self.crs, season=self.season, layer=self.layer)
         graph.add_nodes_from(
             (i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(zip(self.x, self.y, strict=True))

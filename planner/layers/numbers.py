@@ -34,26 +34,20 @@ def decimal_mark(frame: pd.DataFrame, declared: str | None = None) -> tuple[str,
     """
     if declared is not None:
         return declared, None
-    comma_example = point_example = None
-    for column in frame.columns:
-        values = frame[column]
-        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
-            continue
-        text = values.head(SAMPLE_ROWS).dropna().astype(str).str.strip()
-        if comma_example is None:
-            hits = text[text.str.match(_COMMA_DECIMAL)]
-            if len(hits):
-                comma_example = (column, hits.iloc[0])
-        if point_example is None:
-            hits = text[text.str.match(_POINT_DECIMAL)]
-            if len(hits):
-                point_example = (column, hits.iloc[0])
-    if comma_example and point_example:
+    sample = frame.head(SAMPLE_ROWS)
+    texts = [c for c in sample.columns if sample[c].dtype == object or pd.api.types.is_string_dtype(sample[c])]
+    if not texts:
+        return ".", None
+    # Every text cell of the sample in one column (with its column's name), tested in one pass per pattern
+    cells = sample[texts].stack().astype(str).str.strip()
+    cells = cells[cells.str.contains(r"\d[.,]\d", regex=True)]
+    comma, point = cells[cells.str.match(_COMMA_DECIMAL)], cells[cells.str.match(_POINT_DECIMAL)]
+    if len(comma) and len(point):
         return ".", (
-            f"writes decimals with a comma ('{comma_example[1]}' in '{comma_example[0]}') and with a point "
-            f"('{point_example[1]}' in '{point_example[0]}')"
+            f"writes decimals with a comma ('{comma.iloc[0]}' in '{comma.index[0][1]}') and with a point "
+            f"('{point.iloc[0]}' in '{point.index[0][1]}')"
         )
-    return ("," if comma_example else "."), None
+    return ("," if len(comma) else "."), None
 
 
 def parse_numbers(values: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import shapely
 
 from planner.errors import Collector
 from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
@@ -109,7 +110,8 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
         read_as=table.read_as,
     )
     # A line of zero length joins nothing and would only add a node; it is dropped and said so.
-    zero = out.to_crs(out.estimate_utm_crs()).length < 0.01 if len(out) else out.index == -1
+    # In degrees (the frame is EPSG:4326): 1e-7° is about a centimetre, and no projection is needed to say so.
+    zero = pd.Series(shapely.length(out.geometry.to_numpy()) < 1e-7, index=out.index)
     if zero.any():
         layer.dropped.append(Dropped(tuple(out.loc[zero, "source_row"]), "zero-length line"))
         layer.frame = layer.frame[~zero.to_numpy()].reset_index(drop=True)

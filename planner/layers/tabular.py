@@ -26,8 +26,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import charset_normalizer
-import clevercsv
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -127,6 +125,8 @@ def _decode(path: Path, declared: str | None, problems: Collector) -> tuple[str 
         return raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    import charset_normalizer  # noqa: PLC0415 (only for files that are not UTF-8: it takes a tenth of a second to load)
+
     best = charset_normalizer.from_bytes(raw, cp_isolation=WESTERN_ENCODINGS).best()
     # latin-1 decodes any bytes at all: text with control characters in it was some other encoding
     if best is None or _CONTROL.search(str(best)):
@@ -150,6 +150,8 @@ def _sniff_separator(text: str) -> str:
     present = [s for s in SEPARATORS if s in header]
     if len(present) <= 1:
         return present[0] if present else ","  # one column: the separator does not matter
+    import clevercsv  # noqa: PLC0415 (only when the header leaves a doubt: it takes a quarter second to load)
+
     try:
         dialect = clevercsv.Detector().detect(sample, delimiters=list(SEPARATORS))
     except clevercsv.Error:
