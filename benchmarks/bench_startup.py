@@ -50,14 +50,12 @@ def main() -> None:
     cpu_of([*PRIMUM, "assess", "scenarios/sample.yaml"])  # the first run compiles bytecode: not counted
     print(f"{'command':<36} {'primum':>9} {'reference':>10} {'ratio':>7}  target")
     ours, ref, ratio = paired([*PRIMUM, "assess", "scenarios/sample.yaml"], [sys.executable, "-c", CORE], runs)
-    print(
-        f"{'assess sample (cold)':<36} {ours:8.2f}s {ref:9.2f}s {ratio:6.2f}x  <= 1.6x  {'ok' if ratio <= 1.6 else 'OVER'}"
-    )
+    verdict = "ok" if ratio <= 1.6 else "OVER"
+    print(f"{'assess sample (cold)':<36} {ours:8.2f}s {ref:9.2f}s {ratio:6.2f}x  <= 1.6x  {verdict}")
     ours, ref, _ = paired([*PRIMUM, "--help"], [sys.executable, "-c", "import typer"], runs)
     limit = 1.2 * ref + 0.2
-    print(
-        f"{'--help':<36} {ours:8.2f}s {ref:9.2f}s {ours / ref:6.2f}x  <= {limit:.2f}s  {'ok' if ours <= limit else 'OVER'}"
-    )
+    verdict = "ok" if ours <= limit else "OVER"
+    print(f"{'--help':<36} {ours:8.2f}s {ref:9.2f}s {ours / ref:6.2f}x  <= {limit:.2f}s  {verdict}")
 
 
 if __name__ == "__main__":

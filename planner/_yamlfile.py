@@ -32,17 +32,6 @@ class StrictLoader(_Loader):
         return super().construct_mapping(node, deep=deep)
 
 
-def file_identity(path: Path) -> tuple[str, int, int]:
-    """What says a file is the one read before: its resolved path, size and modification time. Parsed files
-    are cached under it, so a changed file is read again and an unchanged one is not."""
-    resolved = Path(path).resolve()
-    try:
-        stat = resolved.stat()
-    except OSError:  # missing: whoever reads it next says so, with the key that named it
-        return str(resolved), -1, -1
-    return str(resolved), stat.st_size, stat.st_mtime_ns
-
-
 def parse_yaml(text: str) -> Any:
     """YAML text as data, with duplicate keys refused (see ``StrictLoader``)."""
     return yaml.load(text, Loader=StrictLoader)

@@ -21,11 +21,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from planner._yamlfile import file_identity, load_yaml, parse_yaml, validate_model
+from planner._yamlfile import load_yaml, parse_yaml, validate_model
 from planner.effects import ACTIVITY_CLASSES
 from planner.errors import Collector, InputError
 from planner.layers.model import CATEGORIES
 from planner.layers.threats import THREAT_KINDS
+from planner.opening import file_identity
 from planner.settings import ChecklistSettings
 
 BASE_LANGUAGE = "en"

@@ -19,8 +19,9 @@ from pyproj import CRS
 from shapely import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from planner._yamlfile import file_identity, load_yaml, parse_yaml, validate_model
+from planner._yamlfile import load_yaml, parse_yaml, validate_model
 from planner.geo import WGS84, transformer
+from planner.opening import file_identity
 
 if TYPE_CHECKING:
     from planner.plan import Element

@@ -55,6 +55,17 @@ _NETWORK_LINK_FIX = (
 )
 
 
+def file_identity(path: Path) -> tuple[str, int, int]:
+    """What says a file is the one read before: its resolved path, size and modification time. Parsed files
+    are cached under it, so a changed file is read again and an unchanged one is not."""
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:  # missing: whoever reads it next says so, with the key that named it
+        return str(resolved), -1, -1
+    return str(resolved), stat.st_size, stat.st_mtime_ns
+
+
 def regular_file(path: Path, where: str = "path") -> Path:
     """``path`` resolved, if it is an existing regular file; a FIFO, device or folder is refused unopened."""
     resolved = Path(path).resolve()

@@ -137,3 +137,16 @@ def test_reading_a_layer_set_reports_its_progress_layer_by_layer(make_manifest) 
     seen: list[tuple[str, int, int]] = []
     load_layerset(make_manifest(layers, files), lambda *step: seen.append(step))
     assert seen == [("a", 1, 2), ("b", 2, 2)]
+
+
+def test_a_layers_hash_is_computed_once_per_version_of_its_file(make_manifest) -> None:  # type: ignore[no-untyped-def]
+    from planner.layers.model import _version_sha256  # noqa: PLC0415
+
+    csv = "name,lat,lon\nClinic,4.85,31.6\n"
+    manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": csv})
+    first = load_layerset(manifest).layers["s"].sha256
+    misses = _version_sha256.cache_info().misses
+    assert load_layerset(manifest).layers["s"].sha256 == first  # a second reading of the same file: no new hash
+    assert _version_sha256.cache_info().misses == misses
+    (manifest.parent / "s.csv").write_text(csv + "School,4.86,31.61\n", encoding="utf-8")
+    assert load_layerset(manifest).layers["s"].sha256 != first  # a changed file is hashed again

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 from scipy.spatial import cKDTree
+
+from planner.opening import file_identity
 
 CATEGORIES = (
     "health",
@@ -59,6 +61,11 @@ class Flag:
     rows: tuple[int, ...] = ()
 
 
+@lru_cache(maxsize=512)
+def _version_sha256(identity: tuple[str, int, int]) -> str:
+    return file_sha256(Path(identity[0]))
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -81,10 +88,12 @@ class LayerInfo:
     sensitive: tuple[str, ...] = ()
     description: str = ""
 
-    @cached_property
+    @property
     def sha256(self) -> str:
-        """Hash of the file as read; computed on first use (a country raster takes seconds)."""
-        return file_sha256(self.path)
+        """Hash of the file as read, for an assessment's provenance: computed once per version of the file
+        (path, size, modification time) in this process, as a country raster takes seconds. The record hashes
+        its inputs afresh whenever it records or checks a sign-off."""
+        return _version_sha256(file_identity(self.path))
 
     def age_days(self, on: date) -> int | None:
         return None if self.as_of is None else (on - self.as_of).days
