@@ -10,6 +10,7 @@ so a read can never block.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import zipfile
@@ -64,6 +65,14 @@ def file_identity(path: Path) -> tuple[str, int, int]:
     except OSError:  # missing: whoever reads it next says so, with the key that named it
         return str(resolved), -1, -1
     return str(resolved), stat.st_size, stat.st_mtime_ns
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def regular_file(path: Path, where: str = "path") -> Path:

@@ -21,19 +21,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import argon2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planner import __version__
-from planner.assess import Assessment, assess
 from planner.audit import Seal, append, breaks, canonical, now, sha256
 from planner.errors import RecordError
-from planner.layers.model import file_sha256
-from planner.plan import open_plan
+from planner.opening import file_sha256
 from planner.settings import Settings
+
+if TYPE_CHECKING:
+    from planner.assess import Assessment
 from planner.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
 from planner.vocabulary import ALLOWED, DECISIONS, NEEDS_NOTE, ROLES, SEVERITIES, STATUSES
 
@@ -595,6 +596,10 @@ class Record:
             )
         recorded = json.loads(row.result)
         plan_path = next(Path(e["path"]) for e in inputs if e["kind"] == "plan")
+        # The assessment machinery is loaded only by the commands that assess (start-up of the others)
+        from planner.assess import assess  # noqa: PLC0415
+        from planner.plan import open_plan  # noqa: PLC0415
+
         settings = Settings.model_validate(json.loads(row.settings))
         plan, layerset = open_plan(plan_path, settings.limits)
         rebuilt = assess(plan, layerset, settings)

@@ -7,7 +7,6 @@ can be traced back to the file.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -20,7 +19,7 @@ import shapely
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
-from planner.opening import file_identity
+from planner.opening import file_identity, file_sha256
 
 CATEGORIES = (
     "health",
@@ -64,14 +63,6 @@ class Flag:
 @lru_cache(maxsize=512)
 def _version_sha256(identity: tuple[str, int, int]) -> str:
     return file_sha256(Path(identity[0]))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
