@@ -18,12 +18,17 @@ For one COA, over the study area:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice, pairwise
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import shapely
 from pyproj import CRS
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 from shapely.geometry.base import BaseGeometry
 
 from planner.effects import EffectsTable, Zone
@@ -36,6 +41,8 @@ from planner.network import RoadGraph, build_graph
 from planner.plan import COA, Plan
 from planner.settings import AccessSettings
 from planner.surface import RiskSurface
+
+T = TypeVar("T")
 
 ESSENTIAL = ("health", "water", "market")
 
@@ -173,8 +180,16 @@ def access(
         return result
     closed, result.closures = closures(graph, plan, coa, zones, effects=effects, roads=roads[0])
     walk = settings.offroad_kmh / 3.6
-    targets = {c: _essential(layerset, crs, graph, c, settings=settings, result=result) for c in ESSENTIAL}
-    places = _places(surface, layerset, crs, graph, settings)
+    # What depends on the study area and the roads only is found once per assessment, shared by every COA
+    targets = {}
+    for category in ESSENTIAL:
+        targets[category], far = _shared(
+            surface,
+            ("essential", id(graph), category),
+            partial(_essential, layerset, crs, graph, category, settings),
+        )
+        result.flags.extend(far)
+    places = _shared(surface, ("places", id(graph)), lambda: _places(surface, layerset, crs, graph, settings))
     result.health = _health(graph, closed, targets["health"], places, walk=walk, settings=settings)
     result.cut_off = _cut_off(graph, closed, targets, places, walk)
     earth = _earth(graph, roads[0], settings)
@@ -259,10 +274,19 @@ def closures(
     return closed, found
 
 
+def _shared(surface: RiskSurface, key: tuple[object, ...], make: Callable[[], T]) -> T:
+    """``make()``, once per surface (one assessment's study area) and ``key``."""
+    if key not in surface.derived:
+        surface.derived[key] = make()
+    found: T = surface.derived[key]
+    return found
+
+
 def _essential(
-    layerset: LayerSet, crs: CRS, graph: RoadGraph, category: str, *, settings: AccessSettings, result: Access
-) -> _Targets:
-    """Sites of an essential category that work (or may work), snapped to the network."""
+    layerset: LayerSet, crs: CRS, graph: RoadGraph, category: str, settings: AccessSettings
+) -> tuple[_Targets, list[Flag]]:
+    """Sites of an essential category that work (or may work), snapped to the network; and the flag saying
+    how many lie too far from any road."""
     xs: list[float] = []
     ys: list[float] = []
     labels: list[str] = []
@@ -279,8 +303,9 @@ def _essential(
         )
     nodes, distance = graph.snap(np.array(xs), np.array(ys))
     far = distance > settings.max_snap_m
+    flags = []
     if far.any():
-        result.flags.append(
+        flags.append(
             Flag(
                 "far_from_road",
                 category,
@@ -290,7 +315,7 @@ def _essential(
         )
     keep = ~far
     kept = [label for label, k in zip(labels, keep, strict=True) if k]
-    return _Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept)
+    return _Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept), flags
 
 
 @dataclass(frozen=True)
@@ -600,34 +625,66 @@ def _time_along(graph: RoadGraph, followed: np.ndarray, line: BaseGeometry) -> f
 
 @dataclass(frozen=True)
 class _Cells:
-    """The surface's cells flattened once per route: centres, half a side, and people (0 where unknown)."""
+    """The surface's grid, for the people along a line: the cells a shape touches are found from the grid's
+    arithmetic (only those under the shape's bounds are tested), and each road piece's cells are found once
+    per assessment and shared by every COA's routes."""
 
-    x: np.ndarray
-    y: np.ndarray
-    half: float
-    people: np.ndarray
+    west: float
+    north: float
+    cell_m: float
+    rows: int
+    cols: int
+    people: np.ndarray  # flat, 0 where unknown
+    by_edge: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def of(cls, surface: RiskSurface) -> _Cells:
-        xs, ys = surface.centres()
-        return cls(xs.ravel(), ys.ravel(), surface.cell_m / 2, np.nan_to_num(surface.people).ravel())
+        found = surface.derived.get("cells")
+        if not isinstance(found, _Cells):
+            rows, cols = surface.shape
+            found = cls(
+                surface.transform.c,
+                surface.transform.f,
+                surface.cell_m,
+                rows,
+                cols,
+                np.nan_to_num(surface.people).ravel(),
+            )
+            surface.derived["cells"] = found
+        return found
+
+    def touched(self, shape: BaseGeometry) -> np.ndarray:
+        """Flat indices of the cells ``shape`` touches."""
+        west, south, east, north = shape.bounds
+        c0 = max(math.floor((west - self.west) / self.cell_m), 0)
+        c1 = min(math.floor((east - self.west) / self.cell_m), self.cols - 1)
+        r0 = max(math.floor((self.north - north) / self.cell_m), 0)
+        r1 = min(math.floor((self.north - south) / self.cell_m), self.rows - 1)
+        if c0 > c1 or r0 > r1:
+            return np.array([], dtype=int)
+        grid_r, grid_c = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
+        rr, cc = grid_r.ravel(), grid_c.ravel()
+        x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
+        boxes = shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0)
+        return (rr * self.cols + cc)[shapely.intersects(boxes, shape)]
+
+    def of_edge(self, graph: RoadGraph, edge: int) -> np.ndarray:
+        if edge not in self.by_edge:
+            self.by_edge[edge] = self.touched(graph.geometry[edge])
+        return self.by_edge[edge]
 
 
 def _people_along(cells: _Cells, shapes: list[BaseGeometry]) -> float:
     """People in the cells that ``shapes`` touch (each cell once)."""
-    half = cells.half
-    west, south, east, north = shapely.union_all(shapes).bounds
-    candidates = np.flatnonzero(
-        (cells.x >= west - half) & (cells.x <= east + half) & (cells.y >= south - half) & (cells.y <= north + half)
-    )
-    if candidates.size == 0:
+    found = [cells.touched(shape) for shape in shapes]
+    return float(cells.people[np.unique(np.concatenate(found))].sum()) if found else 0.0
+
+
+def _people_on_edges(cells: _Cells, graph: RoadGraph, edges: list[int] | np.ndarray) -> float:
+    """People in the cells a path's road pieces touch (each cell once), from the pieces' shared cells."""
+    if len(edges) == 0:
         return 0.0
-    x, y = cells.x[candidates], cells.y[candidates]
-    boxes = shapely.box(x - half, y - half, x + half, y + half)
-    touched = np.zeros(candidates.size, dtype=bool)
-    for shape in shapes:
-        touched |= shapely.intersects(boxes, shape)
-    return float(cells.people[candidates[touched]].sum())
+    return float(cells.people[np.unique(np.concatenate([cells.of_edge(graph, int(e)) for e in edges]))].sum())
 
 
 def _option(
@@ -653,7 +710,9 @@ def _alternatives(
     crs: CRS,
     settings: AccessSettings,
 ) -> list[RouteOption]:
-    """The k cheapest simple paths between the route's ends, cost = time x (1 + people along / scale)."""
+    """Up to ``settings.alternatives`` different paths between the route's ends, cheapest first, where a
+    piece's cost is its time x (1 + people along it / scale). Found on scipy's graph by penalised shortest
+    paths: after each path its pieces cost double, so the next search finds the best way round them."""
     source, target = ends
     if source == target:
         return []
@@ -666,27 +725,51 @@ def _alternatives(
         )
     )
     near = open_edges[shapely.intersects(graph.geometry[open_edges], corridor)]
-    people = np.array([_people_along(cells, [graph.geometry[e]]) for e in near])
-    import networkx as nx  # noqa: PLC0415 (loaded only when a search needs it: a tenth of a second)
-
-    network = nx.Graph()
-    for e, along in zip(near, people, strict=True):
-        a, b = int(graph.edges.u[e]), int(graph.edges.v[e])
-        cost = float(graph.edges.time_s[e]) * (1 + along / settings.route_people_scale)
-        if not network.has_edge(a, b) or network.edges[a, b]["cost"] > cost:  # parallel roads: the cheapest
-            network.add_edge(a, b, edge=int(e), cost=cost)
-    if source not in network or target not in network or not nx.has_path(network, source, target):
+    if near.size == 0:
         return []
+    along = np.array([cells.people[cells.of_edge(graph, int(e))].sum() for e in near])
+    cost = graph.edges.time_s[near].astype(float) * (1 + along / settings.route_people_scale)
+    # Between two junctions only the cheapest of parallel pieces counts
+    u, v = graph.edges.u[near], graph.edges.v[near]
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    order = np.lexsort((cost, b, a))
+    first = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])]
+    pieces, a, b, cost = near[order][first], a[order][first], b[order][first], cost[order][first]
+    junctions, local = np.unique(np.concatenate([a, b]), return_inverse=True)
+    la, lb = local[: a.size], local[a.size :]
+    where = {int(j): i for i, j in enumerate(junctions)}
+    if source not in where or target not in where:
+        return []
+    start, goal = where[source], where[target]
+    piece_of = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(la, lb, strict=True))}
+    weights = cost.copy()
+    paths: list[list[int]] = []
+    for _ in range(2 * settings.alternatives):  # a repeated path only raises penalties: bounded tries
+        if len(paths) == settings.alternatives:
+            break
+        matrix = csr_matrix((np.r_[weights, weights], (np.r_[la, lb], np.r_[lb, la])), shape=(junctions.size,) * 2)
+        _, previous = dijkstra(matrix, directed=False, indices=start, return_predecessors=True)
+        if previous[goal] < 0:
+            break
+        steps, node = [], goal
+        while node != start:
+            back = int(previous[node])
+            steps.append(piece_of[(min(back, node), max(back, node))])
+            node = back
+        steps.reverse()
+        if steps not in paths:
+            paths.append(steps)
+        weights[steps] *= 2.0
+    paths.sort(key=lambda p: float(cost[p].sum()))
     options = []
-    for path in islice(nx.shortest_simple_paths(network, source, target, weight="cost"), settings.alternatives):
-        edges = [network.edges[a, b]["edge"] for a, b in pairwise(path)]
-        lines = [graph.geometry[e] for e in edges]
+    for path in paths:
+        edges = [int(pieces[i]) for i in path]
         options.append(
             _option(
-                lines,
+                [graph.geometry[e] for e in edges],
                 length_km=float(graph.length_m[edges].sum()) / 1000,
                 time_s=float(graph.edges.time_s[edges].sum()),
-                people=_people_along(cells, lines),
+                people=_people_on_edges(cells, graph, edges),
                 roads=tuple(dict.fromkeys(str(graph.road_ids[e]) for e in edges)),
                 crs=crs,
             )
@@ -753,21 +836,29 @@ def _casevac(
 
 
 def _hospitals(layerset: LayerSet, crs: CRS) -> list[tuple[str, float, float]]:
-    """Functioning (or possibly functioning) hospitals: name and position in the working CRS."""
-    found = []
+    """Functioning (or possibly functioning) hospitals: name and position in the working CRS (found once per
+    layer and CRS: every COA asks)."""
+    found: list[tuple[str, float, float]] = []
     for layer in layerset.of_kind("sites"):
-        frame = layer.frame
-        subtype = frame["subtype"].astype(object).where(frame["subtype"].notna(), "").astype(str).str.lower()
-        name = frame["name"].astype(object).where(frame["name"].notna(), "").astype(str).str.lower()
-        chosen = np.flatnonzero(
-            (frame["category"] == "health").to_numpy()
-            & (frame["functional"] != False).to_numpy()  # noqa: E712
-            & (subtype.str.contains("hospital") | name.str.contains("hospital")).to_numpy()
-        )
-        points = shapely.point_on_surface(layer.projected(crs).geometries[chosen])
-        for row, point in zip(chosen, points, strict=True):
-            label = frame["name"].iloc[row]
-            found.append(
-                (label if isinstance(label, str) and label else str(frame["site_id"].iloc[row]), point.x, point.y)
-            )
+        key = ("hospitals", CRS.from_user_input(crs).to_string())
+        if key not in layer.derived:
+            layer.derived[key] = _layer_hospitals(layer, crs)
+        found.extend(layer.derived[key])
+    return found
+
+
+def _layer_hospitals(layer: VectorLayer, crs: CRS) -> list[tuple[str, float, float]]:
+    frame = layer.frame
+    subtype = frame["subtype"].astype(object).where(frame["subtype"].notna(), "").astype(str).str.lower()
+    name = frame["name"].astype(object).where(frame["name"].notna(), "").astype(str).str.lower()
+    chosen = np.flatnonzero(
+        (frame["category"] == "health").to_numpy()
+        & (frame["functional"] != False).to_numpy()  # noqa: E712
+        & (subtype.str.contains("hospital") | name.str.contains("hospital")).to_numpy()
+    )
+    points = shapely.point_on_surface(layer.projected(crs).geometries[chosen])
+    found = []
+    for row, point in zip(chosen, points, strict=True):
+        label = frame["name"].iloc[row]
+        found.append((label if isinstance(label, str) and label else str(frame["site_id"].iloc[row]), point.x, point.y))
     return found

@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 
 from planner import __version__
@@ -27,7 +28,7 @@ from planner.layers.model import Flag
 from planner.plan import COA, Plan
 from planner.risk import Comparison, Risk, compare, comparison_text, explain, reasons_text, risk
 from planner.settings import Settings
-from planner.surface import RiskSurface, risk_surface
+from planner.surface import RiskSurface, coa_window, risk_surface
 from planner.threat import ThreatContext, threat_context
 
 
@@ -422,8 +423,12 @@ def assess(
             effects=effects,
             settings=settings.access,
         )
-        harm = estimate_harm(coa, zones[coa.id], presence, threats[coa.id], coa_access, effects, settings.harm)
-        surface.score[coa.id] = harm.cells.reshape(surface.shape)
+        # Each COA over its own study area of the surface: its cost follows its footprint, not the plan's
+        rows, cols = coa_window(surface, zones[coa.id], settings)
+        mine = presence.window(rows, cols)
+        harm = estimate_harm(coa, zones[coa.id], mine, threats[coa.id], coa_access, effects, settings.harm)
+        surface.score[coa.id] = np.zeros(surface.shape)
+        surface.score[coa.id][rows[0] : rows[1], cols[0] : cols[1]] = harm.cells.reshape(mine.shape)
         coa_risk = risk(harm, settings.risk)
         results.append(COAResult(coa, zones[coa.id], exposures[coa.id], threats[coa.id], coa_access, coa_risk))
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)

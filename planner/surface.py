@@ -11,7 +11,8 @@ Cost grows with the study area: one windowed raster read and vectorised distance
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -45,6 +46,8 @@ class RiskSurface:
     threat: np.ndarray  # weighted reports per km²
     intensity: dict[str, np.ndarray]
     score: dict[str, np.ndarray]  # expected harm per cell (casualty-equivalents), from the harm estimate
+    # What is built from the surface and shared by every COA's computations (the grid for routes)
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = self.shape
@@ -72,6 +75,16 @@ def study_area(zones: list[Zone], margin_m: float, cell_m: float) -> tuple[Affin
     north = math.ceil((north + margin_m) / cell_m) * cell_m
     shape = (round((north - south) / cell_m), round((east - west) / cell_m))
     return Affine(cell_m, 0, west, 0, -cell_m, north), shape
+
+
+def coa_window(surface: RiskSurface, zones: list[Zone], settings: Settings) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows and columns of ``surface`` that one COA's own study area covers (its zones plus the margin):
+    what an assessment of that COA alone would have for its grid."""
+    transform, (rows, cols) = study_area(zones, settings.surface.margin_m, surface.cell_m)
+    r0 = round((surface.transform.f - transform.f) / surface.cell_m)
+    c0 = round((transform.c - surface.transform.c) / surface.cell_m)
+    full_rows, full_cols = surface.shape
+    return (max(r0, 0), min(r0 + rows, full_rows)), (max(c0, 0), min(c0 + cols, full_cols))
 
 
 def risk_surface(

@@ -589,7 +589,7 @@ def _losing_care(found: Access | None, presence: Presence) -> tuple[np.ndarray, 
     if found is None or found.health is None:
         return cells, groups
     low, high = presence.resident_spread
-    lost = found.health.lost_cells
+    lost = presence.local(found.health.lost_cells)
     cells[:, lost] = np.nan_to_num(presence.residents[lost]) * np.array([low, 1.0, high])[:, None]
     limit = found.health.limit_min
     losing = {

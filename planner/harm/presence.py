@@ -14,7 +14,7 @@ the residents' range. Nothing unknown counts as zero without a flag saying so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import numpy as np
@@ -109,6 +109,36 @@ class Presence:
     flags: list[Flag] = field(default_factory=list)
     resident_widened_by: tuple[Reason, ...] = ()
     _bounds: np.ndarray | None = field(default=None, repr=False)
+    # Where this grid lies in the surface's: its first row and column, and the surface's shape (a COA's
+    # window of the surface is a Presence of its own, so a COA's cost follows its footprint, not the plan's)
+    origin: tuple[int, int] = (0, 0)
+    full_shape: tuple[int, int] | None = None
+
+    def window(self, rows: tuple[int, int], cols: tuple[int, int]) -> Presence:
+        """The part of the grid in rows [r0, r1) and columns [c0, c1), with every group (groups are not cells)."""
+        full_rows, full_cols = self.shape
+        (r0, r1), (c0, c1) = rows, cols
+        grid = np.arange(full_rows * full_cols).reshape(full_rows, full_cols)[r0:r1, c0:c1].ravel()
+        self.groups_near((0.0, 0.0, 0.0, 0.0), 0.0)  # the groups' bounds, computed once and shared
+        return replace(
+            self,
+            cell_x=self.cell_x[grid],
+            cell_y=self.cell_y[grid],
+            residents=self.residents[grid],
+            shape=(r1 - r0, c1 - c0),
+            groups=self.groups,
+            flags=self.flags,
+            origin=(self.origin[0] + r0, self.origin[1] + c0),
+            full_shape=self.full_shape or self.shape,
+        )
+
+    def local(self, cells: np.ndarray) -> np.ndarray:
+        """Flat indices of the surface's grid as indices of this window (those outside it left out)."""
+        full_cols = (self.full_shape or self.shape)[1]
+        rows, cols = np.divmod(np.asarray(cells, dtype=int), full_cols)
+        rows, cols = rows - self.origin[0], cols - self.origin[1]
+        inside = (rows >= 0) & (rows < self.shape[0]) & (cols >= 0) & (cols < self.shape[1])
+        return rows[inside] * self.shape[1] + cols[inside]
 
     def groups_near(self, bounds: tuple[float, float, float, float], reach_m: float) -> np.ndarray:
         """Indices of the groups whose samples (or own point) come within ``reach_m`` of ``bounds``' box."""
