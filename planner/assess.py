@@ -424,11 +424,14 @@ def assess(
             settings=settings.access,
         )
         # Each COA over its own study area of the surface: its cost follows its footprint, not the plan's
-        rows, cols = coa_window(surface, zones[coa.id], settings)
+        lost = coa_access.health.lost_cells if coa_access.health is not None else None
+        rows, cols = coa_window(surface, zones[coa.id], settings, also=lost)
         mine = presence.window(rows, cols)
         harm = estimate_harm(coa, zones[coa.id], mine, threats[coa.id], coa_access, effects, settings.harm)
         surface.score[coa.id] = np.zeros(surface.shape)
         surface.score[coa.id][rows[0] : rows[1], cols[0] : cols[1]] = harm.cells.reshape(mine.shape)
+        for cell, value in harm.cells_outside.items():
+            surface.score[coa.id].flat[cell] += value
         coa_risk = risk(harm, settings.risk)
         results.append(COAResult(coa, zones[coa.id], exposures[coa.id], threats[coa.id], coa_access, coa_risk))
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)

@@ -77,14 +77,21 @@ def study_area(zones: list[Zone], margin_m: float, cell_m: float) -> tuple[Affin
     return Affine(cell_m, 0, west, 0, -cell_m, north), shape
 
 
-def coa_window(surface: RiskSurface, zones: list[Zone], settings: Settings) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The rows and columns of ``surface`` that one COA's own study area covers (its zones plus the margin):
-    what an assessment of that COA alone would have for its grid."""
+def coa_window(
+    surface: RiskSurface, zones: list[Zone], settings: Settings, also: np.ndarray | None = None
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows and columns of ``surface`` that one COA's own study area covers (its zones plus the margin),
+    widened to hold the cells ``also`` (flat indices: people the COA cuts off from care, wherever they live)."""
     transform, (rows, cols) = study_area(zones, settings.surface.margin_m, surface.cell_m)
     r0 = round((surface.transform.f - transform.f) / surface.cell_m)
     c0 = round((transform.c - surface.transform.c) / surface.cell_m)
+    r1, c1 = r0 + rows, c0 + cols
     full_rows, full_cols = surface.shape
-    return (max(r0, 0), min(r0 + rows, full_rows)), (max(c0, 0), min(c0 + cols, full_cols))
+    if also is not None and also.size:
+        cell_rows, cell_cols = np.divmod(also, full_cols)
+        r0, r1 = min(r0, int(cell_rows.min())), max(r1, int(cell_rows.max()) + 1)
+        c0, c1 = min(c0, int(cell_cols.min())), max(c1, int(cell_cols.max()) + 1)
+    return (max(r0, 0), min(r1, full_rows)), (max(c0, 0), min(c1, full_cols))
 
 
 def risk_surface(

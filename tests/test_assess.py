@@ -245,3 +245,22 @@ def test_an_empty_threat_layer_is_unknown_not_calm(tmp_path: Path) -> None:
     assert "hold no reports: the threat context is unknown, not calm" in coa["threats"]["flags"][0]["message"]
     assert coa["risk"]["harm_by_others"]["threat_known"] is False
     assert "unknown" in coa["risk"]["contributions"]["harm_by_others"]["explanation"]
+
+
+def test_a_coas_figures_do_not_depend_on_the_other_coas_of_the_plan() -> None:
+    """Each COA is estimated over its own study area: alone in a plan, or beside others, it says the same."""
+    import dataclasses  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    plan, layerset = open_plan(ROOT / "scenarios" / "sample.yaml")
+    together = assess(plan, layerset)
+    for coa in plan.coas:
+        alone = assess(dataclasses.replace(plan, coas=[coa]), layerset)
+        mine = next(r for r in together.coas if r.coa.id == coa.id)
+        first, second = alone.coas[0].risk.casualties, mine.risk.casualties
+        # the same to the last digits that a sum in another order can change
+        assert (first.low, first.central, first.high) == pytest.approx((second.low, second.central, second.high))
+        assert alone.coas[0].risk.score == pytest.approx(mine.risk.score), coa.id
+        # The same harm on the map, wherever each surface puts its grid
+        assert np.isclose(alone.surface.score[coa.id].sum(), together.surface.score[coa.id].sum()), coa.id

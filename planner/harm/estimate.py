@@ -115,6 +115,8 @@ class HarmEstimate:
     widened_by: list[Reason] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     cells: np.ndarray = field(default_factory=lambda: np.zeros(0))  # central index per surface cell (flat)
+    # Harm at sites outside the grid the COA was estimated on, by cell of the surface's whole grid
+    cells_outside: dict[int, float] = field(default_factory=dict)
 
     @property
     def others_value(self) -> Range:
@@ -300,7 +302,7 @@ def estimate_harm(  # noqa: PLR0917  (the assessment's steps, in pipeline order)
     if any(r.mechanism.name == "blast" for r in reaches):
         totals["sites_struck"] = _range(struck_groups[:, weights > 0].sum(axis=1))
     cells_flat = index_cells[1].copy()
-    _place_groups(cells_flat, presence, index_groups[1])
+    cells_outside = _place_groups(cells_flat, presence, index_groups[1])
     # Only the people a mechanism actually reaches widen the range (not those merely near its zone).
     reached_groups = sorted({g.group for r in reaches for g in r.groups if g.p[2].max() > 0 or g.core[2] > 0})
     widened = sorted(
@@ -323,6 +325,7 @@ def estimate_harm(  # noqa: PLR0917  (the assessment's steps, in pipeline order)
         widened_by=widened,
         flags=list(presence.flags),
         cells=cells_flat,
+        cells_outside=cells_outside,
     )
 
 
@@ -600,8 +603,7 @@ def _losing_care(found: Access | None, presence: Presence) -> tuple[np.ndarray, 
         and p.before_min <= limit
         and (p.during_min is None or p.during_min > limit)
     }
-    lost_mask = np.zeros(ncells, dtype=bool)
-    lost_mask[lost] = True
+    lost_anywhere = np.asarray(found.health.lost_cells, dtype=int)  # cells of the surface's whole grid
     for i, g in enumerate(presence.groups):
         if g.kind != "displacement":
             continue
@@ -609,7 +611,7 @@ def _losing_care(found: Access | None, presence: Presence) -> tuple[np.ndarray, 
         if g.imprecise:
             # Where they really are is unknown: the share of their disc whose residents lose care is the
             # central figure; everyone (if the point loses care) or no one are the ends of the range.
-            share = float((lost_mask[_cell_of(presence, g.x, g.y)] * g.weight).sum())
+            share = float((np.isin(presence.surface_cell(g.x, g.y), lost_anywhere) * g.weight).sum())
             on_point = (g.layer, g.id) in losing
             groups[:, i] = [0.0, people[1] * share, people[2] if on_point or share > 0 else 0.0]
         elif (g.layer, g.id) in losing:
@@ -617,22 +619,20 @@ def _losing_care(found: Access | None, presence: Presence) -> tuple[np.ndarray, 
     return cells, groups
 
 
-def _cell_of(presence: Presence, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Flat index of the surface cell holding each point (clipped to the grid)."""
-    rows, cols = presence.shape
-    west, north = presence.cell_x[0] - presence.cell_m / 2, presence.cell_y[0] + presence.cell_m / 2
-    col = np.clip(((np.asarray(x) - west) // presence.cell_m).astype(int), 0, cols - 1)
-    row = np.clip(((north - np.asarray(y)) // presence.cell_m).astype(int), 0, rows - 1)
-    return row * cols + col
-
-
-def _place_groups(cells: np.ndarray, presence: Presence, values: np.ndarray) -> None:
-    """Add each group's harm to the cell of its own point, so the map shows it where the layer puts it."""
+def _place_groups(cells: np.ndarray, presence: Presence, values: np.ndarray) -> dict[int, float]:
+    """Add each group's harm to the cell of its own point, so the map shows it where the layer puts it; the
+    harm of groups outside this COA's window is returned by their cell on the surface's whole grid."""
     if not presence.groups or cells.size == 0:
-        return
+        return {}
     x = np.array([g.point_x for g in presence.groups])
     y = np.array([g.point_y for g in presence.groups])
-    np.add.at(cells, _cell_of(presence, x, y), values)
+    local, inside = presence.local_mask(presence.surface_cell(x, y))
+    np.add.at(cells, local[inside], values[inside])
+    outside: dict[int, float] = {}
+    for cell, value in zip(presence.surface_cell(x, y)[~inside], values[~inside], strict=True):
+        if value:
+            outside[int(cell)] = outside.get(int(cell), 0.0) + float(value)
+    return outside
 
 
 def _care_owners(found: Access | None, reaches: list[_Reach]) -> dict[int, float]:

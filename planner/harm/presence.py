@@ -134,11 +134,25 @@ class Presence:
 
     def local(self, cells: np.ndarray) -> np.ndarray:
         """Flat indices of the surface's grid as indices of this window (those outside it left out)."""
+        found, inside = self.local_mask(cells)
+        return found[inside]
+
+    def local_mask(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat indices of the surface's grid as indices of this window, and which of them lie in it."""
         full_cols = (self.full_shape or self.shape)[1]
         rows, cols = np.divmod(np.asarray(cells, dtype=int), full_cols)
         rows, cols = rows - self.origin[0], cols - self.origin[1]
         inside = (rows >= 0) & (rows < self.shape[0]) & (cols >= 0) & (cols < self.shape[1])
-        return rows[inside] * self.shape[1] + cols[inside]
+        return rows * self.shape[1] + cols, inside
+
+    def surface_cell(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Flat index on the surface's whole grid of the cell holding each point (clipped to that grid)."""
+        rows, cols = self.full_shape or self.shape
+        west = self.cell_x[0] - self.cell_m / 2 - self.origin[1] * self.cell_m
+        north = self.cell_y[0] + self.cell_m / 2 + self.origin[0] * self.cell_m
+        col = np.clip(((np.asarray(x) - west) // self.cell_m).astype(int), 0, cols - 1)
+        row = np.clip(((north - np.asarray(y)) // self.cell_m).astype(int), 0, rows - 1)
+        return row * cols + col
 
     def groups_near(self, bounds: tuple[float, float, float, float], reach_m: float) -> np.ndarray:
         """Indices of the groups whose samples (or own point) come within ``reach_m`` of ``bounds``' box."""
