@@ -250,7 +250,7 @@ def test_an_empty_threat_layer_is_unknown_not_calm(tmp_path: Path) -> None:
 def test_a_coas_casualties_do_not_depend_on_the_other_coas_of_the_plan() -> None:
     """Each COA's harm is estimated over its own study area: alone in a plan, or beside others, its casualties
     are the same. (Access on the roads is still searched over the whole plan's area, so the people a COA cuts
-    off from care, and with them its score, can differ: see the harm model's notes.)"""
+    off from care, and with them its score, can still differ.)"""
     import dataclasses  # noqa: PLC0415
 
     plan, layerset = open_plan(ROOT / "scenarios" / "sample.yaml")
