@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,17 @@ def best_of(func: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
         result = func()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def median_of(func: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
+    """The median wall time of ``repeat`` runs (at least 5), and the last result: what a user usually waits,
+    not the luckiest run."""
+    times, result = [], None
+    for _ in range(max(repeat, 5)):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
 
 
 def line(name: str, ours: float, theirs: float, target: float | None) -> None:

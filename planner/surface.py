@@ -114,8 +114,8 @@ def risk_surface(
         {},
     )
     _place_sites(surface, layerset, settings)
+    surface.threat = threat_density(reports, transform, shape, settings.threat.bandwidth_m)
     xs, ys = surface.centres()
-    surface.threat = threat_density(reports, xs, ys, settings.threat.bandwidth_m)
     x, y = xs.ravel(), ys.ravel()
     for coa_id, zones in zones_by_coa.items():
         intensity = np.zeros(x.shape)

@@ -261,3 +261,44 @@ def test_a_coas_casualties_do_not_depend_on_the_other_coas_of_the_plan() -> None
         first, second = alone.coas[0].risk.casualties, mine.risk.casualties
         # the same to the last digits that a sum in another order can change
         assert (first.low, first.central, first.high) == pytest.approx((second.low, second.central, second.high))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-3000, 13000), st.floats(-3000, 9000), st.floats(0.1, 3.0)), min_size=0, max_size=12),
+    st.sampled_from([250.0, 1000.0, 2500.0]),
+)
+def test_threat_density_is_the_gaussian_sum_of_the_reports(
+    found: list[tuple[float, float, float]], bandwidth: float
+) -> None:
+    """The map's threat density equals every report's Gaussian kernel summed at every cell (to 0.04 % of a
+    report's weight, what lies beyond four bandwidths), computed here the direct way."""
+    import numpy as np  # noqa: PLC0415
+    from affine import Affine  # noqa: PLC0415
+
+    from planner.threat import Report, threat_density  # noqa: PLC0415
+
+    reports = [
+        Report(
+            layer="r",
+            event_id=str(i),
+            date="2025-05-01",
+            kind="armed_clash",
+            distance_m=0.0,
+            weight=w,
+            civilian_targeting=False,
+            location_precision_m=1_000.0,
+            x=x,
+            y=y,
+        )
+        for i, (x, y, w) in enumerate(found)
+    ]
+    transform, shape = Affine(100.0, 0, 0.0, 0, -100.0, 6000.0), (60, 100)
+    got = threat_density(reports, transform, shape, bandwidth)
+    xs, ys = np.meshgrid(50.0 + 100.0 * np.arange(100), 5950.0 - 100.0 * np.arange(60))
+    norm = 1.0 / (2 * np.pi * (bandwidth / 1000) ** 2)
+    want = sum(
+        (w * norm * np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * bandwidth**2)) for x, y, w in found),
+        np.zeros(shape),
+    )
+    assert np.allclose(got, want, rtol=0, atol=norm * 4e-4 * max((w for *_, w in found), default=0) + 1e-12)
