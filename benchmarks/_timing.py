@@ -8,16 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 
-def best_of(func: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
-    """The best wall time of ``repeat`` runs, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def median_of(func: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
     """The median wall time of ``repeat`` runs (at least 5), and the last result: what a user usually waits,
     not the luckiest run."""

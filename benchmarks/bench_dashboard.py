@@ -5,8 +5,9 @@
 An edit in the dashboard writes a new plan and assesses it against the layer set already loaded (the layer
 set, its spatial indexes and road graph are cached per process). This script times that path: moving a
 landing zone, assessing every COA, redacting the result and building the map the browser receives. It
-prints the time beside reading the same layers directly with pyogrio and rasterio (what a tool without the
-cache pays before any scoring), and their ratio.
+prints the time beside a direct call of the same library functions on a plan already in memory (assess,
+bundle, map): the ratio is what the dashboard's path adds (writing and reading the edited plan, checks).
+Times are medians of at least 5 runs.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyogrio
-import rasterio
 import yaml
-from _timing import best_of, line
+from _timing import line, median_of
 
 from planner.assess import assess
 from planner.dashboard.deck import build_deck
@@ -50,20 +49,16 @@ def main() -> int:
 
     edit_and_reassess()  # the first assessment builds the indexes and the road graph, once per process
 
-    def read_layers_directly() -> int:
-        rows = 0
-        for layer in layerset:
-            if layer.kind == "population":
-                with rasterio.open(layer.path) as src:
-                    rows += int(src.read(1).size)
-            else:
-                rows += len(pyogrio.read_dataframe(layer.path))
-        return rows
+    fixed = load_plan(write_plan(data, SAMPLE, folder))
 
-    ours, size = best_of(edit_and_reassess, repeat=5)
-    theirs, _ = best_of(read_layers_directly, repeat=5)
+    def library_directly() -> int:
+        result = assess(fixed, layerset)
+        return len(build_deck(result, bundle(result, Redaction()), "A").to_json())
+
+    ours, size = median_of(edit_and_reassess)
+    theirs, _ = median_of(library_directly)
     print(f"Sample: {len(layerset.layers)} layers, 3 COAs; map spec {size / 1e6:.2f} MB")
-    line("edit, re-assess, redact, map", ours, theirs, None)
+    line("edit, re-assess, redact, map", ours, theirs, 1.2)
     verdict = "ok" if ours < 1.0 else "OVER the 1 s target"
     print(f"re-assessing after an edit: {ours:.2f} s (target under 1 s): {verdict}")
     return 0 if ours < 1.0 else 1
