@@ -14,13 +14,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pydeck as pdk
 import streamlit as st
 import yaml
 
 from planner.assess import Assessment, assess
+from planner.dashboard.deck import build_deck
 from planner.layers.manifest import LayerSet, load_layerset
+from planner.outputs import bundle
 from planner.plan import check_plan_in_layers, load_plan
 from planner.record import Record, User
+from planner.redaction import Redaction
 from planner.settings import Settings, load_settings
 from planner.store import store_url
 from planner.uploads import check_confined
@@ -159,3 +163,30 @@ def _recorded(assessment_id: str, _store: Record) -> Assessment:
 def recorded_assessment(assessment_id: str) -> Assessment:
     """A recorded assessment rebuilt once per process (it is checked against its inputs when rebuilt)."""
     return _recorded(assessment_id, record())
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _map(
+    _assessment: Assessment,
+    _redaction: Redaction,
+    key: tuple[Any, ...],
+) -> tuple[Assessment, pdk.Deck, str]:
+    _, coa, heatmap, language, label, _who = key
+    found = bundle(_assessment, _redaction, lang=language)
+    deck = build_deck(_assessment, found, coa, heatmap=heatmap, fictional_label=label)
+    return _assessment, deck, " ".join(found.statement)
+
+
+def map_of(
+    assessment: Assessment, coa: str, redaction: Redaction, *, heatmap: bool, label: str
+) -> tuple[pdk.Deck, str]:
+    """The map of one COA and its data statement, built once per assessment, COA, layer choice, language and
+    redaction (who may see what is part of the key, so one role's map never reaches another's screen): a
+    widget change that comes back to a view already seen costs nothing."""
+    who = (redaction.sensitive, redaction.coarsen_m, redaction.asked_by.name if redaction.asked_by else None)
+    key = (id(assessment), coa, heatmap, lang(), label, who)
+    kept, deck, statement = _map(assessment, redaction, key)
+    if kept is not assessment:  # another assessment now lives at the same address: build afresh
+        _map.clear()
+        kept, deck, statement = _map(assessment, redaction, key)
+    return deck, statement

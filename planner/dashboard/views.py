@@ -19,7 +19,7 @@ from planner.assess import Assessment
 from planner.brief import brief, brief_html
 from planner.checklist import render
 from planner.dashboard import state
-from planner.dashboard.deck import CATEGORY_COLOURS, KIND_COLOURS, build_deck
+from planner.dashboard.deck import CATEGORY_COLOURS, KIND_COLOURS
 from planner.effects import load_effects_table
 from planner.errors import InputError, PlannerError
 from planner.export import FORMATS, export
@@ -288,6 +288,12 @@ def map_page() -> None:
     if assessment is None:
         return
     _fictional_banner(assessment)
+    _map_view(assessment)
+
+
+@st.fragment
+def _map_view(assessment: Assessment) -> None:
+    """The map and its controls: changing a control reruns this part only, not the page."""
     coas = [r.coa.id for r in assessment.coas]
     cols = st.columns([3, 2, 2])
     coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa", format_func=_md)
@@ -297,11 +303,10 @@ def map_page() -> None:
         t("show_sources"), key="map_sources", disabled=not cleared, help=None if cleared else t("sources_not_cleared")
     )
     redaction = _redaction(sources=sources)
-    found = bundle(assessment, redaction, lang=state.lang())
-    deck = build_deck(assessment, found, coa, heatmap=heat, fictional_label=t("fictional_map_label"))
+    deck, statement = state.map_of(assessment, coa, redaction, heatmap=heat, label=t("fictional_map_label"))
     st.pydeck_chart(deck, height=560, key="map")
     _legend()
-    st.caption(_md(" ".join(found.statement)))
+    st.caption(_md(statement))
 
 
 def _legend() -> None:
