@@ -666,7 +666,8 @@ class _Cells:
         rr, cc = grid_r.ravel(), grid_c.ravel()
         x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
         boxes = shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0)
-        return (rr * self.cols + cc)[shapely.intersects(boxes, shape)]
+        shapely.prepare(shape)  # one shape against many boxes: GEOS indexes it once (kept on the geometry)
+        return (rr * self.cols + cc)[shapely.intersects(shape, boxes)]
 
     def of_edge(self, graph: RoadGraph, edge: int) -> np.ndarray:
         if edge not in self.by_edge:
