@@ -271,8 +271,8 @@ def test_a_coas_casualties_do_not_depend_on_the_other_coas_of_the_plan() -> None
 def test_threat_density_is_the_gaussian_sum_of_the_reports(
     found: list[tuple[float, float, float]], bandwidth: float
 ) -> None:
-    """The map's threat density equals every report's Gaussian kernel summed at every cell (to 0.04 % of a
-    report's weight, what lies beyond four bandwidths), computed here the direct way."""
+    """The map's threat density equals every report's Gaussian kernel summed at every cell (each report to
+    within its kernel's value at four bandwidths, exp(-8) of its peak), computed here the direct way."""
     import numpy as np  # noqa: PLC0415
     from affine import Affine  # noqa: PLC0415
 
@@ -301,4 +301,5 @@ def test_threat_density_is_the_gaussian_sum_of_the_reports(
         (w * norm * np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * bandwidth**2)) for x, y, w in found),
         np.zeros(shape),
     )
-    assert np.allclose(got, want, rtol=0, atol=norm * 4e-4 * max((w for *_, w in found), default=0) + 1e-12)
+    # each report may leave out at most its kernel's value four bandwidths away: exp(-8) of its peak
+    assert np.allclose(got, want, rtol=0, atol=norm * np.exp(-8) * sum(w for *_, w in found) + 1e-12)
