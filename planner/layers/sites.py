@@ -194,7 +194,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         subtype = pd.Series(None, index=frame.index, dtype=object)
     elif spec.category_column is not None:
         raw = text_column(frame[spec.category_column])
-        category = pd.Series([spec.category_map.get(v, "other") if v else "other" for v in raw], index=frame.index)
+        category = raw.map(spec.category_map).fillna("other").astype(object)
         subtype = raw
     else:
         tags = frame.drop(columns=["geometry"]).to_dict("records")
@@ -206,7 +206,9 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
     name_col = find_column(columns, spec.name, NAME_COLUMNS)
     status_col = find_column(columns, spec.status, STATUS_COLUMNS)
     status = text_column(frame[status_col]) if status_col else pd.Series(None, index=frame.index, dtype=object)
-    classes = pd.Series([status_class(v, spec.status_map) for v in status], index=frame.index, dtype=object)
+    # Each distinct status text is read once: a national list repeats a handful of words thousands of times
+    meaning = {v: status_class(v, spec.status_map) for v in status.dropna().unique()}
+    classes = status.map(meaning).astype(object).where(status.notna(), "unknown")
     hours_col = find_column(columns, spec.hours, HOURS_COLUMNS)
     hours = text_column(frame[hours_col]) if hours_col else pd.Series(None, index=frame.index, dtype=object)
     occupancy_col = find_column(columns, spec.occupancy, OCCUPANCY_COLUMNS)
@@ -258,10 +260,11 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
     )
     if grouped is not None:
         layer.flags.append(grouped_flag(layer_id, grouped, "sites"))
+    readable = {text: readable_hours(text) for text in out["hours"].dropna().unique() if isinstance(text, str) and text}
     unreadable = [
         row
         for row, text in zip(out["source_row"], out["hours"], strict=True)
-        if isinstance(text, str) and text and not readable_hours(text)
+        if isinstance(text, str) and text and not readable[text]
     ]
     if unreadable:
         layer.flags.append(

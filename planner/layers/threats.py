@@ -288,8 +288,9 @@ def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
         return np.full(len(frame), None, dtype=object)
     words = [w.lower() for w in spec.community_values]
     pattern = re.compile("|".join(rf"\b{re.escape(w)}\b" for w in words), re.IGNORECASE)
-    found = [bool(words) and v is not None and bool(pattern.search(v)) for v in text_column(frame[spec.source_type])]
-    return np.array(found, dtype=bool)
+    texts = text_column(frame[spec.source_type])
+    says = {v: bool(words) and bool(pattern.search(v)) for v in texts.dropna().unique()}  # each text once
+    return texts.map(says).fillna(False).to_numpy(dtype=bool)
 
 
 def _dates(frame: pd.DataFrame, column: str, reading: _Reading, date_format: str | None = None) -> pd.Series:
