@@ -44,6 +44,7 @@ def line(*coords: tuple[float, float]) -> dict[str, Any]:
     return {"type": "LineString", "coordinates": [list(c) for c in coords]}
 
 
+COUNTY_AREA = {"type": "Polygon", "coordinates": [[[31.5, 4.8], [31.7, 4.8], [31.7, 4.9], [31.5, 4.9], [31.5, 4.8]]]}
 BOWTIE = {"type": "Polygon", "coordinates": [[[31.6, 4.85], [31.61, 4.86], [31.61, 4.85], [31.6, 4.86], [31.6, 4.85]]]}
 SITES = fc(({"id": "a", "amenity": "school", "name": "School"}, pt()), ({"id": "b", "amenity": "clinic"}, pt(31.61)))
 CSV_SITES = "id,name,lat,lon\n1,Clinic,4.85,31.6\n2,School,4.86,31.61\n"
@@ -394,6 +395,48 @@ def plan_case(elements: list[dict[str, Any]], expected: str, **top: Any) -> Case
 
 LZ = {"id": "lz", "activity": "helicopter_lz", "position": [31.6, 4.85]}
 CASES |= {
+    # --- files as field staff save them
+    "workbook that is a renamed zip": ({"s.xlsx": "ZIP:s.vrt"}, layer("sites", "s.xlsx"), "refused: XLSX workbook"),
+    "KMZ holding more than a KML": ({"s.kmz": "ZIP:s.vrt"}, layer("sites", "s.kmz"), "refused: must hold a KML"),
+    "KML that is a network link": (
+        {
+            "s.kml": '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><NetworkLink><Link>'
+            "<href>https://example.org/x.kml</href></Link></NetworkLink></kml>"
+        },
+        layer("sites", "s.kml", category="health"),
+        "refused: network link",
+    ),
+    "one page of a UCDP API answer": (
+        {"e.json": '{"TotalCount": 3, "TotalPages": 2, "NextPageUrl": "https://x/?page=1", "Result": []}'},
+        layer("threats", "e.json", schema="ucdp"),
+        "refused: one page of 2",
+    ),
+    "decimals written both ways": (
+        {"s.csv": "id;lat;lon\n1;4,85;31.6\n2;4,86;31.61\n"},
+        layer("sites", "s.csv", category="health"),
+        "refused: decimal",
+    ),
+    "a status nobody knows": (
+        {"s.csv": "id,lat,lon,status\n1,4.85,31.6,under the mango tree\n"},
+        layer("sites", "s.csv", category="health", status="status"),
+        "flag: status_unrecognised",
+    ),
+    "an ACLED event type nobody knows": (
+        {"e.csv": "event_id_cnty,event_date,event_type,latitude,longitude\nX1,2025-05-01,Cyber incident,4.85,31.6\n"},
+        layer("threats", "e.csv", schema="acled"),
+        "flag: unknown_types",
+    ),
+    "a county no boundary layer has": (
+        {
+            "a.geojson": fc(({"name": "Juba"}, COUNTY_AREA)),
+            "d.csv": "county,idps\nJubba,100\n",
+        },
+        {
+            "a": {"kind": "admin", "path": "a.geojson", "as_of": "2025-05-01"},
+            "d": {"kind": "displacement", "path": "d.csv", "admin": "a", "admin_key": "county", "as_of": "2025-05-01"},
+        },
+        "refused: nearest: Juba",
+    ),
     "plan activity unknown": plan_case([{**LZ, "activity": "airstrike"}], "refused: unknown activity 'airstrike'"),
     "plan COA id twice": plan_case(
         [], "refused: duplicate COA id", coas=[{"id": "A", "name": "a", "elements": [LZ]}] * 2
