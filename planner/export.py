@@ -24,14 +24,13 @@ from planner.errors import InputError
 from planner.outputs import Bundle
 from planner.vocabulary import EXPORT_FORMATS
 
-FORMATS = EXPORT_FORMATS
 FOLDER_FORMATS = ("geojson", "csv")  # one file per layer or table
 
 
 def export(bundle: Bundle, fmt: str, out: Path) -> list[Path]:
     """Write ``bundle`` as ``fmt`` to ``out`` (a file, or a new folder for geojson and csv); the paths written."""
     if fmt not in WRITERS:
-        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(FORMATS)}")
+        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
     if fmt in FOLDER_FORMATS and out.exists():
         raise InputError.single(out, "", "the folder already exists", "name a new folder: nothing is overwritten")

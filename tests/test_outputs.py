@@ -28,12 +28,13 @@ from world import lonlat, make_world
 from planner.assess import Assessment, assess
 from planner.brief import brief, brief_html
 from planner.errors import InputError
-from planner.export import FORMATS, export
+from planner.export import export
 from planner.outputs import LAYERS, Bundle, bundle, from_record
 from planner.plan import open_plan
 from planner.record import NotAllowedError, Record, RecordError, User
 from planner.redaction import Redaction, policy
 from planner.settings import RedactionSettings, Settings
+from planner.vocabulary import EXPORT_FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -88,7 +89,7 @@ def released(recorded: tuple[Record, str, dict[str, User]], **kwargs: Any) -> tu
 def write_all(found: Bundle, folder: Path) -> dict[str, Path]:
     folder.mkdir()
     paths = {}
-    for fmt in FORMATS:
+    for fmt in EXPORT_FORMATS:
         export(found, fmt, folder / OUT_NAMES[fmt])
         paths[fmt] = folder / OUT_NAMES[fmt]
     return paths

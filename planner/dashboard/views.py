@@ -22,12 +22,13 @@ from planner.dashboard import state
 from planner.dashboard.deck import CATEGORY_COLOURS, KIND_COLOURS
 from planner.effects import load_effects_table
 from planner.errors import InputError, PlannerError
-from planner.export import FORMATS, export
+from planner.export import export
 from planner.outputs import Bundle, bundle
-from planner.record import DECISIONS, ROLES, STATUSES, ConflictError, RecordError, User
+from planner.record import ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
 from planner.risk import comparison_text, explain, people_text, range_text, reasons_text
 from planner.uploads import save_upload, write_plan
+from planner.vocabulary import DECISIONS, EXPORT_FORMATS, ROLES, STATUSES
 from planner.words import LANGUAGES, words
 
 t = state.t
@@ -597,7 +598,7 @@ def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Red
     if shared:
         redaction = policy(None, state.settings().redaction, coarsen_km=state.settings().redaction.coarsen_km)
         found = bundle(assessment, redaction, lang=state.lang(), assessment_id=ident, review=found.review)
-    cols = st.columns(len(FORMATS) + 2)
+    cols = st.columns(len(EXPORT_FORMATS) + 2)
     cols[0].download_button(
         "brief.html", brief(assessment, found, "html"), f"{ident}-brief.html", "text/html", key="dl_html"
     )
@@ -608,7 +609,7 @@ def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Red
         cols[1].download_button(
             t("save_pdf"), st.session_state["pdf"], f"{ident}-brief.pdf", "application/pdf", key="dl_pdf"
         )
-    for col, fmt in zip(cols[2:], FORMATS, strict=True):
+    for col, fmt in zip(cols[2:], EXPORT_FORMATS, strict=True):
         name, data, mime = _export_bytes(found, fmt, ident)
         col.download_button(fmt, data, name, mime, key=f"dl_{fmt}")
     st.caption(_md(" ".join(found.statement)))

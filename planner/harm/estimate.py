@@ -626,10 +626,11 @@ def _place_groups(cells: np.ndarray, presence: Presence, values: np.ndarray) -> 
         return {}
     x = np.array([g.point_x for g in presence.groups])
     y = np.array([g.point_y for g in presence.groups])
-    local, inside = presence.local_mask(presence.surface_cell(x, y))
+    on_surface = presence.surface_cell(x, y)
+    local, inside = presence.local_mask(on_surface)
     np.add.at(cells, local[inside], values[inside])
     outside: dict[int, float] = {}
-    for cell, value in zip(presence.surface_cell(x, y)[~inside], values[~inside], strict=True):
+    for cell, value in zip(on_surface[~inside], values[~inside], strict=True):
         if value:
             outside[int(cell)] = outside.get(int(cell), 0.0) + float(value)
     return outside

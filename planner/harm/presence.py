@@ -116,12 +116,13 @@ class Presence:
 
     def window(self, rows: tuple[int, int], cols: tuple[int, int]) -> Presence:
         """The part of the grid in rows [r0, r1) and columns [c0, c1), with every group (groups are not cells)."""
-        full_rows, full_cols = self.shape
+        full_cols = self.shape[1]
         (r0, r1), (c0, c1) = rows, cols
-        grid = np.arange(full_rows * full_cols).reshape(full_rows, full_cols)[r0:r1, c0:c1].ravel()
-        self.groups_near((0.0, 0.0, 0.0, 0.0), 0.0)  # the groups' bounds, computed once and shared
+        # Flat indices of the window's cells, from its rows and columns alone (never the whole grid's)
+        grid = (np.arange(r0, r1)[:, None] * full_cols + np.arange(c0, c1)[None, :]).ravel()
         return replace(
             self,
+            _bounds=self._group_bounds(),  # computed once, shared by every window
             cell_x=self.cell_x[grid],
             cell_y=self.cell_y[grid],
             residents=self.residents[grid],
@@ -158,6 +159,17 @@ class Presence:
         """Indices of the groups whose samples (or own point) come within ``reach_m`` of ``bounds``' box."""
         if not self.groups:
             return np.array([], dtype=int)
+        b = self._group_bounds()
+        west, south, east, north = bounds
+        return np.flatnonzero(
+            (b[:, 2] >= west - reach_m)
+            & (b[:, 0] <= east + reach_m)
+            & (b[:, 3] >= south - reach_m)
+            & (b[:, 1] <= north + reach_m)
+        )
+
+    def _group_bounds(self) -> np.ndarray:
+        """Each group's box (its samples and own point), built once."""
         if self._bounds is None or len(self._bounds) != len(self.groups):
             self._bounds = np.array(
                 [
@@ -169,15 +181,8 @@ class Presence:
                     )
                     for g in self.groups
                 ]
-            )
-        west, south, east, north = bounds
-        b = self._bounds
-        return np.flatnonzero(
-            (b[:, 2] >= west - reach_m)
-            & (b[:, 0] <= east + reach_m)
-            & (b[:, 3] >= south - reach_m)
-            & (b[:, 1] <= north + reach_m)
-        )
+            ).reshape(-1, 4)
+        return self._bounds
 
     @property
     def present(self) -> np.ndarray:

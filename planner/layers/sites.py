@@ -87,7 +87,7 @@ def status_words() -> dict[str, tuple[str, ...]]:
     """The status vocabulary (``status_words.yaml``): status class -> plain phrases, in the order tried."""
     text = resources.files("planner.layers").joinpath("status_words.yaml").read_text(encoding="utf-8")
     table = parse_yaml(text)
-    return {cls: tuple(_plain(str(w)) for w in table[cls]) for cls in ("unknown", *STATUS_CLASSES[:3][::-1])}
+    return {cls: tuple(_plain(str(w)) for w in table[cls]) for cls in STATUS_CLASSES}
 
 
 def _plain(text: str) -> str:

@@ -182,7 +182,8 @@ def _csv(text: str, sep: str, problems: Collector) -> tuple[pd.DataFrame | None,
     except pd.errors.ParserError as exc:
         problems.add("", f"cannot be read as CSV ({exc})", "check the separator (`sep:`) and quoting")
         return None, None, ragged
-    kept = [line for line in starts if line not in set(longer)]
+    skipped = set(longer)
+    kept = [line for line in starts if line not in skipped]
     lines = np.array(kept) if len(kept) == len(frame) else np.arange(2, 2 + len(frame))
     frame = frame.replace({"": None}).astype(object)
     return frame.where(frame.notna(), None), lines, ragged
