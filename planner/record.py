@@ -36,7 +36,7 @@ from planner.settings import Settings
 if TYPE_CHECKING:
     from planner.assess import Assessment
 from planner.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
-from planner.vocabulary import ALLOWED, DECISIONS, NEEDS_NOTE, ROLES, SEVERITIES, STATUSES
+from planner.vocabulary import ALLOWED, DECISIONS, NEEDS_NOTE, REVIEWERS, ROLES, SEVERITIES, STATUSES, record_key
 
 # Failed sign-ins for a name in this window slow the next attempt: 0.5 s, 1 s, 2 s ... up to 8 s.
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -208,18 +208,24 @@ class Record:
         content = {"plan_text": plan_text, "inputs": inputs, "settings": settings, "result": data}
         digest = sha256(content)
         ident = f"{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+        # An item raised alike by several COAs is one row, under its first COA's key: reviewed once
+        shared = {
+            record_key(coa["id"], item): (item.get("coas") or [coa["id"]])[0]
+            for coa in data["coas"]
+            for item in coa["checklist"]["items"]
+        }
+        items_of = {record_key(coa["id"], item): item for coa in data["coas"] for item in coa["checklist"]["items"]}
         rows = [
             {
                 "assessment_id": ident,
-                "key": f"{coa['id']}/{item['id']}",
-                "coa": coa["id"],
+                "key": key,
+                "coa": shared[key],
                 "source": "rule",
                 "content": canonical(item),
                 "status": "open",
                 "version": 1,
             }
-            for coa in data["coas"]
-            for item in coa["checklist"]["items"]
+            for key, item in items_of.items()
         ]
         with self._writing() as conn:
             conn.execute(
@@ -336,6 +342,7 @@ class Record:
             item = conn.execute(
                 sa.select(items).where(items.c.assessment_id == assessment_id, items.c.key == key)
             ).one()
+            _may_review(user, key, json.loads(item.content))
             if self._signed(conn, assessment_id):
                 raise NotAllowedError(
                     f"assessment {assessment_id} is signed off: record a new assessment to review again"
@@ -452,6 +459,8 @@ class Record:
                 {
                     "key": item.key,
                     "coa": item.coa,
+                    "coas": content.get("coas") or ([item.coa] if item.coa else []),
+                    "owner": content.get("owner", []),
                     "title": content["title"],
                     "severity": content["severity"],
                     "kind": content.get("kind", "finding"),
@@ -677,6 +686,17 @@ class Record:
             .order_by(signoffs.c.id.desc())
         ).first()
         return decision is not None and decision[0] != "reject"
+
+
+def _may_review(user: User, key: str, content: dict[str, Any]) -> None:
+    """A PoC adviser reviews any item; another civilian officer only the items their role owns."""
+    owners = list(content.get("owner", []))
+    if user.role == "poc_adviser" or user.role in owners:
+        return
+    named = ", ".join(o for o in owners if o in REVIEWERS) or "no reviewing role"
+    raise NotAllowedError(
+        f"{user.name} ({user.role}) may not review {key}: it is reviewed by its owners ({named}) or a PoC adviser"
+    )
 
 
 def _require(user: User | None, action: str) -> None:

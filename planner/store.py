@@ -34,7 +34,7 @@ users = sa.Table(
     "users",
     metadata,
     sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("created_by", sa.String(100), nullable=False),

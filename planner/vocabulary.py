@@ -6,7 +6,27 @@ or the outputs.
 
 from __future__ import annotations
 
-ROLES = ("planner", "poc_adviser", "commander", "admin")
+from typing import Any
+
+ROLES = (
+    "planner",
+    "poc_adviser",
+    "commander",
+    "admin",
+    "human_rights_officer",
+    "child_protection_officer",
+    "civil_affairs_officer",
+    "women_protection_adviser",
+)
+# The mission's civilian officers who review checklist items: a PoC adviser any item, the others the items
+# their role owns. The PoC adviser stays responsible for the whole checklist.
+REVIEWERS = (
+    "poc_adviser",
+    "human_rights_officer",
+    "child_protection_officer",
+    "civil_affairs_officer",
+    "women_protection_adviser",
+)
 STATUSES = ("open", "addressed", "accepted_risk", "not_applicable", "change_requested")
 DECISIONS = ("approve", "approve_with_conditions", "reject")
 SEVERITIES = ("high", "medium", "low")
@@ -14,7 +34,7 @@ SEVERITIES = ("high", "medium", "low")
 ALLOWED = {
     "add_user": {"admin"},
     "record": {"planner"},
-    "review": {"poc_adviser"},
+    "review": set(REVIEWERS),
     "add_item": {"poc_adviser"},
     "signoff": {"commander"},
     "read": set(ROLES),
@@ -24,3 +44,10 @@ NEEDS_NOTE = ("accepted_risk", "not_applicable", "change_requested")
 # Output formats: the commander's brief, and the exports of an assessment's layers and tables.
 BRIEF_FORMATS = ("html", "pdf")
 EXPORT_FORMATS = ("gpkg", "geotiff", "geojson", "kml", "csv")
+
+
+def record_key(coa: str, item: dict[str, Any]) -> str:
+    """The key of an item of ``coa``'s checklist in the record: 'A/P12' under the first COA that raises it
+    alike (an item shared by several COAs is one row, reviewed once)."""
+    coas = item.get("coas") or [coa]
+    return f"{coas[0]}/{item['id']}"

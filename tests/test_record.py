@@ -94,7 +94,11 @@ def test_every_action_by_every_role_only_the_allowed_ones_pass(recorded: tuple[R
                 outcomes[(action, role)] = True
             except NotAllowedError:
                 outcomes[(action, role)] = False
-    assert outcomes == {(a, r): r in ALLOWED[a] for a in actions for r in ROLES}
+    # A PoC adviser reviews any item; the mission's other civilian officers only the items their role owns
+    owners = next(i["owner"] for i in record.status(ident)["items"] if i["key"] == key)
+    expected = {(a, r): r in ALLOWED[a] for a in actions for r in ROLES}
+    expected |= {("review", r): r == "poc_adviser" or (r in ALLOWED["review"] and r in owners) for r in ROLES}
+    assert outcomes == expected
     assert record.verify().intact
 
 
@@ -499,3 +503,21 @@ def test_a_server_record_keeps_its_seal_in_files_named_after_its_address(
     other = Seal.for_store(sa.make_url("postgresql+psycopg://primum@127.0.0.1:5432/other"))
     assert other.anchor != first.anchor and other.keys != first.keys
     assert oct((first.anchor.with_suffix(".key")).stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_record_from_before_the_mission_roles_upgrades_in_place_and_takes_them(tmp_path: Path) -> None:
+    from alembic import command  # noqa: PLC0415
+
+    from planner.store import _alembic_config  # noqa: PLC0415
+
+    record = new_record(tmp_path)
+    with record.engine.begin() as conn:  # the record as the version before the mission's roles left it
+        command.downgrade(_alembic_config(conn), "0001")
+    record.engine.dispose()
+    upgraded = Record.open(str(record.engine.url))
+    added = upgraded.add_user(PEOPLE["admin"], "cp-1", "child_protection_officer", PASSWORD)
+    assert added.role == "child_protection_officer"
+    with upgraded.engine.connect() as conn:
+        names = set(conn.execute(sa.text("SELECT name FROM users")).scalars())
+    assert {"planner-1", "poc_adviser-1", "commander-1", "cp-1"} <= names
+    assert upgraded.verify().intact
