@@ -18,13 +18,14 @@ import shapely
 from planner import __version__
 from planner.access import Access, RouteOption, access
 from planner.catalogue import BASE_LANGUAGE, Catalogue, load_catalogue
-from planner.checklist import Checklist, Situation, evaluate, render
+from planner.checklist import Checklist, Situation, evaluate, render, share
 from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
 from planner.exposure import Exposure, ZoneFigures, exposure
 from planner.geo import working_crs
 from planner.harm import HarmEstimate, Range, estimate_harm, people_present
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
+from planner.places import Gazetteer
 from planner.plan import COA, Plan
 from planner.risk import Comparison, Risk, compare, comparison_text, explain, reasons_text, risk
 from planner.settings import Settings
@@ -437,6 +438,8 @@ def assess(
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
     warnings = layerset.all_flags(plan.window.start.date())
     scores = {r.coa.id: r.risk.score for r in results}
+    gazetteer = Gazetteer(layerset, crs)
+    checklists = {}
     for r in results:
         situation = Situation(
             plan=plan,
@@ -451,8 +454,12 @@ def assess(
             effects=effects,
             settings=settings,
             warnings=warnings,
+            gazetteer=gazetteer,
         )
-        r.checklist = evaluate(catalogue, situation)
+        checklists[r.coa.id] = evaluate(catalogue, situation)
+    shared = share(checklists, catalogue)  # an item raised alike by several COAs is reviewed once for all of them
+    for r in results:
+        r.checklist = shared[r.coa.id]
     return Assessment(
         plan,
         layerset,

@@ -77,6 +77,7 @@ def brief_html(assessment: Assessment, bundle: Bundle) -> str:
         "exposure": _annex_exposure(assessment, lang),
         "sites": bundle.layers["sites"].drop(columns="geometry").to_dict("records"),
         "sources": _sources(assessment),
+        "context": bundle.context,
         "provenance": _provenance(assessment, bundle),
         "n": lambda value: "—" if _blank(value) else number(float(value), lang),
         "people": lambda value: "—" if _blank(value) else number(round_people(value), lang),
@@ -167,7 +168,7 @@ def _annex_harm(assessment: Assessment, w: dict[str, Any], lang: str) -> list[di
 
 
 def _top(bundle: Bundle, w: dict[str, Any]) -> list[dict[str, Any]]:
-    table = bundle.checklist.copy()
+    table = bundle.checklist.drop_duplicates("key").copy()  # an item shared by COAs is one precaution
     table["_order"] = table["severity"].map(SEVERITY_ORDER).fillna(3) * 2 + (table["kind"] == "prompt")
     table = table.sort_values(["_order"], kind="stable")
     table["_turn"] = table.groupby("coa").cumcount()  # each COA's most severe first, taken in turns

@@ -27,6 +27,7 @@ from planner.errors import Collector, InputError
 from planner.layers.model import CATEGORIES
 from planner.layers.threats import THREAT_KINDS
 from planner.opening import file_identity
+from planner.places import COMPASS
 from planner.settings import ChecklistSettings
 
 BASE_LANGUAGE = "en"
@@ -47,7 +48,10 @@ ACCESS_FIELDS = {
     "residents_beyond_reach": ("people", "limit_min", "facilities"),
     "residents_cut_from_care": ("people", "limit_min", "worse_by_min"),
     "sites_beyond_reach": ("place", "people", "before_min", "during_min", "limit_min"),
+    "sites_beyond_before": ("place", "people", "before_min", "during_min", "limit_min"),
+    "off_network": ("people",),
     "cut_off": ("place", "kind", "people", "lost", "roads"),
+    "sites_cut_off": ("place", "kind", "lost", "roads"),
     "route_populated": ("element", "people", "markets", "window"),
     "heavy_sole_link": ("element", "roads"),
     "heavy_rainy_earth": ("element", "roads", "season"),
@@ -67,9 +71,23 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "people",
         "hours",
     ),
-    "element": ("element", "activity", "people", "area_km2", "density_km2", "threshold", "munitions", "sites"),
-    "exposure": ("zone", "people", "displaced", "value", "threshold", "coverage_pct"),
-    "reports": ("count", "kinds", "latest", "nearest_m", "events", "actors", "days"),
+    "element": (
+        "element",
+        "activity",
+        "people",
+        "people_core",
+        "area_km2",
+        "density_km2",
+        "threshold",
+        "munitions",
+        "sites",
+        "window",
+        "night",
+        "where",
+    ),
+    "exposure": ("zone", "element", "activity", "people", "displaced", "value", "threshold", "coverage_pct"),
+    "reports": ("count", "kinds", "latest", "nearest_m", "events", "more", "actors", "days"),
+    "cordon": ("element", "activity", "people", "hours", "hours_from", "threshold", "inside", "missing_inside"),
     "data": ("layer", "code", "message"),
     "languages": ("missing", "communities", "interpreters"),
     "comparison": ("score", "best", "best_score", "difference"),
@@ -89,7 +107,6 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "no_own_force_names": (),
     "no_community_data": (),
     "no_roads": (),
-    "off_network": ("people",),
     "no_languages": (),
     "no_vulnerability_data": (),
     "no_movement_data": (),
@@ -115,9 +132,17 @@ LABELS = (
     *THREAT_KINDS,
     "dry",
     "rainy",
+    "where",
+    "where_at",
+    "homes",
+    "more_events",
+    "hours_plan",
+    "hours_window",
+    "usual_hours",
+    *COMPASS,
 )
 # Evidence values of these fields are words of the catalogue (categories, zones, seasons), translated.
-TRANSLATED_FIELDS = ("zone", "category", "season", "lost", "kind")
+TRANSLATED_FIELDS = ("zone", "category", "season", "lost", "kind", "inside", "missing_inside", "hours_from")
 
 
 class _Strict(BaseModel):
@@ -126,6 +151,9 @@ class _Strict(BaseModel):
 
 class _Trigger(_Strict):
     evidence: str = Field("", description="how one piece of evidence reads, with placeholders")
+    when_activity: list[ActivityClass] = Field(
+        default_factory=list, description="evaluate only for a COA with an element of any of these classes"
+    )
     when_plan: dict[Literal[PLAN_GATES], bool] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="evaluate only when the plan's keys have these values"
     )
@@ -145,16 +173,26 @@ class ElementTrigger(_Trigger):
     """Elements of some activity classes, optionally in a populated area, without an observer, near civilians."""
 
     type: Literal["element"]
-    activity: list[ActivityClass] = Field(min_length=1)
+    activity: list[ActivityClass] = Field(default_factory=list, description="any of these classes; empty: any")
     observer: bool | None = Field(None, description="false: only elements without an observer on the target")
     populated: bool = Field(False, description="only when people per km² in its zones reach populated_area_km2")
-    near_civilians: bool = Field(False, description="only when near_people live in its zones or a displacement site")
+    near_civilians: bool = Field(False, description="only when people live in its zones, or a displacement site")
+    near_at_least: str = Field("near_people", description="a setting: how many people make its zones 'near civilians'")
+    camps: bool = Field(True, description="near_civilians: a displacement site in its zones counts too")
+
+    @field_validator("near_at_least")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return _threshold(value)
 
 
 class ExposureTrigger(_Trigger):
     """People in the COA's zones at or above a threshold."""
 
     type: Literal["exposure"]
+    activity: list[ActivityClass] = Field(
+        default_factory=list, description="per element of these classes; empty: the whole COA"
+    )
     zone: Literal["core", "all"]
     measure: Literal["people", "people_weighted", "people_and_displaced"]
     at_least: str
@@ -188,6 +226,18 @@ class ReportsTrigger(_Trigger):
     @classmethod
     def _known(cls, value: str | None) -> str | None:
         return None if value is None else _threshold(value)
+
+
+class CordonTrigger(_Trigger):
+    """People held inside a cordon for long: how long, how many, and what they have inside."""
+
+    type: Literal["cordon"]
+    at_least_hours: str = Field(description="a setting: cordons lasting this long raise the rule")
+
+    @field_validator("at_least_hours")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return _threshold(value)
 
 
 class AccessTrigger(_Trigger):
@@ -234,6 +284,7 @@ Trigger = Annotated[
     | ExposureTrigger
     | ReportsTrigger
     | AccessTrigger
+    | CordonTrigger
     | DataTrigger
     | LanguagesTrigger
     | ComparisonTrigger
@@ -251,6 +302,9 @@ class Rule(_Strict):
     severity: Literal[SEVERITIES]  # type: ignore[valid-type]
     decided_by: str = Field("", description="the data that would decide the rule when the layers cannot")
     clear: str = Field("", description="what was checked, said when the rule is not raised")
+    context: bool = Field(
+        False, description="about the area, not the operation: shown beside the checklist, never an item to review"
+    )
     triggers: list[Trigger] = Field(min_length=1)
 
 
@@ -399,7 +453,7 @@ def _consistent(files: dict[str, CatalogueFile], source: str) -> None:
 def _rule_drift(rule_id: str, base: Rule, other: Rule, source: str) -> list[Any]:
     found = Collector(source)
     where = f"rules.{rule_id}"
-    for key in ("owner", "severity"):
+    for key in ("owner", "severity", "context"):
         if getattr(base, key) != getattr(other, key):
             found.add(f"{where}.{key}", f"differs from {BASE_LANGUAGE}.yaml", "translate the text only")
     if len(base.triggers) != len(other.triggers):

@@ -22,23 +22,29 @@ import pandas as pd
 from pyproj import CRS
 
 from planner.access import Access
+from planner.catalogue import MESSAGES as MESSAGE_FIELDS
 from planner.catalogue import SEVERITIES, TRANSLATED_FIELDS, Catalogue, CatalogueFile, Rule, placeholders
 from planner.effects import EffectsTable, Zone
-from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, coa_zones, sites_in_zones
+from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, ZoneFigures, coa_zones, sites_in_zones
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.layers.sites import open_during
+from planner.places import AT_M, Gazetteer
 from planner.risk import round_people
 from planner.settings import Settings
 from planner.threat import ThreatContext
 
 if TYPE_CHECKING:
-    from planner.plan import Plan
+    from planner.plan import COA, Plan
 
 # Placeholders that count people: rounded like every people figure Primum shows.
-PEOPLE_FIELDS = ("people", "displaced", "value")
-# Events listed by id in an item's evidence; the rest are counted.
-LISTED_EVENTS = 10
+PEOPLE_FIELDS = ("people", "people_core", "displaced", "value")
+# Events listed by id in an item's evidence, latest first; the rest are counted and found on the map.
+LISTED_EVENTS = 3
+# Road ids written out in an evidence line; the rest are counted and drawn on the map.
+LISTED_ROADS = 5
+# Local hours of darkness: a window reaching into them is a night operation for the search rules.
+NIGHT_HOURS = (19, 6)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Situation:
     effects: EffectsTable
     settings: Settings
     warnings: list[Flag] = field(default_factory=list)
+    gazetteer: Gazetteer | None = None  # names places in the evidence; MGRS only without it
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class Item:
     severity: str
     owner: tuple[str, ...]
     evidence: tuple[Evidence, ...]
+    # The COAs raising this same item with the same evidence (this one included): reviewed once for all.
+    coas: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -91,19 +100,58 @@ class Item:
 class Checklist:
     items: list[Item]
     not_raised: list[str]  # rules evaluated and not raised
+    context: list[Item] = field(default_factory=list)  # about the area, not the operation: shown, not reviewed
 
 
 def evaluate(catalogue: Catalogue, situation: Situation) -> Checklist:
-    """Every rule of ``catalogue`` for one COA: items raised, ordered by severity, and rules not raised."""
-    items, quiet = [], []
+    """Every rule of ``catalogue`` for one COA: items raised, most severe first and findings before prompts;
+    area-wide conditions apart, as context; and the rules not raised."""
+    items: list[Item] = []
+    context: list[Item] = []
+    quiet: list[str] = []
     for rule_id, rule in catalogue.rules.items():
         evidence = _deduplicated(_rule_evidence(rule, situation))
         if evidence:
-            items.append(Item(rule_id, rule.severity, tuple(rule.owner), tuple(evidence)))
+            raised = Item(rule_id, rule.severity, tuple(rule.owner), tuple(evidence), (situation.coa,))
+            (context if rule.context else items).append(raised)
         else:
             quiet.append(rule_id)
     items.sort(key=lambda item: (SEVERITIES.index(item.severity), item.kind != "finding", _natural(item.rule)))
-    return Checklist(items, sorted(quiet, key=_natural))
+    return Checklist(items, sorted(quiet, key=_natural), context)
+
+
+def share(checklists: dict[str, Checklist], catalogue: Catalogue) -> dict[str, Checklist]:
+    """Each item marked with every COA that raises it with the same evidence, so that it is reviewed once.
+
+    The same evidence is what a reviewer reads: the rule, and every figure and name its evidence lines show,
+    element names included. A site in the zones of differently named elements, or another count of reports,
+    is another item; a distance the lines do not show does not make one.
+    """
+    raised_by: dict[tuple[Any, ...], list[str]] = {}
+    signatures = {
+        (coa, item.rule): _signature(item, catalogue.rules[item.rule])
+        for coa, checklist in checklists.items()
+        for item in checklist.items
+    }
+    for (coa, _), signature in signatures.items():
+        raised_by.setdefault(signature, []).append(coa)
+    return {
+        coa: replace(
+            checklist,
+            items=[replace(i, coas=tuple(raised_by[signatures[coa, i.rule]])) for i in checklist.items],
+        )
+        for coa, checklist in checklists.items()
+    }
+
+
+def _signature(item: Item, rule: Rule) -> tuple[Any, ...]:
+    def shown(entry: Evidence) -> str:
+        template = MESSAGE_FIELDS.get(entry.missing, ()) if entry.missing else rule.triggers[entry.trigger].evidence
+        names = set(template) if entry.missing else placeholders(str(template))
+        return json.dumps({k: v for k, v in entry.data.items() if k in names}, sort_keys=True, default=str)
+
+    evidence = sorted((e.trigger, e.subject, e.missing, shown(e)) for e in item.evidence)
+    return (item.rule, item.severity, tuple(evidence))
 
 
 def _natural(rule_id: str) -> tuple[Any, ...]:
@@ -114,6 +162,8 @@ def _rule_evidence(rule: Rule, situation: Situation) -> list[Evidence]:
     found: list[Evidence] = []
     for i, trigger in enumerate(rule.triggers):
         if any(getattr(situation.plan, key) != value for key, value in trigger.when_plan.items()):
+            continue
+        if trigger.when_activity and not _zones_of(trigger.when_activity, situation):
             continue
         found.extend(_EVALUATORS[trigger.type](trigger, situation, i))
     return found
@@ -157,7 +207,8 @@ def _sites(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         data = _site_data(hit, activities[hit.element], s)
         missing = ""
         if trigger.open_in_window:
-            is_open = open_during(hit.hours, s.plan.window.start, s.plan.window.end)
+            hours = hit.hours or hit.usual_hours
+            is_open = open_during(hours, s.plan.window.start, s.plan.window.end)
             if is_open is False:
                 continue
             missing = "" if is_open else "hours_unknown"
@@ -189,7 +240,8 @@ def _site_data(hit: SiteHit, activity: str, s: Situation) -> dict[str, Any]:
         "zone": hit.zone,
         "distance_m": round(hit.distance_m, 1),
         "people": hit.population,
-        "hours": hit.hours,
+        # A place of worship's usual service times stand in for hours it does not give, and say so
+        "hours": {"usual": hit.usual_hours} if hit.hours is None and hit.usual_hours else hit.hours,
     }
 
 
@@ -199,26 +251,31 @@ def _site_data(hit: SiteHit, activity: str, s: Situation) -> dict[str, Any]:
 def _elements(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     found = []
     limits = s.settings.checklist
-    munitions = {e.id: e.munitions for e in next(c for c in s.plan.coas if c.id == s.coa).elements}
-    observers = {e.id: e.observer for e in next(c for c in s.plan.coas if c.id == s.coa).elements}
+    elements = {e.id: e for e in _coa(s).elements}
     for zone in _zones_of(trigger.activity, s):
+        element = elements[zone.element]
         figures = s.exposure.by_element[zone.element]
         people = None if figures["core"].people is None else figures["core"].people + (figures["outer"].people or 0)
         area_km2 = zone.outer.area / 1e6
         density = None if people is None or area_km2 == 0 else people / area_km2
+        centre = zone.geometry.centroid
         data = {
             "element": zone.element,
             "activity": s.effects[zone.activity].label,
             "people": people,
+            "people_core": figures["core"].people,  # inside a cordon: the people searched and held
             "area_km2": round(area_km2, 4),
             "density_km2": None if density is None else round(density, 1),
             "threshold": limits.populated_area_km2,
-            "munitions": munitions[zone.element],
+            "munitions": element.munitions,
             "sites": [],
+            "window": window_text(s.plan),
+            "night": at_night(s.plan),
+            "where": _where(s, centre.x, centre.y),
         }
         missing = ""
-        if trigger.observer is False and observers[zone.element] is not False:
-            if observers[zone.element]:
+        if trigger.observer is False and element.observer is not False:
+            if element.observer:
                 continue
             missing = "observer_unknown"
         if trigger.populated:
@@ -227,18 +284,60 @@ def _elements(trigger: Any, s: Situation, i: int) -> list[Evidence]:
             elif density < limits.populated_area_km2:
                 continue
         if trigger.near_civilians:
-            camps = [h.name or h.id for h in _hits([zone], s) if h.category == "displacement"]
+            camps = [h.name or h.id for h in _hits([zone], s) if h.category == "displacement"] if trigger.camps else []
             data["sites"] = camps
             if not camps and people is None:
                 missing = "no_population"
-            elif not camps and people is not None and people < limits.near_people:
+            elif not camps and people is not None and people < float(getattr(limits, trigger.near_at_least)):
                 continue
         found.append(Evidence(i, zone.element, data, missing, key=("element", zone.element)))
     return found
 
 
+def _coa(s: Situation) -> COA:
+    return next(c for c in s.plan.coas if c.id == s.coa)
+
+
+def window_text(plan: Plan) -> str:
+    """The window as a planner writes it, in the plan's own local time."""
+    start, end = plan.window.start, plan.window.end
+    last = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{last} (UTC{start:%z})"
+
+
+def at_night(plan: Plan) -> bool:
+    """Whether the window reaches into the local hours of darkness (``NIGHT_HOURS``)."""
+    start, end = plan.window.start, plan.window.end
+    if end - start >= timedelta(hours=24):
+        return True
+    dusk, dawn = NIGHT_HOURS
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    while hour < end:
+        if hour.hour >= dusk or hour.hour < dawn:
+            return True
+        hour += timedelta(hours=1)
+    return False
+
+
+def _where(s: Situation, x: float, y: float) -> dict[str, Any]:
+    """A point of the working CRS in words: the nearest named place of the layers, and MGRS."""
+    gazetteer = s.gazetteer or Gazetteer(s.layerset, s.crs)
+    return gazetteer.where(x, y).as_dict()
+
+
 def _exposure(trigger: Any, s: Situation, i: int) -> list[Evidence]:
-    figures = s.exposure.zones
+    if trigger.activity:  # per element: only the people the means of these classes reach
+        return [
+            found
+            for zone in _zones_of(trigger.activity, s)
+            for found in _exposure_of(trigger, s, i, s.exposure.by_element[zone.element], zone)
+        ]
+    return _exposure_of(trigger, s, i, s.exposure.zones, None)
+
+
+def _exposure_of(
+    trigger: Any, s: Situation, i: int, figures: dict[str, ZoneFigures], zone: Zone | None
+) -> list[Evidence]:
     zones = ["core"] if trigger.zone == "core" else ["core", "outer"]
     threshold = float(getattr(s.settings.checklist, trigger.at_least))
     people_known = all(figures[z].people is not None for z in zones)
@@ -251,8 +350,11 @@ def _exposure(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         "people_weighted": weighted,
         "people_and_displaced": None if people is None else people + displaced,
     }[trigger.measure]
+    subject = zone.element if zone is not None else s.coa
     data = {
         "zone": trigger.zone,
+        "element": subject,
+        "activity": s.effects[zone.activity].label if zone is not None else "",
         "people": people,
         "displaced": displaced,
         "value": value,
@@ -260,12 +362,50 @@ def _exposure(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         "coverage_pct": round(coverage * 100, 1),
     }
     if value is None:
-        return [Evidence(i, s.coa, {**data, "element": s.coa}, "no_population")]
+        return [Evidence(i, subject, data, "no_population")]
     if value >= threshold:
-        return [Evidence(i, s.coa, data)]
+        return [Evidence(i, subject, data)]
     if coverage < FULL_COVERAGE:  # the uncovered part may hold the people that would cross the threshold
-        return [Evidence(i, s.coa, data, "partial_population")]
+        return [Evidence(i, subject, data, "partial_population")]
     return []
+
+
+# Essential services people held inside a cordon need, and whether the cordon holds them.
+CORDON_NEEDS = ("health", "water", "market")
+
+
+def _cordon(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    """Cordons that hold people for ``at_least_hours`` or more: how many, how long, and what is inside."""
+    threshold = float(getattr(s.settings.checklist, trigger.at_least_hours))
+    elements = {e.id: e for e in _coa(s).elements}
+    window_h = (s.plan.window.end - s.plan.window.start).total_seconds() / 3600
+    found = []
+    for zone in _zones_of(["cordon"], s):
+        restriction = s.effects[zone.activity].mechanisms.movement_restriction
+        if restriction is None or not restriction.confines:
+            continue  # a road closure lets people go round it; its harm is the access it cuts
+        given = elements[zone.element].duration_h
+        hours = min(given, window_h) if given is not None else window_h
+        if hours < threshold:
+            continue
+        inside = sorted(
+            {h.category for h in s.exposure.sites if h.element == zone.element and h.zone == "core"} & set(CORDON_NEEDS)
+        )
+        people = s.exposure.by_element[zone.element]["core"].people
+        if people is not None and round_people(people) < 1:
+            continue  # nobody is held
+        data = {
+            "element": zone.element,
+            "activity": s.effects[zone.activity].label,
+            "people": people,
+            "hours": round(hours, 1),
+            "hours_from": "hours_plan" if given is not None else "hours_window",
+            "threshold": threshold,
+            "inside": inside,
+            "missing_inside": [n for n in CORDON_NEEDS if n not in inside],
+        }
+        found.append(Evidence(i, zone.element, data, "no_population" if people is None else ""))
+    return found
 
 
 # --- threat reports --------------------------------------------------------------------------------------
@@ -314,8 +454,8 @@ def _reports(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         "kinds": dict(sorted(kinds.items())),
         "latest": chosen[0]["date"],
         "nearest_m": round(min(distances), 1) if distances else None,
-        "events": [f"{r['layer']}:{r['event_id']}" for r in chosen[:LISTED_EVENTS]]
-        + ([f"+{len(chosen) - LISTED_EVENTS}"] if len(chosen) > LISTED_EVENTS else []),
+        "events": [f"{r['layer']}:{r['event_id']}" for r in chosen[:LISTED_EVENTS]],
+        "more": max(0, len(chosen) - LISTED_EVENTS),  # the rest are on the map's threat layer
         "actors": matched,
         "days": days,
     }
@@ -384,13 +524,17 @@ def _residents_beyond(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     health = s.access.health
     if health is None:
         return [Evidence(i, "", {}, "no_roads")]
-    found = []
-    if health.people_beyond_before >= 1:
-        data = {"people": health.people_beyond_before, "limit_min": health.limit_min, "facilities": health.facilities}
-        found.append(Evidence(i, "residents", data))
-    if health.people_off_network >= 1:
-        found.append(Evidence(i, "", {"people": health.people_off_network}, "off_network"))
-    return found
+    if health.people_beyond_before < 1:
+        return []
+    data = {"people": health.people_beyond_before, "limit_min": health.limit_min, "facilities": health.facilities}
+    return [Evidence(i, "residents", data)]
+
+
+def _off_network(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    health = s.access.health
+    if health is None or round_people(health.people_off_network) < 1:
+        return []
+    return [Evidence(i, "off_network", {"people": health.people_off_network})]
 
 
 def _residents_cut(trigger: Any, s: Situation, i: int) -> list[Evidence]:
@@ -402,15 +546,20 @@ def _residents_cut(trigger: Any, s: Situation, i: int) -> list[Evidence]:
 
 
 def _sites_beyond(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    """Displacement sites beyond reach of care: made so by the operation, or (``sites_beyond_before``) already."""
     health = s.access.health
     if health is None:
         return []
+    already = trigger.finding == "sites_beyond_before"
     found = []
     for place in health.sites:
         if not place.on_network:
-            continue  # counted in the off-network flag: its reach is unknown, not beyond
+            continue  # counted in the off-network figure: its reach is unknown, not beyond
+        if place.people is not None and round_people(place.people) < 1:
+            continue  # nobody counted there: not a line to review
         before, during = _or_inf(place.before_min), _or_inf(place.during_min)
-        if before > health.limit_min or during > health.limit_min:
+        worse = during > health.limit_min and during > before
+        if (before > health.limit_min) if already else worse:
             data = {
                 "place": place.name or place.id,
                 "people": place.people,
@@ -427,26 +576,43 @@ def _or_inf(minutes: float | None) -> float:
 
 
 def _cut_off(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    """Communities and displacement sites with people in them, or (``sites_cut_off``) essential sites no
+    community can reach any more, cut off by the closures."""
+    isolated_sites = trigger.finding == "sites_cut_off"
     found = []
     for cut in s.access.cut_off:
+        if (cut.kind == "site") != isolated_sites:
+            continue
+        if not isolated_sites and round_people(cut.people) < 1:
+            continue  # nobody there: not a line to review
         lost = [c for c in cut.lost if not trigger.lost or c in trigger.lost]
+        place: Any
         if lost:
+            subject, place = cut.name, cut.name
+            if cut.kind == "community":  # a group of grid cells: named after the nearest place of the layers
+                where = _where(s, cut.x, cut.y)
+                place = {**where, "homes": True}
+                subject = f"{where['name']} ({where['mgrs']})" if where["name"] else str(where["mgrs"])
             data = {
-                "place": cut.name,
+                "place": place,
                 "kind": cut.kind,
                 "people": cut.people,
                 "lost": lost,
                 "roads": list(cut.closed_roads),
             }
-            found.append(Evidence(i, cut.name, data))
+            found.append(Evidence(i, subject, data))
     return found
 
 
 def _route_populated(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    """Routes past a market that may be open, and heavy vehicles' routes through populated areas: a patrol
+    is meant to be among people; its traffic harms only where crowds gather."""
+    heavy = {z.element for z in _zones_of(["heavy_vehicles"], s)}
     found = []
     for route in s.access.routes:
         markets = [str(m["name"]) for m in route.markets if m["open_during"] is not False]
-        if route.people_along >= s.settings.checklist.route_people or markets:
+        populated = route.element in heavy and route.people_along >= s.settings.checklist.route_people
+        if populated or markets:
             data = {"element": route.element, "people": route.people_along, "markets": markets, "window": route.window}
             found.append(Evidence(i, route.element, data))
     return found
@@ -478,9 +644,12 @@ def _closed_sole_link(trigger: Any, s: Situation, i: int) -> list[Evidence]:
 
 _ACCESS_FINDINGS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
     "residents_beyond_reach": _residents_beyond,
+    "off_network": _off_network,
     "residents_cut_from_care": _residents_cut,
     "sites_beyond_reach": _sites_beyond,
+    "sites_beyond_before": _sites_beyond,
     "cut_off": _cut_off,
+    "sites_cut_off": _cut_off,
     "route_populated": _route_populated,
     "heavy_sole_link": _heavy,
     "heavy_rainy_earth": _heavy,
@@ -535,6 +704,7 @@ _EVALUATORS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
     "site": _sites,
     "element": _elements,
     "exposure": _exposure,
+    "cordon": _cordon,
     "reports": _reports,
     "access": _access,
     "data": _data,
@@ -557,37 +727,45 @@ def render(
     written only as "within" the next whole cell, so the evidence cannot narrow the report's position.
     """
     words = catalogue.language(lang)
-    items = []
-    for item in checklist.items:
-        rule = words.rules[item.rule]
-        decided = [e for e in item.evidence if e.decided]
-        # A prompt is about what it could not decide; a finding about what it found.
-        subjects = list(dict.fromkeys(e.subject for e in decided or item.evidence if e.subject))
-        items.append(
-            {
-                "id": item.rule,
-                "title": rule.title,
-                "text": _fill(
-                    rule.text,
-                    {"count": len(decided), "subjects": subjects or [words.labels["concerned"]], "coa": coa},
-                    words,
-                    lang,
-                ),
-                "owner": list(item.owner),
-                "owner_label": ", ".join(words.roles[r] for r in item.owner),
-                "severity": item.severity,
-                "severity_label": words.severities[item.severity],
-                "basis": rule.basis,
-                "kind": item.kind,
-                "source": "rule",
-                "decided_by": rule.decided_by if any(not e.decided for e in item.evidence) else "",
-                "evidence": [_evidence(_coarse(e, coarsen_m, lang), rule, words, lang, coa) for e in item.evidence],
-            }
-        )
+    items = [_item(item, words, lang, coa, coarsen_m) for item in checklist.items]
     not_raised = [
         {"id": r, "title": words.rules[r].title, "checked": words.rules[r].clear} for r in checklist.not_raised
     ]
-    return {"language": lang, "catalogue": catalogue.source, "items": items, "not_raised": not_raised}
+    context = [_item(item, words, lang, coa, coarsen_m) for item in checklist.context]
+    return {
+        "language": lang,
+        "catalogue": catalogue.source,
+        "items": items,
+        "context": context,
+        "not_raised": not_raised,
+    }
+
+
+def _item(item: Item, words: CatalogueFile, lang: str, coa: str, coarsen_m: float | None) -> dict[str, Any]:
+    rule = words.rules[item.rule]
+    decided = [e for e in item.evidence if e.decided]
+    # A prompt is about what it could not decide; a finding about what it found.
+    subjects = list(dict.fromkeys(e.subject for e in decided or item.evidence if e.subject))
+    return {
+        "id": item.rule,
+        "title": rule.title,
+        "text": _fill(
+            rule.text,
+            {"count": len(decided), "subjects": subjects or [words.labels["concerned"]], "coa": coa},
+            words,
+            lang,
+        ),
+        "owner": list(item.owner),
+        "owner_label": ", ".join(words.roles[r] for r in item.owner),
+        "severity": item.severity,
+        "severity_label": words.severities[item.severity],
+        "basis": rule.basis,
+        "kind": item.kind,
+        "source": "rule",
+        "coas": list(item.coas or (coa,)),
+        "decided_by": rule.decided_by if any(not e.decided for e in item.evidence) else "",
+        "evidence": [_evidence(_coarse(e, coarsen_m), rule, words, lang, coa) for e in item.evidence],
+    }
 
 
 def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa: str) -> dict[str, Any]:
@@ -600,12 +778,12 @@ def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa:
     }
 
 
-def _coarse(entry: Evidence, coarsen_m: float | None, lang: str) -> Evidence:
+def _coarse(entry: Evidence, coarsen_m: float | None) -> Evidence:
     nearest = entry.data.get("nearest_m")
     if not coarsen_m or nearest is None:
         return entry
     within = max(1, math.ceil(float(nearest) / coarsen_m)) * coarsen_m
-    return replace(entry, data={**entry.data, "nearest_m": f"≤ {number(within, lang)}"})
+    return replace(entry, data={**entry.data, "nearest_m": {"within_m": within}})
 
 
 def _plain(value: Any) -> Any:
@@ -625,10 +803,20 @@ def _fill(template: str, data: dict[str, Any], words: CatalogueFile, lang: str) 
 def _word(name: str, value: Any, words: CatalogueFile, lang: str) -> str:
     if name.endswith("_min"):  # travel times carry their unit; no time means no route, not an unknown
         return words.labels["unreachable"] if value is None else f"{number(float(value), lang)} min"
+    if name == "more":  # reports beyond the few listed: where to see them
+        return words.labels["more_events"].format(count=number(float(value), lang)) if value else ""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return words.labels["unknown"]
     if isinstance(value, bool):
         return words.labels["yes" if value else "no"]
+    if isinstance(value, dict) and "mgrs" in value:
+        return place(value, words, lang)
+    if isinstance(value, dict) and "usual" in value:
+        return f"{value['usual']}, {words.labels['usual_hours']}"
+    if isinstance(value, dict) and "within_m" in value:  # a distance coarsened for outputs shared outside
+        return f"≤ {distance(float(value['within_m']), lang)}"
+    if name.endswith("_m") and isinstance(value, int | float | np.number):
+        return distance(float(value), lang)
     if name in TRANSLATED_FIELDS and isinstance(value, str) and value in words.labels:
         return words.labels[value]
     if isinstance(value, dict):  # counts by kind
@@ -639,8 +827,36 @@ def _word(name: str, value: Any, words: CatalogueFile, lang: str) -> str:
         return number(float(value), lang)
     if isinstance(value, Iterable) and not isinstance(value, str):
         parts = [_word(name, v, words, lang) for v in value]
+        if name == "roads" and len(parts) > LISTED_ROADS:  # the rest are on the map's closures
+            parts = [*parts[:LISTED_ROADS], f"+{len(parts) - LISTED_ROADS}"]
         return ", ".join(parts) if parts else "—"
     return str(value)
+
+
+def place(where: dict[str, Any], words: CatalogueFile, lang: str) -> str:
+    """A place as people say it: '1.2 km NE of Kalo town (36N WM 6870 8600)', or its MGRS alone."""
+    if where.get("homes"):  # a group of populated cells: the homes around a place
+        return words.labels["homes"].format(place=place({**where, "homes": False}, words, lang))
+    name = where.get("name")
+    if not name:
+        return str(where["mgrs"])
+    if float(where["distance_m"]) < AT_M:
+        return words.labels["where_at"].format(name=name, mgrs=where["mgrs"])
+    return words.labels["where"].format(
+        distance=distance(float(where["distance_m"]), lang),
+        bearing=words.labels[where["bearing"]],
+        name=name,
+        mgrs=where["mgrs"],
+    )
+
+
+def distance(metres: float, lang: str) -> str:
+    """One rounding rule for every distance shown: 10 m steps below 1 km, then 0.1 km, whole km from 10 km."""
+    if metres < 1000:
+        return f"{number(float(round(metres, -1)), lang)} m"
+    if metres < 10_000:
+        return f"{number(round(metres / 1000, 1), lang)} km"
+    return f"{number(float(round(metres / 1000)), lang)} km"
 
 
 def number(value: float, lang: str) -> str:

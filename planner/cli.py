@@ -357,7 +357,11 @@ def _checklist_lines(checklist: dict[str, Any]) -> list[str]:
         mark = "?" if item["kind"] == "prompt" else "*"
         first = item["evidence"][0]["text"]
         more = f" (+{len(item['evidence']) - 1})" if len(item["evidence"]) > 1 else ""
-        lines.append(f"  {mark} {item['id']} [{item['severity_label']}] {item['title']}: {first}{more}")
+        shared = [c for c in item.get("coas", []) if c != item.get("coas", [""])[0]]
+        once = f" [one review with COA {', '.join(item['coas'])}]" if shared else ""
+        lines.append(f"  {mark} {item['id']} [{item['severity_label']}] {item['title']}: {first}{more}{once}")
+    for item in checklist.get("context", []):  # about the area, not the operation: not reviewed
+        lines.extend(f"  - context {item['id']} {item['title']}: {e['text']}" for e in item["evidence"])
     return lines
 
 
@@ -510,7 +514,8 @@ def status(
     for item in found["items"]:
         last = item["history"][-1] if item["history"] else None
         by = f"  ({last['by']}, {last['at'][:16]}: {last['note']})" if last else ""
-        lines.append(f"  {item['key']:<10} {item['status']:<17} {item['title']}{by}")
+        shared = f" [COA {', '.join(item['coas'])}: one review]" if len(item["coas"]) > 1 else ""
+        lines.append(f"  {item['key']:<10} {item['status']:<17} {item['title']}{shared}{by}")
     signed = found["signoff"]
     if signed is None:
         lines.append("not signed off")

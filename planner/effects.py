@@ -35,6 +35,7 @@ ACTIVITY_CLASSES = (
     "movement",
     "heavy_vehicles",
     "cordon",
+    "search",
     "military_position",
     "kinetic",
 )
@@ -110,6 +111,7 @@ class ActivitySpec(BaseModel):
     movement: bool = False
     heavy_vehicles: bool = False
     cordon: bool = False
+    search: bool = Field(False, description="forces search homes and people (a cordon and search)")
     military_position: bool = False
     kinetic: bool = Field(False, description="uses force (fires, strikes); explosive means are always kinetic")
     mechanisms: MechanismsSpec = Field(default_factory=MechanismsSpec)

@@ -68,6 +68,7 @@ class SiteHit:
     share_outer: float = 0.0
     geometry: BaseGeometry | None = None  # EPSG:4326
     hours: str | None = None  # opening hours (OSM syntax) where the layer gives them
+    usual_hours: str | None = None  # a place of worship's usual service times, when it gives no hours
 
 
 @dataclass
@@ -298,6 +299,7 @@ def _layer_hits(
         categories, subtypes, functional = column("category"), column("subtype"), column("functional")
         population = np.full(rows.size, None, dtype=object)
     hours = column("hours") if "hours" in layer.frame.columns else np.full(rows.size, None, dtype=object)
+    usual = column("usual_hours") if "usual_hours" in layer.frame.columns else np.full(rows.size, None, dtype=object)
     hits = []
     for i in range(rows.size):
         share_core, share_outer = _shares(geoms[i], core, outer) if displacement else (0.0, 0.0)
@@ -319,6 +321,7 @@ def _layer_hits(
                 share_outer=share_outer,
                 geometry=wgs84[i],
                 hours=hours[i] if isinstance(hours[i], str) and hours[i] else None,
+                usual_hours=usual[i] if isinstance(usual[i], str) else None,
             )
         )
     return hits

@@ -19,7 +19,7 @@ Layers:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -34,6 +34,7 @@ from planner.checklist import render
 from planner.record import Record, User
 from planner.redaction import Redaction, policy
 from planner.settings import RedactionSettings
+from planner.vocabulary import record_key
 from planner.words import words
 
 LAYERS = ("zones", "sites", "risk_cells", "threat_reports", "closures")
@@ -64,6 +65,8 @@ class Bundle:
     statement: list[str]
     lang: str
     review: dict[str, Any] | None = None  # the record's status (items, sign-off) when recorded
+    # Conditions of the area around the footprints, not of the operation: each once, with the COAs showing it
+    context: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def heading(self) -> list[str]:
@@ -106,7 +109,20 @@ def bundle(
         statement=redaction.statement(assessment.layerset, lang),
         lang=lang,
         review=review,
+        context=_context(rendered),
     )
+
+
+def _context(rendered: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    lines: dict[str, dict[str, Any]] = {}
+    for coa, checklist in rendered.items():
+        for item in checklist["context"]:
+            for evidence in item["evidence"]:
+                line = lines.setdefault(
+                    evidence["text"], {"title": item["title"], "text": evidence["text"], "coas": []}
+                )
+                line["coas"].append(coa)
+    return list(lines.values())
 
 
 def from_record(
@@ -378,8 +394,8 @@ def checklist_table(rendered: dict[str, dict[str, Any]], review: dict[str, Any] 
     reviewed = {item["key"]: item for item in review["items"]} if review else {}
     rows = []
     for coa, checklist in rendered.items():
-        for item in checklist["items"]:
-            rows.append(_checklist_row(coa, f"{coa}/{item['id']}", item, reviewed))
+        for item in checklist["items"]:  # a shared item shows in each of its COAs, under one record key
+            rows.append(_checklist_row(coa, record_key(coa, item), item, reviewed))
     for key, item in reviewed.items():  # items added by hand exist only in the record
         if item["source"] != "rule":
             rows.append(_checklist_row(item["coa"], key, {**item, "id": key, "text": "", "evidence": []}, reviewed))

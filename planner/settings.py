@@ -241,7 +241,16 @@ class ChecklistSettings(_Frozen):
     near_people: float = Field(
         100.0, ge=0, description="people in a military position's zones that make it 'close to homes'"
     )
+    rotor_wash_people: float = Field(
+        25.0,
+        ge=0,
+        description="people living in a landing zone's rotor-wash zone (about five households) that "
+        "make its homes at risk",
+    )
     route_people: float = Field(100.0, ge=0, description="people along a movement route that make it populated")
+    cordon_hours: float = Field(
+        4.0, ge=0, description="a cordon holding people this long needs water, food and medical access inside it"
+    )
     reprisal_window_days: int = Field(90, gt=0, description="attacks on civilians this recent raise reprisal risk")
     engagement_window_days: int = Field(
         180, gt=0, description="community reports this recent show a community engaging with the mission"

@@ -128,15 +128,15 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
             page.get_by_text(f"{server['id']}").first.wait_for(timeout=60_000)
             page.get_by_label("Status").first.click()
             page.get_by_role("option", name="addressed").click()
-            page.get_by_label("Note (required").first.fill("on the no-strike list, checked in the browser")
+            page.get_by_label("Note (required").first.fill("no military use, checked in the browser")
             page.get_by_role("button", name="Save").first.click()
-            page.get_by_text("Saved A/P01 (version 2)").wait_for(timeout=60_000)
+            page.get_by_text("Saved A/P04 (version 2)").wait_for(timeout=60_000)
             shot(page, "3-reviewed")
         finally:
             shot(page, "last")  # what the browser showed when the test ended, failed or not
             browser.close()
 
-    item = next(i for i in server["record"].status(server["id"])["items"] if i["key"] == "A/P01")
+    item = next(i for i in server["record"].status(server["id"])["items"] if i["key"] == "A/P04")
     assert item["status"] == "addressed" and item["history"][-1]["by"] == "adviser-1"
     outside = sorted(
         {

@@ -54,7 +54,11 @@ def checklist(tmp_path: Path, lang: str = "en", settings: Settings | None = None
     settings = settings or Settings(surface={"margin_m": 300})  # the study area holds the whole world
     result = assess(plan, layers, settings).to_dict(lang)
     found = result["coas"][0]["checklist"]
-    return {"items": {i["id"]: i for i in found["items"]}, "not_raised": {i["id"] for i in found["not_raised"]}}
+    return {
+        "items": {i["id"]: i for i in found["items"]},
+        "not_raised": {i["id"] for i in found["not_raised"]},
+        "context": {i["id"]: i for i in found["context"]},
+    }
 
 
 def raised(found: dict[str, Any], rule: str) -> dict[str, Any]:
@@ -71,34 +75,40 @@ def not_raised(found: dict[str, Any], rule: str) -> None:
 # --- sites in zones ----------------------------------------------------------------------------------------
 
 
+MORTAR = element("mortar-1", "mortar_60mm", 450, 550, observer=True, munitions=6)
+
+
 @pytest.mark.parametrize(
-    ("rule", "tag", "name"),
+    ("rule", "tag", "name", "means"),
     [
-        ("P01", "clinic", "Cordon clinic"),
-        ("P02", "school", "Cordon school"),
-        ("P03", "place_of_worship", "Cordon church"),
-        ("P09", "water_point", "Cordon water point"),
-        ("P10", "man_made=bridge", "Cordon bridge"),
-        ("P11", "office=ngo", "Cordon NGO office"),
+        ("P01", "clinic", "Target clinic", "mortar-1"),
+        ("P02", "school", "Target school", "mortar-1"),
+        ("P03", "place_of_worship", "Target church", "mortar-1"),
+        ("P09", "water_point", "Target water point", "mortar-1"),
+        ("P10", "man_made=bridge", "Target bridge", "mortar-1"),
+        ("P11", "office=ngo", "Cordon NGO office", "cordon-1"),
+        ("P38", "clinic", "Cordon clinic", "cordon-1"),
+        ("P38", "school", "Cordon school", "cordon-1"),
     ],
 )
-def test_a_site_in_the_cordon_raises_its_rule_naming_it_and_the_same_site_far_away_does_not(
-    tmp_path: Path, rule: str, tag: str, name: str
+def test_a_site_in_the_zone_of_the_means_its_rule_is_about_raises_it_naming_it_and_far_away_does_not(
+    tmp_path: Path, rule: str, tag: str, name: str, means: str
 ) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "far").mkdir()
     roads = [MAIN, BYPASS]  # two links between the same ends: neither is the only one (P10)
-    item = raised(checklist(tmp_path / "in", sites=[(tag, name, 450, 550)], roads=roads), rule)
+    elements = [MORTAR] if means == "mortar-1" else None
+    item = raised(checklist(tmp_path / "in", sites=[(tag, name, 450, 550)], roads=roads, elements=elements), rule)
     [evidence] = item["evidence"]
     assert evidence["data"]["site"] == name
-    assert evidence["data"]["zone"] == "core" and evidence["data"]["element"] == "cordon-1"
+    assert evidence["data"]["zone"] == "core" and evidence["data"]["element"] == means
     assert evidence["data"]["distance_m"] == 0
     assert name in item["text"] and name in evidence["text"]
-    not_raised(checklist(tmp_path / "far", sites=[(tag, name, 950, 50)], roads=roads), rule)
+    not_raised(checklist(tmp_path / "far", sites=[(tag, name, 950, 50)], roads=roads, elements=elements), rule)
 
 
-def test_a_clinic_in_the_outer_ring_is_raised_with_its_distance(tmp_path: Path) -> None:
-    item = raised(checklist(tmp_path, sites=[("clinic", "Ring clinic", 450, 750)]), "P01")
+def test_a_clinic_in_the_outer_ring_of_a_cordon_is_raised_with_its_distance(tmp_path: Path) -> None:
+    item = raised(checklist(tmp_path, sites=[("clinic", "Ring clinic", 450, 750)]), "P38")
     assert item["evidence"][0]["data"]["zone"] == "outer"
     assert item["evidence"][0]["data"]["distance_m"] == pytest.approx(50, abs=1)
     assert "50 m away" in item["evidence"][0]["text"]
@@ -117,22 +127,22 @@ def test_rotor_wash_reaches_the_camp_only_from_a_landing_zone(tmp_path: Path) ->
     (tmp_path / "cordon").mkdir()
     lz = element("lz-1", "helicopter_lz", 650, 300)  # 100 m south of the camp; rotor wash reaches 150 m
     item = raised(checklist(tmp_path / "lz", sites=NO_SITES, elements=[lz]), "P05")
-    [evidence] = item["evidence"]
+    [evidence] = [e for e in item["evidence"] if e["data"].get("site") == "Camp"]
     assert evidence["data"]["element"] == "lz-1" and evidence["data"]["distance_m"] == pytest.approx(100, abs=1)
     cordon_only = checklist(tmp_path / "cordon", sites=NO_SITES)
     raised(cordon_only, "P04")  # the camp is in the cordon's zones ...
     not_raised(cordon_only, "P05")  # ... but no rotor wash reaches it
 
 
-@pytest.mark.parametrize("rule", ["P06", "P25"])
-def test_a_market_open_in_the_window_is_raised_a_closed_one_is_not_and_unknown_hours_are_a_prompt(
-    tmp_path: Path, rule: str
+@pytest.mark.parametrize(("rule", "tag"), [("P06", "marketplace"), ("P25", "school")])
+def test_a_market_or_school_open_in_the_window_is_raised_a_closed_one_is_not_and_unknown_hours_are_a_prompt(
+    tmp_path: Path, rule: str, tag: str
 ) -> None:
     for case in ("open", "closed", "unknown"):
         (tmp_path / case).mkdir()
 
     def market(hours: str | None) -> list[tuple[Any, ...]]:
-        return [("marketplace", "Sunday market", 450, 550, {"opening_hours": hours} if hours else {})]
+        return [(tag, "Sunday market", 450, 550, {"opening_hours": hours} if hours else {})]
 
     item = raised(checklist(tmp_path / "open", sites=market("Su 05:00-10:00")), rule)
     assert item["evidence"][0]["data"]["hours"] == "Su 05:00-10:00"
@@ -157,7 +167,6 @@ def test_a_mortar_in_a_populated_area_raises_the_explosive_items_and_in_empty_la
     assert item["evidence"][0]["data"]["density_km2"] == pytest.approx(1000, rel=0.01)
     raised(town, "P08")
     assert raised(town, "P28")["evidence"][0]["data"]["munitions"] == 6
-    raised(town, "P29")
     empty = checklist(tmp_path / "empty", sites=NO_SITES, elements=[mortar], people_per_pixel=1.0)
     not_raised(empty, "P07")
     not_raised(empty, "P08")
@@ -176,13 +185,13 @@ def test_an_observer_on_the_target_lifts_the_unobserved_fire_item_and_an_unstate
     assert prompt["kind"] == "prompt" and "observer" in prompt["evidence"][0]["text"]
 
 
-def test_kinetic_means_raise_harm_tracking_and_a_cordon_does_not(tmp_path: Path) -> None:
+def test_harm_tracking_is_raised_for_fires_and_for_a_cordon_alike(tmp_path: Path) -> None:
     (tmp_path / "fire").mkdir()
     (tmp_path / "cordon").mkdir()
     fire = checklist(tmp_path / "fire", sites=NO_SITES, elements=[element("fire-1", "small_arms", 450, 550)])
-    assert raised(fire, "P29")["evidence"][0]["data"]["element"] == "fire-1"
+    raised(fire, "P29")
     not_raised(fire, "P28")  # small arms are kinetic, not explosive
-    not_raised(checklist(tmp_path / "cordon", sites=NO_SITES), "P29")
+    raised(checklist(tmp_path / "cordon", sites=NO_SITES), "P29")
 
 
 def test_an_assembly_area_among_homes_is_raised_and_one_in_empty_land_is_not(tmp_path: Path) -> None:
@@ -200,22 +209,22 @@ def test_an_assembly_area_among_homes_is_raised_and_one_in_empty_land_is_not(tmp
 # --- exposure ----------------------------------------------------------------------------------------------
 
 
-def test_people_in_the_core_raise_warning_homes_and_commander_items_and_an_empty_core_does_not(
+def test_people_in_the_core_of_fires_raise_homes_and_commander_items_and_an_empty_core_does_not(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "town").mkdir()
-    (tmp_path / "few").mkdir()
-    town = checklist(tmp_path / "town", sites=NO_SITES, camp=FAR_CAMP)
-    # The cordon is 300 m x 300 m: 9 pixels of 10 people in the core, 90 people.
-    assert raised(town, "P27")["evidence"][0]["data"]["people"] == pytest.approx(90)
-    assert raised(town, "P32")["evidence"][0]["data"]["value"] == pytest.approx(90)
+    for case in ("town", "few", "dense", "empty"):
+        (tmp_path / case).mkdir()
+    town = checklist(tmp_path / "town", sites=NO_SITES, camp=FAR_CAMP, elements=[MORTAR])
+    # The mortar's core is a 65 m circle: 1.33 ha at 1,000 people per km², 13 people.
+    homes = raised(town, "P27")["evidence"][0]["data"]
+    assert homes["people"] == pytest.approx(3.1416 * 65**2 / 1e6 * 1000, rel=0.02) and homes["element"] == "mortar-1"
+    not_raised(town, "P32")  # 13 people, intensity-weighted, below the commander's 50
     raised(town, "P15")
-    few = checklist(tmp_path / "few", sites=NO_SITES, camp=FAR_CAMP, people_per_pixel=0.5)  # 4.5 in the core
-    raised(few, "P27")
-    not_raised(few, "P32")  # below the commander's 50
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    nobody = checklist(empty, sites=NO_SITES, camp=FAR_CAMP, people_per_pixel=0.0)
+    dense = checklist(tmp_path / "dense", sites=NO_SITES, camp=FAR_CAMP, elements=[MORTAR], people_per_pixel=100)
+    assert raised(dense, "P32")["evidence"][0]["data"]["value"] >= 50
+    few = checklist(tmp_path / "few", sites=NO_SITES, camp=FAR_CAMP, elements=[MORTAR], people_per_pixel=0.5)
+    not_raised(few, "P27")  # 0.7 people: below the one person that means homes
+    nobody = checklist(tmp_path / "empty", sites=NO_SITES, camp=FAR_CAMP, elements=[MORTAR], people_per_pixel=0.0)
     not_raised(nobody, "P27")
     not_raised(nobody, "P15")
 
@@ -250,12 +259,13 @@ def test_community_reports_raise_source_protection_and_engagement_and_media_repo
         (tmp_path / case).mkdir()
     header = "date,lat,lon,type,source_kind"
     spec = {"source_type": "source_kind"}
+    patrol = [element("patrol-1", "patrol", 450, 550)]  # no search: engagement shows only in the reports
     community = events(f"2025-05-20,{at(450, 550)},armed clash,Community alert network", header=header)
-    found = checklist(tmp_path / "community", threats=community, threats_spec=spec)
+    found = checklist(tmp_path / "community", threats=community, threats_spec=spec, elements=patrol)
     raised(found, "P33")
     raised(found, "P14")
     media = events(f"2025-05-20,{at(450, 550)},armed clash,Radio", header=header)
-    found = checklist(tmp_path / "media", threats=media, threats_spec=spec)
+    found = checklist(tmp_path / "media", threats=media, threats_spec=spec, elements=patrol)
     not_raised(found, "P33")
     not_raised(found, "P14")
     unsaid = checklist(tmp_path / "unsaid", threats=events(f"2025-05-20,{at(450, 550)},armed clash"))
@@ -357,17 +367,21 @@ def test_a_convoy_through_town_on_the_only_road_raises_movement_and_heavy_vehicl
     assert {"element": "convoy-1", "roads": ["main"], "season": "rainy"} in [e["data"] for e in item["evidence"]]
 
 
-def test_places_beyond_the_limit_of_health_care_are_raised_with_their_times(tmp_path: Path) -> None:
+def test_places_already_beyond_the_limit_of_health_care_are_context_with_their_times(tmp_path: Path) -> None:
     (tmp_path / "strict").mkdir()
     (tmp_path / "hour").mkdir()
     strict = Settings(surface={"margin_m": 300}, access={"reach_limit_min": 1})  # nobody walks anywhere in 1 min
     found = checklist(tmp_path / "strict", settings=strict, sites=EAST_CLINIC, roads=[MAIN, BYPASS])
-    item = raised(found, "P20")
-    camp = next(e for e in item["evidence"] if e["data"].get("place") == "Camp")
+    # Beyond reach before the operation as during it: a condition of the area, shown and not reviewed
+    assert "P41" not in found["items"] and "P20" not in found["items"]
+    context = found["context"]["P41"]
+    camp = next(e for e in context["evidence"] if e["data"].get("place") == "Camp")
     assert camp["data"]["before_min"] > 1 and camp["data"]["limit_min"] == 1
-    residents = next(e for e in item["evidence"] if "facilities" in e["data"])
+    residents = next(e for e in context["evidence"] if "facilities" in e["data"])
     assert residents["data"]["people"] > 0
-    not_raised(checklist(tmp_path / "hour", sites=EAST_CLINIC, roads=[MAIN, BYPASS]), "P20")
+    hour = checklist(tmp_path / "hour", sites=EAST_CLINIC, roads=[MAIN, BYPASS])
+    not_raised(hour, "P20")
+    assert "P41" not in hour["context"]
 
 
 # --- the plan, the data, the comparison --------------------------------------------------------------------
@@ -425,7 +439,7 @@ def test_rules_without_a_layer_to_decide_them_are_always_prompts_that_say_what_w
         item = found["items"][rule]
         assert item["kind"] == "prompt" and item["decided_by"]
         assert not any(e["decided"] for e in item["evidence"])
-    assert raised(found, "P34")["owner"] == ["civil_affairs"]  # every assessment, by design
+    assert raised(found, "P34")["owner"] == ["civil_affairs_officer"]  # every assessment, by design
 
 
 def test_items_are_ordered_by_severity_then_findings_before_prompts(tmp_path: Path) -> None:
@@ -436,18 +450,22 @@ def test_items_are_ordered_by_severity_then_findings_before_prompts(tmp_path: Pa
 
 def test_every_rule_is_either_raised_or_listed_as_checked(tmp_path: Path) -> None:
     found = checklist(tmp_path)
-    assert set(found["items"]) | found["not_raised"] == {f"P{n:02d}" for n in range(1, 36)}
-    assert not set(found["items"]) & found["not_raised"]
+    shown = set(found["items"]) | set(found["context"])
+    assert shown | found["not_raised"] == {f"P{n:02d}" for n in range(1, 42)}
+    assert not shown & found["not_raised"]
 
 
 def test_french_items_carry_the_same_evidence_in_french_words(tmp_path: Path) -> None:
     (tmp_path / "en").mkdir()
     (tmp_path / "fr").mkdir()
     sites = [("clinic", "Dispensaire", 450, 550)]
-    en, fr = checklist(tmp_path / "en", sites=sites), checklist(tmp_path / "fr", lang="fr", sites=sites)
+    en = checklist(tmp_path / "en", sites=sites, elements=[MORTAR])
+    fr = checklist(tmp_path / "fr", lang="fr", sites=sites, elements=[MORTAR])
     assert en["items"].keys() == fr["items"].keys()
-    assert fr["items"]["P01"]["title"] == "Structure de santé dans une zone d'effets"
-    assert fr["items"]["P01"]["evidence"][0]["text"] == "Dispensaire dans la zone noyau de cordon-1, à 0 m"
+    assert fr["items"]["P01"]["title"] == "Structure de santé à portée des tirs"
+    assert fr["items"]["P01"]["evidence"][0]["text"] == (
+        "Dispensaire dans la zone noyau de mortar-1 (60 mm mortar, high explosive), à 0 m"
+    )
     assert fr["items"]["P01"]["evidence"][0]["data"] == en["items"]["P01"]["evidence"][0]["data"]
     assert fr["items"]["P01"]["owner_label"] == "planificateur, commandant"
 
@@ -463,7 +481,7 @@ def test_the_sample_coas_raise_the_checklists_their_differences_call_for() -> No
     }
     a, b, c = items["A"], items["B"], items["C"]
     # A lands helicopters by the PoC site and fires mortars without an observer over the north quarter.
-    assert "Alpha PoC Site" in a["P05"]["text"] and {"P04", "P07", "P08", "P28", "P29"} <= a.keys()
+    assert "Alpha PoC Site" in a["P05"]["text"] and {"P04", "P07", "P08", "P28", "P29", "P40"} <= a.keys()
     assert not {"P05", "P07", "P08", "P28"} & (b.keys() | c.keys())
     # B drives a convoy through Kalo Market on market day and closes the main road west.
     assert "Kalo Market" in b["P06"]["text"] and {"P18", "P19", "P21"} <= b.keys()
@@ -481,7 +499,7 @@ def test_juba_a_landing_zone_beside_the_un_house_poc_site_raises_rotor_wash_and_
     lz = {i["id"]: i for i in result["coas"][0]["checklist"]["items"]}
     for rule in ("P04", "P05"):
         assert lz[rule]["kind"] == "finding"
-        [evidence] = lz[rule]["evidence"]
+        [evidence] = [e for e in lz[rule]["evidence"] if "site" in e["data"]]
         assert evidence["data"]["site"] == "Juba UN House PoC3" and evidence["data"]["element"] == "lz-poc"
         assert evidence["data"]["distance_m"] < 150  # inside the 150 m rotor-wash zone
         assert "Juba UN House PoC3" in lz[rule]["text"]

@@ -126,11 +126,11 @@ def test_assess_bad_settings_and_bad_plan_exit_2_and_write_nothing(tmp_path: Pat
 def test_assess_lists_the_precautions_and_renders_them_in_french(tmp_path: Path) -> None:
     english = primum("assess", "scenarios/sample.yaml")
     assert english.returncode == 0, english.stderr
-    assert "* P05 [high] Displacement site under rotor wash: Alpha PoC Site" in english.stdout
+    assert "* P05 [high] Shelters, homes or a market under rotor wash: Alpha PoC Site" in english.stdout
     out = tmp_path / "fr.json"
     french = primum("assess", "scenarios/sample.yaml", "--lang", "fr", "--json", str(out))
     assert french.returncode == 0, french.stderr
-    assert "* P05 [élevée] Site de déplacés sous le souffle des rotors: Alpha PoC Site" in french.stdout
+    assert "* P05 [élevée] Abris, habitations ou marché sous le souffle des rotors: Alpha PoC Site" in french.stdout
     data = json.loads(out.read_text(encoding="utf-8"))
     assert {c["checklist"]["language"] for c in data["coas"]} == {"fr"}
     unknown = primum("assess", "scenarios/sample.yaml", "--lang", "sw", "--json", str(tmp_path / "sw.json"))

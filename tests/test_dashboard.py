@@ -247,15 +247,15 @@ def test_a_review_is_saved_at_once_survives_a_reload_and_a_second_adviser_gets_a
     adviser = world["people"]["poc_adviser"]
     first = app(world, "checklist", who=adviser)
     second = app(world, "checklist", who=adviser)  # another adviser's browser, opened at the same time
-    _review(first, "A/P01", "addressed", "on the no-strike list")
-    assert world["record"].status(ident)["items"][0]["status"] == "addressed"
+    _review(first, "A/P38", "addressed", "no military use of the clinic")
+    assert next(i for i in world["record"].status(ident)["items"] if i["key"] == "A/P38")["status"] == "addressed"
     reloaded = app(world, "checklist", who=adviser)
-    label = next(e.label for e in reloaded.expander if e.label.startswith("A/P01"))
+    label = next(e.label for e in reloaded.expander if e.label.startswith("A/P38"))
     assert label.endswith("addressed")
-    _review(second, "A/P01", "accepted_risk", "seen from the old page")
+    _review(second, "A/P38", "accepted_risk", "seen from the old page")
     assert "changed since you saw it" in second.warning[-1].value
-    history = next(i for i in world["record"].status(ident)["items"] if i["key"] == "A/P01")["history"]
-    assert [h["note"] for h in history] == ["on the no-strike list"]
+    history = next(i for i in world["record"].status(ident)["items"] if i["key"] == "A/P38")["history"]
+    assert [h["note"] for h in history] == ["no military use of the clinic"]
 
 
 def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_changes(world: dict[str, Any]) -> None:
@@ -285,7 +285,10 @@ def test_the_interface_and_the_checklist_speak_french(world: dict[str, Any]) -> 
     at = app(world, "checklist", who=world["people"]["poc_adviser"], lang="fr")
     assert at.title[0].value == "Revue des précautions"
     labels = [e.label for e in at.expander]
-    assert any("Structure de santé dans une zone d'effets" in label and "ouverte" in label for label in labels)
+    assert any(
+        "Écoles, structures de santé ou lieux de culte utilisés par la force" in label and "ouverte" in label
+        for label in labels
+    )
     compare = app(world, "compare", lang="fr")
     assert compare.title[0].value == "Comparer les modes d'action"
     table = compare.dataframe[0].value

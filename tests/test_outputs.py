@@ -132,7 +132,7 @@ def test_each_export_reread_with_the_standard_tools_gives_the_assessments_figure
     sites = gpd.read_file(paths["gpkg"], layer="sites")
     assert sorted(sites["name"].dropna()) == sorted(h.name for h in result.exposure.sites if isinstance(h.name, str))
     clinic = sites[sites["name"] == MARKUP].iloc[0]
-    assert "P01" in clinic["precautions"]  # the health-facility precaution names this clinic
+    assert "P38" in clinic["precautions"]  # the rule on health facilities by a cordon names this clinic
     reports = gpd.read_file(paths["gpkg"], layer="threat_reports")
     assert sorted(reports["event_id"]) == sorted(r.event_id for r in result.threats.reports)
     closures = gpd.read_file(paths["gpkg"], layer="closures")

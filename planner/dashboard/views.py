@@ -28,7 +28,7 @@ from planner.record import ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
 from planner.risk import comparison_text, explain, people_text, range_text, reasons_text
 from planner.uploads import save_upload, write_plan
-from planner.vocabulary import DECISIONS, EXPORT_FORMATS, ROLES, STATUSES
+from planner.vocabulary import DECISIONS, EXPORT_FORMATS, REVIEWERS, ROLES, STATUSES
 from planner.words import LANGUAGES, words
 
 t = state.t
@@ -461,18 +461,21 @@ def checklist_page() -> None:
     counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
     st.markdown(f"**{ident}** · {counts}")
     who = state.user()
-    may_review = who is not None and who.role == "poc_adviser" and not _approved(status)
+    reviewer = who is not None and who.role in REVIEWERS and not _approved(status)
     coas = [r.coa.id for r in rebuilt.coas]
     coa = st.radio(t("coa"), coas, horizontal=True, key="checklist_coa", format_func=_md)
     result = next(r for r in rebuilt.coas if r.coa.id == coa)
-    rendered = {i["id"]: i for i in render(result.checklist, rebuilt.catalogue, state.lang(), coa)["items"]}
-    items = [i for i in status["items"] if i["coa"] in (coa, "")]
+    words_of_coa = render(result.checklist, rebuilt.catalogue, state.lang(), coa)
+    rendered = {i["id"]: i for i in words_of_coa["items"]}
+    items = [i for i in status["items"] if coa in i["coas"] or not i["coas"]]
     for item in items:
         rule = item["key"].rsplit("/", 1)[-1]
         words_of = rendered.get(rule, {})
         severity = w["severities"].get(item["severity"], item["severity"])
         title = words_of.get("title", item["title"])
-        label = f"{_md(item['key'])} · {_md(title)} · {severity} · {w['statuses'][item['status']]}"
+        also = [c for c in item["coas"] if c != coa]
+        shared = f" · {t('also_in', coas=', '.join(also))}" if also else ""
+        label = f"{_md(item['key'])} · {_md(title)} · {severity} · {w['statuses'][item['status']]}{_md(shared)}"
         with st.expander(label, expanded=item["status"] == "open"):
             if words_of:
                 st.markdown(_md(words_of["text"]))
@@ -484,9 +487,13 @@ def checklist_page() -> None:
             for h in item["history"]:
                 note = f" · {_md(h['note'])}" if h["note"] else ""
                 st.caption(f"{h['at'][:16]} · {_md(h['by'])} · {w['statuses'][h['status']]}{note}")
-            if may_review and who is not None:
+            # A PoC adviser reviews every item; the mission's other civilian officers the items they own
+            if reviewer and who is not None and (who.role == "poc_adviser" or who.role in item["owner"]):
                 _review_form(ident, item, who)
-    if may_review and who is not None:
+    for context in words_of_coa["context"]:  # about the area, not the operation: shown, not reviewed
+        lines = "\n".join(f"- {_md(e['text'])}" for e in context["evidence"])
+        st.info(f"**{_md(context['title'])}** · {_md(context['text'])}\n\n{lines}", icon=":material/info:")
+    if reviewer and who is not None and who.role == "poc_adviser":
         _add_item_form(ident, coa, who)
 
 

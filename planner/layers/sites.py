@@ -10,6 +10,8 @@ subtype       the tag value or source value that gave the category (``hospital``
 functional    True / False from a declared status column, None when unknown
 status        the status text as written in the file, or None
 hours         opening hours in the OSM ``opening_hours`` syntax (markets, clinics), or None
+usual_hours   a place of worship's usual service times by its ``religion`` (``worship_times.yaml``) when it gives no
+              hours; the checklist checks them against the window and says they are the usual ones
 source_row    CSV line or feature number in the file
 geometry      point or polygon, EPSG:4326
 ============  ===============================================================================
@@ -60,11 +62,13 @@ SITE_COLUMNS = [
     "status",
     "status_class",
     "hours",
+    "usual_hours",
     "occupancy",
     "source_row",
     "geometry",
 ]
 HOURS_COLUMNS = ("opening_hours", "hours")
+RELIGION_COLUMNS = ("religion",)
 DATE_COLUMNS = ("date", "reported_date", "last_updated", "last_update", "survey_date")
 OCCUPANCY_COLUMNS = ("occupancy", "capacity")
 STATUS_COLUMNS = (
@@ -164,6 +168,13 @@ def open_during(text: object, start: datetime, end: datetime) -> bool | None:
     return False
 
 
+@lru_cache(maxsize=1)
+def worship_times() -> dict[str, str]:
+    """Usual service hours by religion (``worship_times.yaml``), for places of worship that give none."""
+    text = resources.files("planner.layers").joinpath("worship_times.yaml").read_text(encoding="utf-8")
+    return {str(k).casefold(): str(v) for k, v in parse_yaml(text).items()}
+
+
 def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) -> VectorLayer | None:
     table = read_table(path, TableOptions.of(spec), problems)
     if table is None:
@@ -175,6 +186,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         ("name", spec.name),
         ("status", spec.status),
         ("hours", spec.hours),
+        ("religion", spec.religion),
         ("occupancy", spec.occupancy),
         ("category_column", spec.category_column),
         *((f"keep[{c}]", c) for c in spec.keep),
@@ -211,6 +223,9 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
     classes = status.map(meaning).astype(object).where(status.notna(), "unknown")
     hours_col = find_column(columns, spec.hours, HOURS_COLUMNS)
     hours = text_column(frame[hours_col]) if hours_col else pd.Series(None, index=frame.index, dtype=object)
+    religion_col = find_column(columns, spec.religion, RELIGION_COLUMNS)
+    religion = text_column(frame[religion_col]) if religion_col else pd.Series(None, index=frame.index, dtype=object)
+    usual = religion.str.casefold().map(worship_times()).where((category == "worship") & hours.isna())
     occupancy_col = find_column(columns, spec.occupancy, OCCUPANCY_COLUMNS)
     occupancy = (
         pd.to_numeric(frame[occupancy_col], errors="coerce")
@@ -226,6 +241,7 @@ def read_sites(layer_id: str, spec: SitesSpec, path: Path, problems: Collector) 
         functional=classes.map(lambda c: None if c in (None, "unknown") else c != "not_functional").astype(object),
         status_class=classes.fillna("unknown"),
         hours=hours,
+        usual_hours=usual.astype(object).where(usual.notna(), None),
         occupancy=occupancy,
     )
     # A price table lists a market once per commodity and week: one site each, its latest row

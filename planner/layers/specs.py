@@ -90,6 +90,9 @@ class SitesSpec(_TableSpec):
         default_factory=dict, description="status texts of this file -> what they mean, beyond the known words"
     )
     hours: str | None = Field(None, description="column with OSM-style opening hours (`Mo,Th 06:00-14:00`)")
+    religion: str | None = Field(
+        None, description="column with a place of worship's religion (OSM `religion`), for its usual service times"
+    )
     occupancy: str | None = Field(None, description="column with the people present at a site while it is open")
     date: str | None = Field(None, description="column with each row's date (for `repeated: latest`)")
     date_format: str | None = Field(None, description="strftime format of the dates, e.g. '%d/%m/%Y'")
