@@ -54,7 +54,18 @@ class Gazetteer:
     """The named features of a layer set in a working CRS, and the nearest one to any point."""
 
     def __init__(self, layerset: LayerSet, crs: CRS) -> None:
+        self.layerset = layerset
         self.crs = crs
+        self._index: tuple[_Named, _Named] | None = None  # built on the first place asked for
+        self._to_wgs84 = transformer(crs, WGS84)
+
+    def _named(self) -> tuple[_Named, _Named]:
+        if self._index is None:
+            self._index = self._build(self.layerset, self.crs)
+        return self._index
+
+    @staticmethod
+    def _build(layerset: LayerSet, crs: CRS) -> tuple[_Named, _Named]:
         settlements: list[tuple[str, shapely.Geometry]] = []
         others: list[tuple[str, shapely.Geometry]] = []
         layers = [layer for kind in ("backdrop", "sites", "displacement", "roads") for layer in layerset.of_kind(kind)]
@@ -73,16 +84,15 @@ class Gazetteer:
                         settlements.append((str(names[i]).strip(), geometries[i]))
             else:
                 others.extend((str(names[i]).strip(), geometries[i]) for i in named)
-        self._settlements = _Named(settlements)
-        self._others = _Named(others)
-        self._to_wgs84 = transformer(crs, WGS84)
+        return _Named(settlements), _Named(others)
 
     def where(self, x: float, y: float) -> Where:
         """The point (x, y in the working CRS) named after the nearest settlement, site or road."""
         point = shapely.Point(x, y)
-        found = self._settlements.nearest(point)
+        settlements, others = self._named()
+        found = settlements.nearest(point)
         if found is None or found[1] > SETTLEMENT_REACH_M:
-            other = self._others.nearest(point)
+            other = others.nearest(point)
             if other is not None and (found is None or other[1] < found[1]):
                 found = other
         lon, lat = self._to_wgs84.transform(x, y)

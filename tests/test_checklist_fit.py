@@ -13,6 +13,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pyproj import CRS
 from test_checklist import checklist, element, not_raised, raised
 from world import lonlat, make_world
 
@@ -20,7 +21,9 @@ from planner.assess import assess
 from planner.brief import brief_html
 from planner.catalogue import load_catalogue
 from planner.checklist import distance, place
+from planner.layers.manifest import load_layerset
 from planner.outputs import bundle
+from planner.places import Gazetteer, spaced_mgrs
 from planner.plan import open_plan
 from planner.record import NotAllowedError, Record, User
 from planner.redaction import policy
@@ -356,3 +359,13 @@ def test_the_brief_shows_the_area_wide_context_once_beside_the_checklist() -> No
     line = "1,200 people live too far from any road for their reach to be known"
     assert html.count(line) == 1 and f"{line} (COA A, B, C)" in html
     assert not any("too far from any road" in text for text in found.checklist["evidence"])
+
+
+def test_a_place_far_from_any_settlement_is_named_after_the_nearest_site_and_nameless_land_by_mgrs_alone() -> None:
+    gazetteer = Gazetteer(load_layerset(ROOT / "layers" / "sample.yaml"), CRS.from_epsg(32636))
+    near = gazetteer.where(561350, 688450)
+    assert (near.name, near.bearing, near.mgrs) == ("Nyal", "W", "36N WM 6135 8845")
+    assert round(near.distance_m, -1) == 160
+    far = gazetteer.where(200_000, 300_000)  # hundreds of km away: no settlement within reach
+    assert far.name is not None and far.distance_m > 100_000
+    assert spaced_mgrs("36NWM68708600") == "36N WM 6870 8600" and spaced_mgrs("4QFJ1234") == "4Q FJ 12 34"
