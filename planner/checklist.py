@@ -204,6 +204,8 @@ def _sites(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     for hit in hits:
         if hit.category not in wanted or hit.zone not in trigger.zones:
             continue
+        if hit.category == "displacement" and hit.population is not None and round_people(hit.population) < 1:
+            continue  # a site whose count says nobody lives there now ("no caseload"): no line to review
         data = _site_data(hit, activities[hit.element], s)
         missing = ""
         if trigger.open_in_window:

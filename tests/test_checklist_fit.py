@@ -39,6 +39,13 @@ def patrol(y: float = 550) -> dict[str, Any]:
     return {"id": "patrol-1", "activity": "patrol", "geometry": line}
 
 
+FAR_CAMP_AT_CORDON = {
+    "type": "Feature",
+    "properties": {"name": "Camp", "ind": 1000},
+    "geometry": {"type": "Point", "coordinates": lonlat(450, 550)},
+}
+
+
 def cordon() -> dict[str, Any]:
     ring = [lonlat(x, y) for x, y in ((300, 400), (600, 400), (600, 700), (300, 700), (300, 400))]
     return {
@@ -369,3 +376,11 @@ def test_a_place_far_from_any_settlement_is_named_after_the_nearest_site_and_nam
     far = gazetteer.where(200_000, 300_000)  # hundreds of km away: no settlement within reach
     assert far.name is not None and far.distance_m > 100_000
     assert spaced_mgrs("36NWM68708600") == "36N WM 6870 8600" and spaced_mgrs("4QFJ1234") == "4Q FJ 12 34"
+
+
+def test_a_displacement_site_counted_empty_is_not_a_line_to_review(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "full").mkdir()
+    empty = {**FAR_CAMP_AT_CORDON, "properties": {"name": "Empty camp", "ind": 0}}
+    not_raised(checklist(tmp_path / "empty", camp=empty, sites=[]), "P04")
+    raised(checklist(tmp_path / "full", camp=FAR_CAMP_AT_CORDON, sites=[]), "P04")
