@@ -180,7 +180,8 @@ def _signoff(review: dict[str, Any] | None, w: dict[str, Any]) -> dict[str, Any]
     if not review or not review["signoff"]:
         return None
     signed = review["signoff"]
-    return signed | {"decision_label": w["decisions"][signed["decision"]]}
+    history = [h | {"decision_label": w["decisions"][h["decision"]]} for h in review.get("signoff_history", [signed])]
+    return signed | {"decision_label": w["decisions"][signed["decision"]], "history": history}
 
 
 def _annex_checklist(bundle: Bundle, w: dict[str, Any]) -> list[dict[str, Any]]:

@@ -482,17 +482,22 @@ def item_add(
 @_user_errors
 def signoff(
     assessment_id: Annotated[str, typer.Argument(metavar="ID")],
+    *,
     decision: Annotated[str, typer.Option(help=f"one of {', '.join(DECISIONS)}")],
     as_user: AsOption,
+    coa: Annotated[str, typer.Option(help="the COA approved (needed when the plan has several)")] = "",
     conditions: Annotated[str, typer.Option(help="the conditions of an approval with conditions")] = "",
+    note: Annotated[str, typer.Option(help="why this decision replaces an earlier one")] = "",
     settings_path: SettingsOption = None,
 ) -> None:
-    """Sign an assessment off (commanders); refused while any item is open, except to reject."""
+    """Decide on an assessment (commanders): approve one COA, refused while any of its items is open, or
+    reject the plan. A decision replacing an earlier one needs a note."""
     from planner.settings import load_settings
 
     store, user = _signed_in(load_settings(settings_path), as_user)
-    ident = store.signoff(user, assessment_id, decision=decision, conditions=conditions)
-    typer.echo(f"sign-off {ident}: {decision} by {user.name}, bound to the assessment and its input files")
+    ident = store.signoff(user, assessment_id, decision=decision, coa=coa, conditions=conditions, note=note)
+    chosen = f" COA {coa}" if coa else ""
+    typer.echo(f"sign-off {ident}: {decision}{chosen} by {user.name}, bound to the assessment and its input files")
 
 
 @app.command()
@@ -516,14 +521,19 @@ def status(
         by = f"  ({last['by']}, {last['at'][:16]}: {last['note']})" if last else ""
         shared = f" [COA {', '.join(item['coas'])}: one review]" if len(item["coas"]) > 1 else ""
         lines.append(f"  {item['key']:<10} {item['status']:<17} {item['title']}{shared}{by}")
-    signed = found["signoff"]
-    if signed is None:
+    if not found["signoff_history"]:
         lines.append("not signed off")
-    else:
+    for n, signed in enumerate(found["signoff_history"], start=1):  # the last one is the decision in force
         state = "VALID" if signed["valid"] else "VOID: " + "; ".join(signed["void_because"])
-        lines.append(f"sign-off: {signed['decision']} by {signed['by']} at {signed['at'][:16]}: {state}")
+        chosen = f" COA {signed['coa']}" if signed["coa"] else ""
+        superseded = " (superseded)" if n < len(found["signoff_history"]) else ""
+        lines.append(
+            f"sign-off: {signed['decision']}{chosen} by {signed['by']} at {signed['at'][:16]}: {state}{superseded}"
+        )
         if signed["conditions"]:
             lines.append(f"  conditions: {signed['conditions']}")
+        if signed["note"]:
+            lines.append(f"  why it replaces the earlier decision: {signed['note']}")
     typer.echo("\n".join(lines))
 
 

@@ -387,8 +387,21 @@ class Record:
             )
         return version
 
-    def signoff(self, user: User, assessment_id: str, *, decision: str, conditions: str = "") -> int:
-        """The commander's decision, bound to the assessment's hash; refused while any item is open."""
+    def signoff(
+        self,
+        user: User,
+        assessment_id: str,
+        *,
+        decision: str,
+        coa: str = "",
+        conditions: str = "",
+        note: str = "",
+    ) -> int:
+        """The commander's decision, bound to the assessment's hash: approve one COA, or reject the plan.
+
+        Only the chosen COA's items (and items added for the whole plan) must be closed to approve it. A
+        decision taken after another supersedes it, and must say why in ``note``.
+        """
         _require(user, "signoff")
         if decision not in DECISIONS:
             raise RecordError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
@@ -396,23 +409,26 @@ class Record:
             raise RecordError("approve_with_conditions needs the conditions (--conditions)")
         with self._writing() as conn:
             row = self._assessment(conn, assessment_id)
-            counts: dict[str, int] = dict(
-                conn.execute(
-                    sa.select(items.c.status, sa.func.count())
-                    .where(items.c.assessment_id == assessment_id)
-                    .group_by(items.c.status)
-                ).all()
-            )
-            if decision != "reject" and counts.get("open"):
-                raise NotAllowedError(f"{counts['open']} item(s) of {assessment_id} are still open: review them first")
-            if decision == "approve" and counts.get("change_requested"):
+            coas = [c["id"] for c in json.loads(row.result)["coas"]]
+            if decision != "reject" or coa:
+                coa = self._chosen(coa, coas, assessment_id)
+            earlier = conn.execute(
+                sa.select(signoffs).where(signoffs.c.assessment_id == assessment_id).order_by(signoffs.c.id.desc())
+            ).first()
+            if earlier is not None and not note.strip():
+                chosen = f" COA {earlier.coa}" if earlier.coa else ""
                 raise NotAllowedError(
-                    f"{counts['change_requested']} item(s) ask for a plan change: approve with conditions, or reject"
+                    f"{assessment_id} was already decided ({earlier.decision}{chosen} by {earlier.by} at "
+                    f"{earlier.at[:16]}): a new decision replaces it only with a note saying why"
                 )
+            if decision != "reject":
+                self._closed_for(conn, assessment_id, coa, decision)
             values = {
                 "assessment_id": assessment_id,
                 "decision": decision,
+                "coa": coa,
                 "conditions": conditions,
+                "note": note,
                 "by": user.name,
                 "at": now(),
                 "binds_to": row.sha256,
@@ -420,15 +436,36 @@ class Record:
             digest = _signoff_sha(values)
             inserted = conn.execute(signoffs.insert().values(**values, sha256=digest))
             ident = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-            append(
-                conn,
-                self.seal,
-                actor=user.name,
-                action="signoff",
-                subject=assessment_id,
-                details={"signoff": ident, "sha256": digest, "binds_to": row.sha256},
-            )
+            details = {"signoff": ident, "sha256": digest, "binds_to": row.sha256, "coa": coa}
+            if earlier is not None:
+                details["supersedes"] = earlier.id
+            append(conn, self.seal, actor=user.name, action="signoff", subject=assessment_id, details=details)
         return ident
+
+    @staticmethod
+    def _chosen(coa: str, coas: list[str], assessment_id: str) -> str:
+        if not coa and len(coas) == 1:
+            return coas[0]
+        if coa not in coas:
+            said = f"no COA '{coa}'" if coa else "an approval names the COA chosen"
+            raise RecordError(f"{said} in assessment {assessment_id}: use --coa with one of {', '.join(coas)}")
+        return coa
+
+    def _closed_for(self, conn: Connection, assessment_id: str, coa: str, decision: str) -> None:
+        """Refuse an approval of ``coa`` while any of its items is open, naming them by key and title."""
+        rows = conn.execute(sa.select(items).where(items.c.assessment_id == assessment_id)).all()
+        mine = [r for r in rows if coa in _item_coas(r) or not _item_coas(r)]
+        still_open = [r for r in mine if r.status == "open"]
+        if still_open:
+            listed = "; ".join(f"{r.key} {json.loads(r.content)['title']}" for r in still_open)
+            raise NotAllowedError(f"{len(still_open)} item(s) of COA {coa} are still open: {listed}. Review them first")
+        changes = [r for r in mine if r.status == "change_requested"]
+        if decision == "approve" and changes:
+            listed = "; ".join(f"{r.key} {json.loads(r.content)['title']}" for r in changes)
+            raise NotAllowedError(
+                f"{len(changes)} item(s) of COA {coa} ask for a plan change ({listed}): approve with conditions, "
+                "or reject"
+            )
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -442,9 +479,9 @@ class Record:
             history = conn.execute(
                 sa.select(reviews).where(reviews.c.assessment_id == assessment_id).order_by(reviews.c.id)
             ).all()
-            last_signoff = conn.execute(
-                sa.select(signoffs).where(signoffs.c.assessment_id == assessment_id).order_by(signoffs.c.id.desc())
-            ).first()
+            decisions = conn.execute(
+                sa.select(signoffs).where(signoffs.c.assessment_id == assessment_id).order_by(signoffs.c.id)
+            ).all()
             head = conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).one()
             conn.rollback()
         by_key: dict[str, list[Any]] = {}
@@ -472,18 +509,24 @@ class Record:
                     ],
                 }
             )
-        signed = None
-        if last_signoff is not None:
-            validity = self.validity(row, last_signoff)
-            signed = {
-                "decision": last_signoff.decision,
-                "conditions": last_signoff.conditions,
-                "by": last_signoff.by,
-                "at": last_signoff.at,
-                "binds_to": last_signoff.binds_to,
-                "valid": validity.valid,
-                "void_because": validity.reasons,
-            }
+        signoff_history = []
+        for decided in decisions:  # oldest first; each later one supersedes the one before
+            validity = self.validity(row, decided)
+            signoff_history.append(
+                {
+                    "id": decided.id,
+                    "decision": decided.decision,
+                    "coa": decided.coa,
+                    "conditions": decided.conditions,
+                    "note": decided.note,
+                    "by": decided.by,
+                    "at": decided.at,
+                    "binds_to": decided.binds_to,
+                    "valid": validity.valid,
+                    "void_because": validity.reasons,
+                }
+            )
+        signed = signoff_history[-1] if signoff_history else None
         return {
             "id": row.id,
             "plan": row.plan_name,
@@ -493,6 +536,7 @@ class Record:
             "counts": counts,
             "items": listed,
             "signoff": signed,
+            "signoff_history": signoff_history,
             # The audit chain's head when this was read: a brief carries it, to be checked against the anchor.
             "audit_head": {"seq": head.seq, "hash": head.hash},
         }
@@ -720,7 +764,16 @@ def _review_sha(review: Any) -> str:
 
 
 def _signoff_sha(signoff: Any) -> str:
-    return sha256(["signoff", *(_field(signoff, f) for f in SIGNOFF_FIELDS)])
+    # The COA and the note join the hash only when given, so that decisions recorded before they existed
+    # (on the whole assessment) still verify, and blanking either afterwards does not.
+    extra = [[name, _field(signoff, name)] for name in ("coa", "note") if _field(signoff, name)]
+    return sha256(["signoff", *(_field(signoff, f) for f in SIGNOFF_FIELDS), *extra])
+
+
+def _item_coas(item: Any) -> list[str]:
+    """The COAs an item of the record belongs to; none for an item added for the whole plan."""
+    coas: list[str] = json.loads(item.content).get("coas") or ([item.coa] if item.coa else [])
+    return coas
 
 
 def _field(record: Any, name: str) -> Any:

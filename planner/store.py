@@ -87,7 +87,9 @@ signoffs = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("assessment_id", sa.String(40), sa.ForeignKey("assessments.id"), nullable=False),
     sa.Column("decision", sa.String(30), nullable=False),
+    sa.Column("coa", sa.String(40), nullable=False, server_default=""),  # the COA approved; "" for the plan
     sa.Column("conditions", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),  # why it supersedes an earlier decision
     sa.Column("by", sa.String(100), nullable=False),
     sa.Column("at", sa.String(40), nullable=False),
     sa.Column("binds_to", sa.String(64), nullable=False),  # the assessment's sha256

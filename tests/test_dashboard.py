@@ -261,16 +261,23 @@ def test_a_review_is_saved_at_once_survives_a_reload_and_a_second_adviser_gets_a
 def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_changes(world: dict[str, Any]) -> None:
     ident = record_sample(world)
     record, people = world["record"], world["people"]
-    for item in record.status(ident)["items"]:
-        record.review(people["poc_adviser"], ident, item["key"], status="accepted_risk", note="weighed")
+    for item in record.status(ident)["items"]:  # only COA C's items: the others need not be closed to choose C
+        if "C" in item["coas"]:
+            record.review(people["poc_adviser"], ident, item["key"], status="accepted_risk", note="weighed")
     commander = app(world, "signoff", who=people["commander"])
     assert "Not signed off" in commander.info[-1].value
     assert len(commander.get("iframe")) == 1  # the brief
     downloads = {b.proto.label for b in commander.get("download_button")}
     assert {"brief.html", "gpkg", "geotiff", "geojson", "kml", "csv"} <= downloads
+    panels = " ".join(shown(m) for m in commander.markdown)
+    assert all(f"**COA {coa}**" in panels for coa in "ABC")  # every COA on one screen
     commander.radio(key="decision").set_value("approve")
+    commander.selectbox(key="decision_coa").set_value("C")
     commander.button(key="signoff_submit").click().run()
-    assert "VALID: approved · commander-1" in shown(commander.success[0])
+    assert "confirmation" in shown(commander.warning[-1]) and record.status(ident)["signoff"] is None
+    commander.checkbox(key="decision_confirmed").check()
+    commander.button(key="signoff_submit").click().run()
+    assert "VALID: approved · COA C · commander-1" in shown(commander.success[0])
     idp = world["root"] / "data" / "sample" / "idp_sites.geojson"
     idp.write_text(idp.read_text().replace("14200", "15000"))
     after = app(world, "signoff", who=people["commander"])

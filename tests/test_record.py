@@ -410,9 +410,17 @@ def test_the_command_line_records_reviews_signs_and_verifies(tmp_path: Path) -> 
     )
     assert stale.returncode == 2 and "changed since you saw it" in stale.stderr and "Traceback" not in stale.stderr
     refused = primum(
-        "signoff", ident, "--decision", "approve", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "cmdpass123"}
+        "signoff",
+        ident,
+        "--decision",
+        "approve",
+        "--coa",
+        "A",
+        "--as",
+        "cmd",
+        env={**base, "PRIMUM_PASSWORD": "cmdpass123"},
     )
-    assert refused.returncode == 2 and "still open" in refused.stderr
+    assert refused.returncode == 2 and "of COA A are still open" in refused.stderr
     wrong = primum("signoff", ident, "--decision", "reject", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "nope"})
     assert wrong.returncode == 2 and "wrong user name or password" in wrong.stderr
     signed = primum(

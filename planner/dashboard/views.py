@@ -559,6 +559,8 @@ def _add_item_form(ident: str, coa: str, who: User) -> None:
 
 
 def signoff_page() -> None:
+    """The commander's page: each COA in one screen (level, estimate, main reasons, open items), the decision
+    in force and its history, and the decision form."""
     opened = _recorded_page(t("signoff_title"))
     if opened is None:
         return
@@ -568,30 +570,88 @@ def signoff_page() -> None:
     if signed is None:
         st.info(t("not_signed"))
     elif signed["valid"]:
-        st.success(
-            f"{t('valid')}: {w['decisions'][signed['decision']]} · {_md(signed['by'])} · {signed['at'][:16]}",
-            icon=":material/verified:",
-        )
+        st.success(f"{t('valid')}: {_decision_text(signed, w)}", icon=":material/verified:")
     else:
-        st.error(f"{t('void')}: {_md('; '.join(signed['void_because']))}", icon=":material/gpp_bad:")
-    redaction = _redaction()
-    found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
-    components.html(brief_html(rebuilt, found), height=900, scrolling=True)
+        st.error(
+            f"{t('void')}: {_decision_text(signed, w)} · {_md('; '.join(signed['void_because']))}",
+            icon=":material/gpp_bad:",
+        )
+    _coa_panels(rebuilt, status, w)
+    if status["signoff_history"]:
+        st.subheader(t("signoff_history"))
+        st.dataframe(pd.DataFrame(_history_rows(status["signoff_history"], w)), hide_index=True, width="stretch")
     who = state.user()
     if who is not None and who.role == "commander":
-        _signoff_form(ident, who)
+        _signoff_form(ident, who, [r.coa.id for r in rebuilt.coas], decided=signed is not None)
+    redaction = _redaction()
+    found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
+    with st.expander(t("brief_preview")):
+        components.html(brief_html(rebuilt, found), height=900, scrolling=True)
     _downloads(ident, rebuilt, found, redaction)
 
 
-def _signoff_form(ident: str, who: User) -> None:
+def _decision_text(signed: dict[str, Any], w: dict[str, Any]) -> str:
+    chosen = f" · {t('coa')} {_md(signed['coa'])}" if signed["coa"] else ""
+    return f"{w['decisions'][signed['decision']]}{chosen} · {_md(signed['by'])} · {signed['at'][:16]}"
+
+
+def _history_rows(history: list[dict[str, Any]], w: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {
+            t("when"): h["at"][:16],
+            t("by"): h["by"],
+            t("decision"): w["decisions"][h["decision"]],
+            t("coa"): h["coa"] or "—",
+            t("conditions"): h["conditions"],
+            t("why_replaced"): h["note"],
+            t("validity"): (t("valid") if h["valid"] else f"{t('void')}: {'; '.join(h['void_because'])}")
+            + ("" if n == len(history) - 1 else f" ({t('superseded')})"),
+        }
+        for n, h in enumerate(history)
+    ]
+
+
+def _coa_panels(assessment: Assessment, status: dict[str, Any], w: dict[str, Any]) -> None:
+    """Per COA: its level and estimate, its main reasons, and its items still open, most severe first."""
+    lang = state.lang()
+    order = {"high": 0, "medium": 1, "low": 2}
+    columns = st.columns(len(assessment.coas))
+    for column, result in zip(columns, assessment.coas, strict=True):
+        coa = result.coa.id
+        mine = [i for i in status["items"] if coa in i["coas"] or not i["coas"]]
+        still_open = sorted((i for i in mine if i["status"] == "open"), key=lambda i: order[i["severity"]])
+        with column.container(border=True):
+            st.markdown(f"**{t('coa')} {_md(coa)}** · {_md(result.coa.name)}")
+            st.markdown(
+                f"{w['levels'][result.risk.level]} · {result.risk.score:.0f}/100 · "
+                f"{w['harm']['casualties']}: {range_text(result.risk.casualties, lang)}"
+            )
+            top = sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct)[:2]
+            for contribution in top:
+                st.caption(_md(explain(contribution.input, result.risk.harm, None, lang)))
+            closed = len(mine) - len(still_open)
+            st.progress(closed / len(mine) if mine else 1.0, text=t("reviewed_of", done=closed, total=len(mine)))
+            for item in still_open[:8]:
+                st.markdown(f"- {w['severities'][item['severity']]} · {_md(item['key'])} {_md(item['title'])}")
+            if len(still_open) > 8:
+                st.caption(t("more_open", n=len(still_open) - 8))
+
+
+def _signoff_form(ident: str, who: User, coas: list[str], *, decided: bool) -> None:
+    w = words(state.lang())
     with st.form("signoff"):
-        decision = st.radio(
-            t("decision"), DECISIONS, key="decision", format_func=lambda d: words(state.lang())["decisions"][d]
-        )
+        decision = st.radio(t("decision"), DECISIONS, key="decision", format_func=lambda d: w["decisions"][d])
+        coa = st.selectbox(t("coa_chosen"), coas, key="decision_coa", format_func=_md)
         conditions = st.text_area(t("conditions"), key="conditions")
+        note = st.text_area(t("supersede_note"), key="decision_note") if decided else ""
+        confirmed = st.checkbox(t("confirm_decision"), key="decision_confirmed")
         if st.form_submit_button(t("sign"), key="signoff_submit"):
+            if not confirmed:
+                st.warning(t("confirm_first"), icon=":material/help:")
+                return
+            chosen = "" if decision == "reject" else coa
             try:
-                state.record().signoff(who, ident, decision=decision, conditions=conditions)
+                state.record().signoff(who, ident, decision=decision, coa=chosen, conditions=conditions, note=note)
             except (RecordError, InputError) as exc:
                 _error(exc)
                 return
