@@ -126,18 +126,28 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
 
             page.get_by_role("link", name="Checklist review").click()
             page.get_by_text(f"{server['id']}").first.wait_for(timeout=60_000)
-            page.get_by_label("Status").first.click()
-            page.get_by_role("option", name="addressed").click()
-            page.get_by_label("Note (required").first.fill("no military use, checked in the browser")
-            page.get_by_role("button", name="Save").first.click()
-            page.get_by_text("Saved A/P04 (version 2)").wait_for(timeout=60_000)
+            # A whole COA reviewed with the bulk form: choose C, tick all, a status, a note, apply
+            interactions = 0
+            page.get_by_text("C", exact=True).first.click()
+            interactions += 1
+            tick_all = page.get_by_text("items shown and yours to review")
+            tick_all.wait_for(timeout=60_000)
+            tick_all.click()
+            interactions += 1
+            form = page.get_by_test_id("stForm").filter(has_text="Apply to the selection")
+            # "addressed" is the bulk form's first status: nothing to choose
+            form.get_by_label("Note (required").fill("checked in the browser")
+            form.get_by_role("button", name="Apply to the selection").click()
+            interactions += 2
+            page.get_by_text("item(s) saved").wait_for(timeout=60_000)
+            assert interactions <= 15
             shot(page, "3-reviewed")
         finally:
             shot(page, "last")  # what the browser showed when the test ended, failed or not
             browser.close()
 
-    item = next(i for i in server["record"].status(server["id"])["items"] if i["key"] == "A/P04")
-    assert item["status"] == "addressed" and item["history"][-1]["by"] == "adviser-1"
+    reviewed = [i for i in server["record"].status(server["id"])["items"] if "C" in i["coas"]]
+    assert reviewed and all(i["status"] == "addressed" and i["history"][-1]["by"] == "adviser-1" for i in reviewed)
     outside = sorted(
         {
             u

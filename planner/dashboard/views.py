@@ -450,13 +450,20 @@ def _recorded_page(title: str) -> tuple[str, dict[str, Any], Assessment] | None:
         return None
 
 
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
 def checklist_page() -> None:
+    """The review: one COA at a time, most severe first, filtered, items collapsed to one line, and a bulk
+    action for a selection; every save carries the version the reviewer saw."""
     opened = _recorded_page(t("checklist_title"))
     if opened is None:
         return
     ident, status, rebuilt = opened
     if "flash" in st.session_state:
         st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+    if "flash_warning" in st.session_state:
+        st.warning(_md(st.session_state.pop("flash_warning")), icon=":material/sync_problem:")
     w = words(state.lang())
     counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
     st.markdown(f"**{ident}** · {counts}")
@@ -467,34 +474,118 @@ def checklist_page() -> None:
     result = next(r for r in rebuilt.coas if r.coa.id == coa)
     words_of_coa = render(result.checklist, rebuilt.catalogue, state.lang(), coa)
     rendered = {i["id"]: i for i in words_of_coa["items"]}
-    items = [i for i in status["items"] if coa in i["coas"] or not i["coas"]]
+    mine = [i for i in status["items"] if coa in i["coas"] or not i["coas"]]
+    done = sum(i["status"] != "open" for i in mine)
+    st.progress(done / len(mine) if mine else 1.0, text=t("reviewed_of", done=done, total=len(mine)))
+    items = _filtered(mine, rendered, w)
     for item in items:
-        rule = item["key"].rsplit("/", 1)[-1]
-        words_of = rendered.get(rule, {})
-        severity = w["severities"].get(item["severity"], item["severity"])
-        title = words_of.get("title", item["title"])
-        also = [c for c in item["coas"] if c != coa]
-        shared = f" · {t('also_in', coas=', '.join(also))}" if also else ""
-        label = f"{_md(item['key'])} · {_md(title)} · {severity} · {w['statuses'][item['status']]}{_md(shared)}"
-        with st.expander(label, expanded=item["status"] == "open"):
-            if words_of:
-                st.markdown(_md(words_of["text"]))
-                st.caption(f"{t('owner')}: {_md(words_of['owner_label'])} · {_md(words_of['basis'])}")
-                for evidence in words_of["evidence"]:
-                    st.markdown(f"- {_md(evidence['text'])}")
-                if words_of.get("decided_by"):
-                    st.caption(f"{t('decided_by')}: {_md(words_of['decided_by'])}")
-            for h in item["history"]:
-                note = f" · {_md(h['note'])}" if h["note"] else ""
-                st.caption(f"{h['at'][:16]} · {_md(h['by'])} · {w['statuses'][h['status']]}{note}")
-            # A PoC adviser reviews every item; the mission's other civilian officers the items they own
-            if reviewer and who is not None and (who.role == "poc_adviser" or who.role in item["owner"]):
-                _review_form(ident, item, who)
+        words_of = rendered.get(item["key"].rsplit("/", 1)[-1], {})
+        _item_view(ident, item, words_of, coa, w=w, who=who if reviewer else None)
     for context in words_of_coa["context"]:  # about the area, not the operation: shown, not reviewed
         lines = "\n".join(f"- {_md(e['text'])}" for e in context["evidence"])
         st.info(f"**{_md(context['title'])}** · {_md(context['text'])}\n\n{lines}", icon=":material/info:")
-    if reviewer and who is not None and who.role == "poc_adviser":
-        _add_item_form(ident, coa, who)
+    if reviewer and who is not None:
+        mayreview = [i for i in items if who.role == "poc_adviser" or who.role in i["owner"]]
+        _bulk_form(ident, mayreview, who)
+        if who.role == "poc_adviser":
+            _add_item_form(ident, coa, who)
+
+
+def _filtered(items: list[dict[str, Any]], rendered: dict[str, Any], w: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items the filters keep, most severe first, findings before prompts, as the checklist orders them."""
+    cols = st.columns(4)
+    statuses = cols[0].multiselect(
+        t("status"), STATUSES, default=[], key="filter_status", format_func=lambda s: w["statuses"][s]
+    )
+    severities = cols[1].multiselect(
+        t("severity"), list(SEVERITY_ORDER), default=[], key="filter_severity", format_func=lambda s: w["severities"][s]
+    )
+    owners = sorted({o for i in items for o in i["owner"]})
+    chosen_owners = cols[2].multiselect(t("owner"), owners, default=[], key="filter_owner", format_func=_role_label)
+    kinds = cols[3].multiselect(t("kind"), ["finding", "prompt"], default=[], key="filter_kind", format_func=t)
+    kept = [
+        i
+        for i in items
+        if (not statuses or i["status"] in statuses)
+        and (not severities or i["severity"] in severities)
+        and (not chosen_owners or set(chosen_owners) & set(i["owner"]))
+        and (not kinds or i["kind"] in kinds)
+    ]
+    return sorted(kept, key=lambda i: (SEVERITY_ORDER.get(i["severity"], 3), i["kind"] != "finding", i["key"]))
+
+
+def _role_label(role: str) -> str:
+    key = f"role_{role}"
+    return t(key) if key in words(state.lang()) else role
+
+
+def _item_view(
+    ident: str, item: dict[str, Any], words_of: dict[str, Any], coa: str, *, w: dict[str, Any], who: User | None
+) -> None:
+    """One item collapsed to a line (key, title, severity, status, first evidence), opened for the rest."""
+    severity = w["severities"].get(item["severity"], item["severity"])
+    title = words_of.get("title", item["title"])
+    also = [c for c in item["coas"] if c != coa]
+    shared = f" · {t('also_in', coas=', '.join(also))}" if also else ""
+    first = words_of["evidence"][0]["text"] if words_of.get("evidence") else ""
+    summary = f" · {first[:90]}{'…' if len(first) > 90 else ''}" if first else ""
+    label = (
+        f"{_md(item['key'])} · {_md(title)} · {severity} · {w['statuses'][item['status']]}{_md(shared)}{_md(summary)}"
+    )
+    with st.expander(label, expanded=False):
+        if words_of:
+            st.markdown(_md(words_of["text"]))
+            st.caption(f"{t('owner')}: {_md(words_of['owner_label'])} · {_md(words_of['basis'])}")
+            for evidence in words_of["evidence"]:
+                st.markdown(f"- {_md(evidence['text'])}")
+            if words_of.get("decided_by"):
+                st.caption(f"{t('decided_by')}: {_md(words_of['decided_by'])}")
+        for h in item["history"]:
+            note = f" · {_md(h['note'])}" if h["note"] else ""
+            st.caption(f"{h['at'][:16]} · {_md(h['by'])} · {w['statuses'][h['status']]}{note}")
+        # A PoC adviser reviews every item; the mission's other civilian officers the items they own
+        if who is not None and (who.role == "poc_adviser" or who.role in item["owner"]):
+            _review_form(ident, item, who)
+
+
+def _bulk_form(ident: str, items: list[dict[str, Any]], who: User) -> None:
+    """One status and one note for a selection of the items shown; each saved with the version seen."""
+    if not items:
+        return
+    w = words(state.lang())
+    st.subheader(t("bulk_title"))
+    for item in items:  # the version each item had when this reviewer first saw it
+        st.session_state.setdefault(f"seen:{ident}:{item['key']}", item["version"])
+    with st.form("bulk_review"):
+        keys = [i["key"] for i in items]
+        every = st.checkbox(t("bulk_all", n=len(keys)), key="bulk_all")
+        chosen = st.multiselect(t("bulk_some"), keys, key="bulk_keys", format_func=_md)
+        cols = st.columns([2, 4])
+        status = cols[0].selectbox(t("status"), STATUSES[1:], key="bulk_status", format_func=lambda s: w["statuses"][s])
+        note = cols[1].text_input(t("note"), key="bulk_note")
+        if st.form_submit_button(t("bulk_apply"), key="bulk_submit"):
+            selected = keys if every else chosen
+            if not selected:
+                st.warning(t("bulk_none"), icon=":material/help:")
+                return
+            saved, refused = [], []
+            for key in selected:
+                seen = f"seen:{ident}:{key}"
+                try:
+                    version = state.record().review(
+                        who, ident, key, status=status, note=note, expected_version=st.session_state[seen]
+                    )
+                    st.session_state[seen] = version
+                    saved.append(key)
+                except ConflictError:
+                    refused.append(key)
+                except (RecordError, InputError) as exc:
+                    _error(exc)
+                    return
+            st.session_state["flash"] = t("bulk_saved", n=len(saved))
+            if refused:  # shown as a warning after the rerun: nothing of theirs was overwritten
+                st.session_state["flash_warning"] = t("bulk_conflicts", keys=", ".join(refused))
+            st.rerun()
 
 
 def _approved(status: dict[str, Any]) -> bool:
