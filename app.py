@@ -11,8 +11,17 @@ from planner.dashboard.views import sidebar
 # No page_icon: a Material icon or an emoji favicon is fetched from Google's font servers.
 st.set_page_config(page_title="Primum", layout="wide")
 sidebar()
+map_page = st.Page("planner/dashboard/pages/map.py", title=t("page_map"), url_path="map")
+
+
+def home() -> None:
+    """The root URL opens the map; every page, the map included, keeps its own address for deep links."""
+    st.switch_page(map_page)
+
+
 pages = [
-    st.Page("planner/dashboard/pages/map.py", title=t("page_map"), url_path="map", default=True),
+    st.Page(home, title="Primum", url_path="home", default=True, visibility="hidden"),
+    map_page,
     st.Page("planner/dashboard/pages/compare.py", title=t("page_compare"), url_path="compare"),
     st.Page("planner/dashboard/pages/plan.py", title=t("page_plan"), url_path="plan"),
     st.Page("planner/dashboard/pages/checklist.py", title=t("page_checklist"), url_path="checklist"),

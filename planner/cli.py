@@ -435,6 +435,61 @@ def users_add(
     typer.echo(f"added {user.name} ({user.role})")
 
 
+@users_app.command("list")
+@_user_errors
+def users_list(as_user: AsOption, settings_path: SettingsOption = None) -> None:
+    """Every user with their role and whether they may sign in (admins)."""
+    from planner.settings import load_settings
+
+    store, admin = _signed_in(load_settings(settings_path), as_user)
+    for user in store.list_users(admin):
+        state = "" if user["active"] else "  (deactivated)"
+        typer.echo(
+            f"{user['name']:<24} {user['role']:<26} added {user['created_at'][:10]} by {user['created_by']}{state}"
+        )
+
+
+@users_app.command("change")
+@_user_errors
+def users_change(
+    name: Annotated[str, typer.Argument(help="the user to change")],
+    as_user: AsOption,
+    *,
+    role: Annotated[str | None, typer.Option(help=f"a new role: one of {', '.join(ROLES)}")] = None,
+    reset_password: Annotated[bool, typer.Option(help="set a new password (prompted, or --password-stdin)")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the new password from stdin")] = False,
+    deactivate: Annotated[
+        bool, typer.Option(help="keep the user and their record; they may no longer sign in")
+    ] = False,
+    activate: Annotated[bool, typer.Option(help="let a deactivated user sign in again")] = False,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Change a user's role, reset their password, or (de)activate them (admins; audited)."""
+    from planner.settings import load_settings
+
+    if deactivate and activate:
+        raise RecordError("say --deactivate or --activate, not both")
+    password = None
+    if reset_password or password_stdin:
+        password = (
+            sys.stdin.readline().rstrip("\n")
+            if password_stdin
+            else typer.prompt(f"new password for {name}", hide_input=True, confirmation_prompt=True)
+        )
+    settings = load_settings(settings_path)
+    store, admin = _signed_in(settings, as_user) if not password_stdin else _signed_in_env(settings, as_user)
+    active = False if deactivate else True if activate else None
+    user = store.change_user(admin, name, role=role, password=password, active=active)
+    typer.echo(f"changed {user.name} ({user.role})")
+
+
+def _signed_in_env(settings: Settings, name: str) -> tuple[Record, User]:
+    """Signed in with PRIMUM_PASSWORD only: standard input already carries the new password."""
+    if os.environ.get("PRIMUM_PASSWORD") is None:
+        raise RecordError("with --password-stdin, give your own password in PRIMUM_PASSWORD")
+    return _signed_in(settings, name)
+
+
 @app.command()
 @_user_errors
 def review(

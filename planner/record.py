@@ -36,7 +36,17 @@ from planner.settings import Settings
 if TYPE_CHECKING:
     from planner.assess import Assessment
 from planner.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
-from planner.vocabulary import ALLOWED, DECISIONS, NEEDS_NOTE, REVIEWERS, ROLES, SEVERITIES, STATUSES, record_key
+from planner.vocabulary import (
+    ALLOWED,
+    DECISIONS,
+    MIN_PASSWORD,
+    NEEDS_NOTE,
+    REVIEWERS,
+    ROLES,
+    SEVERITIES,
+    STATUSES,
+    record_key,
+)
 
 # Failed sign-ins for a name in this window slow the next attempt: 0.5 s, 1 s, 2 s ... up to 8 s.
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -139,14 +149,15 @@ class Record:
             raise RecordError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
         if not name or len(name) > 100:
             raise RecordError("a user name needs 1 to 100 characters")
-        if len(password) < 8:
-            raise RecordError("the password needs at least 8 characters")
+        _check_password(password)
         with self._writing() as conn:
             first = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one() == 0
             if first and role != "admin":
                 raise NotAllowedError("the first user of a new record must be an admin (--role admin)")
             if not first:
                 _require(actor, "add_user")
+                assert actor is not None
+                self._active(conn, actor)
             if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
                 raise RecordError(f"user '{name}' already exists")
             at, by = now(), actor.name if actor else name
@@ -163,6 +174,90 @@ class Record:
                 details={"role": role, "sha256": _user_sha(name, role, digest)},
             )
         return User(name, role)
+
+    def list_users(self, actor: User) -> list[dict[str, Any]]:
+        """Every user of the record with their role and whether they may still sign in (admins)."""
+        _require(actor, "manage_users")
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
+            conn.rollback()
+        return [
+            {
+                "name": r.name,
+                "role": r.role,
+                "active": bool(r.active),
+                "created_at": r.created_at,
+                "created_by": r.created_by,
+            }
+            for r in rows
+        ]
+
+    def change_user(
+        self,
+        actor: User,
+        name: str,
+        *,
+        role: str | None = None,
+        password: str | None = None,
+        active: bool | None = None,
+    ) -> User:
+        """Change a user's role, reset their password, or (de)activate them; audited, like every change.
+
+        The record always keeps an active admin: the last one can be neither demoted nor deactivated.
+        """
+        _require(actor, "manage_users")
+        if role is not None and role not in ROLES:
+            raise RecordError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
+        if password is not None:
+            _check_password(password)
+        with self._writing() as conn:
+            self._active(conn, actor)
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+            if row is None:
+                raise NotFoundError(f"no user '{name}' in the record")
+            new_role = role if role is not None else row.role
+            new_active = bool(row.active) if active is None else active
+            if row.role == "admin" and (new_role != "admin" or not new_active):
+                admins = conn.execute(
+                    sa.select(sa.func.count()).where(users.c.role == "admin", users.c.active.is_(True))
+                ).scalar_one()
+                if admins <= 1:
+                    raise NotAllowedError(f"'{name}' is the record's last active admin: add another admin first")
+            digest = _HASHER.hash(password) if password is not None else row.password_hash
+            conn.execute(
+                users.update()
+                .where(users.c.name == name)
+                .values(role=new_role, password_hash=digest, active=new_active)
+            )
+            changed = [
+                what
+                for what, done in (
+                    ("role", role is not None),
+                    ("password", password is not None),
+                    ("active", active is not None),
+                )
+                if done
+            ]
+            append(
+                conn,
+                self.seal,
+                actor=actor.name,
+                action="user_changed",
+                subject=name,
+                details={
+                    "changed": changed,
+                    "role": new_role,
+                    "active": new_active,
+                    "sha256": _user_sha(name, new_role, digest, active=new_active),
+                },
+            )
+        return User(name, new_role)
+
+    def _active(self, conn: Connection, user: User) -> None:
+        """Refuse an action by a user deactivated since they signed in."""
+        row = conn.execute(sa.select(users.c.active).where(users.c.name == user.name)).first()
+        if row is not None and not row.active:
+            raise NotAllowedError(f"{user.name} has been deactivated: ask an admin")
 
     def sign_in(self, name: str, password: str) -> User:
         """The user, if the password is right; wrong passwords are logged and each one slows the next try."""
@@ -186,6 +281,8 @@ class Record:
                 )
             self._sleep(min(0.5 * 2**failures, MAX_DELAY_S))
             raise SignInError(f"wrong user name or password for '{name}'") from None
+        if not row.active:
+            raise SignInError(f"'{name}' has been deactivated: ask an admin")
         return User(row.name, row.role)
 
     def _recent_failures(self, name: str) -> int:
@@ -228,6 +325,7 @@ class Record:
             for key, item in items_of.items()
         ]
         with self._writing() as conn:
+            self._active(conn, user)
             conn.execute(
                 assessments.insert().values(
                     id=ident,
@@ -275,6 +373,7 @@ class Record:
         if severity not in SEVERITIES:
             raise RecordError(f"unknown severity '{severity}': use one of {', '.join(SEVERITIES)}")
         with self._writing() as conn:
+            self._active(conn, user)
             result = self._assessment(conn, assessment_id)
             coas = [c["id"] for c in json.loads(result.result)["coas"]]
             if coa and coa not in coas:
@@ -337,6 +436,7 @@ class Record:
         if status in NEEDS_NOTE and not note.strip():
             raise RecordError(f"'{status}' needs a note saying why (--note)")
         with self._writing() as conn:
+            self._active(conn, user)
             self._assessment(conn, assessment_id)
             key = self._item_key(conn, assessment_id, key)
             item = conn.execute(
@@ -408,6 +508,7 @@ class Record:
         if decision == "approve_with_conditions" and not conditions.strip():
             raise RecordError("approve_with_conditions needs the conditions (--conditions)")
         with self._writing() as conn:
+            self._active(conn, user)
             row = self._assessment(conn, assessment_id)
             coas = [c["id"] for c in json.loads(row.result)["coas"]]
             if decision != "reject" or coa:
@@ -419,7 +520,7 @@ class Record:
                 chosen = f" COA {earlier.coa}" if earlier.coa else ""
                 raise NotAllowedError(
                     f"{assessment_id} was already decided ({earlier.decision}{chosen} by {earlier.by} at "
-                    f"{earlier.at[:16]}): a new decision replaces it only with a note saying why"
+                    f"{earlier.at[:16]}): a new decision replaces it only with a note saying why (--note)"
                 )
             if decision != "reject":
                 self._closed_for(conn, assessment_id, coa, decision)
@@ -448,7 +549,7 @@ class Record:
             return coas[0]
         if coa not in coas:
             said = f"no COA '{coa}'" if coa else "an approval names the COA chosen"
-            raise RecordError(f"{said} in assessment {assessment_id}: use --coa with one of {', '.join(coas)}")
+            raise RecordError(f"{said} in assessment {assessment_id} (--coa): one of {', '.join(coas)}")
         return coa
 
     def _closed_for(self, conn: Connection, assessment_id: str, coa: str, decision: str) -> None:
@@ -580,6 +681,8 @@ class Record:
         problems = []
         vouched: dict[tuple[str, str], str] = {}
         for entry in entries:
+            if entry.action == "user_changed":  # the user as the latest change left them
+                vouched[("user_added", entry.subject)] = entry.details.get("sha256", "")
             if entry.action in ("user_added", "assessment_recorded", "signoff"):
                 vouched[(entry.action, str(entry.details.get("signoff", entry.subject)))] = entry.details.get(
                     "sha256", ""
@@ -595,7 +698,7 @@ class Record:
         for user in conn.execute(sa.select(users)):
             key = ("user_added", user.name)
             seen.add(key)
-            if vouched.get(key) != _user_sha(user.name, user.role, user.password_hash):
+            if vouched.get(key) != _user_sha(user.name, user.role, user.password_hash, active=bool(user.active)):
                 problems.append(f"user '{user.name}' (role {user.role}) does not match the audit log")
         for row in conn.execute(sa.select(assessments)):
             key = ("assessment_recorded", row.id)
@@ -750,8 +853,14 @@ def _require(user: User | None, action: str) -> None:
         raise NotAllowedError(f"{who} may not {action.replace('_', ' ')}: only a {allowed} may")
 
 
-def _user_sha(name: str, role: str, password_hash: str) -> str:
-    return sha256(["user", name, role, password_hash])
+def _user_sha(name: str, role: str, password_hash: str, *, active: bool = True) -> str:
+    # Deactivation joins the hash only when it applies, so that users recorded before it existed still verify
+    return sha256(["user", name, role, password_hash, *([] if active else ["inactive"])])
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise RecordError(f"the password needs at least {MIN_PASSWORD} characters")
 
 
 REVIEW_FIELDS = ("assessment_id", "key", "version", "status", "note", "by", "at")

@@ -38,6 +38,7 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),  # false: kept, may not sign in
 )
 
 assessments = sa.Table(

@@ -33,12 +33,15 @@ SEVERITIES = ("high", "medium", "low")
 # Who may do what. Reading (status, history) is open to every signed-in role.
 ALLOWED = {
     "add_user": {"admin"},
+    "manage_users": {"admin"},
     "record": {"planner"},
     "review": set(REVIEWERS),
     "add_item": {"poc_adviser"},
     "signoff": {"commander"},
     "read": set(ROLES),
 }
+# What a password must be, said up front wherever one is chosen.
+MIN_PASSWORD = 8
 # Statuses that need a reason written down.
 NEEDS_NOTE = ("accepted_risk", "not_applicable", "change_requested")
 # Output formats: the commander's brief, and the exports of an assessment's layers and tables.

@@ -142,6 +142,15 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
             page.get_by_text("item(s) saved").wait_for(timeout=60_000)
             assert interactions <= 15
             shot(page, "3-reviewed")
+
+            # Every page keeps its address: a deep link opens it, and the root opens the map
+            page.goto(server["url"] + "/compare")
+            page.get_by_role("heading", name="Compare courses of action").wait_for(timeout=60_000)
+            assert "Page not found" not in page.content()
+            page.goto(server["url"] + "/map")
+            page.locator("canvas").first.wait_for(timeout=60_000)
+            assert "Page not found" not in page.content()
+            shot(page, "4-deep-link")
         finally:
             shot(page, "last")  # what the browser showed when the test ended, failed or not
             browser.close()

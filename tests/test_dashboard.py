@@ -156,9 +156,10 @@ def test_the_first_admin_is_created_in_the_browser_then_users_sign_in(
     assert "no users yet" in at.info[0].value
     at.text_input(key="new_user_name").input("chief")
     at.text_input(key="new_user_password").input(PASSWORD)
+    assert any("At least 8 characters" in c.value for c in at.caption)  # the rule, before any refusal
     at.button(key="add_user_submit").click().run()
-    assert "Added chief (admin)" in at.success[0].value
-    at.run()
+    assert "Added chief (admin)" in shown(at.success[0]) and "Sign in" in shown(at.success[0])
+    assert not at.info  # the page no longer says the record has no users: it asks to sign in
     at.text_input(key="signin_name").input("chief")
     at.text_input(key="signin_password").input("wrong password")
     at.button(key="signin_submit").click().run()
@@ -394,3 +395,25 @@ def test_a_bulk_review_refuses_the_items_another_adviser_changed_since_and_names
     assert "saved" in shown(at.success[0])
     kept = next(i for i in record.status(ident)["items"] if i["key"] == first["key"])
     assert kept["status"] == "addressed" and kept["history"][-1]["by"] == "poc-2"
+
+
+def test_an_admin_lists_users_and_deactivates_one_on_the_sign_in_page(world: dict[str, Any]) -> None:
+    at = app(world, "signin", who=world["people"]["admin"])
+    table = at.dataframe[0].value
+    assert set(table["User name"]) == {"admin-1", "planner-1", "poc_adviser-1", "commander-1"}
+    at.selectbox(key="change_user_name").set_value("planner-1")
+    at.radio(key="change_user_state").set_value("deactivated")
+    at.button(key="change_user_submit").click().run()
+    assert "Changed planner-1" in shown(at.success[0])
+    listed = {u["name"]: u for u in world["record"].list_users(world["people"]["admin"])}
+    assert listed["planner-1"]["active"] is False
+    assert world["record"].verify().intact
+
+
+def test_a_refusal_on_screen_names_no_command_line_option(world: dict[str, Any]) -> None:
+    ident = record_sample(world)
+    at = app(world, "checklist", who=world["people"]["poc_adviser"])
+    key = next(i["key"] for i in world["record"].status(ident)["items"] if "A" in i["coas"])
+    _review(at, key, "accepted_risk", "")
+    message = shown(at.error[0])
+    assert "needs a note saying why" in message and "--note" not in message

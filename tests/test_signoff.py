@@ -78,7 +78,7 @@ def test_approving_a_coa_needs_only_its_own_items_closed_and_a_refusal_names_the
 
 def test_an_approval_names_a_coa_of_the_plan(two_coas: tuple[Record, str, Path]) -> None:
     record, ident, _ = two_coas
-    with pytest.raises(RecordError, match=r"names the COA chosen.*A, B"):
+    with pytest.raises(RecordError, match=r"names the COA chosen.*one of A, B"):
         record.signoff(COMMANDER, ident, decision="approve")
     with pytest.raises(RecordError, match="no COA 'Z'"):
         record.signoff(COMMANDER, ident, decision="approve", coa="Z")

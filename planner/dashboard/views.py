@@ -5,6 +5,7 @@ and draws; what a role may do is decided by ``planner.record``, the screens only
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -28,7 +29,7 @@ from planner.record import ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
 from planner.risk import comparison_text, explain, people_text, range_text, reasons_text
 from planner.uploads import save_upload, write_plan
-from planner.vocabulary import DECISIONS, EXPORT_FORMATS, REVIEWERS, ROLES, STATUSES
+from planner.vocabulary import DECISIONS, EXPORT_FORMATS, MIN_PASSWORD, REVIEWERS, ROLES, STATUSES
 from planner.words import LANGUAGES, words
 
 t = state.t
@@ -55,9 +56,13 @@ def _md(text: Any) -> str:
     return str(text).translate(_MARKDOWN)
 
 
+# The command line's options named in a message, "(--note)" or "(--role admin)": the screen has its own fields.
+_CLI_HINT = re.compile(r" \(--[\w-]+(?: \w+)?\)")
+
+
 def _error(exc: Exception) -> None:
-    """A user's problem, said as the command line says it; never a traceback."""
-    st.error(_md(exc), icon=":material/error:")
+    """A user's problem in the words of the screen (no command-line options); never a traceback."""
+    st.error(_md(_CLI_HINT.sub("", str(exc))), icon=":material/error:")
 
 
 def _assessment() -> Assessment | None:
@@ -92,13 +97,18 @@ def signin_page() -> None:
     store = state.record()
     who = state.user()
     if who is not None:
+        if "flash" in st.session_state:
+            st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
         st.success(t("signed_in_as", name=_md(who.name), role=t(f"role_{who.role}")))
         if st.button(t("sign_out"), key="sign_out"):
             del st.session_state["user"]
             st.rerun()
         if who.role == "admin":
             _add_user_form(who)
+            _users_admin(who)
         return
+    if "flash" in st.session_state:
+        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
     if not store.has_users():
         st.info(t("no_users"))
         _add_user_form(None)
@@ -123,12 +133,66 @@ def _add_user_form(admin: User | None) -> None:
             t("role"), ROLES if admin else ("admin",), key="new_user_role", format_func=lambda r: t(f"role_{r}")
         )
         password = st.text_input(t("password"), type="password", key="new_user_password")
+        st.caption(t("password_rule", n=MIN_PASSWORD))  # said before a refusal, not after
         if st.form_submit_button(t("add_user"), key="add_user_submit"):
             try:
                 added = state.record().add_user(admin, name, role, password)
-                st.success(t("user_added", name=_md(added.name), role=t(f"role_{added.role}")))
             except (RecordError, InputError) as exc:
                 _error(exc)
+                return
+            message = t("user_added", name=added.name, role=t(f"role_{added.role}"))
+            if admin is None:  # the first admin: the page now asks them to sign in
+                st.session_state["flash"] = message + " " + t("now_sign_in")
+                st.rerun()
+            st.success(_md(message))
+
+
+def _users_admin(admin: User) -> None:
+    """Every user, and an admin's changes to one of them: role, password, (de)activation; each audited."""
+    st.subheader(t("users_title"))
+    try:
+        listed = state.record().list_users(admin)
+    except RecordError as exc:
+        _error(exc)
+        return
+    table = pd.DataFrame(
+        {
+            t("user_name"): [u["name"] for u in listed],
+            t("role"): [t(f"role_{u['role']}") for u in listed],
+            t("user_state"): [t("active") if u["active"] else t("deactivated") for u in listed],
+            t("added"): [f"{u['created_at'][:10]} · {u['created_by']}" for u in listed],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    with st.form("change_user"):
+        names = [u["name"] for u in listed]
+        name = st.selectbox(t("user_name"), names, key="change_user_name", format_func=_md)
+        cols = st.columns(3)
+        role = cols[0].selectbox(
+            t("new_role"), ("", *ROLES), key="change_user_role", format_func=lambda r: t(f"role_{r}") if r else "—"
+        )
+        password = cols[1].text_input(t("new_password"), type="password", key="change_user_password")
+        cols[1].caption(t("password_rule", n=MIN_PASSWORD))
+        activity = cols[2].radio(
+            t("user_state"),
+            ("", "active", "deactivated"),
+            key="change_user_state",
+            format_func=lambda a: t(a) if a else "—",
+        )
+        if st.form_submit_button(t("change_user"), key="change_user_submit"):
+            try:
+                changed = state.record().change_user(
+                    admin,
+                    name,
+                    role=role or None,
+                    password=password or None,
+                    active=None if not activity else activity == "active",
+                )
+            except (RecordError, InputError) as exc:
+                _error(exc)
+                return
+            st.session_state["flash"] = t("user_changed", name=changed.name)
+            st.rerun()
 
 
 # --- plan ----------------------------------------------------------------------------------------------------------
