@@ -417,3 +417,42 @@ def test_a_refusal_on_screen_names_no_command_line_option(world: dict[str, Any])
     _review(at, key, "accepted_risk", "")
     message = shown(at.error[0])
     assert "needs a note saying why" in message and "--note" not in message
+
+
+def _data(spec: dict[str, Any], layer_id: str) -> list[dict[str, Any]]:
+    data = next(layer for layer in spec["layers"] if layer["id"] == layer_id)["data"]
+    if isinstance(data, list):
+        return data
+    columns = list(data)
+    rows = len(next(iter(data.values()))) if data else 0
+    return [{c: list(data[c].values())[i] for c in columns} for i in range(rows)]
+
+
+def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_per_coa(
+    world: dict[str, Any],
+) -> None:
+    at = app(world)
+    spec = deck_spec(at)
+    labels = {row["text"] for row in _data(spec, "labels")}
+    assert {"Kalo town", "Nyal"} <= labels  # settlements of the backdrop
+    assert "Alpha PoC Site" in labels and "Kalo County Hospital" in labels  # sites the COA reaches
+    assert {"cordon-1 (cordon and search)", "lz-1 (helicopter landing zone (rotor wash))"} <= labels
+    [bar] = _data(spec, "scale-bar")
+    assert bar["label"] in {"500 m", "1 km", "2 km", "5 km"}
+    assert "N ↑" in {row["text"] for row in _data(spec, "north-arrow")}
+    heads = [shown(m) for m in at.markdown if "/100" in shown(m)]
+    assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
+    at.radio(key="map_coa").set_value("C").run()
+    assert [shown(m) for m in at.markdown if "/100" in shown(m)][0].startswith("**COA C · low · 12/100")
+
+
+def test_map_tooltips_speak_the_interface_language_with_units_and_the_compare_scale(world: dict[str, Any]) -> None:
+    french = deck_spec(app(world, lang="fr"))
+    cell = _tips(french, "risk-cells")[0]
+    assert "victimes (valeur centrale)" in cell and "MA A 92/100 au total" in cell
+    zone = _tips(french, "zones-outer")[0]
+    assert "périphérie" in zone and " m " in zone + " " and "personnes" in zone
+    sites = " ".join(_tips(french, "displacement"))
+    assert "14\u202f200 personnes" in sites and "périphérie de lz-1, 100 m" in sites
+    english = deck_spec(app(world))
+    assert "COA A 92/100 overall" in _tips(english, "risk-cells")[0]

@@ -23,7 +23,11 @@ import pydeck as pdk
 import shapely
 
 from planner.assess import Assessment
+from planner.checklist import distance, number
 from planner.outputs import Bundle
+from planner.places import SETTLEMENT_WORDS
+from planner.risk import round_people
+from planner.words import words
 
 # A map style with no sources: a plain background. Without a style, Streamlit's map component falls back to a
 # Carto basemap fetched from the internet (checked in its JavaScript bundle, Streamlit 1.67).
@@ -47,6 +51,9 @@ LAYER_IDS = (
     "sites",
     "displacement",
     "threat-reports",
+    "labels",
+    "scale-bar",
+    "north-arrow",
     "fictional-label",
 )
 CATEGORY_COLOURS = {
@@ -92,9 +99,13 @@ def build_deck(
     *,
     heatmap: bool = False,
     fictional_label: str = "FICTIONAL",
+    lang: str = "en",
 ) -> pdk.Deck:
-    """The map of one COA: risk cells, zones, sites, displacement sites, reports, roads, closures, routes."""
+    """The map of one COA: risk cells, zones, sites, displacement sites, reports, roads, closures, routes,
+    labels, a scale bar and a north arrow; every tooltip in ``lang``, with its units."""
     result = next(r for r in assessment.coas if r.coa.id == coa)
+    w = words(lang)
+    tips = w["tips"]
     west, south, east, north = (
         found.layers["risk_cells"].total_bounds
         if len(found.layers["risk_cells"])
@@ -109,12 +120,17 @@ def build_deck(
     top = float(cells[score].max()) if len(cells) and cells[score].max() > 0 else 1.0
     cells = cells[cells[score] > 0]
     cells["fill"] = [[200, 30, 30, int(40 + 180 * min(1.0, v / top))] for v in cells[score]]
+    overall = f"{result.risk.score:.0f}"  # the COA's 0-100 score, as Compare shows it
     cells["tip"] = [
-        f"expected harm {s:.2f} casualty-equivalents (COA {coa}) · people {p:.0f} · displaced {d:.0f} · "
-        f"reports/km² {t:.2f}"
-        for s, p, d, t in zip(
-            cells[score], cells["people"].fillna(0), cells["displaced"], cells["threat_per_km2"], strict=True
+        tips["cell"].format(
+            harm=f"{s:.2f}".replace(".", "," if lang == "fr" else "."),
+            people=_people(p, lang, tips),
+            displaced=_people(d, lang, tips),
+            reports=f"{t:.2f}".replace(".", "," if lang == "fr" else "."),
+            coa=coa,
+            score=overall,
         )
+        for s, p, d, t in zip(cells[score], cells["people"], cells["displaced"], cells["threat_per_km2"], strict=True)
     ]
     layers.append(
         pdk.Layer(
@@ -145,7 +161,14 @@ def build_deck(
     zones = found.layers["zones"]
     zones = zones[zones["coa"] == coa].copy()
     zones["tip"] = [
-        f"{e} ({a}) · {z} zone {r:g} m · people {_people(p)} · displaced {_people(d)}"
+        tips["zone"].format(
+            element=e,
+            activity=a,
+            zone=tips[z],
+            radius=distance(r, lang),
+            people=_people(p, lang, tips),
+            displaced=_people(d, lang, tips),
+        )
         for e, a, z, r, p, d in zip(
             zones["element"],
             zones["activity_label"],
@@ -175,7 +198,9 @@ def build_deck(
     closures = found.layers["closures"]
     closures = closures[(closures["coa"] == coa) & closures.geometry.notna()].copy()
     closures["tip"] = [
-        f"closed road {r} ({c}) by {e}" + (" · sole link" if s else "") + (" · bridge" if b else "")
+        tips["closure"].format(road=r, cls=c, element=e)
+        + (f" · {tips['sole_link']}" if s else "")
+        + (f" · {tips['bridge']}" if b else "")
         for r, c, e, s, b in zip(
             closures["road_id"],
             closures["road_class"],
@@ -196,18 +221,26 @@ def build_deck(
         )
     )
     routes = [
-        (f"route {r.element}: planned, {r.planned.time_min:.0f} min", r.planned.geometry)
+        (tips["planned"].format(element=r.element, minutes=f"{r.planned.time_min:.0f}"), r.planned.geometry)
         for r in result.access.routes
         if r.planned
     ]
     routes += [
-        (f"route {r.element}: alternative {i}, {a.time_min:.0f} min", a.geometry)
+        (tips["alternative"].format(element=r.element, n=i, minutes=f"{a.time_min:.0f}"), a.geometry)
         for r in result.access.routes
         for i, a in enumerate(r.alternatives, start=1)
     ]
     layers.append(_lines("routes", routes, [40, 90, 200, 220]))
     casevac = [
-        (f"CASEVAC {c.patients} from {c.element} to {c.facility}: {c.time_min:.0f} min", c.geometry)
+        (
+            tips["casevac"].format(
+                patients=tips.get(c.patients, c.patients),
+                element=c.element,
+                facility=c.facility,
+                minutes=f"{c.time_min:.0f}",
+            ),
+            c.geometry,
+        )
         for c in result.access.casevac
         if c.geometry is not None and c.time_min is not None
     ]
@@ -216,8 +249,10 @@ def build_deck(
     sites = found.layers["sites"]
     sites = sites[sites["coa"] == coa].copy()
     sites["tip"] = [
-        f"{n or i} · {c} · {z} zone of {e}, {d:.0f} m"
-        + (f" · {_people(p)} people" if not _blank(p) else "")
+        tips["site"].format(
+            name=n or i, category=w["categories"].get(c, c), zone=tips[z], element=e, distance=distance(d, lang)
+        )
+        + (f" · {tips['people'].format(n=_people(p, lang, tips))}" if not _blank(p) else "")
         + (f" · {k}" if k else "")
         for n, i, c, z, e, d, p, k in zip(
             sites["name"],
@@ -252,13 +287,21 @@ def build_deck(
         if c.startswith(tuple(f"{layer.id}_" for layer in assessment.layerset.of_kind("threats")))
     ]
     reports["tip"] = [
-        f"{row['event_id']} · {row['kind']} · {row['date']} · {row['distance_m']:.0f} m from the footprint"
-        f" · {row['position']}" + "".join(f" · {c}: {row[c]}" for c in extra)
+        tips["report"].format(
+            id=row["event_id"],
+            kind=w["kinds"].get(row["kind"], row["kind"]),
+            date=row["date"],
+            distance=distance(float(row["distance_m"]), lang),
+            position=row["position"],
+        )
+        + "".join(f" · {c}: {row[c]}" for c in extra)
         for _, row in reports.iterrows()
     ]
     reports["radius"] = 35.0
     layers.append(_points("threat-reports", reports, radius=None))
 
+    layers.append(_labels(assessment, frame, sites, zones))
+    layers.extend(_scale_and_north(west, south, north, tips, lang))
     centre = shapely.box(west, south, east, north).centroid
     if found.fictional:
         layers.append(
@@ -285,8 +328,85 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _people(value: Any) -> str:
-    return "unknown" if _blank(value) else f"{value:,.0f}"
+def _people(value: Any, lang: str, tips: dict[str, str]) -> str:
+    """People as every figure of Primum counts them (rounded as field reports do), or 'unknown'."""
+    return tips["unknown"] if _blank(value) else number(float(round_people(float(value))), lang)
+
+
+def _labels(assessment: Assessment, frame: Any, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pdk.Layer:
+    """Names on the map: settlements of the backdrop, the sites reached, and the plan's elements."""
+    rows: list[dict[str, Any]] = []
+    for layer in assessment.layerset.of_kind("backdrop"):
+        index = layer.derived.setdefault("wgs84_tree", shapely.STRtree(layer.frame.geometry.to_numpy()))
+        picked = layer.frame.iloc[index.query(frame)]
+        for name, feature, geometry in zip(picked["name"], picked["feature"], picked.geometry, strict=True):
+            if isinstance(name, str) and isinstance(feature, str) and feature.casefold() in SETTLEMENT_WORDS:
+                point = geometry.representative_point()
+                rows.append({"text": name, "lon": point.x, "lat": point.y, "size": 15, "colour": [40, 40, 40, 255]})
+    for name, geometry in zip(sites["name"], sites.geometry, strict=True):
+        if isinstance(name, str) and name:
+            point = geometry.representative_point()
+            rows.append({"text": name, "lon": point.x, "lat": point.y, "size": 11, "colour": [70, 70, 70, 255]})
+    outer = zones[zones["zone"] == "outer"]
+    for element, activity, geometry in zip(outer["element"], outer["activity_label"], outer.geometry, strict=True):
+        point = geometry.representative_point()
+        rows.append(
+            {"text": f"{element} ({activity})", "lon": point.x, "lat": point.y, "size": 13, "colour": [0, 0, 0, 255]}
+        )
+    unique = list({(r["text"], round(r["lon"], 5), round(r["lat"], 5)): r for r in rows}.values())
+    return pdk.Layer(
+        "TextLayer",
+        id="labels",
+        data=pd.DataFrame(unique, columns=["text", "lon", "lat", "size", "colour"]),
+        get_position=["lon", "lat"],
+        get_text="text",
+        get_size="size",
+        get_color="colour",
+        get_text_anchor='"start"',
+        get_pixel_offset=[8, 0],
+        character_set="auto",
+        outline_width=2,
+        outline_color=[255, 255, 255, 255],
+        font_settings={"sdf": True},
+    )
+
+
+# Lengths a scale bar may show, in metres: the longest under a fifth of the view's width is drawn.
+SCALE_STEPS = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+def _scale_and_north(west: float, south: float, north: float, tips: dict[str, str], lang: str) -> list[pdk.Layer]:
+    """A scale bar in the south-west corner and a north arrow in the north-west, drawn on the ground:
+    the bar keeps its true length at any zoom."""
+    metres_per_degree = 111_320 * math.cos(math.radians((south + north) / 2))
+    width_m = max(1.0, (north - south) * 111_320)  # the view is about as wide as it is tall
+    length = max((m for m in SCALE_STEPS if m <= width_m / 5), default=SCALE_STEPS[0])
+    x0, y0 = west, south
+    x1 = x0 + length / metres_per_degree
+    bar = pdk.Layer(
+        "PathLayer",
+        id="scale-bar",
+        data=[{"path": [[x0, y0], [x1, y0]], "label": distance(length, lang)}],
+        get_path="path",
+        get_color=[0, 0, 0, 255],
+        width_min_pixels=4,
+    )
+    text = pdk.Layer(
+        "TextLayer",
+        id="north-arrow",
+        data=[
+            {"text": tips["north"], "lon": west, "lat": north, "size": 20},
+            {"text": distance(length, lang), "lon": (x0 + x1) / 2, "lat": y0, "size": 13},
+        ],
+        get_position=["lon", "lat"],
+        get_text="text",
+        get_size="size",
+        get_color=[0, 0, 0, 255],
+        get_text_anchor='"middle"',
+        get_alignment_baseline='"bottom"',
+        character_set="auto",
+    )
+    return [bar, text]
 
 
 def _points(layer_id: str, frame: gpd.GeoDataFrame, *, radius: float | None) -> pdk.Layer:

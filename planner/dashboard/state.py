@@ -173,7 +173,7 @@ def _map(
 ) -> tuple[Assessment, pdk.Deck, str]:
     _, coa, heatmap, language, label, _who = key
     found = bundle(_assessment, _redaction, lang=language)
-    deck = build_deck(_assessment, found, coa, heatmap=heatmap, fictional_label=label)
+    deck = build_deck(_assessment, found, coa, heatmap=heatmap, fictional_label=label, lang=language)
     return _assessment, deck, " ".join(found.statement)
 
 

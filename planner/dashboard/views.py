@@ -369,9 +369,28 @@ def _map_view(assessment: Assessment) -> None:
     )
     redaction = _redaction(sources=sources)
     deck, statement = state.map_of(assessment, coa, redaction, heatmap=heat, label=t("fictional_map_label"))
-    st.pydeck_chart(deck, height=560, key="map")
+    st.markdown(_headline(assessment, coa))
+    st.pydeck_chart(deck, height=MAP_HEIGHT_PX, key="map")
     _legend()
     st.caption(_md(statement))
+
+
+# Tall enough for a study area to be read at its own scale on a laptop screen, with the legend below.
+MAP_HEIGHT_PX = 760
+
+
+def _headline(assessment: Assessment, coa: str) -> str:
+    """One line above the map: the COA's level, its 0-100 score as Compare shows it, its casualties."""
+    result = next(r for r in assessment.coas if r.coa.id == coa)
+    w = words(state.lang())
+    text = w["tips"]["headline"].format(
+        coa=coa,
+        level=w["levels"][result.risk.level],
+        score=f"{result.risk.score:.0f}",
+        casualties=range_text(result.risk.casualties, state.lang()),
+        items=len(result.checklist.items),
+    )
+    return f"**{_md(text)}**"
 
 
 def _legend() -> None:
