@@ -443,7 +443,7 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     heads = [shown(m) for m in at.markdown if "/100" in shown(m)]
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()
-    assert [shown(m) for m in at.markdown if "/100" in shown(m)][0].startswith("**COA C · low · 12/100")
+    assert next(shown(m) for m in at.markdown if "/100" in shown(m)).startswith("**COA C · low · 12/100")
 
 
 def test_map_tooltips_speak_the_interface_language_with_units_and_the_compare_scale(world: dict[str, Any]) -> None:
