@@ -133,7 +133,7 @@ def _annex_harm(assessment: Assessment, w: dict[str, Any], lang: str) -> list[di
         harm = result.risk.harm
         for f in harm.mechanisms:
             others = [
-                phrases["harms"][key].format(value=harm_text(key, r.central))
+                phrases["harms"][key].format(value=harm_text(key, r.central, lang))
                 for key, r in f.harms.items()
                 if r.central >= 0.05
             ]

@@ -71,10 +71,11 @@ class Bundle:
     @property
     def heading(self) -> list[str]:
         """The lines every output starts with: what it is, and what was redacted."""
-        what = f"Primum assessment {self.assessment_id}" if self.assessment_id else "Primum assessment (not recorded)"
+        w = words(self.lang)
+        what = f"Primum · {w['assessment']} {self.assessment_id or '(' + w['not_recorded'] + ')'}"
         lines = [f"{what}: {self.title}"]
         if self.fictional:
-            lines.append("FICTIONAL training data: every figure is invented.")
+            lines.append(f"{w['fictional']}.")
         return lines + self.statement
 
 

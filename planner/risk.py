@@ -40,28 +40,32 @@ def round_people(value: float) -> int:
     return int(math.floor(value / step + 0.5) * step)
 
 
-def people_text(value: float | None) -> str:
+def people_text(value: float | None, lang: str = "en") -> str:
     if value is None:
-        return "unknown"
-    return "<10" if 0 < value < 5 else f"{round_people(value):,}"
+        return words(lang)["tips"]["unknown"]
+    return "<10" if 0 < value < 5 else written(f"{round_people(value):,}", lang)
 
 
-def harm_text(key: str, value: float) -> str:
+def harm_text(key: str, value: float, lang: str = "en") -> str:
     """An other harm's figure: people rounded as in field reports, shelters and sites as small counts."""
-    return casualty_text(value) if key in ("shelters_at_risk", "sites_struck") else people_text(value)
+    return casualty_text(value, lang) if key in ("shelters_at_risk", "sites_struck") else people_text(value, lang)
 
 
-def casualty_text(value: float) -> str:
+def casualty_text(value: float, lang: str = "en") -> str:
     """Expected casualties as a person would say them: one decimal below 10, whole numbers above."""
     if value < 0.05:
-        return "0" if value == 0 else "<0.1"
-    return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
+        return "0" if value == 0 else written("<0.1", lang)
+    return written(f"{value:.1f}" if value < 10 else f"{value:,.0f}", lang)
+
+
+def written(figure: str, lang: str) -> str:
+    """A figure formatted the English way (``1,600.5``) as ``lang`` writes it (French: ``1 600,5``)."""
+    return figure.replace(",", "\u202f").replace(".", ",") if lang == "fr" else figure
 
 
 def range_text(r: Range, lang: str = "en") -> str:
     """``2.3 (0.8-6.1)``: the central figure, then the range."""
-    text = f"{casualty_text(r.central)} ({casualty_text(r.low)}-{casualty_text(r.high)})"
-    return text.replace(".", ",") if lang == "fr" else text
+    return f"{casualty_text(r.central, lang)} ({casualty_text(r.low, lang)}-{casualty_text(r.high, lang)})"
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def explain(key: str, harm: HarmEstimate, total: float | None = None, lang: str 
         "mechanism": w["mechanisms"][key],
         "element": top.element,
         "casualties": range_text(top.casualties, lang),
-        "people": people_text(top.people_reached.central),
+        "people": people_text(top.people_reached.central, lang),
         "details": _details(top, w, lang),
     }
     text = w["contribution"].format(**fields).replace(" ()", "")
@@ -155,14 +159,14 @@ def _details(f: MechanismFinding, w: dict[str, Any], lang: str) -> str:
     for key in ("people_confined", "people_losing_care", "shelters_at_risk", "sites_struck"):
         r = f.harms.get(key)
         if r is not None and r.central >= 0.05:
-            parts.append(w["harms"][key].format(value=harm_text(key, r.central)))
+            parts.append(w["harms"][key].format(value=harm_text(key, r.central, lang)))
     top = next((s for s in f.sites if s.casualties.central > 0 or (s.struck or 0) > 0.01 or s.shelters), None)
     if top is not None:
         parts.append(
             w["site_detail"].format(
                 site=top.name,
-                people=people_text(top.people_present.central),
-                distance=f"{top.distance_m:,.0f}",
+                people=people_text(top.people_present.central, lang),
+                distance=written(f"{top.distance_m:,.0f}", lang),
             )
         )
     return "; ".join(parts)
@@ -183,16 +187,17 @@ def _others_text(harm: HarmEstimate, total: float, w: dict[str, Any], lang: str)
         attacks=top.attacks_on_civilians,
         latest=top.latest,
         threat=f"{100 * top.threat.central:.0f}",
-        people=people_text(top.people_engaged.central),
+        people=people_text(top.people_engaged.central, lang),
     )
 
 
 def reasons_text(reasons: Iterable[Reason], lang: str = "en") -> list[str]:
     """Why ranges are wide, one sentence per kind of reason, naming what it concerns."""
     phrases = words(lang)["harm"]["reasons"]
+    categories = words(lang)["categories"]  # a subject that is a site category is said in the language
     grouped: dict[str, set[str]] = defaultdict(set)
     for code, subject in reasons:
-        grouped[code].add(subject)
+        grouped[code].add(categories.get(subject, subject))
     return [
         phrases[code].format(subjects=", ".join(sorted(s for s in subjects if s))).replace(" ()", "")
         for code, subjects in sorted(grouped.items())

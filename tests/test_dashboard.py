@@ -456,3 +456,68 @@ def test_map_tooltips_speak_the_interface_language_with_units_and_the_compare_sc
     assert "14\u202f200 personnes" in sites and "périphérie de lz-1, 100 m" in sites
     english = deck_spec(app(world))
     assert "COA A 92/100 overall" in _tips(english, "risk-cells")[0]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _english_fragments() -> set[str]:
+    """Pieces of the English words (between placeholders) long enough to be English and not also French."""
+    from planner.words import words  # noqa: PLC0415
+
+    french = " ".join(_strings(words("fr")))
+    pieces = set()
+    for text in _strings(words("en")):
+        for raw in re.split(r"\{[^}]*\}", text):
+            piece = raw.strip(" :·,.()")
+            if len(piece) >= 12 and " " in piece and piece not in french:
+                pieces.add(piece)
+    return pieces
+
+
+def _mechanisms(spec: Any) -> list[Any]:
+    return [m for m in (getattr(spec.mechanisms, name) for name in type(spec.mechanisms).model_fields) if m is not None]
+
+
+def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world: dict[str, Any]) -> None:
+    from planner.brief import brief_html  # noqa: PLC0415
+    from planner.outputs import bundle  # noqa: PLC0415
+    from planner.redaction import policy  # noqa: PLC0415
+    from planner.settings import RedactionSettings  # noqa: PLC0415
+
+    record_sample(world)
+    people = world["people"]
+    shown_text = []
+    for page, who in (
+        ("map", None),
+        ("compare", None),
+        ("plan", people["planner"]),
+        ("checklist", people["poc_adviser"]),
+        ("signoff", people["commander"]),
+        ("signin", people["admin"]),
+    ):
+        at = app(world, page, who=who, lang="fr")
+        for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
+            shown_text += [shown(e) for e in getattr(at, kind)]
+        shown_text += [e.label for e in at.expander]
+        shown_text += [str(e.label) for e in at.get("button")]
+        shown_text += [json.dumps(deck_spec(at), ensure_ascii=False)] if page == "map" else []
+    plan, layers = open_plan(world["plan"])
+    assessment = assess(plan, layers)
+    shown_text.append(brief_html(assessment, bundle(assessment, policy(None, RedactionSettings()), lang="fr")))
+    text = "\n".join(shown_text)
+    # The effects table's labels and sources are the mission's own file, shown as written: not interface words
+    for spec in assessment.effects.activities.values():
+        for written in (spec.label, spec.basis, *(m.basis for m in _mechanisms(spec))):
+            text = text.replace(" ".join(written.split()), "")
+    fragments = _english_fragments()
+    assert len(fragments) > 100 and "Compare courses of action" in fragments  # the check has teeth
+    left = sorted(piece for piece in fragments if piece in text)
+    assert not left, [(piece, text[max(0, text.index(piece) - 80) : text.index(piece) + 40]) for piece in left]

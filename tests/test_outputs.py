@@ -163,7 +163,7 @@ def test_each_export_reread_with_the_standard_tools_gives_the_assessments_figure
     assert list(checklist["rule"]) == [item.rule for item in result.checklist.items]
     assert set(checklist["status"]) == {"open"}  # the record's status, not a guess
     first_line = (paths["csv"] / "checklist.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert first_line.startswith("# Primum assessment")
+    assert first_line.startswith("# Primum · Assessment")
 
 
 def test_the_brief_pdf_has_a_drawn_first_page_and_annexes_and_the_html_fetches_nothing(

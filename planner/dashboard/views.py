@@ -419,6 +419,23 @@ def _legend() -> None:
 # --- compare -------------------------------------------------------------------------------------------------------
 
 
+# Each input of the score keeps its colour in every language (Okabe-Ito: told apart by colour-blind readers).
+INPUT_COLOURS = {
+    "blast": "#D55E00",
+    "stray_rounds": "#E69F00",
+    "rotor_wash": "#56B4E9",
+    "movement_restriction": "#0072B2",
+    "traffic": "#009E73",
+    "drawing_fire": "#CC79A7",
+    "harm_by_others": "#000000",
+}
+
+
+def _input_order(key: str) -> tuple[int, str]:
+    order = list(INPUT_COLOURS)
+    return (order.index(key) if key in order else len(order), key)
+
+
 def compare_page() -> None:
     st.title(t("compare_title"))
     assessment = _assessment()
@@ -426,18 +443,21 @@ def compare_page() -> None:
         return
     _fictional_banner(assessment)
     w = words(state.lang())
-    rows = []
-    for result in assessment.coas:
-        for key, contribution in result.risk.contributions.items():
-            rows.append(
-                {
-                    t("coa"): result.coa.id,
-                    t("input"): t(f"input_{key}") if f"input_{key}" in w else key,
-                    t("score"): result.risk.score * contribution.share_pct / 100,
-                }
-            )
-    chart = pd.DataFrame(rows)
-    st.bar_chart(chart, x=t("coa"), y=t("score"), color=t("input"), horizontal=True, height=240)
+    # One column per input, in a fixed order with a fixed colour each: the colours follow the inputs, not
+    # the words of the language they are named in
+    inputs = sorted({key for r in assessment.coas for key in r.risk.contributions}, key=_input_order)
+    chart = pd.DataFrame(
+        {
+            t(f"input_{key}") if f"input_{key}" in w else key: [
+                r.risk.score * r.risk.contributions[key].share_pct / 100 if key in r.risk.contributions else 0.0
+                for r in assessment.coas
+            ]
+            for key in inputs
+        },
+        index=pd.Index([r.coa.id for r in assessment.coas], name=t("coa")),
+    )
+    colours = [INPUT_COLOURS.get(key, "#999999") for key in inputs]
+    st.bar_chart(chart, horizontal=True, height=240, color=colours, y_label=t("score"))  # type: ignore[arg-type]
     lang = state.lang()
     table = pd.DataFrame(
         {
@@ -472,7 +492,7 @@ def compare_page() -> None:
                     w["harm"]["element"]: f.element,
                     w["harm"]["mechanism"]: w["harm"]["mechanisms"][f.mechanism],
                     w["harm"]["casualties"]: range_text(f.casualties, lang),
-                    t("people"): people_text(f.people_reached.central),
+                    t("people"): people_text(f.people_reached.central, lang),
                 }
                 for f in harm.mechanisms
             ]
@@ -805,8 +825,11 @@ def _coa_panels(assessment: Assessment, status: dict[str, Any], w: dict[str, Any
                 st.caption(_md(explain(contribution.input, result.risk.harm, None, lang)))
             closed = len(mine) - len(still_open)
             st.progress(closed / len(mine) if mine else 1.0, text=t("reviewed_of", done=closed, total=len(mine)))
+            rules = assessment.catalogue.language(lang).rules  # titles in the reader's language, not the record's
             for item in still_open[:8]:
-                st.markdown(f"- {w['severities'][item['severity']]} · {_md(item['key'])} {_md(item['title'])}")
+                rule = item["key"].rsplit("/", 1)[-1]
+                title = rules[rule].title if item["source"] == "rule" and rule in rules else item["title"]
+                st.markdown(f"- {w['severities'][item['severity']]} · {_md(item['key'])} {_md(title)}")
             if len(still_open) > 8:
                 st.caption(t("more_open", n=len(still_open) - 8))
 
