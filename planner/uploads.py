@@ -7,7 +7,7 @@ data folders. The check reads the YAML alone and runs *before* any layer is open
 
 from __future__ import annotations
 
-import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +130,15 @@ def write_plan(data: dict[str, Any], source: Path, folder: Path) -> Path:
     data["coas"] = coas
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     folder.mkdir(parents=True, exist_ok=True)
-    # Named by content: a rejected edit never overwrites the plan the session is working on.
-    target = folder / f"plan-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
+    # The plan keeps its name with the next version number ("sample-v2.yaml"): a planner knows which plan it
+    # is, and a rejected edit never overwrites the plan the session is working on.
+    stem = re.sub(r"-v\d+$", "", Path(source).stem)
+    taken = [
+        int(m[1]) for p in folder.glob(f"{stem}-v*.yaml") if (m := re.fullmatch(rf"{re.escape(stem)}-v(\d+)", p.stem))
+    ]
+    own = re.fullmatch(rf"{re.escape(stem)}-v(\d+)", Path(source).stem)
+    version = max([1, *taken, int(own[1]) if own else 1]) + 1
+    target = folder / f"{stem}-v{version}.yaml"
     tmp = folder / f".{target.name}.part"
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)

@@ -201,7 +201,8 @@ def test_editing_an_element_reassesses_and_a_bad_position_is_said_like_the_comma
     at.button(key="plan_apply").click().run()
     assert not at.error, [e.value for e in at.error]
     edited = Path(at.session_state["plan_path"])
-    assert edited.name.startswith("plan-") and edited.parent != world["plan"].parent
+    assert edited.name == "sample-v2.yaml" and edited.parent != world["plan"].parent  # its name, versioned
+    assert shown(at.success[0]).startswith("sample-v2.yaml: COA A: 92 → ")  # what the edit did, COA by COA
     plan = open_plan(edited)[0]
     moved = next(e for e in plan.coas[0].elements if e.id == "lz-1")
     assert moved.outer_m == 250.0
@@ -210,7 +211,43 @@ def test_editing_an_element_reassesses_and_a_bad_position_is_said_like_the_comma
     at.button(key="plan_apply").click().run()
     # Shown as text: the markdown escapes are not what the user reads, so they are taken out to compare.
     assert "coas.A.elements.lz-1.position: cannot read position 'somewhere north'" in shown(at.error[0])
+    assert str(world["root"]) not in shown(at.error[0]) and "sample-v3" not in shown(at.error[0])
     assert Path(at.session_state["plan_path"]) == edited  # the bad edit is not applied
+    assert not (edited.parent / "sample-v3.yaml").exists()  # and leaves no version behind
+
+
+def test_radii_show_their_defaults_and_elements_and_coas_can_be_added_and_deleted(world: dict[str, Any]) -> None:
+    at = app(world, "plan")
+    assert at.number_input(key="el_0_0_outer_m").value == 400.0  # cordon_search's default, shown, not blank
+    assert at.number_input(key="el_0_1_core_m").value == 50.0  # helicopter_lz's
+    at.checkbox(key="el_0_2_delete").check()  # drop mortar-1 from COA A
+    at.text_input(key="new_el_coa").input("D")
+    at.text_input(key="new_el_id").input("patrol-9")
+    at.text_input(key="new_el_position").input("36NWM6500083000")
+    at.selectbox(key="new_el_activity").set_value("patrol")
+    at.button(key="plan_apply").click().run()
+    assert not at.error, [e.value for e in at.error]
+    plan = open_plan(Path(at.session_state["plan_path"]))[0]
+    coas = {c.id: [e.id for e in c.elements] for c in plan.coas}
+    assert "mortar-1" not in coas["A"] and coas["D"] == ["patrol-9"]
+    assert "COA D: new" in shown(at.success[0])
+    written = yaml.safe_load(Path(at.session_state["plan_path"]).read_text())
+    cordon = next(e for e in written["coas"][0]["elements"] if e["id"] == "cordon-1")
+    assert "outer_m" not in cordon  # a default left alone stays the effects table's
+    at.checkbox(key="coa_3_delete").check()
+    at.button(key="plan_apply").click().run()
+    assert [c.id for c in open_plan(Path(at.session_state["plan_path"]))[0].coas] == ["A", "B", "C"]
+    assert "COA D: deleted" in shown(at.success[0])
+
+
+def test_a_bare_pair_of_numbers_is_refused_on_the_plan_page_as_on_the_command_line(world: dict[str, Any]) -> None:
+    at = app(world, "plan")
+    at.text_input(key="el_0_1_position").input("4.86, 31.59")
+    at.button(key="plan_apply").click().run()
+    assert at.error and "4.86, 31.59" in shown(at.error[0])
+    at.text_input(key="el_0_1_position").input("[33.57, 6.23]")  # the plan file's own [lon, lat]
+    at.button(key="plan_apply").click().run()
+    assert not at.error, [e.value for e in at.error]
 
 
 def test_a_plan_or_layer_set_reaching_outside_the_data_folders_is_refused_before_anything_is_read(

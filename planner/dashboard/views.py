@@ -259,20 +259,28 @@ def _upload_form() -> None:
 
 
 def _plan_form(path: Path, assessment: Assessment) -> None:
-    """COAs and elements in forms; applying writes an edited copy of the plan and assesses it."""
+    """COAs and elements in forms; applying writes the next version of the plan, assesses it, and says what the
+    edit changed. Radii show the effects table's defaults; elements and COAs can be added and deleted."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     effects = load_effects_table(assessment.plan.effects_table)
     activities = sorted(effects.activities)
+    if "flash" in st.session_state:
+        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+    deleted: set[tuple[int, int]] = set()
+    dropped_coas: set[int] = set()
     with st.form("plan_form"):
         cols = st.columns(3)
         start = cols[0].text_input(t("window_start"), str(_iso(data["window"]["start"])), key="window_start")
         end = cols[1].text_input(t("window_end"), str(_iso(data["window"]["end"])), key="window_end")
         partner = cols[2].checkbox(t("partner_force"), bool(data.get("partner_force")), key="partner_force")
         for c, coa in enumerate(data["coas"]):
-            st.markdown(f"**{t('coa')} {_md(coa['id'])}**")
+            head = st.columns([6, 1])
+            head[0].markdown(f"**{t('coa')} {_md(coa['id'])}**")
+            if head[1].checkbox(t("delete"), key=f"coa_{c}_delete"):
+                dropped_coas.add(c)
             coa["name"] = st.text_input(t("name"), coa["name"], key=f"coa_{c}_name")
             for e, element in enumerate(coa["elements"]):
-                row = st.columns([2, 3, 3, 1.3, 1.3])
+                row = st.columns([2, 3, 3, 1.3, 1.3, 1])
                 row[0].markdown(_md(element["id"]))
                 element["activity"] = row[1].selectbox(
                     t("activity"),
@@ -288,22 +296,31 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
                     )
                 else:
                     row[2].caption(t("geometry_from_file"))
+                spec = effects.activities.get(element["activity"])
                 for col, key in ((row[3], "core_m"), (row[4], "outer_m")):
+                    default = getattr(spec, key) if spec is not None else None
+                    own = element.get(key)
                     value = col.number_input(
                         t(key),
                         min_value=0.0,
-                        value=float(element[key]) if element.get(key) is not None else None,
+                        value=float(own) if own is not None else default,
                         key=f"el_{c}_{e}_{key}",
+                        help=t("radius_default", metres=f"{default:g}") if default is not None else None,
                     )
-                    if value is not None:
+                    # A radius left at the activity's default stays unwritten: it follows the effects table
+                    if value is None or (own is None and value == default):
+                        element.pop(key, None)
+                    else:
                         element[key] = value
+                if row[5].checkbox(t("delete"), key=f"el_{c}_{e}_delete"):
+                    deleted.add((c, e))
         st.markdown(f"**{t('add_element')}**")
         new = st.columns([2, 2, 3, 2])
         coa_ids = [coa["id"] for coa in data["coas"]]
-        new_coa = new[0].selectbox(t("coa"), coa_ids, key="new_el_coa")
+        new_coa = new[0].text_input(t("coa_existing_or_new"), coa_ids[0] if coa_ids else "A", key="new_el_coa")
         new_id = new[1].text_input(t("element_id"), key="new_el_id")
         new_position = new[2].text_input(
-            t("position"), key="new_el_position", placeholder="36NWM6870086000 / 6.23N 33.57E"
+            t("position"), key="new_el_position", placeholder="36NWM6870086000 / 6.23N 33.57E / [33.57, 6.23]"
         )
         new_activity = new[3].selectbox(t("activity"), activities, key="new_el_activity")
         applied = st.form_submit_button(t("apply"), key="plan_apply")
@@ -311,18 +328,45 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
         return
     data["window"] = {"start": start, "end": end}
     data["partner_force"] = partner
+    for c, coa in enumerate(data["coas"]):
+        coa["elements"] = [el for e, el in enumerate(coa["elements"]) if (c, e) not in deleted]
+    data["coas"] = [coa for c, coa in enumerate(data["coas"]) if c not in dropped_coas]
     if new_id.strip():
-        coa = data["coas"][coa_ids.index(new_coa)]
-        coa["elements"].append({"id": new_id.strip(), "activity": new_activity, "position": _position(new_position)})
+        chosen = new_coa.strip() or "A"
+        target = next((coa for coa in data["coas"] if coa["id"] == chosen), None)
+        if target is None:  # a new COA, named after its id until the planner names it
+            target = {"id": chosen, "name": chosen, "elements": []}
+            data["coas"].append(target)
+        target["elements"].append({"id": new_id.strip(), "activity": new_activity, "position": _position(new_position)})
+    before = {r.coa.id: r.risk.score for r in assessment.coas}
     edited = write_plan(data, path, state.workdir())
     try:
         with st.status(t("assessing")) as status:
-            state.current_assessment(edited)
+            after = state.current_assessment(edited)
             status.update(label=t("assessed"), state="complete")
     except PlannerError as exc:
-        _error(exc)
+        status.update(label=t("edit_refused"), state="error")
+        edited.unlink(missing_ok=True)  # a refused edit leaves no version behind
+        # Said about the plan the planner is editing, not the file written for the attempt
+        st.error(_md(_CLI_HINT.sub("", str(exc)).replace(str(edited), path.name)), icon=":material/error:")
         return
+    st.session_state["flash"] = t("edit_result", plan=edited.name, changes=_score_changes(before, after))
+    for key in [k for k in st.session_state if str(k).startswith(("el_", "new_el_", "coa_"))]:
+        del st.session_state[key]  # the form shows the new version as written, not the fields just applied
     _open_plan(edited)
+
+
+def _score_changes(before: dict[str, float], after: Assessment) -> str:
+    """'COA A: 53 -> 41; COA D: new, 12': what the edit did to each COA's score."""
+    parts = []
+    for result in after.coas:
+        was = before.get(result.coa.id)
+        now = f"{result.risk.score:.0f}"
+        parts.append(
+            f"{t('coa')} {result.coa.id}: " + (f"{was:.0f} → {now}" if was is not None else f"{t('new')}, {now}")
+        )
+    parts += [f"{t('coa')} {coa}: {t('deleted')}" for coa in before if coa not in {r.coa.id for r in after.coas}]
+    return "; ".join(parts)
 
 
 def _iso(value: Any) -> str:
@@ -330,15 +374,17 @@ def _iso(value: Any) -> str:
 
 
 def _position_text(value: Any) -> str:
-    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return f"[{', '.join(str(v) for v in value)}]" if isinstance(value, list) else str(value)
 
 
 def _position(text: str) -> Any:
-    """What a user typed as a position: "lon, lat" numbers as a list; anything else as the plan would write it."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) == 2:
+    """What a user typed as a position, read by the plan's own rules: ``[lon, lat]`` in brackets is a list, as
+    in a plan file; anything else (MGRS, ``6.23N 33.57E``) is text, and a bare ``4.86, 31.59`` is refused by
+    the plan reader as ambiguous, as on the command line."""
+    inside = re.fullmatch(r"\s*\[\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\]\s*", text)
+    if inside:
         try:
-            return [float(parts[0]), float(parts[1])]
+            return [float(inside[1]), float(inside[2])]
         except ValueError:
             pass
     return text.strip()
