@@ -30,7 +30,7 @@ from planner.outputs import Bundle
 from planner.record import input_files
 from planner.risk import comparison_text, explain, harm_text, range_text, reasons_text, round_people
 from planner.vocabulary import BRIEF_FORMATS
-from planner.words import words
+from planner.words import activity_name, words
 
 TOP_PRECAUTIONS = 6
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -210,7 +210,7 @@ def _annex_exposure(assessment: Assessment, lang: str) -> list[dict[str, Any]]:
                     {
                         "coa": result.coa.id,
                         "element": zone.element,
-                        "activity": assessment.effects[zone.activity].label,
+                        "activity": activity_name(zone.activity, assessment.effects[zone.activity].label, lang),
                         "zone": name,
                         "radius_m": zone.core_m if name == "core" else zone.outer_m,
                         "people": figures.people,
@@ -272,6 +272,7 @@ def map_png(assessment: Assessment, bundle: Bundle, *, width_in: float = 7.0) ->
     from matplotlib.figure import Figure  # noqa: PLC0415  (only maps need matplotlib)
 
     crs = assessment.crs
+    w = words(bundle.lang)
     bands = bundle.bands
     west, north = bands.transform.c, bands.transform.f
     rows, cols = bands.arrays.shape[1:]
@@ -293,14 +294,16 @@ def map_png(assessment: Assessment, bundle: Bundle, *, width_in: float = 7.0) ->
         for zone in result.zones:
             _draw(ax, zone.core.boundary, color=colour, linewidth=1.2, zorder=4)
             _draw(ax, zone.outer.boundary, color=colour, linewidth=0.9, linestyle="--", zorder=4)
-        ax.plot([], [], color=colour, label=f"COA {result.coa.id}")
+        ax.plot([], [], color=colour, label=f"{w['coa']} {result.coa.id}")
     sites = bundle.layers["sites"].to_crs(crs)
     if len(sites):
         points = sites.geometry.representative_point()
-        ax.scatter(points.x, points.y, s=14, c="#222222", marker="o", zorder=5, label="sites")
+        ax.scatter(points.x, points.y, s=14, c="#222222", marker="o", zorder=5, label=w["map_sites"])
     reports = bundle.layers["threat_reports"].to_crs(crs)
     if len(reports):
-        ax.scatter(reports.geometry.x, reports.geometry.y, s=10, c="#6b2d8c", marker="x", zorder=5, label="reports")
+        ax.scatter(
+            reports.geometry.x, reports.geometry.y, s=10, c="#6b2d8c", marker="x", zorder=5, label=w["map_reports"]
+        )
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
     ax.set_aspect("equal")

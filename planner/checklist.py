@@ -33,6 +33,7 @@ from planner.places import AT_M, Gazetteer
 from planner.risk import round_people
 from planner.settings import Settings
 from planner.threat import ThreatContext
+from planner.words import activity_name
 
 if TYPE_CHECKING:
     from planner.plan import COA, Plan
@@ -239,6 +240,7 @@ def _site_data(hit: SiteHit, activity: str, s: Situation) -> dict[str, Any]:
         "row": hit.source_row,
         "element": hit.element,
         "activity": s.effects[activity].label,
+        "activity_id": activity,
         "zone": hit.zone,
         "distance_m": round(hit.distance_m, 1),
         "people": hit.population,
@@ -264,6 +266,7 @@ def _elements(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         data = {
             "element": zone.element,
             "activity": s.effects[zone.activity].label,
+            "activity_id": zone.activity,
             "people": people,
             "people_core": figures["core"].people,  # inside a cordon: the people searched and held
             "area_km2": round(area_km2, 4),
@@ -357,6 +360,7 @@ def _exposure_of(
         "zone": trigger.zone,
         "element": subject,
         "activity": s.effects[zone.activity].label if zone is not None else "",
+        "activity_id": zone.activity if zone is not None else "",
         "people": people,
         "displaced": displaced,
         "value": value,
@@ -399,6 +403,7 @@ def _cordon(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         data = {
             "element": zone.element,
             "activity": s.effects[zone.activity].label,
+            "activity_id": zone.activity,
             "people": people,
             "hours": round(hours, 1),
             "hours_from": "hours_plan" if given is not None else "hours_window",
@@ -772,8 +777,11 @@ def _item(item: Item, words: CatalogueFile, lang: str, coa: str, coarsen_m: floa
 
 def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa: str) -> dict[str, Any]:
     template = words.messages[entry.missing] if entry.missing else rule.triggers[entry.trigger].evidence
+    shown = {**entry.data, "coa": coa}
+    if entry.data.get("activity_id"):  # the activity as the reader's language says it
+        shown["activity"] = activity_name(entry.data["activity_id"], str(entry.data["activity"]), lang)
     return {
-        "text": _fill(template, {**entry.data, "coa": coa}, words, lang),
+        "text": _fill(template, shown, words, lang),
         "decided": entry.decided,
         "missing": entry.missing or None,
         "data": {k: _plain(v) for k, v in entry.data.items()},

@@ -24,3 +24,12 @@ def words(lang: str) -> dict[str, Any]:
     if lang not in table:
         raise InputError.single("--lang", "", f"no words in '{lang}'", f"use one of {', '.join(sorted(table))}")
     return table[lang]
+
+
+def activity_name(activity: str, label: str, lang: str) -> str:
+    """An activity as ``lang`` says it. The effects table's label is the mission's own words: it is translated
+    only while it is still Primum's built-in English label, never over a mission's wording."""
+    builtin = _all()["en"]["activities"].get(activity)
+    if builtin is None or " ".join(label.split()) != builtin:
+        return label
+    return str(words(lang)["activities"].get(activity, label))

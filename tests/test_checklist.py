@@ -464,7 +464,7 @@ def test_french_items_carry_the_same_evidence_in_french_words(tmp_path: Path) ->
     assert en["items"].keys() == fr["items"].keys()
     assert fr["items"]["P01"]["title"] == "Structure de santé à portée des tirs"
     assert fr["items"]["P01"]["evidence"][0]["text"] == (
-        "Dispensaire dans la zone noyau de mortar-1 (60 mm mortar, high explosive), à 0 m"
+        "Dispensaire dans la zone noyau de mortar-1 (mortier de 60 mm, explosif), à 0 m"
     )
     assert fr["items"]["P01"]["evidence"][0]["data"] == en["items"]["P01"]["evidence"][0]["data"]
     assert fr["items"]["P01"]["owner_label"] == "planificateur, commandant"

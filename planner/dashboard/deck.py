@@ -27,7 +27,7 @@ from planner.checklist import distance, number
 from planner.outputs import Bundle
 from planner.places import SETTLEMENT_WORDS
 from planner.risk import round_people
-from planner.words import words
+from planner.words import activity_name, words
 
 # A map style with no sources: a plain background. Without a style, Streamlit's map component falls back to a
 # Carto basemap fetched from the internet (checked in its JavaScript bundle, Streamlit 1.67).
@@ -163,14 +163,15 @@ def build_deck(
     zones["tip"] = [
         tips["zone"].format(
             element=e,
-            activity=a,
+            activity=activity_name(i, a, lang),
             zone=tips[z],
             radius=distance(r, lang),
             people=_people(p, lang, tips),
             displaced=_people(d, lang, tips),
         )
-        for e, a, z, r, p, d in zip(
+        for e, i, a, z, r, p, d in zip(
             zones["element"],
+            zones["activity"],
             zones["activity_label"],
             zones["zone"],
             zones["radius_m"],
@@ -300,7 +301,7 @@ def build_deck(
     reports["radius"] = 35.0
     layers.append(_points("threat-reports", reports, radius=None))
 
-    layers.append(_labels(assessment, frame, sites, zones))
+    layers.append(_labels(assessment, frame, sites, zones, lang))
     layers.extend(_scale_and_north(west, south, north, tips, lang))
     centre = shapely.box(west, south, east, north).centroid
     if found.fictional:
@@ -333,7 +334,9 @@ def _people(value: Any, lang: str, tips: dict[str, str]) -> str:
     return tips["unknown"] if _blank(value) else number(float(round_people(float(value))), lang)
 
 
-def _labels(assessment: Assessment, frame: Any, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pdk.Layer:
+def _labels(
+    assessment: Assessment, frame: Any, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, lang: str
+) -> pdk.Layer:
     """Names on the map: settlements of the backdrop, the sites reached, and the plan's elements."""
     rows: list[dict[str, Any]] = []
     for layer in assessment.layerset.of_kind("backdrop"):
@@ -348,8 +351,11 @@ def _labels(assessment: Assessment, frame: Any, sites: gpd.GeoDataFrame, zones: 
             point = geometry.representative_point()
             rows.append({"text": name, "lon": point.x, "lat": point.y, "size": 11, "colour": [70, 70, 70, 255]})
     outer = zones[zones["zone"] == "outer"]
-    for element, activity, geometry in zip(outer["element"], outer["activity_label"], outer.geometry, strict=True):
+    for element, ident, label, geometry in zip(
+        outer["element"], outer["activity"], outer["activity_label"], outer.geometry, strict=True
+    ):
         point = geometry.representative_point()
+        activity = activity_name(ident, label, lang)
         rows.append(
             {"text": f"{element} ({activity})", "lon": point.x, "lat": point.y, "size": 13, "colour": [0, 0, 0, 255]}
         )
