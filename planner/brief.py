@@ -283,6 +283,7 @@ def map_png(assessment: Assessment, bundle: Bundle, *, width_in: float = 7.0) ->
     ax = fig.subplots()
     scores = [i for i, name in enumerate(bands.names) if name.startswith("score_")]
     worst = np.nan_to_num(bands.arrays[scores]).max(axis=0) if scores else np.zeros((rows, cols))
+    _basemap(ax, assessment, crs, (west, south, east, north))
     shown = np.ma.masked_less_equal(worst, 0)
     ax.imshow(shown, extent=(west, east, south, north), cmap="Reds", alpha=0.75, interpolation="nearest")
     for layer in [*assessment.layerset.of_kind("backdrop"), *assessment.layerset.of_kind("roads")]:
@@ -334,6 +335,38 @@ def map_png(assessment: Assessment, bundle: Bundle, *, width_in: float = 7.0) ->
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _basemap(ax: Any, assessment: Assessment, crs: Any, box: tuple[float, float, float, float]) -> None:
+    """The mission's raster basemap under the map, warped from Web Mercator to the map's CRS (no tiles fetched:
+    they are read from the mission's file)."""
+    configured = assessment.settings.dashboard.basemap
+    if not configured:
+        return
+    import rasterio.warp  # noqa: PLC0415
+    from affine import Affine  # noqa: PLC0415
+
+    from planner.basemap import mosaic, open_basemap  # noqa: PLC0415
+
+    west, south, east, north = box
+    lon0, lat0, lon1, lat1 = rasterio.warp.transform_bounds(crs, "EPSG:4326", west, south, east, north)
+    found = mosaic(open_basemap(configured), lon0, lat0, lon1, lat1)
+    if found is None:
+        return
+    image, (left, bottom, right, top) = found
+    height, width = 800, max(1, round(800 * (east - west) / max(north - south, 1e-9)))
+    target = np.zeros((4, height, width), dtype=np.uint8)
+    for band in range(4):
+        rasterio.warp.reproject(
+            image[..., band],
+            target[band],
+            src_transform=Affine((right - left) / image.shape[1], 0, left, 0, -(top - bottom) / image.shape[0], top),
+            src_crs="EPSG:3857",
+            dst_transform=Affine((east - west) / width, 0, west, 0, -(north - south) / height, north),
+            dst_crs=crs,
+            resampling=rasterio.warp.Resampling.bilinear,
+        )
+    ax.imshow(np.moveaxis(target, 0, -1), extent=(west, east, south, north), zorder=0, interpolation="bilinear")
 
 
 def _draw(ax: Any, geometry: Any, **style: Any) -> None:

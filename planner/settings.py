@@ -305,6 +305,11 @@ class DashboardSettings(_Frozen):
         "scenarios/, layers/ and data/)",
     )
     max_upload_mb: float = Field(200.0, gt=0, description="largest file the dashboard accepts as an upload")
+    basemap: str | None = Field(
+        None,
+        description="an offline basemap the mission brings: an .mbtiles or .pmtiles file or an {z}/{x}/{y} tile "
+        "folder, served from this machine only (relative to this file)",
+    )
 
 
 class SurfaceSettings(_Frozen):
@@ -354,6 +359,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     folders = data.get("dashboard", {}).get("data_dirs") if isinstance(data.get("dashboard"), dict) else None
     if isinstance(folders, list):  # so are the dashboard's data folders
         data["dashboard"]["data_dirs"] = [str((path.parent / str(f)).resolve()) for f in folders]
+    basemap = data.get("dashboard", {}).get("basemap") if isinstance(data.get("dashboard"), dict) else None
+    if isinstance(basemap, str):  # and its basemap
+        data["dashboard"]["basemap"] = str((path.parent / basemap).resolve())
     try:
         return Settings.model_validate({**data, "source": str(path)})
     except ValidationError as exc:

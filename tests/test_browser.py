@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+from basemap_world import TEAL, write_mbtiles
 from conftest import debian_tool
 from matplotlib.image import imread
 from playwright.sync_api import Page, sync_playwright
@@ -55,7 +57,8 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     for folder in ("scenarios", "layers", "data/sample"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     settings = tmp_path / "mission.toml"
-    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\n')
+    write_mbtiles(tmp_path / "basemap.mbtiles")  # the mission's offline basemap, served from this machine
+    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\nbasemap = "basemap.mbtiles"\n')
     record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
     admin = record.add_user(None, "admin-1", "admin", PASSWORD)
     planner = record.add_user(admin, "planner-1", "planner", PASSWORD)
@@ -123,6 +126,8 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
             assert len(colours) > 50, "the map canvas is blank"
             reds = ((pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.5) & (pixels[..., 2] < 0.5)).mean()
             assert reds > 0.002, "no zone or risk cell drawn in red"
+            teal = np.all(np.abs(pixels * 255 - np.array(TEAL)) < 12, axis=-1).mean()
+            assert teal > 0.05, "the offline basemap is not drawn under the layers"
 
             page.get_by_role("link", name="Checklist review").click()
             page.get_by_text(f"{server['id']}").first.wait_for(timeout=60_000)
@@ -130,8 +135,12 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
             interactions = 0
             page.get_by_text("C", exact=True).first.click()
             interactions += 1
+            of_c = sum("C" in i["coas"] for i in server["record"].status(server["id"])["items"])
             tick_all = page.get_by_text("items shown and yours to review")
-            tick_all.wait_for(timeout=60_000)
+            for _ in range(120):  # until the rerun for COA C has replaced COA A's form
+                if tick_all.count() == 1 and f"All {of_c} items" in tick_all.inner_text():
+                    break
+                time.sleep(0.5)
             tick_all.click()
             interactions += 1
             form = page.get_by_test_id("stForm").filter(has_text="Apply to the selection")
@@ -165,4 +174,6 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
         }
     )
     assert not outside, f"requests left the machine: {outside}"
+    tiles = [u for u in requests if re.search(r"^http://127\.0\.0\.1:\d+/\d+/\d+/\d+$", u)]
+    assert tiles, "no basemap tile was asked for"
     assert len(requests) > 20  # the recording saw the page load

@@ -474,9 +474,10 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert {"Kalo town", "Nyal"} <= labels  # settlements of the backdrop
     assert "Alpha PoC Site" in labels and "Kalo County Hospital" in labels  # sites the COA reaches
     assert {"cordon-1 (cordon and search)", "lz-1 (helicopter landing zone (rotor wash))"} <= labels
-    [bar] = _data(spec, "scale-bar")
+    bar = _data(spec, "scale-bar")[0]
     assert bar["label"] in {"500 m", "1 km", "2 km", "5 km"}
-    assert "N ↑" in {row["text"] for row in _data(spec, "north-arrow")}
+    assert [row["label"] for row in _data(spec, "scale-bar")[1:]] == ["north", "north"]  # the arrow and its head
+    assert "N" in {row["text"] for row in _data(spec, "north-arrow")}
     heads = [shown(m) for m in at.markdown if "/100" in shown(m)]
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()

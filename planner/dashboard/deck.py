@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import unicodedata
 from typing import Any
 
 import geopandas as gpd
@@ -38,6 +39,8 @@ BLANK_STYLE = {
 }
 # Streamlit's component takes the style as a string: a data: URL is read in the browser, never fetched.
 BLANK_STYLE_URL = "data:application/json;base64," + base64.b64encode(json.dumps(BLANK_STYLE).encode()).decode()
+# The mission's own basemap, when it brings one, replaces the blank style (planner/basemap.py): its tiles come
+# from 127.0.0.1 only.
 LAYER_IDS = (
     "backdrop",
     "roads",
@@ -100,6 +103,7 @@ def build_deck(
     heatmap: bool = False,
     fictional_label: str = "FICTIONAL",
     lang: str = "en",
+    style_url: str = "",
 ) -> pdk.Deck:
     """The map of one COA: risk cells, zones, sites, displacement sites, reports, roads, closures, routes,
     labels, a scale bar and a north arrow; every tooltip in ``lang``, with its units."""
@@ -321,8 +325,17 @@ def build_deck(
     span = max(east - west, north - south, 1e-3)
     view = pdk.ViewState(longitude=centre.x, latitude=centre.y, zoom=max(1.0, min(16.0, math.log2(360 / span) + 0.3)))
     return pdk.Deck(
-        layers=layers, initial_view_state=view, map_provider=None, map_style=BLANK_STYLE_URL, tooltip={"text": "{tip}"}
+        layers=layers,
+        initial_view_state=view,
+        map_provider=None,
+        map_style=style_url or BLANK_STYLE_URL,
+        tooltip={"text": "{tip}"},
     )
+
+
+def style_url(style: dict[str, Any]) -> str:
+    """A map style as a ``data:`` URL: read in the browser, never fetched."""
+    return "data:application/json;base64," + base64.b64encode(json.dumps(style).encode()).decode()
 
 
 def _blank(value: Any) -> bool:
@@ -359,6 +372,7 @@ def _labels(
         rows.append(
             {"text": f"{element} ({activity})", "lon": point.x, "lat": point.y, "size": 13, "colour": [0, 0, 0, 255]}
         )
+    rows = [{**r, "text": _drawable(r["text"])} for r in rows]
     unique = list({(r["text"], round(r["lon"], 5), round(r["lat"], 5)): r for r in rows}.values())
     return pdk.Layer(
         "TextLayer",
@@ -369,11 +383,8 @@ def _labels(
         get_size="size",
         get_color="colour",
         get_text_anchor='"start"',
+        get_alignment_baseline='"center"',
         get_pixel_offset=[8, 0],
-        character_set="auto",
-        outline_width=2,
-        outline_color=[255, 255, 255, 255],
-        font_settings={"sdf": True},
     )
 
 
@@ -385,34 +396,48 @@ def _scale_and_north(west: float, south: float, north: float, tips: dict[str, st
     """A scale bar in the south-west corner and a north arrow in the north-west, drawn on the ground:
     the bar keeps its true length at any zoom."""
     metres_per_degree = 111_320 * math.cos(math.radians((south + north) / 2))
-    width_m = max(1.0, (north - south) * 111_320)  # the view is about as wide as it is tall
-    length = max((m for m in SCALE_STEPS if m <= width_m / 5), default=SCALE_STEPS[0])
+    height_m = max(1.0, (north - south) * 111_320)  # the view is about as wide as it is tall
+    length = max((m for m in SCALE_STEPS if m <= height_m / 5), default=SCALE_STEPS[0])
     x0, y0 = west, south
     x1 = x0 + length / metres_per_degree
+    arrow = (north - south) / 12  # the arrow's shaft, a twelfth of the view, and its head
+    head = arrow / 3
+    paths = [
+        {"path": [[x0, y0], [x1, y0]], "label": distance(length, lang)},
+        {"path": [[west, north - arrow], [west, north]], "label": "north"},
+        {"path": [[west - head / 2, north - head], [west, north], [west + head / 2, north - head]], "label": "north"},
+    ]
     bar = pdk.Layer(
         "PathLayer",
         id="scale-bar",
-        data=[{"path": [[x0, y0], [x1, y0]], "label": distance(length, lang)}],
+        data=paths,
         get_path="path",
         get_color=[0, 0, 0, 255],
-        width_min_pixels=4,
+        width_min_pixels=3,
     )
+    texts = [
+        {"text": _drawable(tips["north"]), "lon": west, "lat": north + head / 2, "size": 18},
+        {"text": _drawable(distance(length, lang)), "lon": (x0 + x1) / 2, "lat": y0, "size": 13},
+    ]
     text = pdk.Layer(
         "TextLayer",
         id="north-arrow",
-        data=[
-            {"text": tips["north"], "lon": west, "lat": north, "size": 20},
-            {"text": distance(length, lang), "lon": (x0 + x1) / 2, "lat": y0, "size": 13},
-        ],
+        data=texts,
         get_position=["lon", "lat"],
         get_text="text",
         get_size="size",
         get_color=[0, 0, 0, 255],
         get_text_anchor='"middle"',
         get_alignment_baseline='"bottom"',
-        character_set="auto",
     )
     return [bar, text]
+
+
+def _drawable(text: str) -> str:
+    """A label in the characters the map's text layer draws (ASCII: Streamlit's map reads a character set
+    given to it as an expression, so none can be given): accents dropped, spaces plain ('Ndélé' -> 'Ndele')."""
+    plain = unicodedata.normalize("NFKD", text.replace("\u202f", " ").replace("\u00a0", " "))
+    return "".join(ch for ch in plain if 32 <= ord(ch) < 127)
 
 
 def _points(layer_id: str, frame: gpd.GeoDataFrame, *, radius: float | None) -> pdk.Layer:

@@ -19,7 +19,7 @@ import streamlit as st
 import yaml
 
 from planner.assess import Assessment, assess
-from planner.dashboard.deck import build_deck
+from planner.dashboard.deck import build_deck, style_url
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.outputs import bundle
 from planner.plan import check_plan_in_layers, load_plan
@@ -47,6 +47,17 @@ def settings() -> Settings:
     """The mission settings named by ``PRIMUM_SETTINGS``, or the defaults."""
     path = os.environ.get("PRIMUM_SETTINGS")
     return _settings(path, _mtime(Path(path)) if path else 0)
+
+
+def basemap_style() -> str:
+    """The map style of the mission's offline basemap, served on 127.0.0.1; empty without one."""
+    configured = settings().dashboard.basemap
+    if not configured:
+        return ""
+    from planner.basemap import map_style, open_basemap, serve  # noqa: PLC0415  (only a mission with one)
+
+    path = Path(configured)
+    return style_url(map_style(open_basemap(path), serve(path)))
 
 
 def data_dirs() -> list[Path]:
@@ -171,9 +182,11 @@ def _map(
     _redaction: Redaction,
     key: tuple[Any, ...],
 ) -> tuple[Assessment, pdk.Deck, str]:
-    _, coa, heatmap, language, label, _who = key
+    _, coa, heatmap, language, label, _who, _basemap = key
     found = bundle(_assessment, _redaction, lang=language)
-    deck = build_deck(_assessment, found, coa, heatmap=heatmap, fictional_label=label, lang=language)
+    deck = build_deck(
+        _assessment, found, coa, heatmap=heatmap, fictional_label=label, lang=language, style_url=basemap_style()
+    )
     return _assessment, deck, " ".join(found.statement)
 
 
@@ -184,7 +197,7 @@ def map_of(
     redaction (who may see what is part of the key, so one role's map never reaches another's screen): a
     widget change that comes back to a view already seen costs nothing."""
     who = (redaction.sensitive, redaction.coarsen_m, redaction.asked_by.name if redaction.asked_by else None)
-    key = (id(assessment), coa, heatmap, lang(), label, who)
+    key = (id(assessment), coa, heatmap, lang(), label, who, settings().dashboard.basemap)
     kept, deck, statement = _map(assessment, redaction, key)
     if kept is not assessment:  # another assessment now lives at the same address: build afresh
         _map.clear()

@@ -414,7 +414,11 @@ def _map_view(assessment: Assessment) -> None:
         t("show_sources"), key="map_sources", disabled=not cleared, help=None if cleared else t("sources_not_cleared")
     )
     redaction = _redaction(sources=sources)
-    deck, statement = state.map_of(assessment, coa, redaction, heatmap=heat, label=t("fictional_map_label"))
+    try:
+        deck, statement = state.map_of(assessment, coa, redaction, heatmap=heat, label=t("fictional_map_label"))
+    except PlannerError as exc:  # a basemap that cannot be read: said, and no map drawn over nothing
+        _error(exc)
+        return
     st.markdown(_headline(assessment, coa))
     st.pydeck_chart(deck, height=MAP_HEIGHT_PX, key="map")
     _legend()
