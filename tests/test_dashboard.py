@@ -478,6 +478,9 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert bar["label"] in {"500 m", "1 km", "2 km", "5 km"}
     assert [row["label"] for row in _data(spec, "scale-bar")[1:]] == ["north", "north"]  # the arrow and its head
     assert "N" in {row["text"] for row in _data(spec, "north-arrow")}
+    halos = _data(spec, "approximate")  # reports known to 2 km are drawn as 2 km, not as exact points
+    assert halos and all(row["radius"] > 250 for row in halos)
+    assert any(row["radius"] == 2000 and "position approximate, within 2 km" in row["tip"] for row in halos)
     heads = [shown(m) for m in at.markdown if "/100" in shown(m)]
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()

@@ -51,6 +51,7 @@ LAYER_IDS = (
     "closures",
     "routes",
     "casevac",
+    "approximate",
     "sites",
     "displacement",
     "threat-reports",
@@ -277,6 +278,7 @@ def build_deck(
     camps = points[points["category"] == "displacement"].copy()
     camps["radius"] = [30 if _blank(p) else 30 + 2 * math.sqrt(p) for p in camps["population"]]  # area ~ people
     others = points[points["category"] != "displacement"]
+    layers.append(_approximate(assessment, points, found.layers["threat_reports"], coa, lang=lang))
     layers.append(_points("sites", others, radius=40))
     layers.append(_points("displacement", camps, radius=None))
 
@@ -390,6 +392,61 @@ def _labels(
 
 # Lengths a scale bar may show, in metres: the longest under a fifth of the view's width is drawn.
 SCALE_STEPS = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+# Positions known no better than this are drawn with a halo of their precision, not as an exact point.
+HALO_MIN_M = 250.0
+
+
+def _approximate(
+    assessment: Assessment, sites: gpd.GeoDataFrame, reports: gpd.GeoDataFrame, coa: str, *, lang: str
+) -> pdk.Layer:
+    """Halos sized by their precision around the places the layers only know roughly: displacement sites given
+    at a town's centre, and reports located to a town or district."""
+    tips = words(lang)["tips"]
+    rows = []
+    town_m = assessment.settings.harm.town_precision_m
+    rough: set[tuple[str, int]] = {
+        (layer.id, row)
+        for layer in assessment.layerset.of_kind("displacement")
+        for flag in layer.flags
+        if flag.code == "town_centroid"
+        for row in flag.rows
+    }
+    for layer, row, name, point in zip(sites["layer"], sites["source_row"], sites["name"], sites.geometry, strict=True):
+        if (layer, int(row)) in rough:
+            rows.append(
+                {
+                    "lon": point.x,
+                    "lat": point.y,
+                    "radius": town_m,
+                    "tip": f"{name}: " + tips["approximate"].format(distance=distance(town_m, lang)),
+                }
+            )
+    if len(reports):
+        mine = reports[reports["coas"].str.split(", ").map(lambda coas: coa in coas)]
+        for event, precision, point in zip(mine["event_id"], mine["location_precision_m"], mine.geometry, strict=True):
+            if not _blank(precision) and float(precision) > HALO_MIN_M:
+                rows.append(
+                    {
+                        "lon": point.x,
+                        "lat": point.y,
+                        "radius": float(precision),
+                        "tip": f"{event}: " + tips["approximate"].format(distance=distance(float(precision), lang)),
+                    }
+                )
+    return pdk.Layer(
+        "ScatterplotLayer",
+        id="approximate",
+        data=pd.DataFrame(rows, columns=["lon", "lat", "radius", "tip"]),
+        get_position=["lon", "lat"],
+        get_radius="radius",
+        filled=False,  # an outline only: many rough reports must not grey out the map
+        get_line_color=[90, 90, 90, 110],
+        stroked=True,
+        line_width_min_pixels=1,
+        pickable=True,
+    )
 
 
 def _scale_and_north(west: float, south: float, north: float, tips: dict[str, str], lang: str) -> list[pdk.Layer]:
