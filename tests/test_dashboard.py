@@ -497,6 +497,9 @@ def test_map_tooltips_speak_the_interface_language_with_units_and_the_compare_sc
     assert "14\u202f200 personnes" in sites and "périphérie de lz-1, 100 m" in sites
     english = deck_spec(app(world))
     assert "COA A 92/100 overall" in _tips(english, "risk-cells")[0]
+    # Hovering anywhere in the study area reads where the pointer is, in MGRS and in degrees
+    assert re.search(r" · 36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E$", _tips(english, "risk-cells")[0])
+    assert any(re.search(r"36N WM \d{4} \d{4}", tip) for tip in _tips(english, "sites"))
 
 
 def _strings(value: Any) -> list[str]:

@@ -25,8 +25,9 @@ import shapely
 
 from planner.assess import Assessment
 from planner.checklist import distance, number
+from planner.geo import to_mgrs
 from planner.outputs import Bundle
-from planner.places import SETTLEMENT_WORDS
+from planner.places import SETTLEMENT_WORDS, spaced_mgrs
 from planner.risk import round_people
 from planner.words import activity_name, words
 
@@ -126,6 +127,8 @@ def build_deck(
     cells = cells[cells[score] > 0]
     cells["fill"] = [[200, 30, 30, int(40 + 180 * min(1.0, v / top))] for v in cells[score]]
     overall = f"{result.risk.score:.0f}"  # the COA's 0-100 score, as Compare shows it
+    box = cells.geometry.bounds  # each cell's centre, from its corners (no centroid in degrees)
+    centres = [shapely.Point(x, y) for x, y in zip((box.minx + box.maxx) / 2, (box.miny + box.maxy) / 2, strict=True)]
     cells["tip"] = [
         tips["cell"].format(
             harm=f"{s:.2f}".replace(".", "," if lang == "fr" else "."),
@@ -135,7 +138,10 @@ def build_deck(
             coa=coa,
             score=overall,
         )
-        for s, p, d, t in zip(cells[score], cells["people"], cells["displaced"], cells["threat_per_km2"], strict=True)
+        + f" · {where(c.x, c.y)}"  # where the pointer is, as field staff write it
+        for s, p, d, t, c in zip(
+            cells[score], cells["people"], cells["displaced"], cells["threat_per_km2"], centres, strict=True
+        )
     ]
     layers.append(
         pdk.Layer(
@@ -260,7 +266,8 @@ def build_deck(
         )
         + (f" · {tips['people'].format(n=_people(p, lang, tips))}" if not _blank(p) else "")
         + (f" · {k}" if k else "")
-        for n, i, c, z, e, d, p, k in zip(
+        + f" · {where(g.x, g.y)}"
+        for n, i, c, z, e, d, p, k, g in zip(
             sites["name"],
             sites["site_id"],
             sites["category"],
@@ -269,6 +276,7 @@ def build_deck(
             sites["distance_m"],
             sites["population"],
             sites["precautions"],
+            sites.geometry.representative_point(),
             strict=True,
         )
     ]
@@ -488,6 +496,12 @@ def _scale_and_north(west: float, south: float, north: float, tips: dict[str, st
         get_alignment_baseline='"bottom"',
     )
     return [bar, text]
+
+
+def where(lon: float, lat: float) -> str:
+    """A point in MGRS (10 m) and in degrees: '36N WM 6135 8845 · 6.2356N 33.5612E'."""
+    reference = spaced_mgrs(to_mgrs(lon, lat, precision=4))
+    return f"{reference} · {abs(lat):.4f}{'N' if lat >= 0 else 'S'} {abs(lon):.4f}{'E' if lon >= 0 else 'W'}"
 
 
 def _drawable(text: str) -> str:
