@@ -56,6 +56,7 @@ LAYER_IDS = (
     "sites",
     "displacement",
     "threat-reports",
+    "element-symbols",
     "labels",
     "scale-bar",
     "north-arrow",
@@ -315,6 +316,7 @@ def build_deck(
     reports["radius"] = 35.0
     layers.append(_points("threat-reports", reports, radius=None))
 
+    layers.append(_symbols(assessment, zones))
     layers.append(_labels(assessment, frame, sites, zones, lang))
     layers.extend(_scale_and_north(west, south, north, tips, lang))
     centre = shapely.box(west, south, east, north).centroid
@@ -400,6 +402,51 @@ def _labels(
 
 # Lengths a scale bar may show, in metres: the longest under a fifth of the view's width is drawn.
 SCALE_STEPS = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+# One symbol per kind of element, from its activity's classes (the first that applies): landing zones, indirect
+# and direct fire, cordons and searches, convoys, patrols and positions no longer look alike on the map.
+ELEMENT_SYMBOLS = (
+    ("rotor_wash", "H"),
+    ("indirect", "IF"),
+    ("explosive", "X"),
+    ("kinetic", "K"),
+    ("search", "CS"),
+    ("cordon", "C"),
+    ("heavy_vehicles", "CV"),
+    ("movement", "P"),
+    ("military_position", "AA"),
+)
+
+
+def element_symbol(classes: frozenset[str]) -> str:
+    return next((symbol for name, symbol in ELEMENT_SYMBOLS if name in classes), "AO")
+
+
+def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> pdk.Layer:
+    """Each element's symbol at its place, boxed in white so it reads over any zone."""
+    outer = zones[zones["zone"] == "outer"]
+    rows = [
+        {
+            "text": element_symbol(assessment.effects[a].classes),
+            "lon": g.representative_point().x,
+            "lat": g.representative_point().y,
+        }
+        for a, g in zip(outer["activity"], outer.geometry, strict=True)
+    ]
+    return pdk.Layer(
+        "TextLayer",
+        id="element-symbols",
+        data=pd.DataFrame(rows, columns=["text", "lon", "lat"]),
+        get_position=["lon", "lat"],
+        get_text="text",
+        get_size=14,
+        get_color=[0, 0, 0, 255],
+        background=True,
+        get_background_color=[255, 255, 255, 230],
+        get_text_anchor='"middle"',
+        get_alignment_baseline='"center"',
+    )
 
 
 # Positions known no better than this are drawn with a halo of their precision, not as an exact point.

@@ -462,7 +462,11 @@ def _legend() -> None:
     )
     sites = "".join(swatch(c, w["categories"].get(k, k)) for k, c in CATEGORY_COLOURS.items())
     kinds = "".join(swatch(c, w["kinds"].get(k, k)) for k, c in KIND_COLOURS.items())
-    body = f"{zones}{lines}<br>{t('legend_sites')}: {sites}<br>{t('legend_reports')}: {kinds}"
+    symbols = " · ".join(f"<b>{code}</b> {name}" for code, name in w["symbols"].items())
+    body = (
+        f"{zones}{lines}<br>{t('legend_symbols')}: {symbols}<br>{t('legend_sites')}: {sites}"
+        f"<br>{t('legend_reports')}: {kinds}"
+    )
     st.html(f"<div style='font-size:0.8em'>{body}</div>")
 
 
