@@ -26,6 +26,7 @@ from matplotlib.image import imread
 from playwright.sync_api import Page, sync_playwright
 
 from planner.assess import assess
+from planner.dashboard.deck import PALETTE
 from planner.plan import open_plan
 from planner.record import Record
 
@@ -124,8 +125,14 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
             pixels = imread(io.BytesIO(canvas.screenshot()), format="png")[..., :3]
             colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
             assert len(colours) > 50, "the map canvas is blank"
-            reds = ((pixels[..., 0] > 0.6) & (pixels[..., 1] < 0.5) & (pixels[..., 2] < 0.5)).mean()
-            assert reds > 0.002, "no zone or risk cell drawn in red"
+            # Risk cells: vermillion laid over the basemap at some opacity, i.e. on the line from teal to vermillion
+            teal_rgb, vermillion = np.array(TEAL) / 255, np.array(PALETTE["risk"]) / 255
+            along = np.clip(
+                ((pixels - teal_rgb) @ (vermillion - teal_rgb)) / np.sum((vermillion - teal_rgb) ** 2), 0, 1
+            )
+            blend = teal_rgb + along[..., None] * (vermillion - teal_rgb)
+            risk = ((np.linalg.norm(pixels - blend, axis=-1) < 0.06) & (along > 0.3)).mean()
+            assert risk > 0.002, "no risk cell drawn"
             teal = np.all(np.abs(pixels * 255 - np.array(TEAL)) < 12, axis=-1).mean()
             assert teal > 0.05, "the offline basemap is not drawn under the layers"
 

@@ -480,9 +480,9 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert "N" in {row["text"] for row in _data(spec, "north-arrow")}
     symbols = {row["text"] for row in _data(spec, "element-symbols")}
     assert symbols == {"CS", "H", "IF", "AA"}  # cordon, landing zone, mortar, assembly area: four symbols
-    halos = _data(spec, "approximate")  # reports known to 2 km are drawn as 2 km, not as exact points
-    assert halos and all(row["radius"] > 250 for row in halos)
-    assert any(row["radius"] == 2000 and "position approximate, within 2 km" in row["tip"] for row in halos)
+    # Reports known to 2 km are drawn hollow and say so; only far rougher ones get a halo, or the map drowns
+    assert all(row["radius"] > 5000 for row in _data(spec, "approximate"))
+    assert any("position approximate, within 2 km" in tip for tip in _tips(spec, "threat-reports"))
     heads = [shown(m) for m in at.markdown if "/100" in shown(m)]
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()
@@ -570,3 +570,22 @@ def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world:
     assert len(fragments) > 100 and "Compare courses of action" in fragments  # the check has teeth
     left = sorted(piece for piece in fragments if piece in text)
     assert not left, [(piece, text[max(0, text.index(piece) - 80) : text.index(piece) + 40]) for piece in left]
+
+
+def test_no_two_colours_of_the_map_legend_share_a_hue_family() -> None:
+    import colorsys  # noqa: PLC0415
+
+    from planner.dashboard.deck import PALETTE  # noqa: PLC0415
+
+    hues = {}
+    for name, (r, g, b) in PALETTE.items():
+        hue, saturation, value = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
+        if saturation >= 0.3 and value >= 0.3:  # a colour; the others are black, grey or white, told apart by form
+            hues[name] = hue * 360
+    assert len(hues) >= 5
+    for a, hue_a in hues.items():
+        for b, hue_b in hues.items():
+            gap = abs(hue_a - hue_b) % 360
+            assert a == b or min(gap, 360 - gap) >= 25, (a, b, hue_a, hue_b)
+    neutral = [name for name in PALETTE if name not in hues]
+    assert sorted(neutral) == ["core", "displacement", "outer", "reports"]

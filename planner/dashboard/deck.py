@@ -62,28 +62,21 @@ LAYER_IDS = (
     "north-arrow",
     "fictional-label",
 )
-CATEGORY_COLOURS = {
-    "health": [200, 30, 45],
-    "education": [30, 100, 200],
-    "worship": [120, 70, 160],
-    "market": [220, 140, 20],
-    "water": [20, 150, 190],
-    "power": [90, 90, 90],
-    "bridge": [120, 90, 50],
-    "humanitarian": [0, 150, 110],
-    "government": [60, 60, 140],
-    "other": [130, 130, 130],
-    "displacement": [0, 120, 60],
+# The map's palette: every legend entry drawn in colour has a hue family of its own (Okabe-Ito, read by
+# colour-blind users too); the rest are told apart by form (black or grey outlines, white discs, grey dots).
+PALETTE = {
+    "risk": [213, 94, 0],  # vermillion, darker where the expected harm is higher
+    "core": [0, 0, 0],  # black outline
+    "outer": [110, 110, 110],  # grey outline
+    "closures": [204, 121, 167],  # reddish purple, thick
+    "routes": [0, 114, 178],  # blue
+    "casevac": [0, 158, 115],  # bluish green
+    "sites": [240, 228, 66],  # yellow, black rim: the category is in the label and the tooltip
+    "displacement": [255, 255, 255],  # white disc, black rim, sized by the people counted
+    "reports": [60, 60, 60],  # dark grey, larger for attacks on civilians, fainter when older
 }
-KIND_COLOURS = {
-    "attack_on_civilians": [150, 0, 0],
-    "sexual_violence": [170, 0, 120],
-    "armed_clash": [210, 90, 0],
-    "explosion": [240, 60, 0],
-    "unrest": [200, 170, 0],
-    "strategic": [100, 100, 160],
-    "other": [110, 110, 110],
-}
+# Reports against civilians (attacks, sexual violence) are drawn larger than the others.
+TARGETING_KINDS = ("attack_on_civilians", "sexual_violence")
 
 
 def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
@@ -126,7 +119,7 @@ def build_deck(
     score = f"score_{coa}"
     top = float(cells[score].max()) if len(cells) and cells[score].max() > 0 else 1.0
     cells = cells[cells[score] > 0]
-    cells["fill"] = [[200, 30, 30, int(40 + 180 * min(1.0, v / top))] for v in cells[score]]
+    cells["fill"] = [[*PALETTE["risk"], int(90 + 150 * min(1.0, v / top))] for v in cells[score]]
     overall = f"{result.risk.score:.0f}"  # the COA's 0-100 score, as Compare shows it
     box = cells.geometry.bounds  # each cell's centre, from its corners (no centroid in degrees)
     centres = [shapely.Point(x, y) for x, y in zip((box.minx + box.maxx) / 2, (box.miny + box.maxy) / 2, strict=True)]
@@ -193,8 +186,8 @@ def build_deck(
         )
     ]
     for zone, fill, line in (
-        ("outer", [255, 160, 0, 40], [230, 120, 0, 220]),
-        ("core", [220, 0, 0, 70], [180, 0, 0, 255]),
+        ("outer", [0, 0, 0, 0], [*PALETTE["outer"], 230]),
+        ("core", [0, 0, 0, 18], [*PALETTE["core"], 255]),
     ):
         layers.append(
             pdk.Layer(
@@ -228,8 +221,8 @@ def build_deck(
             "GeoJsonLayer",
             id="closures",
             data=_geojson(closures, ["tip"]),
-            get_line_color=[0, 0, 0, 255],
-            line_width_min_pixels=4,
+            get_line_color=[*PALETTE["closures"], 255],
+            line_width_min_pixels=5,
             pickable=True,
         )
     )
@@ -243,7 +236,7 @@ def build_deck(
         for r in result.access.routes
         for i, a in enumerate(r.alternatives, start=1)
     ]
-    layers.append(_lines("routes", routes, [40, 90, 200, 220]))
+    layers.append(_lines("routes", routes, [*PALETTE["routes"], 230]))
     casevac = [
         (
             tips["casevac"].format(
@@ -257,7 +250,7 @@ def build_deck(
         for c in result.access.casevac
         if c.geometry is not None and c.time_min is not None
     ]
-    layers.append(_lines("casevac", casevac, [0, 160, 80, 230]))
+    layers.append(_lines("casevac", casevac, [*PALETTE["casevac"], 230]))
 
     sites = found.layers["sites"]
     sites = sites[sites["coa"] == coa].copy()
@@ -281,7 +274,7 @@ def build_deck(
             strict=True,
         )
     ]
-    sites["colour"] = [CATEGORY_COLOURS.get(c, CATEGORY_COLOURS["other"]) for c in sites["category"]]
+    sites["colour"] = [PALETTE["displacement" if c == "displacement" else "sites"] for c in sites["category"]]
     points = sites.copy()
     points["geometry"] = points.geometry.representative_point()
     camps = points[points["category"] == "displacement"].copy()
@@ -294,9 +287,8 @@ def build_deck(
     reports = found.layers["threat_reports"].copy()
     reports = reports[reports["coas"].str.split(", ").map(lambda coas: coa in coas)] if len(reports) else reports
     alpha = _age_alpha(reports["date"], on) if len(reports) else []
-    reports["colour"] = [
-        [*KIND_COLOURS.get(k, KIND_COLOURS["other"]), a] for k, a in zip(reports["kind"], alpha, strict=True)
-    ]
+    rough = [not _blank(p) and float(p) > HALO_MIN_M for p in reports.get("location_precision_m", [])]
+    reports["colour"] = [[*PALETTE["reports"], a // 4 if r else a] for a, r in zip(alpha, rough, strict=True)]
     extra = [
         c
         for c in reports.columns
@@ -310,10 +302,15 @@ def build_deck(
             distance=distance(float(row["distance_m"]), lang),
             position=row["position"],
         )
+        + (
+            f" · {tips['approximate'].format(distance=distance(float(row['location_precision_m']), lang))}"
+            if not _blank(row.get("location_precision_m")) and float(row["location_precision_m"]) > HALO_MIN_M
+            else ""
+        )
         + "".join(f" · {c}: {row[c]}" for c in extra)
         for _, row in reports.iterrows()
     ]
-    reports["radius"] = 35.0
+    reports["radius"] = [60.0 if k in TARGETING_KINDS else 30.0 for k in reports["kind"]]
     layers.append(_points("threat-reports", reports, radius=None))
 
     layers.append(_symbols(assessment, zones))
@@ -449,8 +446,10 @@ def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> pdk.Layer:
     )
 
 
-# Positions known no better than this are drawn with a halo of their precision, not as an exact point.
+# Reports known no better than this are drawn hollow, and beyond REPORT_HALO_MIN_M with a halo of their
+# precision: the dot is not where the event happened.
 HALO_MIN_M = 250.0
+REPORT_HALO_MIN_M = 5_000.0
 
 
 def _approximate(
@@ -478,10 +477,10 @@ def _approximate(
                     "tip": f"{name}: " + tips["approximate"].format(distance=distance(town_m, lang)),
                 }
             )
-    if len(reports):
+    if len(reports):  # only reports far rougher than their dots: a halo for each town-level report would hide the map
         mine = reports[reports["coas"].str.split(", ").map(lambda coas: coa in coas)]
         for event, precision, point in zip(mine["event_id"], mine["location_precision_m"], mine.geometry, strict=True):
-            if not _blank(precision) and float(precision) > HALO_MIN_M:
+            if not _blank(precision) and float(precision) > REPORT_HALO_MIN_M:
                 rows.append(
                     {
                         "lon": point.x,
@@ -577,7 +576,7 @@ def _points(layer_id: str, frame: gpd.GeoDataFrame, *, radius: float | None) -> 
         get_radius="radius",
         radius_min_pixels=4,
         stroked=True,
-        get_line_color=[255, 255, 255],
+        get_line_color=[0, 0, 0] if layer_id in ("sites", "displacement") else [255, 255, 255],
         line_width_min_pixels=1,
         pickable=True,
     )

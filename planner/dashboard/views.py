@@ -20,7 +20,7 @@ from planner.assess import Assessment
 from planner.brief import brief, brief_html
 from planner.checklist import render
 from planner.dashboard import state
-from planner.dashboard.deck import CATEGORY_COLOURS, KIND_COLOURS
+from planner.dashboard.deck import PALETTE
 from planner.effects import load_effects_table
 from planner.errors import InputError, PlannerError
 from planner.export import export
@@ -444,29 +444,35 @@ def _headline(assessment: Assessment, coa: str) -> str:
 
 
 def _legend() -> None:
-    def swatch(colour: list[int], label: str) -> str:
+    def swatch(colour: list[int], label: str, *, rim: bool = False) -> str:
         r, g, b = colour[:3]
-        box = f"display:inline-block;width:10px;height:10px;background:rgb({r},{g},{b});margin:0 4px 0 10px"
+        border = "border:1px solid #000;" if rim else ""
+        box = f"display:inline-block;width:10px;height:10px;background:rgb({r},{g},{b});{border}margin:0 4px 0 10px"
+        return f"<span style='{box}'></span>{label}"
+
+    def outline(colour: list[int], label: str) -> str:
+        r, g, b = colour[:3]
+        box = f"display:inline-block;width:10px;height:10px;border:2px solid rgb({r},{g},{b});margin:0 4px 0 10px"
         return f"<span style='{box}'></span>{label}"
 
     w = words(state.lang())
     zones = (
-        swatch([220, 0, 0], t("legend_core"))
-        + swatch([255, 160, 0], t("legend_outer"))
-        + swatch([200, 30, 30], t("legend_risk"))
+        outline(PALETTE["core"], t("legend_core"))
+        + outline(PALETTE["outer"], t("legend_outer"))
+        + swatch(PALETTE["risk"], t("legend_risk"))
     )
     lines = (
-        swatch([0, 0, 0], t("legend_closures"))
-        + swatch([40, 90, 200], t("legend_routes"))
-        + swatch([0, 160, 80], t("legend_casevac"))
+        swatch(PALETTE["closures"], t("legend_closures"))
+        + swatch(PALETTE["routes"], t("legend_routes"))
+        + swatch(PALETTE["casevac"], t("legend_casevac"))
     )
-    sites = "".join(swatch(c, w["categories"].get(k, k)) for k, c in CATEGORY_COLOURS.items())
-    kinds = "".join(swatch(c, w["kinds"].get(k, k)) for k, c in KIND_COLOURS.items())
+    points = (
+        swatch(PALETTE["sites"], t("legend_sites"), rim=True)
+        + swatch(PALETTE["displacement"], w["categories"]["displacement"], rim=True)
+        + swatch(PALETTE["reports"], t("legend_reports"))
+    )
     symbols = " · ".join(f"<b>{code}</b> {name}" for code, name in w["symbols"].items())
-    body = (
-        f"{zones}{lines}<br>{t('legend_symbols')}: {symbols}<br>{t('legend_sites')}: {sites}"
-        f"<br>{t('legend_reports')}: {kinds}"
-    )
+    body = f"{zones}{lines}<br>{points}<br>{t('legend_symbols')}: {symbols}"
     st.html(f"<div style='font-size:0.8em'>{body}</div>")
 
 
