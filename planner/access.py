@@ -564,7 +564,7 @@ def _route(
         for h in mine
         if h.category == "market"
     ]
-    window = f"{plan.window.start:%Y-%m-%d %H:%M}–{plan.window.end:%H:%M} (UTC{plan.window.start:%z})"
+    window = plan.window.text
     line = zone.geometry
     start, end = shapely.get_point(line, 0), shapely.get_point(line, -1)
     nodes, _ = graph.snap(np.array([start.x, end.x]), np.array([start.y, end.y]))

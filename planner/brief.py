@@ -356,16 +356,15 @@ def _basemap(ax: Any, assessment: Assessment, crs: Any, box: tuple[float, float,
     image, (left, bottom, right, top) = found
     height, width = 800, max(1, round(800 * (east - west) / max(north - south, 1e-9)))
     target = np.zeros((4, height, width), dtype=np.uint8)
-    for band in range(4):
-        rasterio.warp.reproject(
-            image[..., band],
-            target[band],
-            src_transform=Affine((right - left) / image.shape[1], 0, left, 0, -(top - bottom) / image.shape[0], top),
-            src_crs="EPSG:3857",
-            dst_transform=Affine((east - west) / width, 0, west, 0, -(north - south) / height, north),
-            dst_crs=crs,
-            resampling=rasterio.warp.Resampling.bilinear,
-        )
+    rasterio.warp.reproject(
+        np.ascontiguousarray(np.moveaxis(image, -1, 0)),
+        target,
+        src_transform=Affine((right - left) / image.shape[1], 0, left, 0, -(top - bottom) / image.shape[0], top),
+        src_crs="EPSG:3857",
+        dst_transform=Affine((east - west) / width, 0, west, 0, -(north - south) / height, north),
+        dst_crs=crs,
+        resampling=rasterio.warp.Resampling.bilinear,
+    )
     ax.imshow(np.moveaxis(target, 0, -1), extent=(west, east, south, north), zorder=0, interpolation="bilinear")
 
 

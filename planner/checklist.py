@@ -274,7 +274,7 @@ def _elements(trigger: Any, s: Situation, i: int) -> list[Evidence]:
             "threshold": limits.populated_area_km2,
             "munitions": element.munitions,
             "sites": [],
-            "window": window_text(s.plan),
+            "window": s.plan.window.text,
             "night": at_night(s.plan),
             "where": _where(s, centre.x, centre.y),
         }
@@ -301,13 +301,6 @@ def _elements(trigger: Any, s: Situation, i: int) -> list[Evidence]:
 
 def _coa(s: Situation) -> COA:
     return next(c for c in s.plan.coas if c.id == s.coa)
-
-
-def window_text(plan: Plan) -> str:
-    """The window as a planner writes it, in the plan's own local time."""
-    start, end = plan.window.start, plan.window.end
-    last = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
-    return f"{start:%Y-%m-%d %H:%M}–{last} (UTC{start:%z})"
 
 
 def at_night(plan: Plan) -> bool:

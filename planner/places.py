@@ -96,7 +96,7 @@ class Gazetteer:
             if other is not None and (found is None or other[1] < found[1]):
                 found = other
         lon, lat = self._to_wgs84.transform(x, y)
-        reference = spaced_mgrs(to_mgrs(float(lon), float(lat), precision=MGRS_DIGITS))
+        reference = mgrs_reference(float(lon), float(lat))
         if found is None:
             return Where(None, 0.0, "", reference)
         name, distance, anchor = found
@@ -122,6 +122,11 @@ def _bearing(origin: shapely.Point, point: shapely.Point) -> str:
     """The compass point from ``origin`` to ``point`` (grid north of the working CRS, close to true north)."""
     angle = math.degrees(math.atan2(point.x - origin.x, point.y - origin.y)) % 360
     return COMPASS[int((angle + 22.5) // 45) % 8]
+
+
+def mgrs_reference(lon: float, lat: float) -> str:
+    """A point's MGRS reference to 10 m, written as people write it: '36N WM 6135 8845'."""
+    return spaced_mgrs(to_mgrs(lon, lat, precision=MGRS_DIGITS))
 
 
 def spaced_mgrs(reference: str) -> str:

@@ -174,6 +174,12 @@ class TimeWindow:
     start: datetime
     end: datetime
 
+    @property
+    def text(self) -> str:
+        """The window as a planner writes it, in the plan's own local time ("2026-12-03 05:00–13:00 (UTC+0300)")."""
+        last = f"{self.end:%H:%M}" if self.end.date() == self.start.date() else f"{self.end:%Y-%m-%d %H:%M}"
+        return f"{self.start:%Y-%m-%d %H:%M}–{last} (UTC{self.start:%z})"
+
 
 @dataclass(frozen=True)
 class Plan:

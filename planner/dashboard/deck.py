@@ -25,9 +25,8 @@ import shapely
 
 from planner.assess import Assessment
 from planner.checklist import distance, number
-from planner.geo import to_mgrs
 from planner.outputs import Bundle
-from planner.places import SETTLEMENT_WORDS, spaced_mgrs
+from planner.places import SETTLEMENT_WORDS, mgrs_reference
 from planner.risk import round_people
 from planner.words import activity_name, words
 
@@ -546,7 +545,7 @@ def _scale_and_north(west: float, south: float, north: float, tips: dict[str, st
 
 def where(lon: float, lat: float) -> str:
     """A point in MGRS (10 m) and in degrees: '36N WM 6135 8845 · 6.2356N 33.5612E'."""
-    reference = spaced_mgrs(to_mgrs(lon, lat, precision=4))
+    reference = mgrs_reference(lon, lat)
     return f"{reference} · {abs(lat):.4f}{'N' if lat >= 0 else 'S'} {abs(lon):.4f}{'E' if lon >= 0 else 'W'}"
 
 

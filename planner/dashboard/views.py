@@ -65,6 +65,14 @@ def _error(exc: Exception) -> None:
     st.error(_md(_CLI_HINT.sub("", str(exc))), icon=":material/error:")
 
 
+def _flash() -> None:
+    """What the last action did, said once after the rerun it caused (and what it could not do)."""
+    if "flash" in st.session_state:
+        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+    if "flash_warning" in st.session_state:
+        st.warning(_md(st.session_state.pop("flash_warning")), icon=":material/sync_problem:")
+
+
 def _assessment() -> Assessment | None:
     try:
         with st.spinner(t("assessing")):
@@ -97,8 +105,7 @@ def signin_page() -> None:
     store = state.record()
     who = state.user()
     if who is not None:
-        if "flash" in st.session_state:
-            st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+        _flash()
         st.success(t("signed_in_as", name=_md(who.name), role=t(f"role_{who.role}")))
         if st.button(t("sign_out"), key="sign_out"):
             del st.session_state["user"]
@@ -107,8 +114,7 @@ def signin_page() -> None:
             _add_user_form(who)
             _users_admin(who)
         return
-    if "flash" in st.session_state:
-        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+    _flash()
     if not store.has_users():
         st.info(t("no_users"))
         _add_user_form(None)
@@ -264,8 +270,7 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     effects = load_effects_table(assessment.plan.effects_table)
     activities = sorted(effects.activities)
-    if "flash" in st.session_state:
-        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+    _flash()
     deleted: set[tuple[int, int]] = set()
     dropped_coas: set[int] = set()
     with st.form("plan_form"):
@@ -623,10 +628,7 @@ def checklist_page() -> None:
     if opened is None:
         return
     ident, status, rebuilt = opened
-    if "flash" in st.session_state:
-        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
-    if "flash_warning" in st.session_state:
-        st.warning(_md(st.session_state.pop("flash_warning")), icon=":material/sync_problem:")
+    _flash()
     w = words(state.lang())
     counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
     st.markdown(f"**{ident}** · {counts}")
