@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
+from pyproj import Geod
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
 from planner.dashboard.deck import LAYER_IDS
 from planner.errors import InputError
+from planner.geo import parse_position
 from planner.plan import open_plan
 from planner.record import Record, User
 from planner.risk import range_text
@@ -238,6 +240,33 @@ def test_radii_show_their_defaults_and_elements_and_coas_can_be_added_and_delete
     at.button(key="plan_apply").click().run()
     assert [c.id for c in open_plan(Path(at.session_state["plan_path"]))[0].coas] == ["A", "B", "C"]
     assert "COA D: deleted" in shown(at.success[0])
+
+
+def test_an_edit_is_previewed_on_the_map_before_it_is_applied_and_nothing_is_written(world: dict[str, Any]) -> None:
+    at = app(world, "plan")
+    lz = next(e for e in open_plan(world["plan"])[0].coas[0].elements if e.id == "lz-1")
+    at.text_input(key="el_0_1_position").input("36NWM6500083000")  # lz-1 moved into open ground
+    at.number_input(key="el_0_1_outer_m").set_value(250.0)
+    at.button(key="plan_preview").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert Path(at.session_state["plan_path"]) == world["plan"]  # nothing applied
+    assert not list(Path(at.session_state["workdir"]).rglob("*.yaml"))  # and nothing left on disk
+    said = "\n".join(shown(m) for m in at.markdown)
+    moved = re.search(r"COA A · lz-1: moved ([\d.]+) km; outer zone 150 m → 250 m", said)
+    assert moved, said
+    lon, lat = parse_position("36NWM6500083000")
+    expected = Geod(ellps="WGS84").inv(lz.geometry.x, lz.geometry.y, lon, lat)[2]
+    assert abs(float(moved[1]) * 1000 - expected) <= 60  # said to 0.1 km
+    spec = deck_spec(at)
+    ids = [layer["id"] for layer in spec["layers"]]
+    assert {"preview-before", "preview-now-core", "preview-now-outer", "element-symbols"} <= set(ids)
+    before = next(layer for layer in spec["layers"] if layer["id"] == "preview-before")
+    assert [f["properties"]["tip"] for f in before["data"]["features"]] == ["COA A · lz-1: before the edit"]
+    symbols = next(layer for layer in spec["layers"] if layer["id"] == "element-symbols")
+    assert "A lz-1 H" in [row["text"] for row in symbols["data"]]
+    at.text_input(key="el_0_1_position").input("4.86, 31.59")  # the same position rules as applying
+    at.button(key="plan_preview").click().run()
+    assert at.error and "4.86, 31.59" in shown(at.error[0]) and str(world["root"]) not in shown(at.error[0])
 
 
 def test_a_bare_pair_of_numbers_is_refused_on_the_plan_page_as_on_the_command_line(world: dict[str, Any]) -> None:

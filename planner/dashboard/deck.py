@@ -15,6 +15,7 @@ import base64
 import json
 import math
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -23,10 +24,13 @@ import pandas as pd
 import pydeck as pdk
 import shapely
 
-from planner.assess import Assessment
+from planner.assess import Assessment, plan_crs
 from planner.checklist import distance, number
+from planner.effects import EffectsTable, Zone, element_zone
+from planner.geo import WGS84, transformer
 from planner.outputs import Bundle
 from planner.places import SETTLEMENT_WORDS, mgrs_reference
+from planner.plan import Element, Plan
 from planner.risk import round_people
 from planner.words import activity_name, words
 
@@ -631,3 +635,142 @@ def _context_layers(assessment: Assessment, frame: Any) -> list[pdk.Layer]:
             )
         )
     return found
+
+
+def preview_deck(
+    assessment: Assessment, edited: Plan, effects: EffectsTable, *, lang: str = "en", style_url: str = ""
+) -> tuple[pdk.Deck, list[str]]:
+    """An edit seen on the map before it is applied: the edited plan's elements with their core and outer zones,
+    and, in grey, where each moved, resized or deleted element was; the changes said in words, COA by COA."""
+    w = words(lang)
+    tips = w["tips"]
+
+    def name(activity: str) -> str:
+        return activity_name(activity, effects[activity].label, lang)
+
+    crs = plan_crs(edited)
+    to_wgs84 = transformer(crs, WGS84).transform
+
+    def zones_of(plan: Plan) -> dict[tuple[str, str], Any]:
+        found = {}
+        for coa, element in plan.elements:
+            zone = element_zone(element, effects, crs)
+            found[coa.id, element.id] = (element, zone)
+        return found
+
+    before, after = zones_of(assessment.plan), zones_of(edited)
+    changes: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for (coa, ident), (element, zone) in after.items():
+        said = _change(before.get((coa, ident)), element, zone, w=w, name=name, lang=lang)
+        if said:
+            changes.append(f"{w['coa']} {coa} · {ident}: {said}")
+        for which, shape, radius in (("outer", zone.outer, zone.outer_m), ("core", zone.core, zone.core_m)):
+            if shape.is_empty:
+                continue
+            rows.append(
+                {
+                    "state": f"now-{which}",
+                    "tip": tips["zone_preview"].format(
+                        coa=coa,
+                        element=ident,
+                        activity=name(element.activity),
+                        zone=tips[which],
+                        radius=distance(radius, lang),
+                    ),
+                    "geometry": shapely.transform(shape, to_wgs84, interleaved=False),
+                }
+            )
+    for key, (_, zone) in before.items():
+        if key not in after:
+            changes.append(f"{w['coa']} {key[0]} · {key[1]}: {w['deleted']}")
+        elif not _change((None, zone), after[key][0], after[key][1], w=w, name=name, lang=lang):
+            continue
+        rows.append(
+            {
+                "state": "before",
+                "tip": tips["zone_before"].format(coa=key[0], element=key[1]),
+                "geometry": shapely.transform(zone.outer, to_wgs84, interleaved=False),
+            }
+        )
+    frame = gpd.GeoDataFrame(rows, columns=["state", "tip", "geometry"], geometry="geometry", crs=WGS84)
+    west, south, east, north = frame.total_bounds
+    layers = [*_context_layers(assessment, shapely.box(west, south, east, north).buffer(max(east - west, 1e-3)))]
+    for state, fill, line, width in (
+        ("before", [110, 110, 110, 70], [110, 110, 110, 160], 1),
+        ("now-outer", [0, 0, 0, 0], [*PALETTE["outer"], 230], 1),
+        ("now-core", [0, 0, 0, 18], [*PALETTE["core"], 255], 2),
+    ):
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                id=f"preview-{state}",
+                data=_geojson(frame[frame["state"] == state], ["tip"]),
+                get_fill_color=fill,
+                get_line_color=line,
+                line_width_min_pixels=width,
+                pickable=True,
+            )
+        )
+    marks = [
+        {
+            "text": _drawable(f"{coa} {ident} {element_symbol(effects[element.activity].classes)}"),
+            "lon": element.geometry.representative_point().x,
+            "lat": element.geometry.representative_point().y,
+        }
+        for (coa, ident), (element, _) in after.items()
+    ]
+    layers.append(
+        pdk.Layer(
+            "TextLayer",
+            id="element-symbols",
+            data=pd.DataFrame(marks, columns=["text", "lon", "lat"]),
+            get_position=["lon", "lat"],
+            get_text="text",
+            get_size=13,
+            get_color=[0, 0, 0, 255],
+            background=True,
+            get_background_color=[255, 255, 255, 230],
+            get_text_anchor='"middle"',
+            get_alignment_baseline='"center"',
+        )
+    )
+    layers.extend(_scale_and_north(west, south, north, tips, lang))
+    centre = shapely.box(west, south, east, north).centroid
+    span = max(east - west, north - south, 1e-3)
+    view = pdk.ViewState(longitude=centre.x, latitude=centre.y, zoom=max(1.0, min(16.0, math.log2(360 / span) + 0.3)))
+    deck = pdk.Deck(
+        layers=layers,
+        initial_view_state=view,
+        map_provider=None,
+        map_style=style_url or BLANK_STYLE_URL,
+        tooltip={"text": "{tip}"},
+    )
+    return deck, changes
+
+
+def _change(
+    old: tuple[Element | None, Zone] | None,
+    element: Element,
+    zone: Zone,
+    *,
+    w: dict[str, Any],
+    name: Callable[[str], str],
+    lang: str,
+) -> str:
+    """What an edit did to one element, in words ('moved 850 m; core 300 m -> 500 m'); '' when nothing. With
+    no element before (``old[0]`` None), only what changes its place on the map is said."""
+    if old is None:
+        return str(w["new"])
+    previous_element, previous = old
+    parts = []
+    shift = previous.geometry.centroid.distance(zone.geometry.centroid)
+    if not previous.geometry.equals(zone.geometry):
+        parts.append(w["moved"].format(distance=distance(shift, lang)))
+    for key, label in (("core_m", "core"), ("outer_m", "outer")):
+        was, now = getattr(previous, key), getattr(zone, key)
+        if abs(was - now) > 1e-6:
+            parts.append(f"{w['tips'][label]} {distance(was, lang)} → {distance(now, lang)}")
+    if previous_element is not None and previous_element.activity != element.activity:
+        parts.append(f"{name(previous_element.activity)} → {name(element.activity)}")
+    return "; ".join(parts)

@@ -20,11 +20,12 @@ from planner.assess import Assessment
 from planner.brief import brief, brief_html
 from planner.checklist import render
 from planner.dashboard import state
-from planner.dashboard.deck import PALETTE
-from planner.effects import load_effects_table
+from planner.dashboard.deck import PALETTE, preview_deck
+from planner.effects import EffectsTable, load_effects_table
 from planner.errors import InputError, PlannerError
 from planner.export import export
 from planner.outputs import Bundle, bundle
+from planner.plan import load_plan
 from planner.record import ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
 from planner.risk import comparison_text, explain, people_text, range_text, reasons_text
@@ -60,9 +61,13 @@ def _md(text: Any) -> str:
 _CLI_HINT = re.compile(r" \(--[\w-]+(?: \w+)?\)")
 
 
-def _error(exc: Exception) -> None:
-    """A user's problem in the words of the screen (no command-line options); never a traceback."""
-    st.error(_md(_CLI_HINT.sub("", str(exc))), icon=":material/error:")
+def _error(exc: Exception, *, written: Path | None = None, said: str = "") -> None:
+    """A user's problem in the words of the screen (no command-line options); never a traceback. A file written
+    only for an attempt (``written``) is named as the user knows it (``said``)."""
+    text = _CLI_HINT.sub("", str(exc))
+    if written is not None:
+        text = text.replace(str(written), said)
+    st.error(_md(text), icon=":material/error:")
 
 
 def _flash() -> None:
@@ -328,8 +333,10 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
             t("position"), key="new_el_position", placeholder="36NWM6870086000 / 6.23N 33.57E / [33.57, 6.23]"
         )
         new_activity = new[3].selectbox(t("activity"), activities, key="new_el_activity")
-        applied = st.form_submit_button(t("apply"), key="plan_apply")
-    if not applied:
+        buttons = st.columns([1, 1, 4])
+        previewed = buttons[0].form_submit_button(t("preview_edit"), key="plan_preview")
+        applied = buttons[1].form_submit_button(t("apply"), type="primary", key="plan_apply")
+    if not (applied or previewed):
         return
     data["window"] = {"start": start, "end": end}
     data["partner_force"] = partner
@@ -343,6 +350,9 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
             target = {"id": chosen, "name": chosen, "elements": []}
             data["coas"].append(target)
         target["elements"].append({"id": new_id.strip(), "activity": new_activity, "position": _position(new_position)})
+    if previewed:
+        _preview(data, path, assessment, effects)
+        return
     before = {r.coa.id: r.risk.score for r in assessment.coas}
     edited = write_plan(data, path, state.workdir())
     try:
@@ -353,12 +363,34 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
         status.update(label=t("edit_refused"), state="error")
         edited.unlink(missing_ok=True)  # a refused edit leaves no version behind
         # Said about the plan the planner is editing, not the file written for the attempt
-        st.error(_md(_CLI_HINT.sub("", str(exc)).replace(str(edited), path.name)), icon=":material/error:")
+        _error(exc, written=edited, said=path.name)
         return
     st.session_state["flash"] = t("edit_result", plan=edited.name, changes=_score_changes(before, after))
     for key in [k for k in st.session_state if str(k).startswith(("el_", "new_el_", "coa_"))]:
         del st.session_state[key]  # the form shows the new version as written, not the fields just applied
     _open_plan(edited)
+
+
+def _preview(data: dict[str, Any], path: Path, assessment: Assessment, effects: EffectsTable) -> None:
+    """The edit on a map before it is applied: read by the plan's own rules from a throwaway copy (nothing is
+    assessed, nothing stays on disk), then drawn over the current elements."""
+    with tempfile.TemporaryDirectory(dir=state.workdir()) as folder:
+        written = write_plan(data, path, Path(folder))
+        try:
+            edited = load_plan(written, effects, state.settings().limits)
+            deck, changes = preview_deck(
+                assessment, edited, effects, lang=state.lang(), style_url=state.basemap_style()
+            )
+        except PlannerError as exc:
+            _error(exc, written=written, said=path.name)
+            return
+    st.subheader(t("preview_title"))
+    st.markdown("\n".join(f"- {_md(c)}" for c in changes) if changes else t("preview_none"))
+    st.pydeck_chart(deck, height=PREVIEW_HEIGHT_PX, key="plan_preview_map")
+    st.caption(t("preview_legend"))
+
+
+PREVIEW_HEIGHT_PX = 520
 
 
 def _score_changes(before: dict[str, float], after: Assessment) -> str:
