@@ -21,7 +21,7 @@ import pyogrio
 import rasterio
 
 from planner.errors import InputError
-from planner.outputs import Bundle
+from planner.outputs import Bundle, column_descriptions
 from planner.vocabulary import EXPORT_FORMATS
 
 FOLDER_FORMATS = ("geojson", "csv")  # one file per layer or table
@@ -55,9 +55,11 @@ def _description(bundle: Bundle) -> str:
 
 
 def write_gpkg(bundle: Bundle, path: Path) -> None:
-    """One GeoPackage: each layer named as in ``outputs.LAYERS``, and an ``about`` table of the heading."""
+    """One GeoPackage: each layer named as in ``outputs.LAYERS``, an ``about`` table of the heading, and a
+    ``columns`` table saying what each column holds, in the export's language."""
     about = pd.DataFrame({"line": range(1, len(bundle.heading) + 1), "text": bundle.heading})
     pyogrio.write_dataframe(about, path, layer="about", driver="GPKG")
+    pyogrio.write_dataframe(_columns(bundle, geometry=True), path, layer="columns", driver="GPKG")
     for name, frame in bundle.layers.items():
         pyogrio.write_dataframe(
             _for_ogr(frame),
@@ -71,8 +73,10 @@ def write_gpkg(bundle: Bundle, path: Path) -> None:
 
 
 def write_geojson(bundle: Bundle, folder: Path) -> None:
-    """A folder with one GeoJSON file per layer (RFC 7946, WGS84), each carrying the heading."""
+    """A folder with one GeoJSON file per layer (RFC 7946, WGS84), each carrying the heading, and
+    ``columns.csv`` saying what each property holds."""
     folder.mkdir()
+    _write_table(bundle, folder / "columns.csv", _columns(bundle, geometry=True))
     for name, frame in bundle.layers.items():
         pyogrio.write_dataframe(
             _for_ogr(frame),
@@ -128,13 +132,16 @@ def write_geotiff(bundle: Bundle, path: Path) -> None:
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(bands.arrays)
+        said = column_descriptions(bundle).drop_duplicates("column").set_index("column")["description"]
         for i, name in enumerate(bands.names, start=1):
             dst.set_band_description(i, name)
+            dst.update_tags(i, DESCRIPTION_TEXT=said.get(name, ""))  # the band's meaning, in the export's language
         dst.update_tags(PRIMUM_REDACTION=" ".join(bundle.statement), TIFFTAG_IMAGEDESCRIPTION=_description(bundle))
 
 
 def write_csv(bundle: Bundle, folder: Path) -> None:
-    """A folder with ``sites.csv`` (longitude, latitude) and ``checklist.csv``, each headed by ``#`` lines."""
+    """A folder with ``sites.csv`` (longitude, latitude), ``checklist.csv`` and ``threat_reports.csv``, each
+    headed by ``#`` lines, and ``columns.csv`` saying what each column holds."""
     folder.mkdir()
     sites = bundle.layers["sites"]
     table = pd.DataFrame(sites.drop(columns="geometry"))
@@ -144,10 +151,26 @@ def write_csv(bundle: Bundle, folder: Path) -> None:
     reports = bundle.layers["threat_reports"]
     report_table = pd.DataFrame(reports.drop(columns="geometry"))
     report_table["longitude"], report_table["latitude"] = reports.geometry.x.round(6), reports.geometry.y.round(6)
-    for name, frame in (("sites", table), ("checklist", bundle.checklist), ("threat_reports", report_table)):
-        with (folder / f"{name}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
-            handle.writelines(f"# {line}\n" for line in bundle.heading)
-            inert(frame).to_csv(handle, index=False)
+    tables = {"sites": table, "checklist": bundle.checklist, "threat_reports": report_table}
+    for name, frame in tables.items():
+        _write_table(bundle, folder / f"{name}.csv", frame)
+    described = _columns(bundle, geometry=False)
+    _write_table(bundle, folder / "columns.csv", described[described["layer"].isin(list(tables))])
+
+
+def _write_table(bundle: Bundle, path: Path, frame: pd.DataFrame) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        handle.writelines(f"# {line}\n" for line in bundle.heading)
+        inert(frame).to_csv(handle, index=False)
+
+
+def _columns(bundle: Bundle, *, geometry: bool) -> pd.DataFrame:
+    """The column descriptions of the tables a format carries: with geometry, the points' degrees are in the
+    geometry, not in columns of their own."""
+    described = column_descriptions(bundle)
+    if geometry:
+        described = described[~described["column"].isin(["longitude", "latitude"])]
+    return described.reset_index(drop=True)
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection list).

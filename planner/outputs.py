@@ -79,6 +79,35 @@ class Bundle:
         return lines + self.statement
 
 
+def column_descriptions(found: Bundle) -> pd.DataFrame:
+    """What each column of each exported table holds, in the bundle's language: one row per layer and column,
+    written beside the data so a GIS officer or a spreadsheet reader need not guess."""
+    said = words(found.lang)["columns"]
+    tables: dict[str, list[str]] = {name: list(frame.columns) for name, frame in found.layers.items()}
+    tables["checklist"] = list(found.checklist.columns)
+    for name in ("sites", "threat_reports"):  # the CSV export adds the point's degrees
+        tables[name] += ["longitude", "latitude"]
+    rows = []
+    for table, columns in tables.items():
+        for column in columns:
+            if column == "geometry":
+                continue
+            rows.append({"layer": table, "column": column, "description": _described(column, found, said)})
+    return pd.DataFrame(rows, columns=["layer", "column", "description"])
+
+
+def _described(column: str, found: Bundle, said: dict[str, str]) -> str:
+    if column in said:
+        return said[column]
+    if column.startswith("score_"):
+        return said["score_coa"].format(coa=column.removeprefix("score_"))
+    layers = sorted(set(found.layers["threat_reports"].get("layer", [])), key=len, reverse=True)
+    layer = next((name for name in layers if column.startswith(f"{name}_")), None)
+    if layer is not None:  # a sensitive field a cleared export carries, named after its layer
+        return said["sensitive"].format(field=column.removeprefix(f"{layer}_"), layer=layer)
+    raise KeyError(f"no description of the exported column '{column}' in planner/words.yaml (columns)")
+
+
 def bundle(
     assessment: Assessment,
     redaction: Redaction,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import json
 import os
 import shutil
@@ -34,13 +35,23 @@ def debian_tool(command: str, package: str) -> str:
     """A Debian tool the tests need, installed where missing (never downloaded by the tests otherwise)."""
     found = shutil.which(command)
     if found is None:
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
-        if subprocess.run(install, check=False, capture_output=True).returncode != 0:  # stale package lists
-            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
-            subprocess.run(install, check=True, capture_output=True)
+        _apt_install(package)
         found = shutil.which(command)
     assert found, f"{command} is missing and `apt-get install {package}` did not provide it"
     return found
+
+
+def _apt_install(package: str) -> None:
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
+    if subprocess.run(install, check=False, capture_output=True).returncode != 0:  # stale package lists
+        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
+        subprocess.run(install, check=True, capture_output=True)
+
+
+# WeasyPrint subsets the brief's fonts with HarfBuzz and warns, when its library is missing, on import: the
+# library is installed before any test imports it, as the README asks of a machine that writes PDF briefs.
+if ctypes.util.find_library("harfbuzz-subset") is None:
+    _apt_install("libharfbuzz-subset0")
 
 
 @pytest.fixture

@@ -257,6 +257,39 @@ def test_a_planted_source_never_reaches_any_output_unless_a_cleared_role_asks(
     assert "Sensitive fields INCLUDED at the request of poc_adviser-1" in found.statement[0]
 
 
+def test_every_exported_column_is_described_in_the_export_s_language(
+    recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
+) -> None:
+    people = recorded[2]
+    described = {}
+    for lang in ("en", "fr"):
+        # A cleared export carries the most columns: the sensitive fields are described too, as such
+        _, found, _ = released(recorded, user=people["poc_adviser"], include_sensitive=True, lang=lang)
+        paths = write_all(found, tmp_path / lang)
+        table = gpd.read_file(paths["gpkg"], layer="columns")
+        said = {(r.layer, r.column): r.description for r in table.itertuples()}
+        for layer in [*LAYERS, "checklist"]:
+            for column in pyogrio.read_info(paths["gpkg"], layer=layer)["fields"]:
+                assert said.get((layer, column)), f"{layer}.{column} is not described ({lang})"
+        assert "shown to cleared roles only" in said["threat_reports", "events_source"] or lang == "fr"
+        for name in ("sites", "checklist", "threat_reports"):
+            lines = (paths["csv"] / f"{name}.csv").read_text(encoding="utf-8-sig").splitlines()
+            header = next(csv.reader([line for line in lines if not line.startswith("#")]))
+            rows = pd.read_csv(paths["csv"] / "columns.csv", comment="#", encoding="utf-8-sig")
+            assert set(header) <= set(rows[rows["layer"] == name]["column"]), name
+        with rasterio.open(paths["geotiff"]) as src:
+            assert all(src.tags(i)["DESCRIPTION_TEXT"] for i in range(1, src.count + 1))
+            band = src.tags(1)["DESCRIPTION_TEXT"]
+        assert set(pd.read_csv(paths["geojson"] / "columns.csv", comment="#")["layer"]) == {*LAYERS, "checklist"}
+        described[lang] = (said, band)
+    english, french = described["en"][0], described["fr"][0]
+    assert english.keys() == french.keys()
+    assert not [k for k in english if english[k] == french[k] and k[1] not in ("date", "longitude")]
+    assert described["en"][1] == "expected casualties in this cell for COA A (central estimate)"
+    assert described["fr"][1] == "victimes attendues dans cette cellule pour le MA A (valeur centrale)"
+    assert french["threat_reports", "events_source"].startswith("source du signalement, de la couche events")
+
+
 def test_coarsened_reports_sit_at_their_cell_centres_in_every_output(
     recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
 ) -> None:
