@@ -563,7 +563,7 @@ def _mechanisms(spec: Any) -> list[Any]:
 
 def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world: dict[str, Any]) -> None:
     from planner.brief import brief_html  # noqa: PLC0415
-    from planner.outputs import bundle  # noqa: PLC0415
+    from planner.outputs import bundle, column_descriptions  # noqa: PLC0415
     from planner.redaction import policy  # noqa: PLC0415
     from planner.settings import RedactionSettings  # noqa: PLC0415
 
@@ -586,7 +586,9 @@ def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world:
         shown_text += [json.dumps(deck_spec(at), ensure_ascii=False)] if page == "map" else []
     plan, layers = open_plan(world["plan"])
     assessment = assess(plan, layers)
-    shown_text.append(brief_html(assessment, bundle(assessment, policy(None, RedactionSettings()), lang="fr")))
+    found = bundle(assessment, policy(None, RedactionSettings()), lang="fr")
+    shown_text.append(brief_html(assessment, found))
+    shown_text += list(column_descriptions(found)["description"])  # what the exports say of their columns
     text = "\n".join(shown_text)
     # The effects table's sources are the mission's own file, shown as written: not interface words (its
     # built-in activity labels are translated, and checked here like every other word)
