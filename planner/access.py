@@ -38,6 +38,7 @@ from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.sites import open_during
 from planner.network import RoadGraph, build_graph
+from planner.places import Gazetteer
 from planner.plan import COA, Plan
 from planner.settings import AccessSettings
 from planner.surface import RiskSurface
@@ -163,7 +164,11 @@ def access(
     hits: list[SiteHit],
     effects: EffectsTable,
     settings: AccessSettings,
+    gazetteer: Gazetteer | None = None,
 ) -> Access:
+    """What ``coa`` does to travel: closures, health reach, places cut off, routes and CASEVAC. Communities cut
+    off are named after the nearest named place of ``gazetteer`` and an MGRS reference (the grid's figures
+    without one)."""
     roads = layerset.of_kind("roads")
     if not roads:
         result = Access(plan.season, 0)
@@ -191,7 +196,7 @@ def access(
         result.flags.extend(far)
     places = _shared(surface, ("places", id(graph)), lambda: _places(surface, layerset, crs, graph, settings))
     result.health = _health(graph, closed, targets["health"], places, walk=walk, settings=settings)
-    result.cut_off = _cut_off(graph, closed, targets, places, walk)
+    result.cut_off = _cut_off(graph, closed, targets, places, walk, gazetteer=gazetteer)
     earth = _earth(graph, roads[0], settings)
     result.routes = [
         _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings, earth=earth)
@@ -445,7 +450,13 @@ def _minutes(seconds: float) -> float | None:
 
 
 def _cut_off(
-    graph: RoadGraph, closed: np.ndarray, targets: dict[str, _Targets], places: _Places, walk: float
+    graph: RoadGraph,
+    closed: np.ndarray,
+    targets: dict[str, _Targets],
+    places: _Places,
+    walk: float,
+    *,
+    gazetteer: Gazetteer | None,
 ) -> list[CutOff]:
     """Places that reach an essential service before the operation and cannot during it."""
     if not closed.any():
@@ -473,7 +484,7 @@ def _cut_off(
         found.append(
             CutOff(
                 "community",
-                f"{int(in_part.sum())} populated cell(s) around {_grid_name(places, heaviest)}",
+                f"{int(in_part.sum())} populated cell(s) {_place_name(places, heaviest, gazetteer)}",
                 people,
                 tuple(sorted(lost)),
                 _edge_roads(graph, closed, component, part),
@@ -532,8 +543,11 @@ def _edge_roads(graph: RoadGraph, closed: np.ndarray, component: np.ndarray, par
     return tuple(sorted({str(r) for r in graph.road_ids[edge]}))
 
 
-def _grid_name(places: _Places, i: int) -> str:
-    return f"{places.cell_x[i]:.0f} E {places.cell_y[i]:.0f} N"
+def _place_name(places: _Places, i: int, gazetteer: Gazetteer | None) -> str:
+    """'2.6 km S of Nyal (36N WM 6175 8595)', as field staff say a place; grid figures without a gazetteer."""
+    if gazetteer is None:
+        return f"around {places.cell_x[i]:.0f} E {places.cell_y[i]:.0f} N"
+    return gazetteer.where(float(places.cell_x[i]), float(places.cell_y[i])).text
 
 
 def _is_route(coa: COA, zone: Zone) -> bool:

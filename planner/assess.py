@@ -411,6 +411,7 @@ def assess(
     all_reports = {(r.layer, r.event_id): r for context in threats.values() for r in context.reports}
     surface = risk_surface(zones, list(all_reports.values()), layerset, crs, settings)
     presence = people_present(surface, layerset, plan.window, crs, settings.harm)
+    gazetteer = Gazetteer(layerset, crs)  # names places in words, built on the first one asked for
     results = []
     for coa in plan.coas:
         coa_access = access(
@@ -423,6 +424,7 @@ def assess(
             hits=exposures[coa.id].sites,
             effects=effects,
             settings=settings.access,
+            gazetteer=gazetteer,
         )
         # Each COA over its own study area of the surface: its cost follows its footprint, not the plan's
         lost = coa_access.health.lost_cells if coa_access.health is not None else None
@@ -438,7 +440,6 @@ def assess(
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
     warnings = layerset.all_flags(plan.window.start.date())
     scores = {r.coa.id: r.risk.score for r in results}
-    gazetteer = Gazetteer(layerset, crs)
     checklists = {}
     for r in results:
         situation = Situation(

@@ -24,13 +24,12 @@ import shapely
 
 from planner import __version__
 from planner.assess import Assessment
-from planner.checklist import number
 from planner.errors import InputError
 from planner.outputs import Bundle
 from planner.record import input_files
 from planner.risk import comparison_text, explain, harm_text, range_text, reasons_text, round_people
 from planner.vocabulary import BRIEF_FORMATS
-from planner.words import activity_name, words
+from planner.words import activity_name, number, words
 
 TOP_PRECAUTIONS = 6
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}

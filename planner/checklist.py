@@ -33,7 +33,7 @@ from planner.places import AT_M, Gazetteer
 from planner.risk import round_people
 from planner.settings import Settings
 from planner.threat import ThreatContext
-from planner.words import activity_name
+from planner.words import activity_name, distance, number
 
 if TYPE_CHECKING:
     from planner.plan import COA, Plan
@@ -851,20 +851,3 @@ def place(where: dict[str, Any], words: CatalogueFile, lang: str) -> str:
         name=name,
         mgrs=where["mgrs"],
     )
-
-
-def distance(metres: float, lang: str) -> str:
-    """One rounding rule for every distance shown: 10 m steps below 1 km, then 0.1 km, whole km from 10 km."""
-    if metres < 1000:
-        return f"{number(float(round(metres, -1)), lang)} m"
-    if metres < 10_000:
-        return f"{number(round(metres / 1000, 1), lang)} km"
-    return f"{number(float(round(metres / 1000)), lang)} km"
-
-
-def number(value: float, lang: str) -> str:
-    """A figure as people write it: whole numbers above 100, one decimal below; French spacing and comma."""
-    text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.1f}"
-    if lang == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text

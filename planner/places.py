@@ -20,6 +20,7 @@ import shapely.ops
 from pyproj import CRS
 
 from planner.geo import WGS84, to_mgrs, transformer
+from planner.words import distance
 
 if TYPE_CHECKING:
     from planner.layers.manifest import LayerSet
@@ -45,6 +46,16 @@ class Where:
     distance_m: float
     bearing: str  # from the named feature to the point: "NE"
     mgrs: str
+
+    @property
+    def text(self) -> str:
+        """The place in the command line's words: '2.6 km S of Nyal (36N WM 6175 8595)', 'at Nyal (...)', or
+        the MGRS reference alone when nothing named is near. (Checklists say it in their language.)"""
+        if not self.name:
+            return self.mgrs
+        if self.distance_m < AT_M:
+            return f"at {self.name} ({self.mgrs})"
+        return f"{distance(self.distance_m, 'en')} {self.bearing} of {self.name} ({self.mgrs})"
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "distance_m": self.distance_m, "bearing": self.bearing, "mgrs": self.mgrs}

@@ -92,7 +92,10 @@ def test_sample_plan_access_differs_by_coa() -> None:
     by_id = {r.coa.id: r.access for r in result.coas}
     assert by_id["C"].closures == []  # the Nyal track cordon closes no mapped road
     assert [c.road_id for c in by_id["B"].closures] == ["main-west"]
-    assert any(c.kind == "community" and "health" in c.lost for c in by_id["B"].cut_off)
+    [community] = [c for c in by_id["B"].cut_off if c.kind == "community"]
+    assert "health" in community.lost
+    # Named as field staff say a place, for the command line and the JSON: no grid figures
+    assert community.name == "134 populated cell(s) 2.6 km S of Nyal (36N WM 6175 8595)"
     [route] = by_id["B"].routes
     assert [m["name"] for m in route.markets] == ["Kalo Market"]
     assert route.markets[0]["open_during"] is True  # Thursday market, operation on a Thursday morning

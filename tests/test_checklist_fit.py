@@ -20,7 +20,7 @@ from world import lonlat, make_world
 from planner.assess import assess
 from planner.brief import brief_html
 from planner.catalogue import load_catalogue
-from planner.checklist import distance, place
+from planner.checklist import place
 from planner.layers.manifest import load_layerset
 from planner.outputs import bundle
 from planner.places import Gazetteer, spaced_mgrs
@@ -29,6 +29,7 @@ from planner.record import NotAllowedError, Record, User
 from planner.redaction import policy
 from planner.settings import RedactionSettings, Settings
 from planner.vocabulary import REVIEWERS
+from planner.words import distance
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"

@@ -25,14 +25,13 @@ import pydeck as pdk
 import shapely
 
 from planner.assess import Assessment, plan_crs
-from planner.checklist import distance, number
 from planner.effects import EffectsTable, Zone, element_zone
 from planner.geo import WGS84, transformer
 from planner.outputs import Bundle
 from planner.places import SETTLEMENT_WORDS, mgrs_reference
 from planner.plan import Element, Plan
 from planner.risk import round_people
-from planner.words import activity_name, words
+from planner.words import activity_name, distance, number, words
 
 # A map style with no sources: a plain background. Without a style, Streamlit's map component falls back to a
 # Carto basemap fetched from the internet (checked in its JavaScript bundle, Streamlit 1.67).
