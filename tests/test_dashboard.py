@@ -461,6 +461,15 @@ def test_a_bulk_review_refuses_the_items_another_adviser_changed_since_and_names
     assert "saved" in shown(at.success[0])
     kept = next(i for i in record.status(ident)["items"] if i["key"] == first["key"])
     assert kept["status"] == "addressed" and kept["history"][-1]["by"] == "poc-2"
+    # Now seen: applying again to the refused item is a deliberate overwrite, not another refusal
+    at.checkbox(key="bulk_all").uncheck()
+    at.multiselect(key="bulk_keys").set_value([first["key"]])
+    at.selectbox(key="bulk_status").set_value("not_applicable")
+    at.text_input(key="bulk_note").input("no school in session, after reading poc-2's review")
+    at.button(key="bulk_submit").click().run()
+    assert not [w for w in at.warning if "Refused" in shown(w)], [shown(w) for w in at.warning]
+    kept = next(i for i in record.status(ident)["items"] if i["key"] == first["key"])
+    assert kept["status"] == "not_applicable" and kept["history"][-1]["by"] == "poc_adviser-1"
 
 
 def test_an_admin_lists_users_and_deactivates_one_on_the_sign_in_page(world: dict[str, Any]) -> None:

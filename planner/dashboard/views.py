@@ -782,6 +782,10 @@ def _bulk_form(ident: str, items: list[dict[str, Any]], who: User) -> None:
             st.session_state["flash"] = t("bulk_saved", n=len(saved))
             if refused:  # shown as a warning after the rerun: nothing of theirs was overwritten
                 st.session_state["flash_warning"] = t("bulk_conflicts", keys=", ".join(refused))
+                # Now seen, as in the one-item form: applying again is a deliberate overwrite, not a loop of refusals
+                now = {i["key"]: i["version"] for i in state.record().status(ident)["items"]}
+                for key in refused:
+                    st.session_state[f"seen:{ident}:{key}"] = now[key]
             st.rerun()
 
 
