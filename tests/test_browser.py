@@ -1,5 +1,6 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright, against the server on
-loopback. It signs in, draws the map, reviews a checklist item, and proves that no request leaves the machine.
+loopback. It walks the whole flow a mission runs (first admin, users, plan edit, review, sign-off, brief, French)
+and proves that no request leaves the machine.
 Screenshots are kept in ``test-artifacts/browser/``."""
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import pytest
 from basemap_world import TEAL, write_mbtiles
 from conftest import debian_tool
 from matplotlib.image import imread
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from planner.assess import assess
 from planner.dashboard.deck import PALETTE
 from planner.plan import open_plan
-from planner.record import Record
+from planner.record import Record, User
+from planner.vocabulary import MIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -54,18 +57,14 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """The dashboard served on loopback over a copy of the sample, with a recorded assessment to review."""
+    """The dashboard served on loopback over a copy of the sample and an empty record, with the mission's
+    offline basemap configured."""
     for folder in ("scenarios", "layers", "data/sample"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     settings = tmp_path / "mission.toml"
     write_mbtiles(tmp_path / "basemap.mbtiles")  # the mission's offline basemap, served from this machine
     settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\nbasemap = "basemap.mbtiles"\n')
     record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
-    admin = record.add_user(None, "admin-1", "admin", PASSWORD)
-    planner = record.add_user(admin, "planner-1", "planner", PASSWORD)
-    record.add_user(admin, "adviser-1", "poc_adviser", PASSWORD)
-    plan, layers = open_plan(tmp_path / "scenarios" / "sample.yaml")
-    ident = record.record_assessment(planner, assess(plan, layers))
     port = free_port()
     env = {**os.environ, "PRIMUM_DB": str(tmp_path / "record.db"), "PRIMUM_SETTINGS": str(settings)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
@@ -74,7 +73,7 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(port, process)
-        yield {"url": f"http://127.0.0.1:{port}", "record": record, "id": ident, "plan": plan}
+        yield {"url": f"http://127.0.0.1:{port}", "record": record, "plan": tmp_path / "scenarios" / "sample.yaml"}
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -100,54 +99,120 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(server: dict[str, Any]) -> None:
+def keyed(page: Page, key: str, inner: str = "input") -> Locator:
+    """The widget Streamlit drew for ``key`` (its container carries the class ``st-key-KEY``)."""
+    return page.locator(f".st-key-{key} {inner}").first
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box of ``key``: open it, click the option."""
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(5):  # a rerun still drawing the page may close the list as it opens
+        keyed(page, key, "[role=combobox]").click()
+        try:
+            wanted.wait_for(timeout=5_000)
+            wanted.click()
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    pytest.fail(f"the option {option!r} of {key} never showed")
+
+
+def sign_in(page: Page, name: str) -> None:
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {name}").first.wait_for(timeout=60_000)
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+
+
+def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dict[str, Any]) -> None:
+    """First admin, users, a plan edit previewed on the map, a bulk review of one COA through a conflict, the
+    commander's confirmed decision on that COA, the brief downloaded, French, and the offline basemap."""
     chromium = debian_tool("chromium", "chromium")
+    record: Record = server["record"]
     requests: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         context.on("request", lambda request: requests.append(request.url))
         page = context.new_page()
         try:
+            # 1. First run: the record has no users; the first admin is created, then the sign-in form shows
             page.goto(server["url"] + "/signin")
-            page.get_by_label("User name").fill("adviser-1")
+            page.get_by_text("The record has no users yet").wait_for(timeout=60_000)
+            page.get_by_text(f"At least {MIN_PASSWORD} characters.").first.wait_for()  # the rule, said up front
+            page.get_by_label("User name").fill("admin-1")
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Add a user").click()
+            page.get_by_text("Sign in with it below.").wait_for(timeout=60_000)
+            assert page.get_by_text("The record has no users yet").count() == 0
+            shot(page, "1-first-admin")
+            page.get_by_label("User name").fill("admin-1")
             page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            page.get_by_text("Signed in as adviser-1 (PoC adviser)").first.wait_for(timeout=60_000)
-            shot(page, "1-signed-in")
+            page.get_by_text("Signed in as admin-1 (admin)").first.wait_for(timeout=60_000)
 
+            # 2. Users: the admin adds the PoC adviser on the page and sees every user listed
+            page.get_by_label("User name").first.fill("adviser-1")
+            choose(page, "new_user_role", "PoC adviser")
+            page.get_by_label("Password", exact=True).first.fill(PASSWORD)
+            page.get_by_role("button", name="Add a user").click()
+            page.get_by_text("Added adviser-1 (PoC adviser)").wait_for(timeout=60_000)
+            admin = User("admin-1", "admin")
+            planner = record.add_user(admin, "planner-1", "planner", PASSWORD)
+            record.add_user(admin, "commander-1", "commander", PASSWORD)
+            other = record.add_user(admin, "adviser-2", "poc_adviser", PASSWORD)
+            assert {u["name"] for u in record.list_users(admin)} >= {"admin-1", "adviser-1"}
+            shot(page, "2-users")
+
+            # 3. A plan edit previewed on the map, then applied: the page says what it did to each COA
+            page.get_by_role("link", name="Plan").click()
+            position = keyed(page, "el_0_1_position")
+            position.wait_for(timeout=60_000)
+            position.fill("36NWM6500083000")
+            page.get_by_role("button", name="Preview on the map").click()
+            page.get_by_text("COA A · lz-1: moved 4.8 km").wait_for(timeout=60_000)
+            page.locator("canvas").first.wait_for(timeout=60_000)
+            page.get_by_text("Black and grey rings").scroll_into_view_if_needed()
+            time.sleep(2)  # deck.gl draws on the next animation frames
+            shot(page, "3-plan-preview")
+            page.get_by_role("button", name="Apply and assess").click()
+            page.get_by_text(re.compile(r"sample-v2\.yaml: COA A: 92 → \d+")).wait_for(timeout=90_000)
+            shot(page, "4-plan-applied")
+            sign_out(page)
+
+            # 4. The map as the adviser sees it, over the offline basemap
+            plan, layers = open_plan(server["plan"])
+            ident = record.record_assessment(planner, assess(plan, layers))
+            sign_in(page, "adviser-1")
             page.get_by_role("link", name="Map").click()
             canvas = page.locator("canvas").first
             canvas.wait_for(timeout=60_000)
             page.get_by_text("FICTIONAL training area and scenario").wait_for()
             time.sleep(3)  # deck.gl draws on the next animation frames
-            shot(page, "2-map")
-            pixels = imread(io.BytesIO(canvas.screenshot()), format="png")[..., :3]
-            colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
-            assert len(colours) > 50, "the map canvas is blank"
-            # Risk cells: vermillion laid over the basemap at some opacity, i.e. on the line from teal to vermillion
-            teal_rgb, vermillion = np.array(TEAL) / 255, np.array(PALETTE["risk"]) / 255
-            along = np.clip(
-                ((pixels - teal_rgb) @ (vermillion - teal_rgb)) / np.sum((vermillion - teal_rgb) ** 2), 0, 1
-            )
-            blend = teal_rgb + along[..., None] * (vermillion - teal_rgb)
-            risk = ((np.linalg.norm(pixels - blend, axis=-1) < 0.06) & (along > 0.3)).mean()
-            assert risk > 0.002, "no risk cell drawn"
-            teal = np.all(np.abs(pixels * 255 - np.array(TEAL)) < 12, axis=-1).mean()
-            assert teal > 0.05, "the offline basemap is not drawn under the layers"
+            shot(page, "5-map")
+            _assert_map_drawn_over_basemap(canvas.screenshot())
 
+            # 5. Bulk review of COA C; another adviser reviews one of its items meanwhile: a conflict, named
             page.get_by_role("link", name="Checklist review").click()
-            page.get_by_text(f"{server['id']}").first.wait_for(timeout=60_000)
-            # A whole COA reviewed with the bulk form: choose C, tick all, a status, a note, apply
+            page.get_by_text(ident).first.wait_for(timeout=60_000)
             interactions = 0
             page.get_by_text("C", exact=True).first.click()
             interactions += 1
-            of_c = sum("C" in i["coas"] for i in server["record"].status(server["id"])["items"])
+            of_c = [i for i in record.status(ident)["items"] if "C" in i["coas"]]
             tick_all = page.get_by_text("items shown and yours to review")
             for _ in range(120):  # until the rerun for COA C has replaced COA A's form
-                if tick_all.count() == 1 and f"All {of_c} items" in tick_all.inner_text():
+                if tick_all.all_inner_texts() == [f"All {len(of_c)} items shown and yours to review"]:
                     break
                 time.sleep(0.5)
+            record.review(other, ident, of_c[0]["key"], status="accepted_risk", note="weighed with the planner")
             tick_all.click()
             interactions += 1
             form = page.get_by_test_id("stForm").filter(has_text="Apply to the selection")
@@ -155,24 +220,63 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
             form.get_by_label("Note (required").fill("checked in the browser")
             form.get_by_role("button", name="Apply to the selection").click()
             interactions += 2
-            page.get_by_text("item(s) saved").wait_for(timeout=60_000)
+            page.get_by_text(f"Refused, changed by someone else since you saw them: {of_c[0]['key']}").wait_for(
+                timeout=60_000
+            )
+            shot(page, "6-conflict")
+            form.get_by_role("button", name="Apply to the selection").click()  # read, and overwritten on purpose
+            interactions += 1
+            page.get_by_text(f"{len(of_c)} item(s) saved.").wait_for(timeout=60_000)  # the first saved one fewer
             assert interactions <= 15
-            shot(page, "3-reviewed")
+            reviewed = [i for i in record.status(ident)["items"] if "C" in i["coas"]]
+            assert all(i["status"] == "addressed" and i["history"][-1]["by"] == "adviser-1" for i in reviewed)
+            assert [h["by"] for h in reviewed[0]["history"]][-2:] == ["adviser-2", "adviser-1"]
+            shot(page, "7-reviewed")
+            sign_out(page)
 
-            # Every page keeps its address: a deep link opens it, and the root opens the map
+            # 6. The commander decides on COA C: nothing is recorded until the decision is confirmed
+            sign_in(page, "commander-1")
+            page.get_by_role("link", name="Sign-off and outputs").click()
+            page.get_by_role("button", name="Sign").wait_for(timeout=60_000)
+            choose(page, "decision_coa", "C")
+            page.get_by_role("button", name="Sign", exact=True).click()
+            page.get_by_text("Tick the confirmation first; nothing was recorded").wait_for(timeout=60_000)
+            assert record.status(ident)["signoff"] is None
+            page.get_by_text("I confirm this decision").click()
+            page.get_by_role("button", name="Sign", exact=True).click()
+            page.get_by_text(re.compile(r"VALID: approved · COA C · commander-1")).wait_for(timeout=60_000)
+            signed = record.status(ident)["signoff"]
+            assert signed["decision"] == "approve" and signed["coa"] == "C" and signed["valid"]
+            shot(page, "8-signed")
+
+            # 7. The brief, downloaded: it carries the decision
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role("button", name="brief.html").click()
+            text = Path(download.value.path()).read_text(encoding="utf-8")
+            assert "commander-1" in text and ident in text
+
+            # 8. French, on the same session
+            keyed(page, "lang", "[role=combobox]").click()
+            page.get_by_role("option", name="Français").click()
+            page.get_by_role("link", name="Carte").click()
+            page.get_by_text(re.compile(r"^MA A · ")).first.wait_for(timeout=60_000)
+            page.get_by_text("Connecté : commander-1").first.wait_for()
+            time.sleep(3)
+            shot(page, "9-french-map")
+
+            # 9. Every page keeps its address: a deep link opens it, and the root opens the map
             page.goto(server["url"] + "/compare")
             page.get_by_role("heading", name="Compare courses of action").wait_for(timeout=60_000)
             assert "Page not found" not in page.content()
             page.goto(server["url"] + "/map")
             page.locator("canvas").first.wait_for(timeout=60_000)
             assert "Page not found" not in page.content()
-            shot(page, "4-deep-link")
+            shot(page, "10-deep-link")
         finally:
             shot(page, "last")  # what the browser showed when the test ended, failed or not
+            (ARTIFACTS / "last.html").write_text(page.content(), encoding="utf-8")
             browser.close()
 
-    reviewed = [i for i in server["record"].status(server["id"])["items"] if "C" in i["coas"]]
-    assert reviewed and all(i["status"] == "addressed" and i["history"][-1]["by"] == "adviser-1" for i in reviewed)
     outside = sorted(
         {
             u
@@ -184,3 +288,17 @@ def test_sign_in_map_and_review_in_chromium_with_no_request_leaving_loopback(ser
     tiles = [u for u in requests if re.search(r"^http://127\.0\.0\.1:\d+/\d+/\d+/\d+$", u)]
     assert tiles, "no basemap tile was asked for"
     assert len(requests) > 20  # the recording saw the page load
+
+
+def _assert_map_drawn_over_basemap(png: bytes) -> None:
+    pixels = imread(io.BytesIO(png), format="png")[..., :3]
+    colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the map canvas is blank"
+    # Risk cells: vermillion laid over the basemap at some opacity, i.e. on the line from teal to vermillion
+    teal_rgb, vermillion = np.array(TEAL) / 255, np.array(PALETTE["risk"]) / 255
+    along = np.clip(((pixels - teal_rgb) @ (vermillion - teal_rgb)) / np.sum((vermillion - teal_rgb) ** 2), 0, 1)
+    blend = teal_rgb + along[..., None] * (vermillion - teal_rgb)
+    risk = ((np.linalg.norm(pixels - blend, axis=-1) < 0.06) & (along > 0.3)).mean()
+    assert risk > 0.002, "no risk cell drawn"
+    teal = np.all(np.abs(pixels * 255 - np.array(TEAL)) < 12, axis=-1).mean()
+    assert teal > 0.05, "the offline basemap is not drawn under the layers"

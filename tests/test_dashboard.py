@@ -518,6 +518,10 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert "N" in {row["text"] for row in _data(spec, "north-arrow")}
     symbols = {row["text"] for row in _data(spec, "element-symbols")}
     assert symbols == {"CS", "H", "IF", "AA"}  # cordon, landing zone, mortar, assembly area: four symbols
+    # The mortar sits inside the cordon: its symbol and label take the next line instead of overwriting them
+    lines = {row["text"].split(" (")[0]: row["offset"] for row in _data(spec, "labels") if "-1 (" in row["text"]}
+    assert lines["cordon-1"][1] != lines["mortar-1"][1], lines
+    assert sorted(row["offset"][1] for row in _data(spec, "element-symbols")) == [0, 0, 0, 18]
     # Reports known to 2 km are drawn hollow and say so; only far rougher ones get a halo, or the map drowns
     assert all(row["radius"] > 5000 for row in _data(spec, "approximate"))
     assert any("position approximate, within 2 km" in tip for tip in _tips(spec, "threat-reports"))

@@ -374,29 +374,52 @@ def _labels(
         if isinstance(name, str) and name:
             point = geometry.representative_point()
             rows.append({"text": name, "lon": point.x, "lat": point.y, "size": 11, "colour": [70, 70, 70, 255]})
+    rows = [{**r, "offset": [8, 0]} for r in rows]
     outer = zones[zones["zone"] == "outer"]
-    for element, ident, label, geometry in zip(
-        outer["element"], outer["activity"], outer["activity_label"], outer.geometry, strict=True
+    points = [g.representative_point() for g in outer.geometry]
+    for element, ident, label, point, line in zip(
+        outer["element"], outer["activity"], outer["activity_label"], points, _lines_of(points), strict=True
     ):
-        point = geometry.representative_point()
         activity = activity_name(ident, label, lang)
         rows.append(
-            {"text": f"{element} ({activity})", "lon": point.x, "lat": point.y, "size": 13, "colour": [0, 0, 0, 255]}
+            {
+                "text": f"{element} ({activity})",
+                "lon": point.x,
+                "lat": point.y,
+                "size": 13,
+                "colour": [0, 0, 0, 255],
+                "offset": [SYMBOL_WIDTH_PX, LINE_PX * line],  # right of its symbol, on its own line
+            }
         )
     rows = [{**r, "text": _drawable(r["text"])} for r in rows]
     unique = list({(r["text"], round(r["lon"], 5), round(r["lat"], 5)): r for r in rows}.values())
     return pdk.Layer(
         "TextLayer",
         id="labels",
-        data=pd.DataFrame(unique, columns=["text", "lon", "lat", "size", "colour"]),
+        data=pd.DataFrame(unique, columns=["text", "lon", "lat", "size", "colour", "offset"]),
         get_position=["lon", "lat"],
         get_text="text",
         get_size="size",
         get_color="colour",
         get_text_anchor='"start"',
         get_alignment_baseline='"center"',
-        get_pixel_offset=[8, 0],
+        get_pixel_offset="offset",
     )
+
+
+# Elements placed together (a mortar inside a cordon) get a line each, their symbols stacked down the same
+# column, so no label is written over another.
+SYMBOL_WIDTH_PX = 18
+LINE_PX = 18
+STACK_DEGREES = 0.003  # about 300 m: closer than this, two elements' labels would overlap at a planning zoom
+
+
+def _lines_of(points: list[shapely.Point]) -> list[int]:
+    """For each point, how many earlier points lie within STACK_DEGREES of it: the line its label takes."""
+    lines = []
+    for i, point in enumerate(points):
+        lines.append(sum(1 for other in points[:i] if other.distance(point) < STACK_DEGREES))
+    return lines
 
 
 # Lengths a scale bar may show, in metres: the longest under a fifth of the view's width is drawn.
@@ -425,18 +448,21 @@ def element_symbol(classes: frozenset[str]) -> str:
 def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> pdk.Layer:
     """Each element's symbol at its place, boxed in white so it reads over any zone."""
     outer = zones[zones["zone"] == "outer"]
+    points = [g.representative_point() for g in outer.geometry]
     rows = [
         {
             "text": element_symbol(assessment.effects[a].classes),
-            "lon": g.representative_point().x,
-            "lat": g.representative_point().y,
+            "lon": p.x,
+            "lat": p.y,
+            "offset": [0, LINE_PX * line],
         }
-        for a, g in zip(outer["activity"], outer.geometry, strict=True)
+        for a, p, line in zip(outer["activity"], points, _lines_of(points), strict=True)
     ]
     return pdk.Layer(
         "TextLayer",
         id="element-symbols",
-        data=pd.DataFrame(rows, columns=["text", "lon", "lat"]),
+        data=pd.DataFrame(rows, columns=["text", "lon", "lat", "offset"]),
+        get_pixel_offset="offset",
         get_position=["lon", "lat"],
         get_text="text",
         get_size=14,
@@ -711,19 +737,22 @@ def preview_deck(
                 pickable=True,
             )
         )
+    points = [element.geometry.representative_point() for element, _ in after.values()]
     marks = [
         {
             "text": _drawable(f"{coa} {ident} {element_symbol(effects[element.activity].classes)}"),
-            "lon": element.geometry.representative_point().x,
-            "lat": element.geometry.representative_point().y,
+            "lon": point.x,
+            "lat": point.y,
+            "offset": [0, LINE_PX * line],
         }
-        for (coa, ident), (element, _) in after.items()
+        for ((coa, ident), (element, _)), point, line in zip(after.items(), points, _lines_of(points), strict=True)
     ]
     layers.append(
         pdk.Layer(
             "TextLayer",
             id="element-symbols",
-            data=pd.DataFrame(marks, columns=["text", "lon", "lat"]),
+            data=pd.DataFrame(marks, columns=["text", "lon", "lat", "offset"]),
+            get_pixel_offset="offset",
             get_position=["lon", "lat"],
             get_text="text",
             get_size=13,

@@ -177,7 +177,7 @@ def _users_admin(admin: User) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     with st.form("change_user"):
         names = [u["name"] for u in listed]
-        name = st.selectbox(t("user_name"), names, key="change_user_name", format_func=_md)
+        name = st.selectbox(t("user_name"), names, key="change_user_name")  # options are plain text
         cols = st.columns(3)
         role = cols[0].selectbox(
             t("new_role"), ("", *ROLES), key="change_user_role", format_func=lambda r: t(f"role_{r}") if r else "—"
@@ -333,7 +333,7 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
             t("position"), key="new_el_position", placeholder="36NWM6870086000 / 6.23N 33.57E / [33.57, 6.23]"
         )
         new_activity = new[3].selectbox(t("activity"), activities, key="new_el_activity")
-        buttons = st.columns([1, 1, 4])
+        buttons = st.columns([2, 2, 3])
         previewed = buttons[0].form_submit_button(t("preview_edit"), key="plan_preview")
         applied = buttons[1].form_submit_button(t("apply"), type="primary", key="plan_apply")
     if not (applied or previewed):
@@ -756,7 +756,7 @@ def _bulk_form(ident: str, items: list[dict[str, Any]], who: User) -> None:
     with st.form("bulk_review"):
         keys = [i["key"] for i in items]
         every = st.checkbox(t("bulk_all", n=len(keys)), key="bulk_all")
-        chosen = st.multiselect(t("bulk_some"), keys, key="bulk_keys", format_func=_md)
+        chosen = st.multiselect(t("bulk_some"), keys, key="bulk_keys")  # options are plain text
         cols = st.columns([2, 4])
         status = cols[0].selectbox(t("status"), STATUSES[1:], key="bulk_status", format_func=lambda s: w["statuses"][s])
         note = cols[1].text_input(t("note"), key="bulk_note")
@@ -936,7 +936,7 @@ def _signoff_form(ident: str, who: User, coas: list[str], *, decided: bool) -> N
     w = words(state.lang())
     with st.form("signoff"):
         decision = st.radio(t("decision"), DECISIONS, key="decision", format_func=lambda d: w["decisions"][d])
-        coa = st.selectbox(t("coa_chosen"), coas, key="decision_coa", format_func=_md)
+        coa = st.selectbox(t("coa_chosen"), coas, key="decision_coa")  # options are plain text
         conditions = st.text_area(t("conditions"), key="conditions")
         note = st.text_area(t("supersede_note"), key="decision_note") if decided else ""
         confirmed = st.checkbox(t("confirm_decision"), key="decision_confirmed")
