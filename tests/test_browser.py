@@ -199,6 +199,14 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             time.sleep(3)  # deck.gl draws on the next animation frames
             shot(page, "5-map")
             _assert_map_drawn_over_basemap(canvas.screenshot())
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.45)  # open ground, no object
+            page.mouse.move(box["x"] + box["width"] * 0.1 + 3, box["y"] + box["height"] * 0.45 + 3, steps=3)
+            page.get_by_text(re.compile(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this")).wait_for(
+                timeout=30_000
+            )  # the pointer's place, read anywhere on the map
 
             # 5. Bulk review of COA C; another adviser reviews one of its items meanwhile: a conflict, named
             page.get_by_role("link", name="Checklist review").click()

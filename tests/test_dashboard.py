@@ -518,6 +518,16 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert "N" in {row["text"] for row in _data(spec, "north-arrow")}
     symbols = {row["text"] for row in _data(spec, "element-symbols")}
     assert symbols == {"CS", "H", "IF", "AA"}  # cordon, landing zone, mortar, assembly area: four symbols
+    # Hovering anywhere reads the place: squares over the backdrop and under the rest, saying where their centre is
+    squares = _data(spec, "locator")
+    assert [layer["id"] for layer in spec["layers"]][:3] == ["backdrop", "locator", "roads"] and len(squares) > 100
+    assert all(
+        re.fullmatch(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this 250 m square\)", s["tip"])
+        for s in squares
+    )
+    west = min(p[0] for s in squares for p in s["polygon"])
+    cells = next(layer for layer in spec["layers"] if layer["id"] == "risk-cells")["data"]["features"]
+    assert west < min(p[0] for c in cells for ring in c["geometry"]["coordinates"] for p in ring)
     # The mortar sits inside the cordon: its symbol and label take the next line instead of overwriting them
     lines = {row["text"].split(" (")[0]: row["offset"] for row in _data(spec, "labels") if "-1 (" in row["text"]}
     assert lines["cordon-1"][1] != lines["mortar-1"][1], lines

@@ -46,6 +46,7 @@ BLANK_STYLE_URL = "data:application/json;base64," + base64.b64encode(json.dumps(
 # from 127.0.0.1 only.
 LAYER_IDS = (
     "backdrop",
+    "locator",
     "roads",
     "risk-cells",
     "heatmap",
@@ -115,7 +116,9 @@ def build_deck(
     )
     frame = shapely.box(west, south, east, north).buffer(max(east - west, north - south) * 0.3)
     on = pd.Timestamp(assessment.plan.window.start.date())
-    layers = [*_context_layers(assessment, frame)]
+    # The locator lies over the backdrop (a boundary's fill would otherwise answer every hover) and under the rest
+    backdrop, roads = _context_layers(assessment, frame)
+    layers = [backdrop, _locator(frame.bounds, lang), roads]
 
     cells = found.layers["risk_cells"].copy()
     score = f"score_{coa}"
@@ -570,6 +573,44 @@ def _scale_and_north(west: float, south: float, north: float, tips: dict[str, st
         get_alignment_baseline='"bottom"',
     )
     return [bar, text]
+
+
+# The pointer's place is read from the square under it: at most this many squares a side over the map's frame,
+# each a round number of metres, so the read-out is as precise as the square and says so.
+LOCATOR_SQUARES = 50
+LOCATOR_STEPS_M = (50, 100, 200, 250, 500, 1_000, 2_000, 5_000, 10_000)
+
+
+def _locator(bounds: tuple[float, float, float, float], lang: str) -> pdk.Layer:
+    """Squares, nearly invisible, over the backdrop and under every other layer: hovering anywhere on the map
+    reads the place under the pointer in MGRS and degrees, the centre of its square (deck.gl's tooltips see
+    objects, not coordinates)."""
+    west, south, east, north = bounds
+    metres_per_degree_lat = 111_320.0
+    metres_per_degree_lon = metres_per_degree_lat * math.cos(math.radians((south + north) / 2))
+    span_m = max((east - west) * metres_per_degree_lon, (north - south) * metres_per_degree_lat)
+    step = next((m for m in LOCATOR_STEPS_M if span_m / m <= LOCATOR_SQUARES), LOCATOR_STEPS_M[-1])
+    dx, dy = step / metres_per_degree_lon, step / metres_per_degree_lat
+    xs = west + dx * np.arange(math.ceil((east - west) / dx))
+    ys = south + dy * np.arange(math.ceil((north - south) / dy))
+    square = words(lang)["tips"]["square"].format(distance=distance(step, lang))
+    rows = [
+        {  # corners to 1 m (5 decimals): the spec is sent whole on every rerun
+            "polygon": np.round([[x, y], [x + dx, y], [x + dx, y + dy], [x, y + dy]], 5).tolist(),
+            "tip": f"{where(x + dx / 2, y + dy / 2)} ({square})",
+        }
+        for y in ys
+        for x in xs
+    ]
+    return pdk.Layer(
+        "PolygonLayer",
+        id="locator",
+        data=rows,
+        get_polygon="polygon",
+        get_fill_color=[0, 0, 0, 1],  # pickable, not seen
+        stroked=False,
+        pickable=True,
+    )
 
 
 def where(lon: float, lat: float) -> str:
