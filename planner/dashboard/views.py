@@ -8,6 +8,7 @@ import io
 import re
 import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -954,41 +955,45 @@ def _signoff_form(ident: str, who: User, coas: list[str], *, decided: bool) -> N
 
 
 def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Redaction) -> None:
-    """The same brief and exports as ``primum brief`` and ``primum export``, as downloads."""
+    """The same brief and exports as ``primum brief`` and ``primum export``, as downloads. Each file is made
+    when its button is clicked, not on every rerun of the page."""
     st.subheader(t("downloads"))
     shared = st.toggle(t("shared_outside"), key="shared_outside", help=t("shared_outside_help"))
     if shared:
         redaction = policy(None, state.settings().redaction, coarsen_km=state.settings().redaction.coarsen_km)
         found = bundle(assessment, redaction, lang=state.lang(), assessment_id=ident, review=found.review)
     cols = st.columns(len(EXPORT_FORMATS) + 2)
-    cols[0].download_button(
-        "brief.html", brief(assessment, found, "html"), f"{ident}-brief.html", "text/html", key="dl_html"
-    )
-    if cols[1].button("brief.pdf", key="make_pdf"):
-        with st.spinner(t("rendering")):
-            st.session_state["pdf"] = brief(assessment, found, "pdf")
-    if "pdf" in st.session_state:
-        cols[1].download_button(
-            t("save_pdf"), st.session_state["pdf"], f"{ident}-brief.pdf", "application/pdf", key="dl_pdf"
+    for col, fmt, mime in ((cols[0], "html", "text/html"), (cols[1], "pdf", "application/pdf")):
+        col.download_button(
+            f"brief.{fmt}", partial(brief, assessment, found, fmt), f"{ident}-brief.{fmt}", mime, key=f"dl_{fmt}"
         )
     for col, fmt in zip(cols[2:], EXPORT_FORMATS, strict=True):
-        name, data, mime = _export_bytes(found, fmt, ident)
-        col.download_button(fmt, data, name, mime, key=f"dl_{fmt}")
+        name = _export_name(fmt, ident)
+        mime = "application/zip" if name.endswith(".zip") else "application/octet-stream"
+        col.download_button(fmt, partial(_export_bytes, found, fmt, ident), name, mime, key=f"dl_{fmt}")
     st.caption(_md(" ".join(found.statement)))
 
 
-def _export_bytes(found: Bundle, fmt: str, ident: str) -> tuple[str, bytes, str]:
-    suffix = {"gpkg": ".gpkg", "geotiff": ".tif", "kml": ".kml", "geojson": "", "csv": ""}[fmt]
+_SUFFIXES = {"gpkg": ".gpkg", "geotiff": ".tif", "kml": ".kml", "geojson": "", "csv": ""}
+
+
+def _export_name(fmt: str, ident: str) -> str:
+    """The download's file name: a folder format (GeoJSON, CSV) arrives zipped."""
+    suffix = _SUFFIXES[fmt]
+    return f"{ident}-{fmt}{suffix}" if suffix else f"{ident}-{fmt}.zip"
+
+
+def _export_bytes(found: Bundle, fmt: str, ident: str) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / f"{ident}-{fmt}{suffix}"
+        out = Path(folder) / f"{ident}-{fmt}{_SUFFIXES[fmt]}"
         export(found, fmt, out)
         if out.is_dir():
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for path in sorted(out.iterdir()):
                     archive.write(path, f"{out.name}/{path.name}")
-            return f"{out.name}.zip", buffer.getvalue(), "application/zip"
-        return out.name, out.read_bytes(), "application/octet-stream"
+            return buffer.getvalue()
+        return out.read_bytes()
 
 
 __all__ = ["checklist_page", "compare_page", "map_page", "plan_page", "sidebar", "signin_page", "signoff_page"]
