@@ -30,21 +30,43 @@ PASSWORD = "correct horse battery"
 PAGES = ROOT / "planner" / "dashboard" / "pages"
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A copy of the sample area in a data folder of its own, an empty record, and users of every role."""
+def _sample_area(root: Path) -> Path:
+    """A copy of the sample area in a data folder of its own, with the mission's settings beside it."""
     for folder in ("scenarios", "layers", "data/sample"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    settings = tmp_path / "mission.toml"
+        shutil.copytree(ROOT / folder, root / folder)
+    settings = root / "mission.toml"
     settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\nmax_upload_mb = 1\n')
-    monkeypatch.setenv("PRIMUM_SETTINGS", str(settings))
-    monkeypatch.setenv("PRIMUM_DB", str(tmp_path / "record.db"))
-    record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shared_area(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy for the tests that only read it: the dashboard's cached assessment of it is then reused."""
+    return _sample_area(tmp_path_factory.mktemp("sample-area"))
+
+
+def _world(root: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The sample area at ``root``, an empty record in ``folder``, and users of every role."""
+    monkeypatch.setenv("PRIMUM_SETTINGS", str(root / "mission.toml"))
+    monkeypatch.setenv("PRIMUM_DB", str(folder / "record.db"))
+    record = Record.open(f"sqlite:///{folder / 'record.db'}")
     admin = record.add_user(None, "admin-1", "admin", PASSWORD)
     people = {"admin": admin}
     for role in ("planner", "poc_adviser", "commander"):
         people[role] = record.add_user(admin, f"{role}-1", role, PASSWORD)
-    return {"root": tmp_path, "record": record, "people": people, "plan": tmp_path / "scenarios" / "sample.yaml"}
+    return {"root": root, "record": record, "people": people, "plan": root / "scenarios" / "sample.yaml"}
+
+
+@pytest.fixture
+def world(shared_area: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The shared sample area (read only) and a record of the test's own."""
+    return _world(shared_area, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def own_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A sample area of the test's own, for a test that changes its files."""
+    return _world(_sample_area(tmp_path / "area"), tmp_path, monkeypatch)
 
 
 def app(world: dict[str, Any], page: str = "map", *, who: User | None = None, lang: str = "en") -> AppTest:
@@ -325,7 +347,8 @@ def test_a_review_is_saved_at_once_survives_a_reload_and_a_second_adviser_gets_a
     assert [h["note"] for h in history] == ["no military use of the clinic"]
 
 
-def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_changes(world: dict[str, Any]) -> None:
+def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_changes(own_world: dict[str, Any]) -> None:
+    world = own_world  # a layer file is changed
     ident = record_sample(world)
     record, people = world["record"], world["people"]
     for item in record.status(ident)["items"]:  # only COA C's items: the others need not be closed to choose C
@@ -380,8 +403,9 @@ LIVE = re.compile(r"(?<!\\)\]\((?=http)|(?<!\\)<img")
 
 
 def test_markdown_and_html_planted_in_every_field_a_user_controls_stay_text_on_every_page(
-    world: dict[str, Any],
+    own_world: dict[str, Any],
 ) -> None:
+    world = own_world  # the plan and layers are planted with markup
     plan_path = world["plan"]
     plan = yaml.safe_load(plan_path.read_text())
     plan["name"] += PAYLOAD
