@@ -16,8 +16,14 @@ import pytest
 import rasterio
 import yaml
 from affine import Affine
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Properties are laws, not timings: no per-example deadline, which a busy machine (both cores taken by the
+# suite's workers) would turn into flakes.
+settings.register_profile("primum", deadline=None)
+settings.load_profile("primum")
 REALDATA = ROOT.parent / "shared" / "realdata"
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 
