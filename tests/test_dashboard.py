@@ -357,6 +357,7 @@ def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_change
     commander = app(world, "signoff", who=people["commander"])
     assert "Not signed off" in commander.info[-1].value
     assert len(commander.get("iframe")) == 1  # the brief
+    assert "commander-1" not in commander.get("iframe")[0].proto.srcdoc  # nobody has signed yet
     downloads = {b.proto.label for b in commander.get("download_button")}
     assert {"brief.html", "gpkg", "geotiff", "geojson", "kml", "csv"} <= downloads
     panels = " ".join(shown(m) for m in commander.markdown)
@@ -368,6 +369,9 @@ def test_the_commander_signs_off_and_sees_the_signature_void_when_a_layer_change
     commander.checkbox(key="decision_confirmed").check()
     commander.button(key="signoff_submit").click().run()
     assert "VALID: approved · COA C · commander-1" in shown(commander.success[0])
+    # The brief on the page is kept between reruns, but never older than the record: it now carries the decision
+    shown_brief = commander.get("iframe")[0].proto.srcdoc
+    assert "commander-1" in shown_brief and "approved" in shown_brief
     idp = world["root"] / "data" / "sample" / "idp_sites.geojson"
     idp.write_text(idp.read_text().replace("14200", "15000"))
     after = app(world, "signoff", who=people["commander"])

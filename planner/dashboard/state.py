@@ -9,6 +9,7 @@ share them safely.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -19,9 +20,10 @@ import streamlit as st
 import yaml
 
 from planner.assess import Assessment, assess
+from planner.brief import brief_html
 from planner.dashboard.deck import build_deck, style_url
 from planner.layers.manifest import LayerSet, load_layerset
-from planner.outputs import bundle
+from planner.outputs import Bundle, bundle
 from planner.plan import check_plan_in_layers, load_plan
 from planner.record import Record, User
 from planner.redaction import Redaction
@@ -203,3 +205,15 @@ def map_of(
         _map.clear()
         kept, deck, statement = _map(assessment, redaction, key)
     return deck, statement
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _brief_page(assessment_id: str, key: str, _assessment: Assessment, _found: Bundle) -> str:
+    return brief_html(_assessment, _found)
+
+
+def brief_page(assessment_id: str, assessment: Assessment, found: Bundle) -> str:
+    """The brief shown on the sign-off page, made once per assessment, language, redaction and review state:
+    any review or decision changes the key, so the brief on screen is never older than the record."""
+    key = json.dumps([found.lang, found.statement, found.review], sort_keys=True, default=str)
+    return _brief_page(assessment_id, key, assessment, found)

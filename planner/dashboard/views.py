@@ -18,7 +18,7 @@ import streamlit.components.v1 as components
 import yaml
 
 from planner.assess import Assessment
-from planner.brief import brief, brief_html
+from planner.brief import brief
 from planner.checklist import render
 from planner.dashboard import state
 from planner.dashboard.deck import PALETTE, preview_deck
@@ -879,7 +879,7 @@ def signoff_page() -> None:
     redaction = _redaction()
     found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
     with st.expander(t("brief_preview")):
-        components.html(brief_html(rebuilt, found), height=900, scrolling=True)
+        components.html(state.brief_page(ident, rebuilt, found), height=900, scrolling=True)
     _downloads(ident, rebuilt, found, redaction)
 
 
