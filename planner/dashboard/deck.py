@@ -15,7 +15,6 @@ import base64
 import json
 import math
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -29,7 +28,7 @@ from planner.effects import EffectsTable, Zone, element_zone
 from planner.geo import WGS84, transformer
 from planner.outputs import Bundle
 from planner.places import SETTLEMENT_WORDS, mgrs_reference
-from planner.plan import Element, Plan
+from planner.plan import Plan
 from planner.risk import round_people
 from planner.words import activity_name, distance, number, words
 
@@ -336,13 +335,20 @@ def build_deck(
                 get_alignment_baseline='"bottom"',
             )
         )
+    return _deck(layers, (west, south, east, north), style_url)
+
+
+def _deck(layers: list[pdk.Layer], bounds: tuple[float, float, float, float], style: str) -> pdk.Deck:
+    """A deck viewing ``bounds`` whole, over the mission's basemap style or the blank one, never fetched."""
+    west, south, east, north = bounds
+    centre = shapely.box(west, south, east, north).centroid
     span = max(east - west, north - south, 1e-3)
     view = pdk.ViewState(longitude=centre.x, latitude=centre.y, zoom=max(1.0, min(16.0, math.log2(360 / span) + 0.3)))
     return pdk.Deck(
         layers=layers,
         initial_view_state=view,
         map_provider=None,
-        map_style=style_url or BLANK_STYLE_URL,
+        map_style=style or BLANK_STYLE_URL,
         tooltip={"text": "{tip}"},
     )
 
@@ -451,15 +457,15 @@ def element_symbol(classes: frozenset[str]) -> str:
 def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> pdk.Layer:
     """Each element's symbol at its place, boxed in white so it reads over any zone."""
     outer = zones[zones["zone"] == "outer"]
-    points = [g.representative_point() for g in outer.geometry]
+    symbols = [element_symbol(assessment.effects[a].classes) for a in outer["activity"]]
+    return _symbol_layer(symbols, [g.representative_point() for g in outer.geometry], size=14)
+
+
+def _symbol_layer(texts: list[str], points: list[shapely.Point], *, size: int) -> pdk.Layer:
+    """Boxed symbols at their points; symbols of elements placed together stacked a line apart."""
     rows = [
-        {
-            "text": element_symbol(assessment.effects[a].classes),
-            "lon": p.x,
-            "lat": p.y,
-            "offset": [0, LINE_PX * line],
-        }
-        for a, p, line in zip(outer["activity"], points, _lines_of(points), strict=True)
+        {"text": text, "lon": point.x, "lat": point.y, "offset": [0, LINE_PX * line]}
+        for text, point, line in zip(texts, points, _lines_of(points), strict=True)
     ]
     return pdk.Layer(
         "TextLayer",
@@ -468,7 +474,7 @@ def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> pdk.Layer:
         get_pixel_offset="offset",
         get_position=["lon", "lat"],
         get_text="text",
-        get_size=14,
+        get_size=size,
         get_color=[0, 0, 0, 255],
         background=True,
         get_background_color=[255, 255, 255, 230],
@@ -727,10 +733,19 @@ def preview_deck(
     before, after = zones_of(assessment.plan), zones_of(edited)
     changes: list[str] = []
     rows: list[dict[str, Any]] = []
+    replaced: set[tuple[str, str]] = set()  # elements whose zones are not where they were: drawn before, in grey
     for (coa, ident), (element, zone) in after.items():
-        said = _change(before.get((coa, ident)), element, zone, w=w, name=name, lang=lang)
+        if (coa, ident) in before:
+            was, previous = before[coa, ident]
+            said = _placement(previous, zone, w=w, lang=lang)
+            if said:
+                replaced.add((coa, ident))
+            if was.activity != element.activity:
+                said.append(f"{name(was.activity)} → {name(element.activity)}")
+        else:
+            said = [str(w["new"])]
         if said:
-            changes.append(f"{w['coa']} {coa} · {ident}: {said}")
+            changes.append(f"{w['coa']} {coa} · {ident}: {'; '.join(said)}")
         for which, shape, radius in (("outer", zone.outer, zone.outer_m), ("core", zone.core, zone.core_m)):
             if shape.is_empty:
                 continue
@@ -750,7 +765,7 @@ def preview_deck(
     for key, (_, zone) in before.items():
         if key not in after:
             changes.append(f"{w['coa']} {key[0]} · {key[1]}: {w['deleted']}")
-        elif not _change((None, zone), after[key][0], after[key][1], w=w, name=name, lang=lang):
+        elif key not in replaced:
             continue
         rows.append(
             {
@@ -778,68 +793,23 @@ def preview_deck(
                 pickable=True,
             )
         )
-    points = [element.geometry.representative_point() for element, _ in after.values()]
-    marks = [
-        {
-            "text": _drawable(f"{coa} {ident} {element_symbol(effects[element.activity].classes)}"),
-            "lon": point.x,
-            "lat": point.y,
-            "offset": [0, LINE_PX * line],
-        }
-        for ((coa, ident), (element, _)), point, line in zip(after.items(), points, _lines_of(points), strict=True)
+    texts = [
+        _drawable(f"{coa} {ident} {element_symbol(effects[element.activity].classes)}")
+        for (coa, ident), (element, _) in after.items()
     ]
-    layers.append(
-        pdk.Layer(
-            "TextLayer",
-            id="element-symbols",
-            data=pd.DataFrame(marks, columns=["text", "lon", "lat", "offset"]),
-            get_pixel_offset="offset",
-            get_position=["lon", "lat"],
-            get_text="text",
-            get_size=13,
-            get_color=[0, 0, 0, 255],
-            background=True,
-            get_background_color=[255, 255, 255, 230],
-            get_text_anchor='"middle"',
-            get_alignment_baseline='"center"',
-        )
-    )
+    layers.append(_symbol_layer(texts, [e.geometry.representative_point() for e, _ in after.values()], size=13))
     layers.extend(_scale_and_north(west, south, north, tips, lang))
-    centre = shapely.box(west, south, east, north).centroid
-    span = max(east - west, north - south, 1e-3)
-    view = pdk.ViewState(longitude=centre.x, latitude=centre.y, zoom=max(1.0, min(16.0, math.log2(360 / span) + 0.3)))
-    deck = pdk.Deck(
-        layers=layers,
-        initial_view_state=view,
-        map_provider=None,
-        map_style=style_url or BLANK_STYLE_URL,
-        tooltip={"text": "{tip}"},
-    )
-    return deck, changes
+    return _deck(layers, (west, south, east, north), style_url), changes
 
 
-def _change(
-    old: tuple[Element | None, Zone] | None,
-    element: Element,
-    zone: Zone,
-    *,
-    w: dict[str, Any],
-    name: Callable[[str], str],
-    lang: str,
-) -> str:
-    """What an edit did to one element, in words ('moved 850 m; core 300 m -> 500 m'); '' when nothing. With
-    no element before (``old[0]`` None), only what changes its place on the map is said."""
-    if old is None:
-        return str(w["new"])
-    previous_element, previous = old
+def _placement(previous: Zone, zone: Zone, *, w: dict[str, Any], lang: str) -> list[str]:
+    """What an edit did to an element's place on the map, in words ('moved 850 m', 'core 300 m → 500 m')."""
     parts = []
-    shift = previous.geometry.centroid.distance(zone.geometry.centroid)
     if not previous.geometry.equals(zone.geometry):
+        shift = previous.geometry.centroid.distance(zone.geometry.centroid)
         parts.append(w["moved"].format(distance=distance(shift, lang)))
     for key, label in (("core_m", "core"), ("outer_m", "outer")):
         was, now = getattr(previous, key), getattr(zone, key)
         if abs(was - now) > 1e-6:
             parts.append(f"{w['tips'][label]} {distance(was, lang)} → {distance(now, lang)}")
-    if previous_element is not None and previous_element.activity != element.activity:
-        parts.append(f"{name(previous_element.activity)} → {name(element.activity)}")
-    return "; ".join(parts)
+    return parts
