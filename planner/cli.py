@@ -379,7 +379,7 @@ def sample(
 
 def _record(settings: Settings) -> Record:
     from planner.record import Record
-    from planner.store import store_url
+    from planner.record.store import store_url
 
     key, anchor = settings.record.audit_key, settings.record.audit_anchor
     return Record.open(
@@ -622,8 +622,8 @@ def backup(
     settings_path: SettingsOption = None,
 ) -> None:
     """A consistent copy of the record, taken while it is in use."""
+    from planner.record.store import backup as backup_store
     from planner.settings import load_settings
-    from planner.store import backup as backup_store
 
     store = _record(load_settings(settings_path))
     backup_store(store.engine, target)

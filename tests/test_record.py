@@ -23,24 +23,16 @@ from typer.testing import CliRunner
 from world import make_world
 
 from planner.assess import Assessment, assess
-from planner.audit import ENTRY_FIELDS, Seal, canonical
-from planner.audit import sha256 as audit_sha256
 from planner.cli import app
 from planner.errors import InputError
 from planner.plan import open_plan
-from planner.record import (
-    ALLOWED,
-    ROLES,
-    ConflictError,
-    NotAllowedError,
-    Record,
-    RecordError,
-    SignInError,
-    User,
-    _signoff_sha,
-)
+from planner.record import ConflictError, NotAllowedError, Record, RecordError, SignInError, User
+from planner.record.assessments import _signoff_sha
+from planner.record.audit import ENTRY_FIELDS, Seal, canonical
+from planner.record.audit import sha256 as audit_sha256
+from planner.record.store import backup, metadata, open_store
 from planner.settings import Settings
-from planner.store import backup, metadata, open_store
+from planner.vocabulary import ALLOWED, ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -234,7 +226,7 @@ def test_eight_concurrent_writers_keep_every_review_and_report_every_conflict(
 KILLED_WRITER = """
 import sys
 from planner.record import Record, User
-from planner.store import open_store
+from planner.record.store import open_store
 record = Record(open_store(sys.argv[1]))
 items = [i["key"] for i in record.status(sys.argv[2])["items"]]
 print("ready", flush=True)
@@ -516,7 +508,7 @@ def test_a_server_record_keeps_its_seal_in_files_named_after_its_address(
 def test_a_record_from_before_the_mission_roles_upgrades_in_place_and_takes_them(tmp_path: Path) -> None:
     from alembic import command  # noqa: PLC0415
 
-    from planner.store import _alembic_config  # noqa: PLC0415
+    from planner.record.store import _alembic_config  # noqa: PLC0415
 
     record = new_record(tmp_path)
     with record.engine.begin() as conn:  # the record as the version before the mission's roles left it

@@ -26,9 +26,9 @@ from planner.layers.manifest import LayerSet, load_layerset
 from planner.outputs import Bundle, bundle
 from planner.plan import check_plan_in_layers, load_plan
 from planner.record import Record, User
+from planner.record.store import store_url
 from planner.redaction import Redaction
 from planner.settings import Settings, load_settings
-from planner.store import store_url
 from planner.uploads import check_confined
 from planner.words import words
 

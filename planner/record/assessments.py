@@ -28,14 +28,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planner import __version__
-from planner.audit import Seal, append, breaks, canonical, now, sha256
 from planner.errors import RecordError
 from planner.opening import file_sha256
+from planner.record.audit import Seal, append, breaks, canonical, now, sha256
 from planner.settings import Settings
 
 if TYPE_CHECKING:
     from planner.assess import Assessment
-from planner.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
+from planner.record.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
 from planner.vocabulary import (
     ALLOWED,
     DECISIONS,

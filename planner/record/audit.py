@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection
 
 from planner.errors import InputError
-from planner.store import GENESIS, audit, chain_head
+from planner.record.store import GENESIS, audit, chain_head
 
 
 def canonical(data: Any) -> str:

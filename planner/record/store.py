@@ -169,7 +169,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def _alembic_config(connection: Any) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("planner").joinpath("migrations")))
+    config.set_main_option("script_location", str(resources.files("planner").joinpath("record", "migrations")))
     config.attributes["connection"] = connection
     return config
 
