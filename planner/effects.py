@@ -98,6 +98,10 @@ class MechanismsSpec(BaseModel):
     drawing_fire: RateSpec | None = None
 
 
+# The mechanisms by name: what a harm record may say caused the harm.
+MECHANISMS = tuple(MechanismsSpec.model_fields)
+
+
 class ActivitySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -39,7 +39,29 @@ ALLOWED = {
     "add_item": {"poc_adviser"},
     "signoff": {"commander"},
     "read": set(ROLES),
+    "record_harm": set(ROLES),  # anyone signed in takes a harm report in: nobody may sit on one
 }
+# Harm tracking after an operation: the steps a harm record goes through after intake, in order, who takes
+# each and what each may conclude. An initial review finds a report credible when harm by the force is more
+# likely than not; only then is it assessed. Amends and condolence are offered, then accepted and paid, or
+# declined; a referral to services may follow any decision.
+HARM_STEPS = ("initial_review", "assessment", "decision", "response")
+HARM_STEP_ROLES = {
+    "initial_review": ("poc_adviser",),
+    "assessment": ("poc_adviser", "human_rights_officer"),
+    "decision": ("commander",),
+    "response": ("poc_adviser", "civil_affairs_officer"),
+}
+HARM_STEP_STATUSES = {
+    "initial_review": ("credible", "not_credible", "needs_information"),
+    "assessment": ("substantiated", "not_substantiated", "inconclusive"),
+    "decision": ("amends", "condolence", "no_response", "investigation"),
+    "response": ("offered", "accepted", "paid", "declined", "referred"),
+}
+HARM_SOURCES = ("own_forces", "community", "humanitarian", "media")
+HARM_CONFIDENCE = ("low", "medium", "high")
+# Fields naming people who reported or saw the harm: withheld like a threat report's sources.
+HARM_SENSITIVE = ("witness", "reporter")
 # What a password must be, said up front wherever one is chosen.
 MIN_PASSWORD = 8
 # Statuses that need a reason written down.

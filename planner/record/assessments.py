@@ -35,9 +35,18 @@ from planner.settings import Settings
 
 if TYPE_CHECKING:
     from planner.assess import Assessment
+from planner.record.harm import harm_problems
+from planner.record.roles import (
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    SignInError,
+    User,
+    ensure_active,
+    require,
+)
 from planner.record.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
 from planner.vocabulary import (
-    ALLOWED,
     DECISIONS,
     MIN_PASSWORD,
     NEEDS_NOTE,
@@ -51,28 +60,6 @@ from planner.vocabulary import (
 # Failed sign-ins for a name in this window slow the next attempt: 0.5 s, 1 s, 2 s ... up to 8 s.
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_DELAY_S = 8.0
-
-
-class NotAllowedError(RecordError):
-    pass
-
-
-class SignInError(RecordError):
-    pass
-
-
-class ConflictError(RecordError):
-    pass
-
-
-class NotFoundError(RecordError):
-    pass
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    role: str
 
 
 @dataclass(frozen=True)
@@ -155,9 +142,9 @@ class Record:
             if first and role != "admin":
                 raise NotAllowedError("the first user of a new record must be an admin (--role admin)")
             if not first:
-                _require(actor, "add_user")
+                require(actor, "add_user")
                 assert actor is not None
-                self._active(conn, actor)
+                ensure_active(conn, actor)
             if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first():
                 raise RecordError(f"user '{name}' already exists")
             at, by = now(), actor.name if actor else name
@@ -177,7 +164,7 @@ class Record:
 
     def list_users(self, actor: User) -> list[dict[str, Any]]:
         """Every user of the record with their role and whether they may still sign in (admins)."""
-        _require(actor, "manage_users")
+        require(actor, "manage_users")
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
             conn.rollback()
@@ -205,13 +192,13 @@ class Record:
 
         The record always keeps an active admin: the last one can be neither demoted nor deactivated.
         """
-        _require(actor, "manage_users")
+        require(actor, "manage_users")
         if role is not None and role not in ROLES:
             raise RecordError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
         if password is not None:
             _check_password(password)
         with self._writing() as conn:
-            self._active(conn, actor)
+            ensure_active(conn, actor)
             row = conn.execute(sa.select(users).where(users.c.name == name)).first()
             if row is None:
                 raise NotFoundError(f"no user '{name}' in the record")
@@ -253,12 +240,6 @@ class Record:
             )
         return User(name, new_role)
 
-    def _active(self, conn: Connection, user: User) -> None:
-        """Refuse an action by a user deactivated since they signed in."""
-        row = conn.execute(sa.select(users.c.active).where(users.c.name == user.name)).first()
-        if row is not None and not row.active:
-            raise NotAllowedError(f"{user.name} has been deactivated: ask an admin")
-
     def sign_in(self, name: str, password: str) -> User:
         """The user, if the password is right; wrong passwords are logged and each one slows the next try."""
         with self.engine.connect() as conn:
@@ -297,7 +278,7 @@ class Record:
 
     def record_assessment(self, user: User, result: Assessment, lang: str = "en") -> str:
         """Keep an assessment with its plan, inputs and result; its checklist items start open."""
-        _require(user, "record")
+        require(user, "record")
         data = result.to_dict(lang)
         inputs = input_files(result)
         plan_text = result.plan.path.read_text(encoding="utf-8")
@@ -325,7 +306,7 @@ class Record:
             for key, item in items_of.items()
         ]
         with self._writing() as conn:
-            self._active(conn, user)
+            ensure_active(conn, user)
             conn.execute(
                 assessments.insert().values(
                     id=ident,
@@ -367,13 +348,13 @@ class Record:
         coa: str = "",
     ) -> str:
         """An item a PoC adviser adds by hand; it starts open like every other. Returns its key."""
-        _require(user, "add_item")
+        require(user, "add_item")
         if not title.strip():
             raise RecordError("the item needs a title")
         if severity not in SEVERITIES:
             raise RecordError(f"unknown severity '{severity}': use one of {', '.join(SEVERITIES)}")
         with self._writing() as conn:
-            self._active(conn, user)
+            ensure_active(conn, user)
             result = self._assessment(conn, assessment_id)
             coas = [c["id"] for c in json.loads(result.result)["coas"]]
             if coa and coa not in coas:
@@ -430,13 +411,13 @@ class Record:
         ``expected_version`` is the version the reviewer saw. When someone else reviewed the item since, the
         review is refused with a conflict naming who and when, so that nothing is overwritten unseen.
         """
-        _require(user, "review")
+        require(user, "review")
         if status not in STATUSES:
             raise RecordError(f"unknown status '{status}': use one of {', '.join(STATUSES)}")
         if status in NEEDS_NOTE and not note.strip():
             raise RecordError(f"'{status}' needs a note saying why (--note)")
         with self._writing() as conn:
-            self._active(conn, user)
+            ensure_active(conn, user)
             self._assessment(conn, assessment_id)
             key = self._item_key(conn, assessment_id, key)
             item = conn.execute(
@@ -502,13 +483,13 @@ class Record:
         Only the chosen COA's items (and items added for the whole plan) must be closed to approve it. A
         decision taken after another supersedes it, and must say why in ``note``.
         """
-        _require(user, "signoff")
+        require(user, "signoff")
         if decision not in DECISIONS:
             raise RecordError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
         if decision == "approve_with_conditions" and not conditions.strip():
             raise RecordError("approve_with_conditions needs the conditions (--conditions)")
         with self._writing() as conn:
-            self._active(conn, user)
+            ensure_active(conn, user)
             row = self._assessment(conn, assessment_id)
             coas = [c["id"] for c in json.loads(row.result)["coas"]]
             if decision != "reject" or coa:
@@ -656,6 +637,7 @@ class Record:
         with self.engine.connect() as conn:
             problems, entries = breaks(conn, self.seal)
             problems += self._check_records(conn, entries)
+            problems += harm_problems(conn, entries)
             checked = []
             for signoff in conn.execute(sa.select(signoffs).order_by(signoffs.c.id)):
                 assessment = conn.execute(
@@ -844,13 +826,6 @@ def _may_review(user: User, key: str, content: dict[str, Any]) -> None:
     raise NotAllowedError(
         f"{user.name} ({user.role}) may not review {key}: it is reviewed by its owners ({named}) or a PoC adviser"
     )
-
-
-def _require(user: User | None, action: str) -> None:
-    if user is None or user.role not in ALLOWED[action]:
-        who = f"{user.name} ({user.role})" if user else "nobody signed in"
-        allowed = " or ".join(sorted(ALLOWED[action]))
-        raise NotAllowedError(f"{who} may not {action.replace('_', ' ')}: only a {allowed} may")
 
 
 def _user_sha(name: str, role: str, password_hash: str, *, active: bool = True) -> str:

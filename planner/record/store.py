@@ -97,6 +97,37 @@ signoffs = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
 )
 
+# Harm observed after an operation. The row holds what intake recorded (JSON: when, where, counts, mechanism,
+# source, sensitive names) and is never changed; what follows is one ``harm_steps`` row per step taken.
+harm_records = sa.Table(
+    "harm_records",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("assessment_id", sa.String(40), sa.ForeignKey("assessments.id"), nullable=False),
+    sa.Column("coa", sa.String(40), nullable=False),
+    sa.Column("element", sa.String(100), nullable=False),  # "" when the element is not known
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Index("harm_records_by_assessment", "assessment_id"),
+)
+
+harm_steps = sa.Table(
+    "harm_steps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("harm_id", sa.String(40), sa.ForeignKey("harm_records.id"), nullable=False),
+    sa.Column("step", sa.String(20), nullable=False),  # initial_review | assessment | decision | response
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON: lessons, mitigations, dates of a response ...
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Index("harm_steps_by_harm", "harm_id"),
+)
+
 audit = sa.Table(
     "audit",
     metadata,
