@@ -25,6 +25,7 @@ from planner.geo import working_crs
 from planner.harm import HarmEstimate, Range, estimate_harm, people_present
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
+from planner.past_harm import HarmHistory
 from planner.places import Gazetteer
 from planner.plan import COA, Plan
 from planner.risk import Comparison, Risk, compare, comparison_text, explain, reasons_text, risk
@@ -58,6 +59,7 @@ class Assessment:
     surface: RiskSurface
     catalogue: Catalogue
     warnings: list[Flag] = field(default_factory=list)
+    history: HarmHistory = field(default_factory=HarmHistory)
 
     def to_dict(self, lang: str = BASE_LANGUAGE) -> dict[str, Any]:
         """The result as plain JSON data (exact figures; rounding is for display only), words in ``lang``."""
@@ -111,6 +113,7 @@ class Assessment:
                 "settings_sha256": self.settings.sha256,
                 "catalogue": self.catalogue.source,
                 "version": __version__,
+                "past_harm": self.history.to_dict(),
             },
             "warnings": [_flag_dict(f) for f in self.warnings],
         }
@@ -395,8 +398,15 @@ def assess(
     settings: Settings | None = None,
     effects: EffectsTable | None = None,
     catalogue: Catalogue | None = None,
+    *,
+    history: HarmHistory | None = None,
 ) -> Assessment:
-    """Assess every COA of ``plan`` against ``layerset``, and raise each COA's precaution checklist."""
+    """Assess every COA of ``plan`` against ``layerset``, and raise each COA's precaution checklist.
+
+    ``history`` is this force's harm after earlier operations, as the record in use holds it: harm near a
+    footprint and amends still owed there raise their items, and its lessons are shown beside their rules.
+    """
+    history = history or HarmHistory()
     settings = settings or Settings()
     effects = effects or load_effects_table(plan.effects_table)
     catalogue = catalogue or load_catalogue(settings.checklist.catalogue)
@@ -456,6 +466,7 @@ def assess(
             settings=settings,
             warnings=warnings,
             gazetteer=gazetteer,
+            past_harm=history.records,
         )
         checklists[r.coa.id] = evaluate(catalogue, situation)
     shared = share(checklists, catalogue)  # an item raised alike by several COAs is reviewed once for all of them
@@ -472,4 +483,5 @@ def assess(
         surface,
         catalogue,
         warnings,
+        history,
     )

@@ -91,6 +91,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "data": ("layer", "code", "message"),
     "languages": ("missing", "communities", "interpreters"),
     "comparison": ("score", "best", "best_score", "difference"),
+    "past_harm": (
+        "harm",
+        "day",
+        "what",
+        "deaths",
+        "injuries",
+        "mechanism",
+        "activity",
+        "distance_m",
+        "placed",
+        "where",
+        "state",
+        "community",
+        "owed",
+    ),
     "always": (),
     "prompt": (),
 }
@@ -267,6 +282,13 @@ class ComparisonTrigger(_Trigger):
     type: Literal["comparison"]
 
 
+class PastHarmTrigger(_Trigger):
+    """Harm this force caused after earlier operations near the footprint, from the record's harm tracking."""
+
+    type: Literal["past_harm"]
+    amends_owed: bool = Field(False, description="only harm for which amends or condolence are still owed")
+
+
 class AlwaysTrigger(_Trigger):
     type: Literal["always"]
 
@@ -288,6 +310,7 @@ Trigger = Annotated[
     | DataTrigger
     | LanguagesTrigger
     | ComparisonTrigger
+    | PastHarmTrigger
     | AlwaysTrigger
     | PromptTrigger,
     Field(discriminator="type"),

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +29,13 @@ from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, ZoneFigures, coa_
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.layers.sites import open_during
+from planner.past_harm import Lesson, PastHarm, near_footprint
 from planner.places import AT_M, Gazetteer
 from planner.risk import round_people
 from planner.settings import Settings
 from planner.threat import ThreatContext
 from planner.words import activity_name, distance, number
+from planner.words import words as interface_words
 
 if TYPE_CHECKING:
     from planner.plan import COA, Plan
@@ -65,6 +67,7 @@ class Situation:
     settings: Settings
     warnings: list[Flag] = field(default_factory=list)
     gazetteer: Gazetteer | None = None  # names places in the evidence; MGRS only without it
+    past_harm: tuple[PastHarm, ...] = ()  # this force's harm after earlier operations, from the record in use
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class Item:
     evidence: tuple[Evidence, ...]
     # The COAs raising this same item with the same evidence (this one included): reviewed once for all.
     coas: tuple[str, ...] = ()
+    # Lessons of past harm recorded against this rule, an activity its evidence names, or a harm it lists.
+    lessons: tuple[Lesson, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -113,7 +118,8 @@ def evaluate(catalogue: Catalogue, situation: Situation) -> Checklist:
     for rule_id, rule in catalogue.rules.items():
         evidence = _deduplicated(_rule_evidence(rule, situation))
         if evidence:
-            raised = Item(rule_id, rule.severity, tuple(rule.owner), tuple(evidence), (situation.coa,))
+            lessons = _lessons(rule_id, evidence, situation.past_harm)
+            raised = Item(rule_id, rule.severity, tuple(rule.owner), tuple(evidence), (situation.coa,), lessons)
             (context if rule.context else items).append(raised)
         else:
             quiet.append(rule_id)
@@ -143,6 +149,18 @@ def share(checklists: dict[str, Checklist], catalogue: Catalogue) -> dict[str, C
         )
         for coa, checklist in checklists.items()
     }
+
+
+def _lessons(rule_id: str, evidence: list[Evidence], past: tuple[PastHarm, ...]) -> tuple[Lesson, ...]:
+    """The lessons to show beside an item: those about its rule, about an activity its evidence names, and
+    the general lessons of the harm records it lists."""
+    named = {str(e.data.get(key)) for e in evidence for key in ("activity_id", "harm") if e.data.get(key)}
+    return tuple(
+        lesson
+        for harm in past
+        for lesson in harm.lessons
+        if lesson.about == rule_id or lesson.about in named or (not lesson.about and harm.id in named)
+    )
 
 
 def _signature(item: Item, rule: Rule) -> tuple[Any, ...]:
@@ -512,6 +530,44 @@ def _layer_reports(s: Situation, days: int) -> list[dict[str, Any]]:
 # --- access on the road network --------------------------------------------------------------------------
 
 
+def _past_harm(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    """This force's harm recorded after earlier operations near this COA's zones, one line each; with
+    ``amends_owed``, only the harm for which amends or condolence are still open."""
+    near = near_footprint(list(s.past_harm), s.zones, s.crs, s.settings.threat.distance_m)
+    found = []
+    for n in near:
+        harm = n.harm
+        if harm.attributed_to or (trigger.amends_owed and not harm.owed):
+            continue  # a partner force's harm is the support register's, not this force's
+        activity = s.effects.activities[harm.means].label if harm.means in s.effects.activities else harm.means
+        data = {
+            "harm": harm.id,
+            "day": harm.day,
+            "kinds": list(harm.kinds),
+            "deaths": _bounds(harm.deaths),
+            "injuries": _bounds(harm.injuries),
+            "mechanism_id": harm.mechanism,
+            "activity_id": harm.means,
+            "activity": activity or "—",
+            "distance_m": round(n.distance_m, 1),
+            "zone": n.zone,
+            "element": n.element,
+            "where": _where(s, n.x, n.y),
+            "state_step": harm.step,
+            "state_status": harm.status,
+            "community": harm.community or None,
+            "owed_decision": harm.owed,
+            "owed_response": harm.owed_response,
+        }
+        found.append(Evidence(i, harm.id, data))
+    return found
+
+
+def _bounds(bounds: tuple[int, int]) -> str:
+    low, high = bounds
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def _access(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     found = s.access
     if found.network_edges == 0:
@@ -706,6 +762,7 @@ _EVALUATORS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
     "exposure": _exposure,
     "cordon": _cordon,
     "reports": _reports,
+    "past_harm": _past_harm,
     "access": _access,
     "data": _data,
     "languages": _languages,
@@ -765,6 +822,7 @@ def _item(item: Item, words: CatalogueFile, lang: str, coa: str, coarsen_m: floa
         "coas": list(item.coas or (coa,)),
         "decided_by": rule.decided_by if any(not e.decided for e in item.evidence) else "",
         "evidence": [_evidence(_coarse(e, coarsen_m), rule, words, lang, coa) for e in item.evidence],
+        "lessons": [asdict(lesson) for lesson in item.lessons],
     }
 
 
@@ -773,11 +831,42 @@ def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa:
     shown = {**entry.data, "coa": coa}
     if entry.data.get("activity_id"):  # the activity as the reader's language says it
         shown["activity"] = activity_name(entry.data["activity_id"], str(entry.data["activity"]), lang)
+    if "state_step" in entry.data:  # a harm record's review and what is owed, in the reader's language
+        shown |= _harm_words(entry.data, lang)
     return {
         "text": _fill(template, shown, words, lang),
         "decided": entry.decided,
         "missing": entry.missing or None,
         "data": {k: _plain(v) for k, v in entry.data.items()},
+    }
+
+
+def _harm_words(data: dict[str, Any], lang: str) -> dict[str, str]:
+    said = interface_words(lang)
+    tracking, mechanisms = said["harm_tracking"], said["harm"]["mechanisms"]
+    status = tracking["statuses"][data["state_status"]]
+    step = tracking["steps"][data["state_step"]]
+    state = step if data["state_step"] == "intake" else tracking["state"].format(step=step, status=status)
+    placed = tracking["placed"][data["zone"]].format(
+        element=data["element"], distance=distance(float(data["distance_m"]), lang)
+    )
+    response = data.get("owed_response")
+    owed = ""
+    if data.get("owed_decision"):
+        owed = tracking["owed"].format(
+            decision=tracking["statuses"][data["owed_decision"]],
+            response=tracking["latest_response"].format(status=tracking["statuses"][response])
+            if response
+            else tracking["nothing_offered"],
+        )
+    counts = {"deaths": data["deaths"], "injuries": data["injuries"]}
+    what = [tracking["kinds"][kind].format(count=counts.get(kind, "")) for kind in data["kinds"]]
+    return {
+        "mechanism": mechanisms.get(data["mechanism_id"], data["mechanism_id"]),
+        "what": ", ".join(what) or tracking["kinds"]["deaths"].format(count=0),
+        "placed": placed,
+        "state": state,
+        "owed": owed,
     }
 
 

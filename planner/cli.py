@@ -20,10 +20,21 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from planner.errors import DataIOError, InputError, RecordError
-from planner.vocabulary import BRIEF_FORMATS, DECISIONS, EXPORT_FORMATS, ROLES, STATUSES
+from planner.vocabulary import (
+    BRIEF_FORMATS,
+    DECISIONS,
+    EXPORT_FORMATS,
+    HARM_CONFIDENCE,
+    HARM_SOURCES,
+    HARM_STEP_STATUSES,
+    HARM_STEPS,
+    ROLES,
+    STATUSES,
+)
 
 if TYPE_CHECKING:
     from planner.layers.manifest import LayerSet
+    from planner.past_harm import HarmHistory
     from planner.record import Record, User
     from planner.settings import Settings
 
@@ -221,7 +232,8 @@ def assess(
     catalogue.language(lang)  # an unknown language is an input error before any work is done
     store, user = _signed_in(settings, as_user) if record else (None, None)
     plan, layerset = open_plan(plan_path, settings.limits)
-    assessment = run_assessment(plan, layerset, settings, catalogue=catalogue)
+    history = _harm_history(settings, store)
+    assessment = run_assessment(plan, layerset, settings, catalogue=catalogue, history=history)
     result = assessment.to_dict(lang)
     if store is not None and user is not None:
         ident = store.record_assessment(user, assessment, lang)
@@ -389,6 +401,21 @@ def _record(settings: Settings) -> Record:
     )
 
 
+def _harm_history(settings: Settings, store: Record | None) -> HarmHistory:
+    """This force's past harm from the record in use; none read (unknown, not none) when there is no record."""
+    from planner.past_harm import HarmHistory
+    from planner.record.store import store_url
+
+    if store is None:
+        url = store_url(settings.record.db, settings.record.data_dir)
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+            return HarmHistory()
+        store = _record(settings)
+    from planner.record.harm import HarmLog
+
+    return HarmLog(store).history()
+
+
 def _signed_in(settings: Settings, name: str | None) -> tuple[Record, User]:
     """The record and the user ``--as`` names, signed in with PRIMUM_PASSWORD or a prompt."""
 
@@ -406,8 +433,13 @@ AsOption = Annotated[str, typer.Option("--as", help="who you are (password from 
 
 users_app = typer.Typer(help="Manage the users of the record (admins).", no_args_is_help=True)
 item_app = typer.Typer(help="Items of an assessment's checklist.", no_args_is_help=True)
+harm_app = typer.Typer(
+    help="Civilian harm after an operation: take it in, walk it through review, decision and response.",
+    no_args_is_help=True,
+)
 app.add_typer(users_app, name="users")
 app.add_typer(item_app, name="item")
+app.add_typer(harm_app, name="harm")
 
 
 @users_app.command("add")
@@ -553,6 +585,158 @@ def signoff(
     ident = store.signoff(user, assessment_id, decision=decision, coa=coa, conditions=conditions, note=note)
     chosen = f" COA {coa}" if coa else ""
     typer.echo(f"sign-off {ident}: {decision}{chosen} by {user.name}, bound to the assessment and its input files")
+
+
+@harm_app.command("add")
+@_user_errors
+def harm_add(
+    assessment_id: Annotated[str, typer.Argument(metavar="ASSESSMENT_ID", help="the assessment it followed")],
+    *,
+    coa: Annotated[str, typer.Option(help="the COA carried out")],
+    at: Annotated[str, typer.Option(help="when: 2026-12-03T09:30+03:00 (with its zone), or a date")],
+    position: Annotated[str, typer.Option(help='where: "6.2N 33.6E", an MGRS reference, or "[lon, lat]"')],
+    mechanism: Annotated[str, typer.Option(help="blast, stray_rounds, rotor_wash, movement_restriction, ...")],
+    source: Annotated[str, typer.Option(help=f"who reported it: {', '.join(HARM_SOURCES)}")],
+    confidence: Annotated[str, typer.Option(help=f"{', '.join(HARM_CONFIDENCE)}")],
+    as_user: AsOption,
+    element: Annotated[str, typer.Option(help="the plan's element, when known")] = "",
+    until: Annotated[str, typer.Option(help="the end of the window when the time is known only to one")] = "",
+    precision_m: Annotated[float, typer.Option(help="how far off the position may be, in metres")] = 100.0,
+    deaths: Annotated[str, typer.Option(help="N or LOW-HIGH")] = "0",
+    injuries: Annotated[str, typer.Option(help="N or LOW-HIGH")] = "0",
+    damage: Annotated[str, typer.Option(help="homes, civilian objects, services damaged")] = "",
+    displaced: Annotated[str, typer.Option(help="people displaced: N or LOW-HIGH")] = "0",
+    detained: Annotated[str, typer.Option(help="people detained: N or LOW-HIGH")] = "0",
+    movement_restriction: Annotated[str, typer.Option(help="movement restricted: who, where, how long")] = "",
+    means: Annotated[str, typer.Option(help="the activity (effects table id); the element's by default")] = "",
+    community: Annotated[str, typer.Option(help="the community harmed")] = "",
+    attributed_to: Annotated[str, typer.Option(help="a partner force's unit, when not this force")] = "",
+    description: Annotated[str, typer.Option(help="what happened, in words")] = "",
+    witness: Annotated[str, typer.Option(help="who saw it (sensitive: withheld from uncleared outputs)")] = "",
+    reporter: Annotated[str, typer.Option(help="who reported it (sensitive)")] = "",
+    settings_path: SettingsOption = None,
+) -> None:
+    """Take in a report of civilian harm after an operation (anyone signed in); prints its id."""
+    from planner.geo import CoordinateError, parse_position
+    from planner.record.harm import HarmLog, HarmReport, parse_count
+    from planner.settings import load_settings
+
+    try:
+        lon_lat = parse_position(position)
+    except CoordinateError as exc:
+        raise RecordError(f"--position: {exc}") from None
+    report = HarmReport(
+        coa=coa,
+        at=at,
+        until=until,
+        position=lon_lat,
+        position_precision_m=precision_m,
+        mechanism=mechanism,
+        origin=source,
+        confidence=confidence,
+        element=element,
+        deaths=parse_count(deaths, "deaths"),
+        injuries=parse_count(injuries, "injuries"),
+        damage=damage,
+        displaced=parse_count(displaced, "displaced"),
+        detained=parse_count(detained, "detained"),
+        movement_restriction=movement_restriction,
+        means=means,
+        community=community,
+        attributed_to=attributed_to,
+        description=description,
+        witness=witness,
+        reporter=reporter,
+    )
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    typer.echo(f"harm recorded as {HarmLog(store).add(user, assessment_id, report)}")
+
+
+@harm_app.command("review")
+@_user_errors
+def harm_review(
+    harm_id: Annotated[str, typer.Argument(metavar="HARM_ID")],
+    *,
+    step: Annotated[str, typer.Option(help=" | ".join(HARM_STEPS))],
+    status: Annotated[
+        str, typer.Option(help="; ".join(f"{step}: {', '.join(s)}" for step, s in HARM_STEP_STATUSES.items()))
+    ],
+    as_user: AsOption,
+    note: Annotated[str, typer.Option(help="findings, or why")] = "",
+    lessons: Annotated[str, typer.Option(help="what the next operation should learn (assessment)")] = "",
+    lesson_rule: Annotated[str, typer.Option(help="the checklist rule or activity the lesson is about")] = "",
+    mitigations: Annotated[str, typer.Option(help="mitigations recommended (assessment)")] = "",
+    on: Annotated[str, typer.Option(help="the date of a response (offered, paid ...)")] = "",
+    referred_to: Annotated[str, typer.Option(help="the service a referral went to")] = "",
+    settings_path: SettingsOption = None,
+) -> None:
+    """Take the next step of a harm record: initial review (PoC adviser), assessment (PoC adviser, Human
+    Rights officer), decision (commander), response (PoC adviser, Civil Affairs officer)."""
+    from planner.record.harm import HarmLog, parse_moment
+    from planner.settings import load_settings
+
+    if on:
+        on = parse_moment(on, "on")[0]
+    details = {
+        "lessons": lessons,
+        "lesson_rule": lesson_rule,
+        "mitigations": mitigations,
+        "on": on,
+        "referred_to": referred_to,
+    }
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    HarmLog(store).review(user, harm_id, step=step, status=status, note=note, details=details)
+    typer.echo(f"{harm_id}: {step.replace('_', ' ')} {status} by {user.name}")
+
+
+@harm_app.command("list")
+@_user_errors
+def harm_list(
+    assessment_id: Annotated[str | None, typer.Argument(metavar="[ASSESSMENT_ID]")] = None,
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="print them as JSON")] = False,
+    include_sensitive: Annotated[
+        bool, typer.Option(help="add witness and reporter names (cleared roles only; needs --as)")
+    ] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="who you are (with --include-sensitive)")] = None,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Harm records (of one assessment when given), with their stage in the workflow."""
+    from planner.record.harm import HarmLog
+    from planner.redaction import policy
+    from planner.settings import load_settings
+
+    settings = load_settings(settings_path)
+    if include_sensitive:
+        store, user = _signed_in(settings, as_user)
+        policy(user, settings.redaction, include_sensitive=True)
+    else:
+        store = _record(settings)
+    found = HarmLog(store).records(assessment_id, sensitive=include_sensitive)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        typer.echo("no harm recorded" + (f" after {assessment_id}" if assessment_id else ""))
+    for harm in found:
+        element = f"/{harm['element']}" if harm["element"] else ""
+        lines = [
+            f"{harm['id']}  {harm['at']}  {harm['assessment']} COA {harm['coa']}{element}  {harm['mechanism']}  "
+            f"deaths {_count(harm['deaths'])}, injuries {_count(harm['injuries'])}  "
+            f"[{harm['stage'].replace('_', ' ')}: {harm['status']}]" + ("  AMENDS OPEN" if harm["amends_open"] else "")
+        ]
+        lon, lat = harm["position"]
+        lines.append(
+            f"    at {lat:.5f}, {lon:.5f} (within {harm['position_precision_m']:g} m); {harm['origin']}, "
+            f"{harm['confidence']} confidence"
+        )
+        lines += [f"    {name}: {harm[name]}" for name in ("witness", "reporter") if harm.get(name)]
+        typer.echo("\n".join(lines))
+
+
+def _count(bounds: list[int]) -> str:
+    low, high = bounds
+    return str(low) if low == high else f"{low}-{high}"
 
 
 @app.command()

@@ -28,6 +28,13 @@ REALDATA = ROOT.parent / "shared" / "realdata"
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 
 
+@pytest.fixture(autouse=True)
+def _no_record_of_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own record in use (created only if the test writes to it), never the record of the
+    machine it runs on, whose harm records would enter every assessment."""
+    monkeypatch.setenv("PRIMUM_DB", str(tmp_path / "in-use" / "primum.db"))
+
+
 def require_realdata() -> Path:
     """The real layers; in CI their absence is a failure, never a skip."""
     if not REALDATA.is_dir():

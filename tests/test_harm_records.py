@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_record import PASSWORD, PEOPLE, new_record, world_assessment
+from world import lonlat
 
+from planner.assess import assess
 from planner.errors import RecordError
+from planner.plan import open_plan
 from planner.record import NotAllowedError, NotFoundError, Record
 from planner.record.harm import HarmLog, HarmReport, parse_count, parse_moment
+from planner.settings import Settings
 from planner.vocabulary import HARM_STEP_ROLES, ROLES
 
 CANARY = "Witness-Canary-7731"
@@ -231,3 +236,131 @@ def test_verify_catches_an_edited_or_removed_harm_row(
         conn.executescript(sql)
     problems = record.verify().problems
     assert any(expected in p and "harm" in p for p in problems), problems
+
+
+# --- the next assessment learns --------------------------------------------------------------------------------
+
+
+def reassess_world(folder: Path, log: HarmLog, lang: str = "en") -> dict[str, Any]:
+    plan, layers = open_plan(folder / "plan.yaml")
+    result = assess(plan, layers, Settings(surface={"margin_m": 300}), history=log.history())
+    return result.to_dict(lang)["coas"][0]["checklist"]
+
+
+def item(checklist: dict[str, Any], rule: str) -> dict[str, Any] | None:
+    return next((i for i in checklist["items"] if i["id"] == rule), None)
+
+
+def test_harm_near_a_new_footprint_raises_p30_naming_each_record_and_far_harm_does_not(
+    harm: tuple[Record, HarmLog, str], tmp_path: Path
+) -> None:
+    _, log, ident = harm
+    inside = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550)), at="2025-06-01"))
+    near = log.add(
+        PEOPLE["planner"], ident, report(position=tuple(lonlat(950, 950)), mechanism="traffic", damage="a hut")
+    )
+    far = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550 + 30_000))))
+    partner = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(500, 500)), attributed_to="SSPDF 5th"))
+    checklist = reassess_world(tmp_path / "world", log)
+    raised = item(checklist, "P30")
+    assert raised is not None and raised["kind"] == "finding"
+    named = [e["data"]["harm"] for e in raised["evidence"] if e["decided"]]
+    assert named == [inside, near]  # nearest first; neither the far one nor the partner force's
+    assert far not in json.dumps(checklist) and partner not in json.dumps(checklist)
+    first = next(e["text"] for e in raised["evidence"] if e["decided"])
+    assert first.startswith(f"{inside} on 2025-06-01: 0–1 killed, 2–4 injured by movement restriction")
+    assert "in the core zone of cordon-1" in first and "taken in, not yet reviewed" in first
+    assert "330 m from this COA's zones" in next(  # hypot(350, 250) - 100 m of outer zone
+        e["text"] for e in raised["evidence"] if e["data"].get("harm") == near
+    )
+    second = next(e["text"] for e in raised["evidence"] if e["data"].get("harm") == near)
+    assert "damage to homes or civilian objects by road traffic" in second
+
+
+def test_a_record_found_not_credible_is_not_past_harm(harm: tuple[Record, HarmLog, str], tmp_path: Path) -> None:
+    _, log, ident = harm
+    harm_id = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550))))
+    log.review(PEOPLE["poc_adviser"], harm_id, step="initial_review", status="not_credible", note="hoax")
+    raised = item(reassess_world(tmp_path / "world", log), "P30")
+    assert raised is None or harm_id not in json.dumps(raised)
+
+
+def test_amends_owed_near_the_footprint_raise_p42_until_paid(harm: tuple[Record, HarmLog, str], tmp_path: Path) -> None:
+    _, log, ident = harm
+    harm_id = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550)), community="Nyal"))
+    assert item(reassess_world(tmp_path / "world", log), "P42") is None
+    walk(log, harm_id)
+    owed = item(reassess_world(tmp_path / "world", log), "P42")
+    assert owed is not None and owed["severity"] == "high" and "civil_affairs_officer" in owed["owner"]
+    [line] = owed["evidence"]
+    assert line["text"].startswith(f"{harm_id} on 2025-06-01 (Nyal)") and line["text"].endswith(
+        "amends decided, nothing offered yet"
+    )
+    log.review(PEOPLE["civil_affairs_officer"], harm_id, step="response", status="offered")
+    owed = item(reassess_world(tmp_path / "world", log), "P42")
+    assert owed is not None and owed["evidence"][0]["text"].endswith("latest response: offered")
+    log.review(PEOPLE["civil_affairs_officer"], harm_id, step="response", status="paid")
+    assert item(reassess_world(tmp_path / "world", log), "P42") is None
+    p30 = item(reassess_world(tmp_path / "world", log), "P30")
+    assert p30 is not None and "harm by the force substantiated" not in json.dumps(p30)  # latest step: response
+
+
+def test_lessons_are_shown_beside_their_rule_their_activity_and_the_harm_listed(
+    harm: tuple[Record, HarmLog, str], tmp_path: Path
+) -> None:
+    _, log, ident = harm
+    by_rule = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550 + 30_000))))
+    by_activity = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550 + 30_000))))
+    general = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550))))
+    for harm_id, about, lesson in (
+        (by_rule, "P37", "female searchers in every team"),
+        (by_activity, "cordon_search", "water inside every cordon"),
+        (general, "", "warn the chief the night before"),
+    ):
+        log.review(PEOPLE["poc_adviser"], harm_id, step="initial_review", status="credible")
+        log.review(
+            PEOPLE["poc_adviser"],
+            harm_id,
+            step="assessment",
+            status="substantiated",
+            details={"lessons": lesson, "lesson_rule": about, "mitigations": "brief the teams"},
+        )
+    checklist = reassess_world(tmp_path / "world", log)
+    lessons = {i["id"]: {lesson["text"] for lesson in i["lessons"]} for i in checklist["items"]}
+    assert "female searchers in every team" in lessons["P37"]
+    assert lessons["P30"] >= {"warn the chief the night before"}
+    beside_activity = [rule for rule, texts in lessons.items() if "water inside every cordon" in texts]
+    assert beside_activity and all(
+        any(e["data"].get("activity_id") == "cordon_search" for e in i["evidence"])
+        for i in checklist["items"]
+        if i["id"] in beside_activity
+    )
+
+
+def test_past_harm_reads_in_french(harm: tuple[Record, HarmLog, str], tmp_path: Path) -> None:
+    _, log, ident = harm
+    harm_id = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550)), community="Nyal"))
+    walk(log, harm_id)
+    checklist = reassess_world(tmp_path / "world", log, "fr")
+    text = " ".join(
+        e["text"] for rule in ("P30", "P42") for e in (item(checklist, rule) or {"evidence": []})["evidence"]
+    )
+    assert "tué(s)" in text and "réparations décidées, rien de proposé pour l'instant" in text
+    assert "décision du commandant : réparations" in text and "dans la zone centrale de cordon-1" in text
+    for english in ("killed", "injured", "decided", "nothing offered", "movement restriction"):
+        assert english not in text
+
+
+def test_a_recorded_assessment_rebuilds_with_the_past_harm_it_was_made_with(
+    harm: tuple[Record, HarmLog, str], tmp_path: Path
+) -> None:
+    record, log, _ = harm
+    first = record.record_assessment(PEOPLE["planner"], world_assessment(tmp_path / "world"))
+    log.add(PEOPLE["planner"], first, report(position=tuple(lonlat(450, 550))))
+    plan, layers = open_plan(tmp_path / "world" / "plan.yaml")
+    learned = assess(plan, layers, Settings(surface={"margin_m": 300}), history=log.history())
+    second = record.record_assessment(PEOPLE["planner"], learned)
+    log.add(PEOPLE["planner"], second, report(position=tuple(lonlat(500, 500))))  # harm after the second one
+    rebuilt = record.reassess(second)  # with the one record it was made with, not the two there are now
+    assert [h.id for h in rebuilt.history.records] == [h.id for h in learned.history.records]
+    assert record.assessment_result(second)["provenance"]["past_harm"]["source"].startswith("sqlite:///")

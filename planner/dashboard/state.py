@@ -24,8 +24,10 @@ from planner.brief import brief_html
 from planner.dashboard.deck import build_deck, style_url
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.outputs import Bundle, bundle
+from planner.past_harm import HarmHistory
 from planner.plan import check_plan_in_layers, load_plan
 from planner.record import Record, User
+from planner.record.harm import HarmLog
 from planner.record.store import store_url
 from planner.redaction import Redaction
 from planner.settings import Settings, load_settings
@@ -149,15 +151,23 @@ def layerset(path: Path) -> LayerSet:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _assessment(path: str, plan_digest: str, layers_key: tuple[tuple[str, int], ...], settings_sha: str) -> Assessment:
+def _assessment(
+    path: str,
+    plan_digest: str,
+    layers_key: tuple[tuple[str, int], ...],
+    settings_sha: str,
+    history_sha: str,
+    _history: HarmHistory,
+) -> Assessment:
     plan = load_plan(path, limits=settings().limits)
     layers = _layerset(str(plan.layers_path), layers_key, settings_sha)
     check_plan_in_layers(plan, layers)
-    return assess(plan, layers, settings())
+    return assess(plan, layers, settings(), history=_history)
 
 
 def current_assessment(path: Path | None = None) -> Assessment:
-    """The assessment of the session's plan: re-used until the plan, a layer or the settings change.
+    """The assessment of the session's plan: re-used until the plan, a layer, the settings or the record's harm
+    records change.
 
     Raises ``InputError`` for a plan or layer set that is wrong, or that reaches outside the allowed folders.
     """
@@ -165,7 +175,10 @@ def current_assessment(path: Path | None = None) -> Assessment:
     check_confined(path, allowed_dirs())
     plan = load_plan(path, limits=settings().limits)
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in plan.files)).hexdigest()
-    return _assessment(str(path), digest, _layerset_key(plan.layers_path), settings().sha256)
+    # This force's past harm from the record: a harm record taken in or reviewed is a new assessment
+    history = HarmLog(record()).history()
+    history_sha = hashlib.sha256(json.dumps(history.to_dict(), sort_keys=True).encode()).hexdigest()
+    return _assessment(str(path), digest, _layerset_key(plan.layers_path), settings().sha256, history_sha, history)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

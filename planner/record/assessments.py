@@ -736,11 +736,14 @@ class Record:
         plan_path = next(Path(e["path"]) for e in inputs if e["kind"] == "plan")
         # The assessment machinery is loaded only by the commands that assess (start-up of the others)
         from planner.assess import assess  # noqa: PLC0415
+        from planner.past_harm import HarmHistory  # noqa: PLC0415
         from planner.plan import open_plan  # noqa: PLC0415
 
         settings = Settings.model_validate(json.loads(row.settings))
         plan, layerset = open_plan(plan_path, settings.limits)
-        rebuilt = assess(plan, layerset, settings)
+        # The same past harm as when it was recorded: harm recorded since belongs to the next assessment
+        history = HarmHistory.from_dict(recorded["provenance"].get("past_harm"))
+        rebuilt = assess(plan, layerset, settings, history=history)
         lang = recorded["coas"][0]["checklist"]["language"] if recorded["coas"] else "en"
         if json.loads(canonical(rebuilt.to_dict(lang))) != recorded:
             raise RecordError(

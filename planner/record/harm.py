@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from planner.effects import MECHANISMS
 from planner.errors import RecordError
+from planner.past_harm import HarmHistory, Lesson, PastHarm
 from planner.record.audit import Entry, append, canonical, now, sha256
 from planner.record.roles import NotAllowedError, NotFoundError, User, ensure_active, require
 from planner.record.store import assessments, harm_records, harm_steps
@@ -237,6 +238,55 @@ class HarmLog:
             conn.rollback()
         return _listed(row, steps, sensitive=sensitive)
 
+    def history(self) -> HarmHistory:
+        """What the next assessment learns: every harm record not found untrue, with its state, what is still
+        owed and its lessons (never the witness's or reporter's names)."""
+        found = []
+        for harm in self.records():
+            latest = {s["step"]: s for s in harm["steps"]}
+            if _status(latest, "initial_review") == "not_credible" or _status(latest, "assessment") == (
+                "not_substantiated"
+            ):
+                continue
+            assessed = latest.get("assessment", {}).get("details", {})
+            lessons = (
+                (
+                    Lesson(
+                        harm["id"],
+                        assessed.get("lesson_rule", ""),
+                        assessed["lessons"],
+                        assessed.get("mitigations", ""),
+                    ),
+                )
+                if assessed.get("lessons")
+                else ()
+            )
+            owed = latest["decision"]["status"] if harm["amends_open"] else ""
+            lon, lat = harm["position"]
+            found.append(
+                PastHarm(
+                    id=harm["id"],
+                    at=harm["at"],
+                    lon=lon,
+                    lat=lat,
+                    precision_m=harm["position_precision_m"],
+                    kinds=_kinds(harm),
+                    deaths=tuple(harm["deaths"]),
+                    injuries=tuple(harm["injuries"]),
+                    mechanism=harm["mechanism"],
+                    means=harm["means"],
+                    step=harm["stage"],
+                    status=harm["status"],
+                    community=harm["community"],
+                    attributed_to=harm["attributed_to"],
+                    owed=owed,
+                    owed_response=_status(latest, "response") if owed else "",
+                    lessons=lessons,
+                )
+            )
+        url = self.record.engine.url.render_as_string(hide_password=True)
+        return HarmHistory(url, tuple(found))
+
     @staticmethod
     def _checked(report: HarmReport) -> dict[str, Any]:
         if not report.coa.strip():
@@ -302,6 +352,18 @@ def _instant(text: str, *, last: bool = False) -> datetime:
         day = date.fromisoformat(text)
         return datetime(day.year, day.month, day.day, 23 if last else 0, 59 if last else 0, tzinfo=UTC)
     return datetime.fromisoformat(text)
+
+
+def _status(latest: dict[str, dict[str, Any]], step: str) -> str:
+    return str(latest[step]["status"]) if step in latest else ""
+
+
+def _kinds(harm: dict[str, Any]) -> tuple[str, ...]:
+    """What happened, by kind: deaths, injuries, damage, displacement, detention, movement restriction."""
+    counted = {"deaths": "deaths", "injuries": "injuries", "displaced": "displacement", "detained": "detention"}
+    kinds = [kind for name, kind in counted.items() if harm[name][1] > 0]
+    kinds += [kind for kind in ("damage", "movement_restriction") if harm[kind]]
+    return tuple(kinds)
 
 
 def _latest(steps: list[Any]) -> dict[str, Any]:
