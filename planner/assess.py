@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.geometry
 
 from planner import __version__
 from planner.access import Access, RouteOption, access
@@ -223,6 +224,7 @@ def _risk_dict(found: Risk, lang: str) -> dict[str, Any]:
 
 def _coa_dict(result: COAResult, effects: EffectsTable, lang: str) -> dict[str, Any]:
     ex, threats = result.exposure, result.threats
+    elements = {element.id: element for element in result.coa.elements}
     recent = threats.most_recent
     return {
         "id": result.coa.id,
@@ -238,6 +240,12 @@ def _coa_dict(result: COAResult, effects: EffectsTable, lang: str) -> dict[str, 
                 "core_m": z.core_m,
                 "outer_m": z.outer_m,
                 "radii_from": z.radii_from,
+                # Where it is (EPSG:4326, 6 decimals: 0.1 m) and its shape: the zone can be drawn again from
+                # the record alone, to place the harm observed after the operation
+                "shape": elements[z.element].shape_kind,
+                "geometry": shapely.geometry.mapping(
+                    shapely.transform(elements[z.element].geometry, lambda xy: np.round(xy, 6))
+                ),
                 "exposure": {zone: _zone_dict(figs) for zone, figs in ex.by_element[z.element].items()},
             }
             for z in result.zones

@@ -216,14 +216,39 @@ def radii(element: Element, table: EffectsTable) -> tuple[float, float, str]:
 def element_zone(element: Element, table: EffectsTable, crs: CRS) -> Zone:
     """Core and outer zone of an element: circles round points, corridors along routes, rings round areas."""
     core_m, outer_m, source = radii(element, table)
-    geometry = shapely.transform(element.geometry, transformer(WGS84, crs).transform, interleaved=False)
+    return zone_from(
+        element.id,
+        element.activity,
+        element.geometry,
+        area=element.shape_kind == "area",
+        radii=(core_m, outer_m),
+        crs=crs,
+        profile=table.profile,
+        radii_from=source,
+    )
+
+
+def zone_from(
+    element: str,
+    activity: str,
+    geometry: BaseGeometry,
+    *,
+    area: bool,
+    radii: tuple[float, float],
+    crs: CRS,
+    profile: str,
+    radii_from: str,
+) -> Zone:
+    """The zone of an element whose geometry is in EPSG:4326: a plan's, or one kept in a recorded result."""
+    core_m, outer_m = radii
+    projected = shapely.transform(geometry, transformer(WGS84, crs).transform, interleaved=False)
     # An area (cordon, AO) is its own core; a point or route with a zero core radius has no core.
-    if element.shape_kind == "area":
-        core = geometry.buffer(core_m) if core_m > 0 else geometry
+    if area:
+        core = projected.buffer(core_m) if core_m > 0 else projected
     else:
-        core = geometry.buffer(core_m) if core_m > 0 else Polygon()
-    outer = geometry.buffer(outer_m).union(core)
-    return Zone(element.id, element.activity, geometry, core, outer, core_m, outer_m, table.profile, source)
+        core = projected.buffer(core_m) if core_m > 0 else Polygon()
+    outer = projected.buffer(outer_m).union(core)
+    return Zone(element, activity, projected, core, outer, core_m, outer_m, profile, radii_from)
 
 
 def intensity(

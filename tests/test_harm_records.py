@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
+from hypothesis import given
+from hypothesis import strategies as st
+from pyproj import CRS
 from test_record import PASSWORD, PEOPLE, new_record, world_assessment
 from world import lonlat
 
 from planner.assess import assess
+from planner.effects import zone_from
 from planner.errors import RecordError
+from planner.observed import ZONE_CLASSES, Observation, calibration
+from planner.past_harm import place
 from planner.plan import open_plan
 from planner.record import NotAllowedError, NotFoundError, Record
 from planner.record.harm import HarmLog, HarmReport, parse_count, parse_moment
@@ -364,3 +371,108 @@ def test_a_recorded_assessment_rebuilds_with_the_past_harm_it_was_made_with(
     rebuilt = record.reassess(second)  # with the one record it was made with, not the two there are now
     assert [h.id for h in rebuilt.history.records] == [h.id for h in learned.history.records]
     assert record.assessment_result(second)["provenance"]["past_harm"]["source"].startswith("sqlite:///")
+
+
+# --- predicted against observed --------------------------------------------------------------------------------
+
+
+def test_harm_is_placed_against_the_zones_and_the_estimate_it_followed(harm: tuple[Record, HarmLog, str]) -> None:
+    record, log, ident = harm
+    core = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550))))
+    outer = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(650, 550)), mechanism="blast"))
+    outside = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(950, 950)), deaths=(1, 2)))
+    refuted = log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(450, 550))))
+    log.review(PEOPLE["poc_adviser"], refuted, step="initial_review", status="not_credible", note="hoax")
+    p40 = next(i for i in record.status(ident)["items"] if i["key"].endswith("P40"))
+    record.review(PEOPLE["poc_adviser"], ident, p40["key"], status="addressed", note="water inside")
+    seen = {o.harm: o for o in log.observed(ident)}
+    assert set(seen) == {core, outer, outside}
+    assert (seen[core].zone, seen[core].element, seen[core].distance_m) == ("core", "cordon-1", 0.0)
+    assert (seen[outer].zone, seen[outer].element) == ("outer", "cordon-1")
+    assert (seen[outside].zone, round(seen[outside].distance_m)) == ("outside", 330)  # hypot(350, 250) - 100
+    assert seen[outside].observed == (3, 6) and seen[core].observed == (2, 5)
+    result = record.assessment_result(ident)
+    [restriction] = [m for m in result["coas"][0]["risk"]["mechanisms"] if m["mechanism"] == "movement_restriction"]
+    assert seen[core].predicted == tuple(restriction["casualties"][k] for k in ("low", "central", "high"))
+    assert seen[outer].predicted is None  # a cordon foresees no blast: the harm came another way
+    states = {i.rule: (i.status, i.addressed) for i in seen[core].items}
+    assert states["P40"] == ("addressed", True) and all(s == ("open", False) for r, s in states.items() if r != "P40")
+    rows, left_out = log.calibration()
+    assert left_out == []
+    table = {row.mechanism: row for row in rows}
+    assert (table["all"].incidents, table["all"].core, table["all"].outer, table["all"].outside) == (3, 1, 1, 1)
+    assert (table["blast"].incidents, table["blast"].unforeseen) == (1, 1)
+    assert table["movement_restriction"].observed == (5, 11)
+
+
+ZONES = [
+    zone_from(
+        "lz-1",
+        "helicopter_lz",
+        shapely.Point(31.6, 4.86),
+        area=False,
+        radii=(50.0, 300.0),
+        crs=CRS.from_epsg(32636),
+        profile="linear",
+        radii_from="plan",
+    ),
+    zone_from(
+        "cordon-1",
+        "cordon_search",
+        shapely.Point(31.605, 4.862).buffer(0.001),
+        area=True,
+        radii=(0.0, 150.0),
+        crs=CRS.from_epsg(32636),
+        profile="linear",
+        radii_from="plan",
+    ),
+]
+WEST, SOUTH, EAST, NORTH = shapely.bounds(shapely.union_all([z.outer for z in ZONES])).tolist()
+
+
+@given(x=st.floats(WEST - 500, EAST + 500), y=st.floats(SOUTH - 500, NORTH + 500))
+def test_an_incident_falls_in_exactly_one_zone_class(x: float, y: float) -> None:
+    point = shapely.Point(x, y)
+    placed = place(point, ZONES)
+    in_core = [z.element for z in ZONES if z.core.covers(point)]
+    in_outer = [z.element for z in ZONES if z.outer.covers(point)]
+    if in_core:
+        assert placed.zone == "core" and placed.element in in_core and placed.distance_m == 0
+    elif in_outer:
+        assert placed.zone == "outer" and placed.element in in_outer and placed.distance_m == 0
+    else:
+        assert placed.zone == "outside" and placed.distance_m > 0
+        assert placed.distance_m == pytest.approx(min(z.outer.distance(point) for z in ZONES))
+
+
+observation = st.builds(
+    Observation,
+    harm=st.text(min_size=1, max_size=5),
+    assessment=st.just("a"),
+    coa=st.just("A"),
+    mechanism=st.sampled_from(["blast", "stray_rounds", "traffic"]),
+    zone=st.sampled_from(ZONE_CLASSES),
+    element=st.just("e"),
+    distance_m=st.floats(0, 1e4),
+    observed=st.tuples(st.integers(0, 20), st.integers(0, 20)).map(lambda t: (min(t), max(t))),
+    predicted=st.none() | st.tuples(st.floats(0, 5), st.floats(0, 5), st.floats(0, 5)).map(lambda t: tuple(sorted(t))),
+    items=st.just(()),
+)
+
+
+@given(st.lists(observation, max_size=30))
+def test_the_calibration_table_adds_up(seen: list[Observation]) -> None:
+    rows = calibration(seen)
+    if not seen:
+        assert rows == []
+        return
+    *by_mechanism, total = rows
+    assert total.mechanism == "all" and total.incidents == len(seen)
+    assert sum(r.incidents for r in by_mechanism) == total.incidents
+    for row in rows:
+        assert row.core + row.outer + row.outside == row.incidents
+        assert 0 <= row.unforeseen <= row.incidents
+    for i in range(2):
+        assert sum(r.observed[i] for r in by_mechanism) == total.observed[i]
+    assert sum(r.predicted[1] for r in by_mechanism) == pytest.approx(total.predicted[1])
+    assert [r.mechanism for r in by_mechanism] == sorted({s.mechanism for s in seen})

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from planner.effects import MECHANISMS
 from planner.errors import RecordError
+from planner.observed import CalibrationRow, Observation, calibration, observe
 from planner.past_harm import HarmHistory, Lesson, PastHarm
 from planner.record.audit import Entry, append, canonical, now, sha256
 from planner.record.roles import NotAllowedError, NotFoundError, User, ensure_active, require
@@ -244,9 +245,7 @@ class HarmLog:
         found = []
         for harm in self.records():
             latest = {s["step"]: s for s in harm["steps"]}
-            if _status(latest, "initial_review") == "not_credible" or _status(latest, "assessment") == (
-                "not_substantiated"
-            ):
+            if _refuted(latest):
                 continue
             assessed = latest.get("assessment", {}).get("details", {})
             lessons = (
@@ -286,6 +285,30 @@ class HarmLog:
             )
         url = self.record.engine.url.render_as_string(hide_password=True)
         return HarmHistory(url, tuple(found))
+
+    def observed(self, assessment_id: str) -> list[Observation]:
+        """The harm recorded after ``assessment_id`` beside what its estimate and checklist said, except harm
+        its review found untrue."""
+        harms = [h for h in self.records(assessment_id) if not _refuted({s["step"]: s for s in h["steps"]})]
+        result = self.record.assessment_result(assessment_id)
+        if harms and any("geometry" not in e for coa in result["coas"] for e in coa["elements"]):
+            raise RecordError(
+                f"assessment {assessment_id} was recorded by a Primum that did not keep where its elements are: "
+                "its harm cannot be placed against its zones"
+            )
+        return observe(assessment_id, result, self.record.status(assessment_id), harms)
+
+    def calibration(self) -> tuple[list[CalibrationRow], list[str]]:
+        """The calibration table over every assessment with harm recorded after it, and the assessments left
+        out (recorded before element positions were kept)."""
+        seen: list[Observation] = []
+        left_out = []
+        for assessment_id in sorted({h["assessment"] for h in self.records()}):
+            try:
+                seen += self.observed(assessment_id)
+            except RecordError:
+                left_out.append(assessment_id)
+        return calibration(seen), left_out
 
     @staticmethod
     def _checked(report: HarmReport) -> dict[str, Any]:
@@ -352,6 +375,11 @@ def _instant(text: str, *, last: bool = False) -> datetime:
         day = date.fromisoformat(text)
         return datetime(day.year, day.month, day.day, 23 if last else 0, 59 if last else 0, tzinfo=UTC)
     return datetime.fromisoformat(text)
+
+
+def _refuted(latest: dict[str, dict[str, Any]]) -> bool:
+    """Found not credible, or not substantiated: not this force's harm as far as the record knows."""
+    return _status(latest, "initial_review") == "not_credible" or _status(latest, "assessment") == "not_substantiated"
 
 
 def _status(latest: dict[str, dict[str, Any]], step: str) -> str:
