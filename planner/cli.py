@@ -297,9 +297,13 @@ def render_assessment(result: dict[str, Any]) -> str:
     if result["warnings"]:
         lines.append("\nData warnings:")
         lines.extend(f"  ! {w['message']}" for w in result["warnings"])
+    past = result["provenance"]["past_harm"]
     lines.append(
-        f"\nPeople counts rounded as in field reports; effects table: {result['provenance']['effects_table']}."
+        f"\nPast harm: {len(past['records'])} harm record(s) of the record in use ({past['source']})"
+        if past["source"]
+        else "\nPast harm: no record in use, so this force's past harm near the footprint is unknown (set PRIMUM_DB)"
     )
+    lines.append(f"People counts rounded as in field reports; effects table: {result['provenance']['effects_table']}.")
     return "\n".join(lines)
 
 
@@ -367,11 +371,14 @@ def _checklist_lines(checklist: dict[str, Any]) -> list[str]:
     ]
     for item in items:
         mark = "?" if item["kind"] == "prompt" else "*"
-        first = item["evidence"][0]["text"]
+        first = next((e for e in item["evidence"] if e["decided"]), item["evidence"][0])["text"]
         more = f" (+{len(item['evidence']) - 1})" if len(item["evidence"]) > 1 else ""
         shared = [c for c in item.get("coas", []) if c != item.get("coas", [""])[0]]
         once = f" [one review with COA {', '.join(item['coas'])}]" if shared else ""
         lines.append(f"  {mark} {item['id']} [{item['severity_label']}] {item['title']}: {first}{more}{once}")
+        for lesson in item.get("lessons", []):  # what past harm taught about this rule or activity
+            mitigations = f" (mitigations: {lesson['mitigations']})" if lesson["mitigations"] else ""
+            lines.append(f"      lesson of {lesson['harm_id']}: {lesson['text']}{mitigations}")
     for item in checklist.get("context", []):  # about the area, not the operation: not reviewed
         lines.extend(f"  - context {item['id']} {item['title']}: {e['text']}" for e in item["evidence"])
     return lines
@@ -732,6 +739,70 @@ def harm_list(
         )
         lines += [f"    {name}: {harm[name]}" for name in ("witness", "reporter") if harm.get(name)]
         typer.echo("\n".join(lines))
+
+
+@harm_app.command("observed")
+@_user_errors
+def harm_observed(
+    assessment_id: Annotated[str, typer.Argument(metavar="ASSESSMENT_ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON")] = False,
+    settings_path: SettingsOption = None,
+) -> None:
+    """The harm recorded after an assessment beside what its estimate and checklist said."""
+    from planner.record.harm import HarmLog
+    from planner.settings import load_settings
+
+    found = HarmLog(_record(load_settings(settings_path))).observed(assessment_id)
+    if as_json:
+        typer.echo(json.dumps([o.to_dict() for o in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        typer.echo(f"no harm recorded after {assessment_id}")
+    for seen in found:
+        where = "outside every zone, nearest" if seen.zone == "outside" else f"in the {seen.zone} zone of"
+        distance = f" ({seen.distance_m:.0f} m out)" if seen.zone == "outside" else ""
+        predicted = (
+            f"estimate there {seen.predicted[0]:.2g}-{seen.predicted[2]:.2g} (central {seen.predicted[1]:.2g})"
+            if seen.predicted is not None
+            else "no estimate for this mechanism there (unforeseen)"
+        )
+        typer.echo(
+            f"{seen.harm}  COA {seen.coa}  {seen.mechanism}: {where} {seen.element}{distance}; "
+            f"killed or injured {_count(list(seen.observed))}; {predicted}"
+        )
+        for item in seen.items:
+            typer.echo(f"    {item.key:<10} {item.status:<17} {item.title}")
+
+
+@harm_app.command("calibration")
+@_user_errors
+def harm_calibration(
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON")] = False,
+    settings_path: SettingsOption = None,
+) -> None:
+    """Over every operation with harm recorded: where harm fell against the zones, and observed against
+    predicted casualties, by mechanism."""
+    from planner.record.harm import HarmLog
+    from planner.settings import load_settings
+
+    rows, left_out = HarmLog(_record(load_settings(settings_path))).calibration()
+    if as_json:
+        typer.echo(json.dumps({"rows": [r.to_dict() for r in rows], "left_out": left_out}, indent=2))
+        return
+    header = f"{'mechanism':<22} {'incidents':>9} {'core':>5} {'outer':>5} {'outside':>7} {'unforeseen':>10} "
+    header += f"{'observed':>9} {'predicted (central)':>20}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row.mechanism:<22} {row.incidents:>9} {row.core:>5} {row.outer:>5} {row.outside:>7} "
+            f"{row.unforeseen:>10} {_count(list(row.observed)):>9} "
+            f"{f'{row.predicted[0]:.2g}-{row.predicted[2]:.2g} ({row.predicted[1]:.2g})':>20}"
+        )
+    if not rows:
+        lines.append("no harm recorded yet")
+    if left_out:
+        lines.append(f"left out (recorded before element positions were kept): {', '.join(left_out)}")
+    typer.echo("\n".join(lines))
 
 
 def _count(bounds: list[int]) -> str:

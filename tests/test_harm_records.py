@@ -12,17 +12,17 @@ import pytest
 import shapely
 from hypothesis import given
 from hypothesis import strategies as st
-from pyproj import CRS
-from test_record import PASSWORD, PEOPLE, new_record, world_assessment
+from pyproj import CRS, Transformer
+from test_record import PASSWORD, PEOPLE, new_record, primum, world_assessment
 from world import lonlat
 
 from planner.assess import assess
 from planner.effects import zone_from
 from planner.errors import RecordError
-from planner.observed import ZONE_CLASSES, Observation, calibration
+from planner.observed import ZONE_CLASSES, Observation, calibration, zones_of
 from planner.past_harm import place
 from planner.plan import open_plan
-from planner.record import NotAllowedError, NotFoundError, Record
+from planner.record import NotAllowedError, NotFoundError, Record, User
 from planner.record.harm import HarmLog, HarmReport, parse_count, parse_moment
 from planner.settings import Settings
 from planner.vocabulary import HARM_STEP_ROLES, ROLES
@@ -476,3 +476,98 @@ def test_the_calibration_table_adds_up(seen: list[Observation]) -> None:
         assert sum(r.observed[i] for r in by_mechanism) == total.observed[i]
     assert sum(r.predicted[1] for r in by_mechanism) == pytest.approx(total.predicted[1])
     assert [r.mechanism for r in by_mechanism] == sorted({s.mechanism for s in seen})
+
+
+# --- end to end on the sample, from the command line ----------------------------------------------------------
+
+
+def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "mission.db"
+    env = {"PRIMUM_DB": str(db)}
+    record = Record.open(f"sqlite:///{db}")
+    record.add_user(None, "ada", "admin", PASSWORD)
+    roles = ("planner", "poc_adviser", "commander", "human_rights_officer", "civil_affairs_officer")
+    for role in roles:
+        record.add_user(User("ada", "admin"), role, role, PASSWORD)
+    person = {**env, "PRIMUM_PASSWORD": PASSWORD}
+    run = primum("assess", "scenarios/sample.yaml", "--record", "--as", "planner", env=person)
+    assert run.returncode == 0, run.stderr
+    ident = next(line.split()[-1] for line in run.stdout.splitlines() if line.startswith("recorded as"))
+    for raised in record.status(ident)["items"]:
+        record.review(User("poc_adviser", "poc_adviser"), ident, raised["key"], status="addressed", note="done")
+    record.signoff(User("commander", "commander"), ident, decision="approve", coa="A")
+
+    # One incident in the core of the cordon, one outside every zone of COA A but near it
+    zones = zones_of(record.assessment_result(ident), "A")
+    crs = CRS.from_user_input(record.assessment_result(ident)["working_crs"])
+    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    cordon = next(z for z in zones if z.element == "cordon-1")
+    inside = to_lonlat.transform(cordon.geometry.centroid.x, cordon.geometry.centroid.y)
+    x, y = cordon.geometry.centroid.x, cordon.geometry.centroid.y
+    step = next(d for d in range(100, 5000, 50) if 300 < place(shapely.Point(x, y - d), zones).distance_m < 1200)
+    outside = to_lonlat.transform(x, y - step)
+    added = []
+    for lon, lat, extra in (
+        (*inside, ["--element", "cordon-1", "--mechanism", "movement_restriction", "--witness", CANARY]),
+        (*outside, ["--mechanism", "stray_rounds", "--deaths", "1", "--injuries", "0-2", "--reporter", CANARY]),
+    ):
+        position = f"{lat:.6f}N {lon:.6f}E"
+        out = primum(
+            "harm", "add", ident, "--coa", "A", "--at", "2026-12-03T09:30+03:00", "--position", position,
+            "--source", "community", "--confidence", "medium", "--injuries", "2-4", *extra, "--as", "planner",
+            env=person,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("harm recorded as HR-")
+        added.append(out.stdout.split()[-1])
+    first, second = added
+
+    # The workflow, each step by its role; the wrong role is refused in words, with no traceback
+    steps = [
+        ("initial_review", "credible", "poc_adviser", "commander"),
+        ("assessment", "substantiated", "human_rights_officer", "planner"),
+        ("decision", "condolence", "commander", "poc_adviser"),
+        ("response", "offered", "civil_affairs_officer", "human_rights_officer"),
+    ]
+    for step, status, right, wrong in steps:
+        refused = primum("harm", "review", first, "--step", step, "--status", status, "--as", wrong, env=person)
+        assert refused.returncode == 2 and "may not take the" in refused.stderr and "Traceback" not in refused.stderr
+        extra = ["--lessons", "water inside the cordon", "--lesson-rule", "P40"] if step == "assessment" else []
+        taken = primum("harm", "review", first, "--step", step, "--status", status, *extra, "--as", right, env=person)
+        assert taken.returncode == 0, taken.stderr
+    listed = primum("harm", "list", ident, "--json", env=env)
+    assert listed.returncode == 0 and CANARY not in listed.stdout
+    states = {h["id"]: (h["stage"], h["status"], h["amends_open"]) for h in json.loads(listed.stdout)}
+    assert states == {first: ("response", "offered", True), second: ("intake", "recorded", False)}
+    uncleared = primum("harm", "list", "--include-sensitive", "--as", "planner", env=person)
+    assert uncleared.returncode == 2 and "may not include sensitive fields" in uncleared.stderr
+    cleared = primum("harm", "list", "--include-sensitive", "--as", "poc_adviser", env=person)
+    assert cleared.returncode == 0 and CANARY in cleared.stdout
+
+    # Predicted against observed places them where they fell
+    observed = json.loads(primum("harm", "observed", ident, "--json", env=env).stdout)
+    placed = {o["harm"]: (o["zone"], o["element"]) for o in observed}
+    assert placed[first] == ("core", "cordon-1") and placed[second][0] == "outside"
+
+    # The next assessment of the same area learns: P30 names both records, P42 the condolence still owed
+    again = primum("assess", "scenarios/sample.yaml", "--json", "-", env=env)
+    assert again.returncode == 0, again.stderr
+    assert CANARY not in again.stdout
+    result = json.loads(again.stdout)
+    checklist = next(c for c in result["coas"] if c["id"] == "A")["checklist"]
+    p30 = item(checklist, "P30")
+    assert p30 is not None and {e["data"].get("harm") for e in p30["evidence"]} >= {first, second}
+    p42 = item(checklist, "P42")
+    assert p42 is not None and [e["data"]["harm"] for e in p42["evidence"]] == [first]
+    p40 = item(checklist, "P40")
+    assert p40 is not None and [lesson["text"] for lesson in p40["lessons"]] == ["water inside the cordon"]
+    assert result["provenance"]["past_harm"]["source"] == f"sqlite:///{db}"
+    text = primum("assess", "scenarios/sample.yaml", env=env).stdout
+    assert "lesson of " + first in text and "Past harm: 2 harm record(s)" in text
+
+    # An edited harm row is caught
+    assert primum("verify", env=env).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE harm_records SET content = replace(content, '\"deaths\":[1,1]', '\"deaths\":[0,0]')")
+    broken = primum("verify", env=env)
+    assert broken.returncode == 1 and f"BREAK: harm record {second} was altered" in broken.stderr
