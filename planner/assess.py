@@ -475,6 +475,7 @@ def assess(
             warnings=warnings,
             gazetteer=gazetteer,
             past_harm=history.records,
+            support=history.support,
         )
         checklists[r.coa.id] = evaluate(catalogue, situation)
     shared = share(checklists, catalogue)  # an item raised alike by several COAs is reviewed once for all of them

@@ -106,6 +106,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "community",
         "owed",
     ),
+    "support": ("support", "kind", "partner", "unit", "due", "why"),
     "always": (),
     "prompt": (),
 }
@@ -289,6 +290,12 @@ class PastHarmTrigger(_Trigger):
     amends_owed: bool = Field(False, description="only harm for which amends or condolence are still owed")
 
 
+class SupportTrigger(_Trigger):
+    """Support registered to a partner force the plan names, with a follow-up overdue or a finding open."""
+
+    type: Literal["support"]
+
+
 class AlwaysTrigger(_Trigger):
     type: Literal["always"]
 
@@ -311,6 +318,7 @@ Trigger = Annotated[
     | LanguagesTrigger
     | ComparisonTrigger
     | PastHarmTrigger
+    | SupportTrigger
     | AlwaysTrigger
     | PromptTrigger,
     Field(discriminator="type"),

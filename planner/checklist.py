@@ -29,7 +29,7 @@ from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, ZoneFigures, coa_
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.layers.sites import open_during
-from planner.past_harm import Lesson, PastHarm, near_footprint
+from planner.past_harm import Lesson, PastHarm, Support, near_footprint
 from planner.places import AT_M, Gazetteer
 from planner.risk import round_people
 from planner.settings import Settings
@@ -68,6 +68,7 @@ class Situation:
     warnings: list[Flag] = field(default_factory=list)
     gazetteer: Gazetteer | None = None  # names places in the evidence; MGRS only without it
     past_harm: tuple[PastHarm, ...] = ()  # this force's harm after earlier operations, from the record in use
+    support: tuple[Support, ...] = ()  # the record's register of support to partner forces (HRDDP)
 
 
 @dataclass(frozen=True)
@@ -563,6 +564,33 @@ def _past_harm(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     return found
 
 
+def _support(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    """Support registered to a partner force this plan names, with a follow-up due by the operation's start
+    or a finding open against the unit."""
+    if not s.support:
+        return []
+    if not s.plan.partner_forces:
+        return [Evidence(i, "", {}, "no_partner_names")]
+    pattern = _named(s.plan.partner_forces)
+    start = s.plan.window.start.date().isoformat()
+    found = []
+    for given in s.support:
+        if not (pattern.search(given.partner) or (given.unit and pattern.search(given.unit))):
+            continue
+        overdue = bool(given.due) and given.due <= start
+        if overdue or given.findings:
+            data = {
+                "support": given.id,
+                "support_kind": given.kind,
+                "partner": given.partner,
+                "unit": given.unit or given.partner,
+                "due": given.due if overdue else "",
+                "findings": list(given.findings),
+            }
+            found.append(Evidence(i, given.id, data))
+    return found
+
+
 def _bounds(bounds: tuple[int, int]) -> str:
     low, high = bounds
     return str(low) if low == high else f"{low}–{high}"
@@ -763,6 +791,7 @@ _EVALUATORS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
     "cordon": _cordon,
     "reports": _reports,
     "past_harm": _past_harm,
+    "support": _support,
     "access": _access,
     "data": _data,
     "languages": _languages,
@@ -833,6 +862,8 @@ def _evidence(entry: Evidence, rule: Rule, words: CatalogueFile, lang: str, coa:
         shown["activity"] = activity_name(entry.data["activity_id"], str(entry.data["activity"]), lang)
     if "state_step" in entry.data:  # a harm record's review and what is owed, in the reader's language
         shown |= _harm_words(entry.data, lang)
+    if "support_kind" in entry.data:
+        shown |= _support_words(entry.data, lang)
     return {
         "text": _fill(template, shown, words, lang),
         "decided": entry.decided,
@@ -868,6 +899,14 @@ def _harm_words(data: dict[str, Any], lang: str) -> dict[str, str]:
         "state": state,
         "owed": owed,
     }
+
+
+def _support_words(data: dict[str, Any], lang: str) -> dict[str, str]:
+    said = interface_words(lang)["support"]
+    why = [said["overdue"].format(due=data["due"])] if data["due"] else []
+    if data["findings"]:
+        why.append(said["findings"].format(findings="; ".join(data["findings"])))
+    return {"kind": said["kinds"][data["support_kind"]], "why": ", ".join(why)}
 
 
 def _coarse(entry: Evidence, coarsen_m: float | None) -> Evidence:

@@ -30,6 +30,8 @@ from planner.vocabulary import (
     HARM_STEPS,
     ROLES,
     STATUSES,
+    SUPPORT_KINDS,
+    SUPPORT_REVIEW_STATUSES,
 )
 
 if TYPE_CHECKING:
@@ -446,7 +448,12 @@ harm_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 app.add_typer(item_app, name="item")
+support_app = typer.Typer(
+    help="Support to non-UN forces (HRDDP): register it, review the supported unit, list the register.",
+    no_args_is_help=True,
+)
 app.add_typer(harm_app, name="harm")
+app.add_typer(support_app, name="support")
 
 
 @users_app.command("add")
@@ -803,6 +810,88 @@ def harm_calibration(
     if left_out:
         lines.append(f"left out (recorded before element positions were kept): {', '.join(left_out)}")
     typer.echo("\n".join(lines))
+
+
+@support_app.command("add")
+@_user_errors
+def support_add(
+    assessment_id: Annotated[str, typer.Argument(metavar="ASSESSMENT_ID", help="the plan's recorded assessment")],
+    *,
+    partner: Annotated[str, typer.Option(help="the partner force, as the plan's partner_forces name it")],
+    kind: Annotated[str, typer.Option(help=", ".join(SUPPORT_KINDS))],
+    start: Annotated[str, typer.Option("--from", help="the first day of the support (2026-12-03)")],
+    end: Annotated[str, typer.Option("--to", help="its last day")],
+    follow_up: Annotated[str, typer.Option(help="when the supported unit's conduct is first reviewed")],
+    as_user: AsOption,
+    unit: Annotated[str, typer.Option(help="the unit supported")] = "",
+    conditions: Annotated[str, typer.Option(help="the conditions agreed")] = "",
+    mitigations: Annotated[str, typer.Option(help="the mitigating measures agreed")] = "",
+    settings_path: SettingsOption = None,
+) -> None:
+    """Register support a plan gives a partner force (planners, PoC advisers, Human Rights officers)."""
+    from planner.record.support import SupportGiven, SupportRegister
+    from planner.settings import load_settings
+
+    given = SupportGiven(
+        partner=partner,
+        kind=kind,
+        starts=start,
+        ends=end,
+        follow_up_due=follow_up,
+        unit=unit,
+        conditions=conditions,
+        mitigations=mitigations,
+    )
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    typer.echo(f"support recorded as {SupportRegister(store).add(user, assessment_id, given)}")
+
+
+@support_app.command("review")
+@_user_errors
+def support_review(
+    support_id: Annotated[str, typer.Argument(metavar="SUPPORT_ID")],
+    *,
+    status: Annotated[str, typer.Option(help=", ".join(SUPPORT_REVIEW_STATUSES))],
+    as_user: AsOption,
+    note: Annotated[str, typer.Option(help="what was found, or how the findings were closed")] = "",
+    next_due: Annotated[str, typer.Option("--next", help="when the next follow-up is due")] = "",
+    settings_path: SettingsOption = None,
+) -> None:
+    """Record a follow-up review of a supported unit (Human Rights officers, PoC advisers)."""
+    from planner.record.support import SupportRegister
+    from planner.settings import load_settings
+
+    store, user = _signed_in(load_settings(settings_path), as_user)
+    SupportRegister(store).review(user, support_id, status=status, note=note, next_due=next_due)
+    due = f"; next follow-up due {next_due}" if next_due else "; no further follow-up due"
+    typer.echo(f"{support_id}: follow-up {status} by {user.name}{due}")
+
+
+@support_app.command("list")
+@_user_errors
+def support_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON")] = False,
+    settings_path: SettingsOption = None,
+) -> None:
+    """The register of support to partner forces, with each follow-up due and the findings open."""
+    from planner.record.support import SupportRegister
+    from planner.settings import load_settings
+
+    found = SupportRegister(_record(load_settings(settings_path))).entries()
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        typer.echo("no support registered")
+    for entry in found:
+        unit = f" ({entry['unit']})" if entry["unit"] else ""
+        due = f"follow-up due {entry['due']}" if entry["due"] else "no follow-up due"
+        typer.echo(
+            f"{entry['id']}  {entry['kind']} to {entry['partner']}{unit}  {entry['starts']} to {entry['ends']}  "
+            f"[{due}]  under {entry['assessment']}"
+        )
+        for finding in entry["open_findings"]:
+            typer.echo(f"    OPEN FINDING: {finding}")
 
 
 def _count(bounds: list[int]) -> str:

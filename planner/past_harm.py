@@ -73,20 +73,45 @@ class PastHarm:
 
 
 @dataclass(frozen=True)
+class Support:
+    """Support registered to a partner force (HRDDP), as far as the next plan with that partner needs it."""
+
+    id: str
+    partner: str
+    unit: str
+    kind: str  # fire_support, joint_operation, logistics, transport, detainee_handover
+    due: str  # the next follow-up review's date ("" when none is due)
+    findings: tuple[str, ...] = ()  # open findings against the unit: reviewers' notes, harm records attributed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class HarmHistory:
-    """The harm records an assessment read, and from where (a record's address, password hidden)."""
+    """This force's harm records and its support register as an assessment read them, and from where (a
+    record's address, password hidden)."""
 
     source: str = ""  # "" when no record was in use: past harm is then unknown, not none
     records: tuple[PastHarm, ...] = ()
+    support: tuple[Support, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source or None, "records": [h.to_dict() for h in self.records]}
+        return {
+            "source": self.source or None,
+            "records": [h.to_dict() for h in self.records],
+            "support": [s.to_dict() for s in self.support],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> HarmHistory:
         if not data:
             return cls()
-        return cls(data["source"] or "", tuple(PastHarm.from_dict(h) for h in data["records"]))
+        return cls(
+            data["source"] or "",
+            tuple(PastHarm.from_dict(h) for h in data["records"]),
+            tuple(Support(**{**s, "findings": tuple(s["findings"])}) for s in data.get("support", [])),
+        )
 
 
 @dataclass(frozen=True)

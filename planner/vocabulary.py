@@ -40,6 +40,8 @@ ALLOWED = {
     "signoff": {"commander"},
     "read": set(ROLES),
     "record_harm": set(ROLES),  # anyone signed in takes a harm report in: nobody may sit on one
+    "register_support": {"planner", "poc_adviser", "human_rights_officer"},
+    "follow_up_support": {"human_rights_officer", "poc_adviser"},
 }
 # Harm tracking after an operation: the steps a harm record goes through after intake, in order, who takes
 # each and what each may conclude. An initial review finds a report credible when harm by the force is more
@@ -62,6 +64,10 @@ HARM_SOURCES = ("own_forces", "community", "humanitarian", "media")
 HARM_CONFIDENCE = ("low", "medium", "high")
 # Fields naming people who reported or saw the harm: withheld like a threat report's sources.
 HARM_SENSITIVE = ("witness", "reporter")
+# Support to non-UN security forces under the HRDDP: what kinds are registered, and what a follow-up review of
+# the supported unit concludes (a finding stays open until a later review closes it).
+SUPPORT_KINDS = ("fire_support", "joint_operation", "logistics", "transport", "detainee_handover")
+SUPPORT_REVIEW_STATUSES = ("done", "finding", "finding_closed")
 # What a password must be, said up front wherever one is chosen.
 MIN_PASSWORD = 8
 # Statuses that need a reason written down.

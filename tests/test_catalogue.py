@@ -14,7 +14,7 @@ from planner.errors import InputError
 from planner.settings import load_settings
 
 BUILT_IN = Path(str(resources.files("planner").joinpath("rules")))
-PRECAUTIONS = [f"P{n:02d}" for n in range(1, 43)]
+PRECAUTIONS = [f"P{n:02d}" for n in range(1, 44)]
 
 
 def test_the_built_in_catalogue_covers_every_precaution_in_english_and_french() -> None:

@@ -46,6 +46,7 @@ from planner.record.roles import (
     require,
 )
 from planner.record.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
+from planner.record.support import support_problems
 from planner.vocabulary import (
     DECISIONS,
     MIN_PASSWORD,
@@ -638,6 +639,7 @@ class Record:
             problems, entries = breaks(conn, self.seal)
             problems += self._check_records(conn, entries)
             problems += harm_problems(conn, entries)
+            problems += support_problems(conn, entries)
             checked = []
             for signoff in conn.execute(sa.select(signoffs).order_by(signoffs.c.id)):
                 assessment = conn.execute(

@@ -35,6 +35,7 @@ from planner.past_harm import HarmHistory, Lesson, PastHarm
 from planner.record.audit import Entry, append, canonical, now, sha256
 from planner.record.roles import NotAllowedError, NotFoundError, User, ensure_active, require
 from planner.record.store import assessments, harm_records, harm_steps
+from planner.record.support import SupportRegister
 from planner.vocabulary import (
     HARM_CONFIDENCE,
     HARM_SENSITIVE,
@@ -241,7 +242,7 @@ class HarmLog:
 
     def history(self) -> HarmHistory:
         """What the next assessment learns: every harm record not found untrue, with its state, what is still
-        owed and its lessons (never the witness's or reporter's names)."""
+        owed and its lessons (never the witness's or reporter's names); and the support register."""
         found = []
         for harm in self.records():
             latest = {s["step"]: s for s in harm["steps"]}
@@ -284,7 +285,8 @@ class HarmLog:
                 )
             )
         url = self.record.engine.url.render_as_string(hide_password=True)
-        return HarmHistory(url, tuple(found))
+        harms = [h for h in self.records() if not _refuted({s["step"]: s for s in h["steps"]})]
+        return HarmHistory(url, tuple(found), SupportRegister(self.record).support(harms))
 
     def observed(self, assessment_id: str) -> list[Observation]:
         """The harm recorded after ``assessment_id`` beside what its estimate and checklist said, except harm

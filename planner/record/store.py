@@ -128,6 +128,32 @@ harm_steps = sa.Table(
     sa.Index("harm_steps_by_harm", "harm_id"),
 )
 
+# Support given to a non-UN force under a plan (HRDDP), and each follow-up review of the supported unit.
+support_records = sa.Table(
+    "support_records",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("assessment_id", sa.String(40), sa.ForeignKey("assessments.id"), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),  # JSON: partner, unit, kind, dates, conditions, mitigations
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+support_reviews = sa.Table(
+    "support_reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("support_id", sa.String(40), sa.ForeignKey("support_records.id"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # done | finding | finding_closed
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("next_due", sa.String(10), nullable=False),  # the next follow-up's date, "" when none is due
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Index("support_reviews_by_support", "support_id"),
+)
+
 audit = sa.Table(
     "audit",
     metadata,
