@@ -26,10 +26,11 @@ from planner import __version__
 from planner.assess import Assessment
 from planner.errors import InputError
 from planner.outputs import Bundle
+from planner.places import mgrs_reference
 from planner.record import input_files
 from planner.risk import comparison_text, explain, harm_text, range_text, reasons_text, round_people
-from planner.vocabulary import BRIEF_FORMATS
-from planner.words import activity_name, number, words
+from planner.vocabulary import BRIEF_FORMATS, HARM_SENSITIVE
+from planner.words import activity_name, distance, number, words
 
 TOP_PRECAUTIONS = 6
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -78,6 +79,8 @@ def brief_html(assessment: Assessment, bundle: Bundle) -> str:
         "sources": _sources(assessment),
         "context": bundle.context,
         "provenance": _provenance(assessment, bundle),
+        "after": _annex_after(bundle, w, lang),
+        "support": bundle.support.to_dict("records"),
         "n": lambda value: "—" if _blank(value) else number(float(value), lang),
         "people": lambda value: "—" if _blank(value) else number(round_people(value), lang),
     }
@@ -98,6 +101,50 @@ def brief_pdf(html: str) -> bytes:
 
     only_embedded = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     return bytes(weasyprint.HTML(string=html, url_fetcher=only_embedded).write_pdf())
+
+
+def _annex_after(bundle: Bundle, w: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """The harm recorded after the operation, as the bundle carries it (redacted, positions coarsened)."""
+    said = w["harm_tracking"]
+    rows = []
+    for record in bundle.layers["harm_records"].to_dict("records"):
+        point = record["geometry"]
+        what = [
+            said["kinds"][kind].format(count=_bounds(record[f"{kind}_low"], record[f"{kind}_high"]))
+            for kind in ("deaths", "injuries")
+        ]
+        what += [str(record[name]) for name in ("damage", "movement_restriction") if record.get(name)]
+        placed = record["placed_zone"]
+        rows.append(
+            {
+                "id": record["harm_id"],
+                "coa": record["coa"],
+                "when": record["occurred_at"] + (f" – {record['occurred_until']}" if record["occurred_until"] else ""),
+                "where": f"{mgrs_reference(point.x, point.y)} (± {distance(record['position_precision_m'], lang)})",
+                "what": ", ".join(what),
+                "mechanism": w["harm"]["mechanisms"].get(record["mechanism"], record["mechanism"]),
+                "placed": said["placed"][placed].format(
+                    element=record["placed_element"], distance=distance(record["placed_distance_m"] or 0, lang)
+                )
+                if placed
+                else "—",
+                "predicted": "—"
+                if record["predicted_central"] is None or _blank(record["predicted_central"])
+                else f"{number(record['predicted_low'], lang)}–{number(record['predicted_high'], lang)}",
+                "state": said["steps"][record["harm_stage"]]
+                if record["harm_stage"] == "intake"
+                else said["state"].format(
+                    step=said["steps"][record["harm_stage"]], status=said["statuses"][record["harm_status"]]
+                ),
+                "amends_open": bool(record["amends_open"]),
+                "sensitive": [f"{name}: {record[name]}" for name in HARM_SENSITIVE if record.get(name)],
+            }
+        )
+    return rows
+
+
+def _bounds(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}–{high}"
 
 
 def _coas(assessment: Assessment, w: dict[str, Any], lang: str) -> list[dict[str, Any]]:

@@ -1037,7 +1037,7 @@ def brief_command(
     data = make_brief(assessment, bundled, fmt)
     _write_atomically(out, data)
     if user is not None and redaction.sensitive:
-        store.note_release(user, assessment_id, output=f"brief {fmt}", fields=redaction.fields(assessment.layerset))
+        store.note_release(user, assessment_id, output=f"brief {fmt}", fields=bundled.sensitive_fields)
     typer.echo(f"wrote {out}")
     typer.echo("\n".join(f"  {line}" for line in bundled.statement))
 
@@ -1062,12 +1062,12 @@ def export_command(
     if fmt not in EXPORT_FORMATS:
         raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(EXPORT_FORMATS)}")
     settings = load_settings(settings_path)
-    store, user, assessment, bundled, redaction = _released(
+    store, user, _, bundled, redaction = _released(
         settings, assessment_id, as_user=as_user, include_sensitive=include_sensitive, coarsen_km=coarsen_km, lang=lang
     )
     written = export(bundled, fmt, out)
     if user is not None and redaction.sensitive:
-        store.note_release(user, assessment_id, output=f"export {fmt}", fields=redaction.fields(assessment.layerset))
+        store.note_release(user, assessment_id, output=f"export {fmt}", fields=bundled.sensitive_fields)
     typer.echo("\n".join(f"wrote {path}" for path in written))
     typer.echo("\n".join(f"  {line}" for line in bundled.statement))
 

@@ -70,6 +70,7 @@ def write_gpkg(bundle: Bundle, path: Path) -> None:
             layer_options={"DESCRIPTION": _description(bundle)},
         )
     pyogrio.write_dataframe(bundle.checklist, path, layer="checklist", driver="GPKG")
+    pyogrio.write_dataframe(bundle.support, path, layer="support", driver="GPKG")
 
 
 def write_geojson(bundle: Bundle, folder: Path) -> None:
@@ -140,8 +141,9 @@ def write_geotiff(bundle: Bundle, path: Path) -> None:
 
 
 def write_csv(bundle: Bundle, folder: Path) -> None:
-    """A folder with ``sites.csv`` (longitude, latitude), ``checklist.csv`` and ``threat_reports.csv``, each
-    headed by ``#`` lines, and ``columns.csv`` saying what each column holds."""
+    """A folder with ``sites.csv``, ``threat_reports.csv`` and ``harm_records.csv`` (longitude, latitude),
+    ``checklist.csv`` and ``support.csv``, each headed by ``#`` lines, and ``columns.csv`` saying what each
+    column holds."""
     folder.mkdir()
     sites = bundle.layers["sites"]
     table = pd.DataFrame(sites.drop(columns="geometry"))
@@ -151,7 +153,16 @@ def write_csv(bundle: Bundle, folder: Path) -> None:
     reports = bundle.layers["threat_reports"]
     report_table = pd.DataFrame(reports.drop(columns="geometry"))
     report_table["longitude"], report_table["latitude"] = reports.geometry.x.round(6), reports.geometry.y.round(6)
-    tables = {"sites": table, "checklist": bundle.checklist, "threat_reports": report_table}
+    harm = bundle.layers["harm_records"]
+    harm_table = pd.DataFrame(harm.drop(columns="geometry"))
+    harm_table["longitude"], harm_table["latitude"] = harm.geometry.x.round(6), harm.geometry.y.round(6)
+    tables = {
+        "sites": table,
+        "checklist": bundle.checklist,
+        "threat_reports": report_table,
+        "harm_records": harm_table,
+        "support": bundle.support,
+    }
     for name, frame in tables.items():
         _write_table(bundle, folder / f"{name}.csv", frame)
     described = _columns(bundle, geometry=False)

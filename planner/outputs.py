@@ -13,7 +13,11 @@ Layers:
 ``risk_cells``     surface cells where any COA scores above zero: each COA's score and the cell's components
 ``threat_reports`` reports that count for a COA (positions coarsened as the redaction says)
 ``closures``       roads the operation closes, per COA, and whether each is a sole link or a bridge
+``harm_records``   harm recorded after the operation, where it fell against the zones and the estimate there
+                   (positions coarsened as the redaction says; witness and reporter only when cleared)
 =================  ===========================================================================================
+
+With them, the tables ``checklist`` and ``support`` (support given to partner forces under the plan, HRDDP).
 """
 
 from __future__ import annotations
@@ -27,18 +31,40 @@ import numpy as np
 import pandas as pd
 import shapely
 from affine import Affine
+from pyproj import CRS
 from rasterio.warp import Resampling, reproject
 
 from planner.assess import Assessment
 from planner.checklist import render
+from planner.geo import transformer
+from planner.observed import Observation
 from planner.record import Record, User
+from planner.record.harm import HarmLog
+from planner.record.support import SupportRegister
 from planner.redaction import Redaction, policy
 from planner.settings import RedactionSettings
-from planner.vocabulary import record_key
+from planner.vocabulary import HARM_SENSITIVE, record_key
 from planner.words import words
 
-LAYERS = ("zones", "sites", "risk_cells", "threat_reports", "closures")
+LAYERS = ("zones", "sites", "risk_cells", "threat_reports", "closures", "harm_records")
 WGS84 = "EPSG:4326"
+
+SUPPORT_COLUMNS = [
+    "support_id",
+    "partner",
+    "unit",
+    "support_kind",
+    "starts",
+    "ends",
+    "conditions",
+    "mitigations",
+    "follow_up_due",
+    "next_due",
+    "open_findings",
+    "follow_ups",
+    "registered_by",
+    "registered_at",
+]
 
 
 @dataclass
@@ -67,6 +93,8 @@ class Bundle:
     review: dict[str, Any] | None = None  # the record's status (items, sign-off) when recorded
     # Conditions of the area around the footprints, not of the operation: each once, with the COAs showing it
     context: list[dict[str, Any]] = field(default_factory=list)
+    support: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUPPORT_COLUMNS))
+    sensitive_fields: list[str] = field(default_factory=list)  # every sensitive field of what it could carry
 
     @property
     def heading(self) -> list[str]:
@@ -85,7 +113,8 @@ def column_descriptions(found: Bundle) -> pd.DataFrame:
     said = words(found.lang)["columns"]
     tables: dict[str, list[str]] = {name: list(frame.columns) for name, frame in found.layers.items()}
     tables["checklist"] = list(found.checklist.columns)
-    for name in ("sites", "threat_reports"):  # the CSV export adds the point's degrees
+    tables["support"] = list(found.support.columns)
+    for name in ("sites", "threat_reports", "harm_records"):  # the CSV export adds the point's degrees
         tables[name] += ["longitude", "latitude"]
     rows = []
     for table, columns in tables.items():
@@ -115,8 +144,15 @@ def bundle(
     lang: str = "en",
     assessment_id: str | None = None,
     review: dict[str, Any] | None = None,
+    harm: list[dict[str, Any]] | None = None,
+    observed: list[Observation] | None = None,
+    support: list[dict[str, Any]] | None = None,
 ) -> Bundle:
-    """The content of every output of ``assessment``, redacted as ``redaction`` says."""
+    """The content of every output of ``assessment``, redacted as ``redaction`` says.
+
+    ``harm`` is the harm recorded after it (as ``HarmLog.records`` gives it, sensitive names only when the
+    redaction carries them), ``observed`` where each fell, ``support`` the support registered under its plan.
+    """
     rendered = {
         r.coa.id: render(r.checklist, assessment.catalogue, lang, r.coa.id, coarsen_m=redaction.coarsen_m)
         for r in assessment.coas
@@ -128,7 +164,9 @@ def bundle(
         "risk_cells": _cells(bands),
         "threat_reports": _reports(assessment, redaction),
         "closures": _closures(assessment),
+        "harm_records": _harm(assessment, redaction, harm or [], observed or []),
     }
+    sensitive = redaction.fields(assessment.layerset) + [f"harm_records.{name}" for name in HARM_SENSITIVE if harm]
     return Bundle(
         title=assessment.plan.name,
         assessment_id=assessment_id,
@@ -136,11 +174,133 @@ def bundle(
         layers=layers,
         checklist=checklist_table(rendered, review),
         bands=bands,
-        statement=redaction.statement(assessment.layerset, lang),
+        statement=redaction.statement(assessment.layerset, lang, harm=bool(harm)),
         lang=lang,
         review=review,
         context=_context(rendered),
+        support=_support(support or []),
+        sensitive_fields=sensitive,
     )
+
+
+HARM_COLUMNS = [
+    "harm_id",
+    "coa",
+    "element",
+    "occurred_at",
+    "occurred_until",
+    "time_precision",
+    "position",
+    "position_precision_m",
+    "deaths_low",
+    "deaths_high",
+    "injuries_low",
+    "injuries_high",
+    "damage",
+    "displaced_low",
+    "displaced_high",
+    "detained_low",
+    "detained_high",
+    "movement_restriction",
+    "mechanism",
+    "means",
+    "source_origin",
+    "source_confidence",
+    "community",
+    "attributed_to",
+    "what_happened",
+    "harm_stage",
+    "harm_status",
+    "amends_open",
+    "placed_zone",
+    "placed_element",
+    "placed_distance_m",
+    "predicted_low",
+    "predicted_central",
+    "predicted_high",
+    "recorded_by",
+    "recorded_at",
+]
+
+
+def _harm(
+    assessment: Assessment, redaction: Redaction, harm: list[dict[str, Any]], observed: list[Observation]
+) -> gpd.GeoDataFrame:
+    """Harm recorded after the operation: one point each, coarsened like threat reports, with where it fell."""
+    placed = {o.harm: o for o in observed}
+    rows = []
+    for h in harm:
+        seen = placed.get(h["id"])
+        row = {
+            "harm_id": h["id"],
+            "coa": h["coa"],
+            "element": h["element"] or None,
+            "occurred_at": h["at"],
+            "occurred_until": h["until"] or None,
+            "time_precision": h["time_precision"],
+            "position": f"centre of a {redaction.coarsen_m / 1000:g} km cell" if redaction.coarsen_m else "exact",
+            "position_precision_m": max(h["position_precision_m"], (redaction.coarsen_m or 0) / 2),
+            "deaths_low": h["deaths"][0],
+            "deaths_high": h["deaths"][1],
+            "injuries_low": h["injuries"][0],
+            "injuries_high": h["injuries"][1],
+            "damage": h["damage"] or None,
+            "displaced_low": h["displaced"][0],
+            "displaced_high": h["displaced"][1],
+            "detained_low": h["detained"][0],
+            "detained_high": h["detained"][1],
+            "movement_restriction": h["movement_restriction"] or None,
+            "mechanism": h["mechanism"],
+            "means": h["means"] or None,
+            "source_origin": h["origin"],
+            "source_confidence": h["confidence"],
+            "community": h["community"] or None,
+            "attributed_to": h["attributed_to"] or None,
+            "what_happened": h["description"] or None,
+            "harm_stage": h["stage"],
+            "harm_status": h["status"],
+            "amends_open": h["amends_open"],
+            "placed_zone": seen.zone if seen else None,
+            "placed_element": seen.element if seen else None,
+            "placed_distance_m": redaction.distance(round(seen.distance_m, 1)) if seen else None,
+            "predicted_low": seen.predicted[0] if seen and seen.predicted else None,
+            "predicted_central": seen.predicted[1] if seen and seen.predicted else None,
+            "predicted_high": seen.predicted[2] if seen and seen.predicted else None,
+            "recorded_by": h["recorded_by"],
+            "recorded_at": h["recorded_at"],
+        }
+        row |= {name: h[name] for name in HARM_SENSITIVE if name in h}  # present only when cleared and asked
+        rows.append(row)
+    if not rows:
+        return _frame([], [], HARM_COLUMNS)
+    to_crs = transformer(CRS.from_epsg(4326), CRS.from_user_input(assessment.crs))
+    xs, ys = to_crs.transform([h["position"][0] for h in harm], [h["position"][1] for h in harm])
+    xs, ys = redaction.points(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+    extra = sorted({k for row in rows for k in row} - set(HARM_COLUMNS))
+    return _frame(rows, _to_wgs84(list(shapely.points(xs, ys)), assessment.crs), HARM_COLUMNS + extra)
+
+
+def _support(entries: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = [
+        {
+            "support_id": e["id"],
+            "partner": e["partner"],
+            "unit": e["unit"] or None,
+            "support_kind": e["kind"],
+            "starts": e["starts"],
+            "ends": e["ends"],
+            "conditions": e["conditions"] or None,
+            "mitigations": e["mitigations"] or None,
+            "follow_up_due": e["follow_up_due"],
+            "next_due": e["due"] or None,
+            "open_findings": "; ".join(e["open_findings"]) or None,
+            "follow_ups": len(e["reviews"]),
+            "registered_by": e["registered_by"],
+            "registered_at": e["registered_at"],
+        }
+        for e in entries
+    ]
+    return pd.DataFrame(rows, columns=SUPPORT_COLUMNS)
 
 
 def _context(rendered: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -170,7 +330,18 @@ def from_record(
     words(lang)  # an unknown language is refused before the work
     assessment = store.reassess(assessment_id)
     review = store.status(assessment_id)
-    return assessment, bundle(assessment, redaction, lang=lang, assessment_id=assessment_id, review=review), redaction
+    log = HarmLog(store)
+    found = bundle(
+        assessment,
+        redaction,
+        lang=lang,
+        assessment_id=assessment_id,
+        review=review,
+        harm=log.records(assessment_id, sensitive=redaction.sensitive),
+        observed=log.observed(assessment_id),
+        support=[e for e in SupportRegister(store).entries() if e["assessment"] == assessment_id],
+    )
+    return assessment, found, redaction
 
 
 def _frame(rows: list[dict[str, Any]], geometries: list[Any], columns: list[str]) -> gpd.GeoDataFrame:

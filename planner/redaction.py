@@ -24,6 +24,7 @@ from planner.errors import InputError
 from planner.layers.manifest import LayerSet
 from planner.record import NotAllowedError, User
 from planner.settings import RedactionSettings
+from planner.vocabulary import HARM_SENSITIVE
 
 WORDS = {
     "en": {
@@ -31,8 +32,8 @@ WORDS = {
         "included": "Sensitive fields INCLUDED at the request of {user} ({role}): {fields}. Do not share.",
         "none": "No field of these layers is marked sensitive.",
         "coarsened": (
-            "Threat-report locations moved to the centres of {km} km grid cells; distances to reports given "
-            "only to the next {km} km; risk surface aggregated to the same cells."
+            "Threat-report and harm locations moved to the centres of {km} km grid cells; distances to reports "
+            "given only to the next {km} km; risk surface aggregated to the same cells."
         ),
         "exact": "Threat-report locations exact: for use inside the mission only.",
     },
@@ -41,8 +42,8 @@ WORDS = {
         "included": "Champs sensibles INCLUS à la demande de {user} ({role}) : {fields}. Ne pas diffuser.",
         "none": "Aucun champ de ces couches n'est marqué sensible.",
         "coarsened": (
-            "Positions des signalements ramenées au centre de mailles de {km} km ; distances aux signalements "
-            "données au {km} km supérieur ; surface de risque agrégée sur les mêmes mailles."
+            "Positions des signalements et des dommages ramenées au centre de mailles de {km} km ; distances aux "
+            "signalements données au {km} km supérieur ; surface de risque agrégée sur les mêmes mailles."
         ),
         "exact": "Positions des signalements exactes : usage interne à la mission uniquement.",
     },
@@ -65,10 +66,11 @@ class Redaction:
         """The sensitive columns of one layer this output may carry."""
         return list(sensitive) if self.sensitive else []
 
-    def statement(self, layerset: LayerSet, lang: str = "en") -> list[str]:
-        """What was redacted, in words, for the head of every output."""
+    def statement(self, layerset: LayerSet, lang: str = "en", *, harm: bool = False) -> list[str]:
+        """What was redacted, in words, for the head of every output; ``harm``: it carries harm records, whose
+        witness and reporter names are sensitive too."""
         words = WORDS.get(lang, WORDS["en"])
-        fields = self.fields(layerset)
+        fields = self.fields(layerset) + ([f"harm_records.{name}" for name in HARM_SENSITIVE] if harm else [])
         if not fields:
             lines = [words["none"]]
         elif self.sensitive and self.asked_by is not None:

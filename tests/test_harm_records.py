@@ -3,11 +3,14 @@ of, names of witnesses kept back, and an audit chain that catches an edited reco
 
 from __future__ import annotations
 
+import html
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given
@@ -17,14 +20,18 @@ from test_record import PASSWORD, PEOPLE, new_record, primum, world_assessment
 from world import lonlat
 
 from planner.assess import assess
+from planner.brief import brief_html
 from planner.effects import zone_from
 from planner.errors import RecordError
+from planner.export import export
 from planner.observed import ZONE_CLASSES, Observation, calibration, zones_of
+from planner.outputs import from_record
 from planner.past_harm import place
 from planner.plan import open_plan
 from planner.record import NotAllowedError, NotFoundError, Record, User
 from planner.record.harm import HarmLog, HarmReport, parse_count, parse_moment
-from planner.settings import Settings
+from planner.record.support import SupportGiven, SupportRegister
+from planner.settings import RedactionSettings, Settings
 from planner.vocabulary import HARM_STEP_ROLES, ROLES
 
 CANARY = "Witness-Canary-7731"
@@ -571,3 +578,50 @@ def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_comman
         conn.execute("UPDATE harm_records SET content = replace(content, '\"deaths\":[1,1]', '\"deaths\":[0,0]')")
     broken = primum("verify", env=env)
     assert broken.returncode == 1 and f"BREAK: harm record {second} was altered" in broken.stderr
+
+
+# --- outputs -----------------------------------------------------------------------------------------------------
+
+
+def test_harm_and_support_reach_every_output_redacted_and_coarsened(
+    harm: tuple[Record, HarmLog, str], tmp_path: Path
+) -> None:
+    record, log, ident = harm
+    harm_id = log.add(
+        PEOPLE["planner"], ident, report(position=tuple(lonlat(470, 530)), damage="two huts", reporter=CANARY)
+    )
+    log.review(PEOPLE["poc_adviser"], harm_id, step="initial_review", status="credible")
+    support_id = SupportRegister(record).add(
+        PEOPLE["planner"],
+        ident,
+        SupportGiven("SSPDF", "transport", "2025-05-01", "2025-05-02", "2025-05-20", unit="5th Brigade"),
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    _, found, _ = from_record(record, ident, RedactionSettings(), coarsen_km=1.0)
+    export(found, "gpkg", out / "a.gpkg")
+    export(found, "csv", out / "csv")
+    brief = html.unescape(brief_html(*from_record(record, ident, RedactionSettings(), lang="fr")[:2]))
+    uncleared = [brief, (out / "csv" / "harm_records.csv").read_text(encoding="utf-8-sig")]
+    uncleared.append(gpd.read_file(out / "a.gpkg", layer="harm_records").to_json())
+    assert all(CANARY not in text for text in uncleared)
+    assert "harm_records.witness, harm_records.reporter" in " ".join(found.statement)
+
+    harm_layer = gpd.read_file(out / "a.gpkg", layer="harm_records")
+    [row] = harm_layer.to_dict("records")
+    assert (row["harm_id"], row["placed_zone"], row["placed_element"]) == (harm_id, "core", "cordon-1")
+    assert (row["deaths_low"], row["deaths_high"], row["injuries_low"], row["injuries_high"]) == (0, 1, 2, 4)
+    assert row["position"] == "centre of a 1 km cell" and row["position_precision_m"] == 500
+    utm = gpd.GeoSeries([row["geometry"]], crs="EPSG:4326").to_crs(record.assessment_result(ident)["working_crs"])
+    assert utm.x[0] % 1000 == pytest.approx(500, abs=0.01) and utm.y[0] % 1000 == pytest.approx(500, abs=0.01)
+    support = pd.read_csv(out / "csv" / "support.csv", comment="#")
+    assert support.loc[0, "support_id"] == support_id and support.loc[0, "next_due"] == "2025-05-20"
+    assert gpd.read_file(out / "a.gpkg", layer="support").loc[0, "partner"] == "SSPDF"
+    assert "Annexe E : dommages enregistrés après l'opération" in brief and harm_id in brief
+    assert "dans la zone centrale de cordon-1" in brief and "examen initial : crédible" in brief
+
+    _, cleared, _ = from_record(record, ident, RedactionSettings(), user=PEOPLE["poc_adviser"], include_sensitive=True)
+    assert cleared.layers["harm_records"].loc[0, "reporter"] == CANARY
+    assert CANARY in brief_html(*from_record(
+        record, ident, RedactionSettings(), user=PEOPLE["poc_adviser"], include_sensitive=True
+    )[:2])  # fmt: skip

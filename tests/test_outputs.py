@@ -280,7 +280,11 @@ def test_every_exported_column_is_described_in_the_export_s_language(
         with rasterio.open(paths["geotiff"]) as src:
             assert all(src.tags(i)["DESCRIPTION_TEXT"] for i in range(1, src.count + 1))
             band = src.tags(1)["DESCRIPTION_TEXT"]
-        assert set(pd.read_csv(paths["geojson"] / "columns.csv", comment="#")["layer"]) == {*LAYERS, "checklist"}
+        assert set(pd.read_csv(paths["geojson"] / "columns.csv", comment="#")["layer"]) == {
+            *LAYERS,
+            "checklist",
+            "support",
+        }
         described[lang] = (said, band)
     english, french = described["en"][0], described["fr"][0]
     assert english.keys() == french.keys()
