@@ -26,6 +26,8 @@ pages = [
     st.Page("planner/dashboard/pages/plan.py", title=t("page_plan"), url_path="plan"),
     st.Page("planner/dashboard/pages/checklist.py", title=t("page_checklist"), url_path="checklist"),
     st.Page("planner/dashboard/pages/signoff.py", title=t("page_signoff"), url_path="signoff"),
+    st.Page("planner/dashboard/pages/harm.py", title=t("page_harm"), url_path="harm"),
+    st.Page("planner/dashboard/pages/support.py", title=t("page_support"), url_path="support"),
     st.Page("planner/dashboard/pages/signin.py", title=t("page_signin"), url_path="signin"),
 ]
 st.navigation(pages).run()

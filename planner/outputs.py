@@ -329,19 +329,26 @@ def from_record(
     redaction = policy(user, settings, include_sensitive=include_sensitive, coarsen_km=coarsen_km)
     words(lang)  # an unknown language is refused before the work
     assessment = store.reassess(assessment_id)
-    review = store.status(assessment_id)
+    found = recorded_bundle(store, assessment_id, assessment, redaction, lang=lang)
+    return assessment, found, redaction
+
+
+def recorded_bundle(
+    store: Record, assessment_id: str, assessment: Assessment, redaction: Redaction, *, lang: str = "en"
+) -> Bundle:
+    """The bundle of a recorded assessment with what the record holds about it: its review, the harm recorded
+    after it (sensitive names only when the redaction carries them) and the support registered under it."""
     log = HarmLog(store)
-    found = bundle(
+    return bundle(
         assessment,
         redaction,
         lang=lang,
         assessment_id=assessment_id,
-        review=review,
+        review=store.status(assessment_id),
         harm=log.records(assessment_id, sensitive=redaction.sensitive),
         observed=log.observed(assessment_id),
         support=[e for e in SupportRegister(store).entries() if e["assessment"] == assessment_id],
     )
-    return assessment, found, redaction
 
 
 def _frame(rows: list[dict[str, Any]], geometries: list[Any], columns: list[str]) -> gpd.GeoDataFrame:

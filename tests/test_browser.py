@@ -26,11 +26,14 @@ from conftest import debian_tool
 from matplotlib.image import imread
 from playwright.sync_api import Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from pyproj import Transformer
 
 from planner.assess import assess
 from planner.dashboard.deck import PALETTE
+from planner.observed import zones_of
 from planner.plan import open_plan
 from planner.record import Record, User
+from planner.record.harm import HarmLog
 from planner.vocabulary import MIN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,7 +265,28 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             text = _download(page, "brief.html")
             assert "commander-1" in text and ident in text
 
-            # 8. French, on the same session
+            # 8. Harm after the operation, taken in on screen: listed, placed in the cordon's core, drawn on the map
+            result = record.assessment_result(ident)
+            cordon = next(z for z in zones_of(result, "C") if z.element == "cordon-3").geometry.centroid
+            lon, lat = Transformer.from_crs(result["working_crs"], "EPSG:4326", always_xy=True).transform(
+                cordon.x, cordon.y
+            )
+            page.get_by_role("link", name="Harm after operations").click()
+            page.get_by_text("Take in a report of harm").click()
+            choose(page, "intake_coa", "C")
+            keyed(page, "intake_at").fill("2026-12-03T09:30+03:00")
+            keyed(page, "intake_position").fill(f"{lat:.6f}N {lon:.6f}E")
+            keyed(page, "intake_injuries").fill("2-4")
+            page.get_by_role("button", name="Record the harm").click()
+            page.get_by_text(re.compile(r"Harm recorded as HR-")).wait_for(timeout=60_000)
+            [harm] = HarmLog(record).records(ident)
+            assert (harm["coa"], harm["injuries"]) == ("C", [2, 4])
+            page.get_by_text("Where harm fell").wait_for(timeout=60_000)
+            page.locator("canvas").first.wait_for(timeout=60_000)
+            time.sleep(2)
+            shot(page, "8b-harm")
+
+            # 9. French, on the same session
             keyed(page, "lang", "[role=combobox]").click()
             page.get_by_role("option", name="Français").click()
             page.get_by_role("link", name="Carte").click()
@@ -271,7 +295,7 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             time.sleep(1)
             shot(page, "9-french-map")
 
-            # 9. Every page keeps its address: a deep link opens it, and the root opens the map
+            # 10. Every page keeps its address: a deep link opens it, and the root opens the map
             page.goto(server["url"] + "/compare")
             page.get_by_role("heading", name="Compare courses of action").wait_for(timeout=60_000)
             assert "Page not found" not in page.content()

@@ -613,13 +613,19 @@ def _mechanisms(spec: Any) -> list[Any]:
 
 
 def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world: dict[str, Any]) -> None:
+    from test_dashboard_harm import add_harm  # noqa: PLC0415
+
     from planner.brief import brief_html  # noqa: PLC0415
-    from planner.outputs import bundle, column_descriptions  # noqa: PLC0415
+    from planner.outputs import bundle, column_descriptions, from_record  # noqa: PLC0415
+    from planner.record.support import SupportGiven, SupportRegister  # noqa: PLC0415
     from planner.redaction import policy  # noqa: PLC0415
     from planner.settings import RedactionSettings  # noqa: PLC0415
 
-    record_sample(world)
+    ident = record_sample(world)
     people = world["people"]
+    add_harm(world, ident)
+    given = SupportGiven("SSPDF", "fire_support", "2026-12-01", "2026-12-02", "2026-12-20", unit="5th Brigade")
+    SupportRegister(world["record"]).add(people["planner"], ident, given)
     shown_text = []
     for page, who in (
         ("map", None),
@@ -628,17 +634,23 @@ def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world:
         ("checklist", people["poc_adviser"]),
         ("signoff", people["commander"]),
         ("signin", people["admin"]),
+        ("harm", people["poc_adviser"]),
+        ("support", people["poc_adviser"]),
     ):
         at = app(world, page, who=who, lang="fr")
         for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
             shown_text += [shown(e) for e in getattr(at, kind)]
         shown_text += [e.label for e in at.expander]
         shown_text += [str(e.label) for e in at.get("button")]
-        shown_text += [json.dumps(deck_spec(at), ensure_ascii=False)] if page == "map" else []
+        shown_text += [json.dumps(deck_spec(at), ensure_ascii=False)] if page in ("map", "harm") else []
+        shown_text += [df.value.to_json(force_ascii=False) for df in at.dataframe]
+        shown_text += [str(e.label) for kind in ("selectbox", "text_input", "text_area") for e in getattr(at, kind)]
     plan, layers = open_plan(world["plan"])
     assessment = assess(plan, layers)
     found = bundle(assessment, policy(None, RedactionSettings()), lang="fr")
     shown_text.append(brief_html(assessment, found))
+    rebuilt, recorded, _ = from_record(world["record"], ident, RedactionSettings(), lang="fr")
+    shown_text.append(brief_html(rebuilt, recorded))  # with its annex of harm and support
     shown_text += list(column_descriptions(found)["description"])  # what the exports say of their columns
     text = "\n".join(shown_text)
     # The effects table's sources are the mission's own file, shown as written: not interface words (its

@@ -813,3 +813,109 @@ def _placement(previous: Zone, zone: Zone, *, w: dict[str, Any], lang: str) -> l
         if abs(was - now) > 1e-6:
             parts.append(f"{w['tips'][label]} {distance(was, lang)} → {distance(now, lang)}")
     return parts
+
+
+# Harm recorded after the operation: black discs with a white rim, apart from every coloured legend entry.
+HARM_FILL = [0, 0, 0, 235]
+HARM_RIM = [255, 255, 255, 255]
+
+
+def harm_deck(found: Bundle, coa: str, *, lang: str = "en", style_url: str = "") -> pdk.Deck:
+    """Where harm fell after the operation, over the zones of the COA it followed: each record a black disc
+    ringed by how far off its position may be, named by its id; the tooltip says what happened and where its
+    review stands."""
+    said = words(lang)["harm_tracking"]
+    mechanisms = words(lang)["harm"]["mechanisms"]
+    zones = found.layers["zones"]
+    zones = zones[zones["coa"] == coa]
+    harm = found.layers["harm_records"]
+    harm = harm[harm["coa"] == coa].copy()
+    layers = [
+        pdk.Layer(
+            "GeoJsonLayer",
+            id=f"zones-{zone}",
+            data=_geojson(zones[zones["zone"] == zone].assign(tip=zones["element"]), ["tip"]),
+            filled=False,
+            get_line_color=[*PALETTE[zone], 255],
+            line_width_min_pixels=2 if zone == "core" else 1,
+            pickable=True,
+        )
+        for zone in ("outer", "core")
+    ]
+    state = [
+        said["steps"][stage]
+        if stage == "intake"
+        else said["state"].format(step=said["steps"][stage], status=said["statuses"][status])
+        for stage, status in zip(harm["harm_stage"], harm["harm_status"], strict=True)
+    ]
+    points = pd.DataFrame(
+        {
+            "lon": harm.geometry.x,
+            "lat": harm.geometry.y,
+            "radius": harm["position_precision_m"].astype(float),
+            "label": [_drawable(text) for text in harm["harm_id"]],
+            "tip": [
+                f"{ident} · {at} · {mechanisms.get(m, m)} · "
+                + said["kinds"]["deaths"].format(count=_range(dl, dh))
+                + ", "
+                + said["kinds"]["injuries"].format(count=_range(il, ih))
+                + f" · {s} · {mgrs_reference(x, y)}"
+                for ident, at, m, dl, dh, il, ih, s, x, y in zip(
+                    harm["harm_id"],
+                    harm["occurred_at"],
+                    harm["mechanism"],
+                    harm["deaths_low"],
+                    harm["deaths_high"],
+                    harm["injuries_low"],
+                    harm["injuries_high"],
+                    state,
+                    harm.geometry.x,
+                    harm.geometry.y,
+                    strict=True,
+                )
+            ],
+        }
+    )
+    layers += [
+        pdk.Layer(  # how far off the position may be
+            "ScatterplotLayer",
+            id="harm-precision",
+            data=points,
+            get_position=["lon", "lat"],
+            get_radius="radius",
+            filled=False,
+            stroked=True,
+            get_line_color=[0, 0, 0, 160],
+            line_width_min_pixels=1,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="harm-records",
+            data=points,
+            get_position=["lon", "lat"],
+            get_radius=12,
+            radius_min_pixels=6,
+            get_fill_color=HARM_FILL,
+            get_line_color=HARM_RIM,
+            stroked=True,
+            line_width_min_pixels=2,
+            pickable=True,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id="harm-labels",
+            data=points,
+            get_position=["lon", "lat"],
+            get_text="label",
+            get_size=13,
+            get_pixel_offset=[0, -16],
+            get_color=[0, 0, 0, 255],
+        ),
+    ]
+    shapes = list(zones.geometry) + list(harm.geometry)
+    bounds = tuple(shapely.union_all(shapes).buffer(0.004).bounds) if shapes else (-1.0, -1.0, 1.0, 1.0)
+    return _deck(layers, bounds, style_url)
+
+
+def _range(low: Any, high: Any) -> str:
+    return str(int(low)) if int(low) == int(high) else f"{int(low)}–{int(high)}"

@@ -226,7 +226,11 @@ def _brief_page(assessment_id: str, key: str, _assessment: Assessment, _found: B
 
 
 def brief_page(assessment_id: str, assessment: Assessment, found: Bundle) -> str:
-    """The brief shown on the sign-off page, made once per assessment, language, redaction and review state:
-    any review or decision changes the key, so the brief on screen is never older than the record."""
-    key = json.dumps([found.lang, found.statement, found.review], sort_keys=True, default=str)
+    """The brief shown on the sign-off page, made once per assessment, language, redaction, review state and
+    the harm and support recorded after it: any change to them changes the key, so the brief on screen is never
+    older than the record."""
+    harm = found.layers["harm_records"].drop(columns="geometry").to_dict("records")
+    key = json.dumps(
+        [found.lang, found.statement, found.review, harm, found.support.to_dict("records")], sort_keys=True, default=str
+    )
     return _brief_page(assessment_id, key, assessment, found)

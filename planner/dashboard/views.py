@@ -25,7 +25,7 @@ from planner.dashboard.deck import PALETTE, preview_deck
 from planner.effects import EffectsTable, load_effects_table
 from planner.errors import InputError, PlannerError
 from planner.export import export
-from planner.outputs import Bundle, bundle
+from planner.outputs import Bundle, recorded_bundle
 from planner.plan import load_plan
 from planner.record import ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
@@ -46,13 +46,13 @@ def sidebar() -> None:
         "Language / Langue", LANGUAGES, key="lang", format_func=lambda code: {"en": "English", "fr": "Français"}[code]
     )
     who = state.user()
-    st.sidebar.caption(t("signed_in_as", name=_md(who.name), role=t(f"role_{who.role}")) if who else t("not_signed_in"))
+    st.sidebar.caption(t("signed_in_as", name=md(who.name), role=t(f"role_{who.role}")) if who else t("not_signed_in"))
 
 
 _MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()#+-.!|<>~$"})
 
 
-def _md(text: Any) -> str:
+def md(text: Any) -> str:
     """Text from layers and users, shown as text: markdown in a site name must not make a link or an image
     (an image would be fetched from wherever it points)."""
     return str(text).translate(_MARKDOWN)
@@ -62,21 +62,21 @@ def _md(text: Any) -> str:
 _CLI_HINT = re.compile(r" \(--[\w-]+(?: \w+)?\)")
 
 
-def _error(exc: Exception, *, written: Path | None = None, said: str = "") -> None:
+def show_error(exc: Exception, *, written: Path | None = None, said: str = "") -> None:
     """A user's problem in the words of the screen (no command-line options); never a traceback. A file written
     only for an attempt (``written``) is named as the user knows it (``said``)."""
     text = _CLI_HINT.sub("", str(exc))
     if written is not None:
         text = text.replace(str(written), said)
-    st.error(_md(text), icon=":material/error:")
+    st.error(md(text), icon=":material/error:")
 
 
-def _flash() -> None:
+def flash() -> None:
     """What the last action did, said once after the rerun it caused (and what it could not do)."""
     if "flash" in st.session_state:
-        st.success(_md(st.session_state.pop("flash")), icon=":material/check:")
+        st.success(md(st.session_state.pop("flash")), icon=":material/check:")
     if "flash_warning" in st.session_state:
-        st.warning(_md(st.session_state.pop("flash_warning")), icon=":material/sync_problem:")
+        st.warning(md(st.session_state.pop("flash_warning")), icon=":material/sync_problem:")
 
 
 def _assessment() -> Assessment | None:
@@ -84,7 +84,7 @@ def _assessment() -> Assessment | None:
         with st.spinner(t("assessing")):
             return state.current_assessment()
     except PlannerError as exc:
-        _error(exc)
+        show_error(exc)
         return None
 
 
@@ -95,10 +95,10 @@ def _fictional_banner(assessment: Assessment) -> None:
 
 def _redaction(*, sources: bool = False) -> Redaction:
     """What this screen may show: sources only for a cleared role that asked for them."""
-    return policy(state.user(), state.settings().redaction, include_sensitive=sources and _cleared())
+    return policy(state.user(), state.settings().redaction, include_sensitive=sources and cleared())
 
 
-def _cleared() -> bool:
+def cleared() -> bool:
     who = state.user()
     return who is not None and who.role in state.settings().redaction.cleared_roles
 
@@ -111,8 +111,8 @@ def signin_page() -> None:
     store = state.record()
     who = state.user()
     if who is not None:
-        _flash()
-        st.success(t("signed_in_as", name=_md(who.name), role=t(f"role_{who.role}")))
+        flash()
+        st.success(t("signed_in_as", name=md(who.name), role=t(f"role_{who.role}")))
         if st.button(t("sign_out"), key="sign_out"):
             del st.session_state["user"]
             st.rerun()
@@ -120,7 +120,7 @@ def signin_page() -> None:
             _add_user_form(who)
             _users_admin(who)
         return
-    _flash()
+    flash()
     if not store.has_users():
         st.info(t("no_users"))
         _add_user_form(None)
@@ -133,7 +133,7 @@ def signin_page() -> None:
                 st.session_state["user"] = store.sign_in(name, password)
                 st.rerun()
             except RecordError as exc:
-                _error(exc)
+                show_error(exc)
     st.caption(t("guest_note"))
 
 
@@ -150,13 +150,13 @@ def _add_user_form(admin: User | None) -> None:
             try:
                 added = state.record().add_user(admin, name, role, password)
             except (RecordError, InputError) as exc:
-                _error(exc)
+                show_error(exc)
                 return
             message = t("user_added", name=added.name, role=t(f"role_{added.role}"))
             if admin is None:  # the first admin: the page now asks them to sign in
                 st.session_state["flash"] = message + " " + t("now_sign_in")
                 st.rerun()
-            st.success(_md(message))
+            st.success(md(message))
 
 
 def _users_admin(admin: User) -> None:
@@ -165,7 +165,7 @@ def _users_admin(admin: User) -> None:
     try:
         listed = state.record().list_users(admin)
     except RecordError as exc:
-        _error(exc)
+        show_error(exc)
         return
     table = pd.DataFrame(
         {
@@ -201,7 +201,7 @@ def _users_admin(admin: User) -> None:
                     active=None if not activity else activity == "active",
                 )
             except (RecordError, InputError) as exc:
-                _error(exc)
+                show_error(exc)
                 return
             st.session_state["flash"] = t("user_changed", name=changed.name)
             st.rerun()
@@ -232,7 +232,7 @@ def plan_page() -> None:
         return
     _fictional_banner(assessment)
     plan = assessment.plan
-    st.markdown(f"**{_md(plan.name)}** · {t('area')}: {_md(assessment.layerset.area)}")
+    st.markdown(f"**{md(plan.name)}** · {t('area')}: {md(assessment.layerset.area)}")
     _plan_form(state.plan_path(), assessment)
 
 
@@ -265,7 +265,7 @@ def _upload_form() -> None:
         with st.status(t("loading_layers")):
             state.current_assessment(plans[0])
     except (PlannerError, yaml.YAMLError) as exc:
-        _error(exc)
+        show_error(exc)
         return
     _open_plan(plans[0])
 
@@ -276,7 +276,7 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     effects = load_effects_table(assessment.plan.effects_table)
     activities = sorted(effects.activities)
-    _flash()
+    flash()
     deleted: set[tuple[int, int]] = set()
     dropped_coas: set[int] = set()
     with st.form("plan_form"):
@@ -286,13 +286,13 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
         partner = cols[2].checkbox(t("partner_force"), bool(data.get("partner_force")), key="partner_force")
         for c, coa in enumerate(data["coas"]):
             head = st.columns([6, 1])
-            head[0].markdown(f"**{t('coa')} {_md(coa['id'])}**")
+            head[0].markdown(f"**{t('coa')} {md(coa['id'])}**")
             if head[1].checkbox(t("delete"), key=f"coa_{c}_delete"):
                 dropped_coas.add(c)
             coa["name"] = st.text_input(t("name"), coa["name"], key=f"coa_{c}_name")
             for e, element in enumerate(coa["elements"]):
                 row = st.columns([2, 3, 3, 1.3, 1.3, 1])
-                row[0].markdown(_md(element["id"]))
+                row[0].markdown(md(element["id"]))
                 element["activity"] = row[1].selectbox(
                     t("activity"),
                     activities,
@@ -364,7 +364,7 @@ def _plan_form(path: Path, assessment: Assessment) -> None:
         status.update(label=t("edit_refused"), state="error")
         edited.unlink(missing_ok=True)  # a refused edit leaves no version behind
         # Said about the plan the planner is editing, not the file written for the attempt
-        _error(exc, written=edited, said=path.name)
+        show_error(exc, written=edited, said=path.name)
         return
     st.session_state["flash"] = t("edit_result", plan=edited.name, changes=_score_changes(before, after))
     for key in [k for k in st.session_state if str(k).startswith(("el_", "new_el_", "coa_"))]:
@@ -383,10 +383,10 @@ def _preview(data: dict[str, Any], path: Path, assessment: Assessment, effects: 
                 assessment, edited, effects, lang=state.lang(), style_url=state.basemap_style()
             )
         except PlannerError as exc:
-            _error(exc, written=written, said=path.name)
+            show_error(exc, written=written, said=path.name)
             return
     st.subheader(t("preview_title"))
-    st.markdown("\n".join(f"- {_md(c)}" for c in changes) if changes else t("preview_none"))
+    st.markdown("\n".join(f"- {md(c)}" for c in changes) if changes else t("preview_none"))
     st.pydeck_chart(deck, height=PREVIEW_HEIGHT_PX, key="plan_preview_map")
     st.caption(t("preview_legend"))
 
@@ -445,22 +445,22 @@ def _map_view(assessment: Assessment) -> None:
     """The map and its controls: changing a control reruns this part only, not the page."""
     coas = [r.coa.id for r in assessment.coas]
     cols = st.columns([3, 2, 2])
-    coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa", format_func=_md)
+    coa = cols[0].radio(t("coa"), coas, horizontal=True, key="map_coa", format_func=md)
     heat = cols[1].toggle(t("heatmap"), key="map_heatmap")
-    cleared = _cleared()
+    may_see = cleared()
     sources = cols[2].toggle(
-        t("show_sources"), key="map_sources", disabled=not cleared, help=None if cleared else t("sources_not_cleared")
+        t("show_sources"), key="map_sources", disabled=not may_see, help=None if may_see else t("sources_not_cleared")
     )
     redaction = _redaction(sources=sources)
     try:
         deck, statement = state.map_of(assessment, coa, redaction, heatmap=heat, label=t("fictional_map_label"))
     except PlannerError as exc:  # a basemap that cannot be read: said, and no map drawn over nothing
-        _error(exc)
+        show_error(exc)
         return
     st.markdown(_headline(assessment, coa))
     st.pydeck_chart(deck, height=MAP_HEIGHT_PX, key="map")
     _legend()
-    st.caption(_md(statement))
+    st.caption(md(statement))
 
 
 # Tall enough for a study area to be read at its own scale on a laptop screen, with the legend below.
@@ -478,7 +478,7 @@ def _headline(assessment: Assessment, coa: str) -> str:
         casualties=range_text(result.risk.casualties, state.lang()),
         items=len(result.checklist.items),
     )
-    return f"**{_md(text)}**"
+    return f"**{md(text)}**"
 
 
 def _legend() -> None:
@@ -576,15 +576,15 @@ def compare_page() -> None:
         assessment.settings.risk,
         lang,
     )
-    st.markdown(f"**{t('ranking')}:** {_md(', '.join(assessment.comparison.ranking))}. {_md(summary)}.")
+    st.markdown(f"**{t('ranking')}:** {md(', '.join(assessment.comparison.ranking))}. {md(summary)}.")
     for result in assessment.coas:
         harm = result.risk.harm
-        label = f"{t('why')}: {t('coa')} {_md(result.coa.id)} ({w['levels'][result.risk.level]})"
+        label = f"{t('why')}: {t('coa')} {md(result.coa.id)} ({w['levels'][result.risk.level]})"
         with st.expander(label, expanded=True):
             home = w["harm"]["present_note"].format(home=f"{100 * harm.home_share:.0f}", hours=f"{harm.window_hours:g}")
-            st.caption(_md(home))
+            st.caption(md(home))
             for contribution in sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct):
-                st.markdown(f"- {_md(explain(contribution.input, harm, None, lang))}")
+                st.markdown(f"- {md(explain(contribution.input, harm, None, lang))}")
             rows = [
                 {
                     w["harm"]["element"]: f.element,
@@ -597,7 +597,7 @@ def compare_page() -> None:
             if rows:
                 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
             if harm.widened_by:
-                st.caption(_md(f"{w['harm']['widened']}: " + "; ".join(reasons_text(harm.widened_by, lang))))
+                st.caption(md(f"{w['harm']['widened']}: " + "; ".join(reasons_text(harm.widened_by, lang))))
 
 
 # --- checklist -----------------------------------------------------------------------------------------------------
@@ -613,7 +613,7 @@ def _recorded_choice(assessment: Assessment) -> str | None:
         try:
             ident = store.record_assessment(who, assessment, state.lang())
         except RecordError as exc:
-            _error(exc)
+            show_error(exc)
         else:
             st.session_state["assessment_id"] = ident
             st.rerun()
@@ -634,7 +634,7 @@ def _recorded_choice(assessment: Assessment) -> str | None:
     return str(chosen)
 
 
-def _recorded_page(title: str) -> tuple[str, dict[str, Any], Assessment] | None:
+def recorded_page(title: str) -> tuple[str, dict[str, Any], Assessment] | None:
     """The opening of the pages that work on a recorded assessment: its id, its status now, and it rebuilt."""
     st.title(title)
     assessment = _assessment()
@@ -647,7 +647,7 @@ def _recorded_page(title: str) -> tuple[str, dict[str, Any], Assessment] | None:
     try:
         return ident, state.record().status(ident), state.recorded_assessment(ident)
     except PlannerError as exc:
-        _error(exc)
+        show_error(exc)
         return None
 
 
@@ -657,18 +657,18 @@ SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 def checklist_page() -> None:
     """The review: one COA at a time, most severe first, filtered, items collapsed to one line, and a bulk
     action for a selection; every save carries the version the reviewer saw."""
-    opened = _recorded_page(t("checklist_title"))
+    opened = recorded_page(t("checklist_title"))
     if opened is None:
         return
     ident, status, rebuilt = opened
-    _flash()
+    flash()
     w = words(state.lang())
     counts = ", ".join(f"{n} {w['statuses'][s]}" for s, n in status["counts"].items() if n)
     st.markdown(f"**{ident}** · {counts}")
     who = state.user()
     reviewer = who is not None and who.role in REVIEWERS and not _approved(status)
     coas = [r.coa.id for r in rebuilt.coas]
-    coa = st.radio(t("coa"), coas, horizontal=True, key="checklist_coa", format_func=_md)
+    coa = st.radio(t("coa"), coas, horizontal=True, key="checklist_coa", format_func=md)
     result = next(r for r in rebuilt.coas if r.coa.id == coa)
     words_of_coa = render(result.checklist, rebuilt.catalogue, state.lang(), coa)
     rendered = {i["id"]: i for i in words_of_coa["items"]}
@@ -680,8 +680,8 @@ def checklist_page() -> None:
         words_of = rendered.get(item["key"].rsplit("/", 1)[-1], {})
         _item_view(ident, item, words_of, coa, w=w, who=who if reviewer else None)
     for context in words_of_coa["context"]:  # about the area, not the operation: shown, not reviewed
-        lines = "\n".join(f"- {_md(e['text'])}" for e in context["evidence"])
-        st.info(f"**{_md(context['title'])}** · {_md(context['text'])}\n\n{lines}", icon=":material/info:")
+        lines = "\n".join(f"- {md(e['text'])}" for e in context["evidence"])
+        st.info(f"**{md(context['title'])}** · {md(context['text'])}\n\n{lines}", icon=":material/info:")
     if reviewer and who is not None:
         mayreview = [i for i in items if who.role == "poc_adviser" or who.role in i["owner"]]
         _bulk_form(ident, mayreview, who)
@@ -727,20 +727,18 @@ def _item_view(
     shared = f" · {t('also_in', coas=', '.join(also))}" if also else ""
     first = words_of["evidence"][0]["text"] if words_of.get("evidence") else ""
     summary = f" · {first[:90]}{'…' if len(first) > 90 else ''}" if first else ""
-    label = (
-        f"{_md(item['key'])} · {_md(title)} · {severity} · {w['statuses'][item['status']]}{_md(shared)}{_md(summary)}"
-    )
+    label = f"{md(item['key'])} · {md(title)} · {severity} · {w['statuses'][item['status']]}{md(shared)}{md(summary)}"
     with st.expander(label, expanded=False):
         if words_of:
-            st.markdown(_md(words_of["text"]))
-            st.caption(f"{t('owner')}: {_md(words_of['owner_label'])} · {_md(words_of['basis'])}")
+            st.markdown(md(words_of["text"]))
+            st.caption(f"{t('owner')}: {md(words_of['owner_label'])} · {md(words_of['basis'])}")
             for evidence in words_of["evidence"]:
-                st.markdown(f"- {_md(evidence['text'])}")
+                st.markdown(f"- {md(evidence['text'])}")
             if words_of.get("decided_by"):
-                st.caption(f"{t('decided_by')}: {_md(words_of['decided_by'])}")
+                st.caption(f"{t('decided_by')}: {md(words_of['decided_by'])}")
         for h in item["history"]:
-            note = f" · {_md(h['note'])}" if h["note"] else ""
-            st.caption(f"{h['at'][:16]} · {_md(h['by'])} · {w['statuses'][h['status']]}{note}")
+            note = f" · {md(h['note'])}" if h["note"] else ""
+            st.caption(f"{h['at'][:16]} · {md(h['by'])} · {w['statuses'][h['status']]}{note}")
         # A PoC adviser reviews every item; the mission's other civilian officers the items they own
         if who is not None and (who.role == "poc_adviser" or who.role in item["owner"]):
             _review_form(ident, item, who)
@@ -778,7 +776,7 @@ def _bulk_form(ident: str, items: list[dict[str, Any]], who: User) -> None:
                 except ConflictError:
                     refused.append(key)
                 except (RecordError, InputError) as exc:
-                    _error(exc)
+                    show_error(exc)
                     return
             st.session_state["flash"] = t("bulk_saved", n=len(saved))
             if refused:  # shown as a warning after the rerun: nothing of theirs was overwritten
@@ -818,10 +816,10 @@ def _review_form(ident: str, item: dict[str, Any], who: User) -> None:
                 )
             except ConflictError as exc:
                 st.session_state[seen] = item["version"]  # now seen: saving again is a deliberate overwrite
-                st.warning(_md(exc), icon=":material/sync_problem:")
+                st.warning(md(exc), icon=":material/sync_problem:")
                 return
             except (RecordError, InputError) as exc:
-                _error(exc)
+                show_error(exc)
                 return
             st.session_state[seen] = version
             st.session_state["flash"] = t("saved", key=key, version=version)  # shown after the rerun
@@ -842,7 +840,7 @@ def _add_item_form(ident: str, coa: str, who: User) -> None:
                     who, ident, title=title, owner=owner, text=text, severity=severity, coa=coa
                 )
             except (RecordError, InputError) as exc:
-                _error(exc)
+                show_error(exc)
                 return
             st.session_state["flash"] = t("item_added", key=key)
             st.rerun()
@@ -854,7 +852,7 @@ def _add_item_form(ident: str, coa: str, who: User) -> None:
 def signoff_page() -> None:
     """The commander's page: each COA in one screen (level, estimate, main reasons, open items), the decision
     in force and its history, and the decision form."""
-    opened = _recorded_page(t("signoff_title"))
+    opened = recorded_page(t("signoff_title"))
     if opened is None:
         return
     ident, status, rebuilt = opened
@@ -866,7 +864,7 @@ def signoff_page() -> None:
         st.success(f"{t('valid')}: {_decision_text(signed, w)}", icon=":material/verified:")
     else:
         st.error(
-            f"{t('void')}: {_decision_text(signed, w)} · {_md('; '.join(signed['void_because']))}",
+            f"{t('void')}: {_decision_text(signed, w)} · {md('; '.join(signed['void_because']))}",
             icon=":material/gpp_bad:",
         )
     _coa_panels(rebuilt, status, w)
@@ -877,15 +875,15 @@ def signoff_page() -> None:
     if who is not None and who.role == "commander":
         _signoff_form(ident, who, [r.coa.id for r in rebuilt.coas], decided=signed is not None)
     redaction = _redaction()
-    found = bundle(rebuilt, redaction, lang=state.lang(), assessment_id=ident, review=status)
+    found = recorded_bundle(state.record(), ident, rebuilt, redaction, lang=state.lang())
     with st.expander(t("brief_preview")):
         components.html(state.brief_page(ident, rebuilt, found), height=900, scrolling=True)
     _downloads(ident, rebuilt, found, redaction)
 
 
 def _decision_text(signed: dict[str, Any], w: dict[str, Any]) -> str:
-    chosen = f" · {t('coa')} {_md(signed['coa'])}" if signed["coa"] else ""
-    return f"{w['decisions'][signed['decision']]}{chosen} · {_md(signed['by'])} · {signed['at'][:16]}"
+    chosen = f" · {t('coa')} {md(signed['coa'])}" if signed["coa"] else ""
+    return f"{w['decisions'][signed['decision']]}{chosen} · {md(signed['by'])} · {signed['at'][:16]}"
 
 
 def _history_rows(history: list[dict[str, Any]], w: dict[str, Any]) -> list[dict[str, str]]:
@@ -914,21 +912,21 @@ def _coa_panels(assessment: Assessment, status: dict[str, Any], w: dict[str, Any
         mine = [i for i in status["items"] if coa in i["coas"] or not i["coas"]]
         still_open = sorted((i for i in mine if i["status"] == "open"), key=lambda i: order[i["severity"]])
         with column.container(border=True):
-            st.markdown(f"**{t('coa')} {_md(coa)}** · {_md(result.coa.name)}")
+            st.markdown(f"**{t('coa')} {md(coa)}** · {md(result.coa.name)}")
             st.markdown(
                 f"{w['levels'][result.risk.level]} · {result.risk.score:.0f}/100 · "
                 f"{w['harm']['casualties']}: {range_text(result.risk.casualties, lang)}"
             )
             top = sorted(result.risk.contributions.values(), key=lambda c: -c.share_pct)[:2]
             for contribution in top:
-                st.caption(_md(explain(contribution.input, result.risk.harm, None, lang)))
+                st.caption(md(explain(contribution.input, result.risk.harm, None, lang)))
             closed = len(mine) - len(still_open)
             st.progress(closed / len(mine) if mine else 1.0, text=t("reviewed_of", done=closed, total=len(mine)))
             rules = assessment.catalogue.language(lang).rules  # titles in the reader's language, not the record's
             for item in still_open[:8]:
                 rule = item["key"].rsplit("/", 1)[-1]
                 title = rules[rule].title if item["source"] == "rule" and rule in rules else item["title"]
-                st.markdown(f"- {w['severities'][item['severity']]} · {_md(item['key'])} {_md(title)}")
+                st.markdown(f"- {w['severities'][item['severity']]} · {md(item['key'])} {md(title)}")
             if len(still_open) > 8:
                 st.caption(t("more_open", n=len(still_open) - 8))
 
@@ -949,7 +947,7 @@ def _signoff_form(ident: str, who: User, coas: list[str], *, decided: bool) -> N
             try:
                 state.record().signoff(who, ident, decision=decision, coa=chosen, conditions=conditions, note=note)
             except (RecordError, InputError) as exc:
-                _error(exc)
+                show_error(exc)
                 return
             st.rerun()
 
@@ -961,7 +959,7 @@ def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Red
     shared = st.toggle(t("shared_outside"), key="shared_outside", help=t("shared_outside_help"))
     if shared:
         redaction = policy(None, state.settings().redaction, coarsen_km=state.settings().redaction.coarsen_km)
-        found = bundle(assessment, redaction, lang=state.lang(), assessment_id=ident, review=found.review)
+        found = recorded_bundle(state.record(), ident, assessment, redaction, lang=state.lang())
     cols = st.columns(len(EXPORT_FORMATS) + 2)
     for col, fmt, mime in ((cols[0], "html", "text/html"), (cols[1], "pdf", "application/pdf")):
         col.download_button(
@@ -971,7 +969,7 @@ def _downloads(ident: str, assessment: Assessment, found: Bundle, redaction: Red
         name = _export_name(fmt, ident)
         mime = "application/zip" if name.endswith(".zip") else "application/octet-stream"
         col.download_button(fmt, partial(_export_bytes, found, fmt, ident), name, mime, key=f"dl_{fmt}")
-    st.caption(_md(" ".join(found.statement)))
+    st.caption(md(" ".join(found.statement)))
 
 
 _SUFFIXES = {"gpkg": ".gpkg", "geotiff": ".tif", "kml": ".kml", "geojson": "", "csv": ""}
@@ -996,4 +994,17 @@ def _export_bytes(found: Bundle, fmt: str, ident: str) -> bytes:
         return out.read_bytes()
 
 
-__all__ = ["checklist_page", "compare_page", "map_page", "plan_page", "sidebar", "signin_page", "signoff_page"]
+__all__ = [
+    "checklist_page",
+    "cleared",
+    "compare_page",
+    "flash",
+    "map_page",
+    "md",
+    "plan_page",
+    "recorded_page",
+    "show_error",
+    "sidebar",
+    "signin_page",
+    "signoff_page",
+]
