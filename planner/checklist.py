@@ -578,14 +578,25 @@ def _support(trigger: Any, s: Situation, i: int) -> list[Evidence]:
         if not (pattern.search(given.partner) or (given.unit and pattern.search(given.unit))):
             continue
         overdue = bool(given.due) and given.due <= start
-        if overdue or given.findings:
+        # Threat reports naming the unit (the partner when no unit is given) since the support began
+        named = _named((given.unit or given.partner,))
+        reports = sorted(
+            (r for r in _layer_reports(s, s.settings.threat.window_days) if r["date"] >= given.starts),
+            key=lambda r: (r["date"], r["event_id"]),
+            reverse=True,
+        )
+        reported = [f"{r['layer']}:{r['event_id']} ({r['date']})" for r in reports if named.search(r["actors"])]
+        findings = [*given.findings, *reported[:LISTED_EVENTS]]
+        if len(reported) > LISTED_EVENTS:
+            findings.append(f"+{len(reported) - LISTED_EVENTS}")
+        if overdue or findings:
             data = {
                 "support": given.id,
                 "support_kind": given.kind,
                 "partner": given.partner,
                 "unit": given.unit or given.partner,
                 "due": given.due if overdue else "",
-                "findings": list(given.findings),
+                "findings": findings,
             }
             found.append(Evidence(i, given.id, data))
     return found

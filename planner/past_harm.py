@@ -80,6 +80,7 @@ class Support:
     partner: str
     unit: str
     kind: str  # fire_support, joint_operation, logistics, transport, detainee_handover
+    starts: str  # the support's first day: threat reports naming the unit from then on are findings
     due: str  # the next follow-up review's date ("" when none is due)
     findings: tuple[str, ...] = ()  # open findings against the unit: reviewers' notes, harm records attributed
 

@@ -189,3 +189,25 @@ def test_the_register_on_the_command_line(register: tuple[Record, SupportRegiste
     assert "transport to SSPDF (5th Brigade)" in listed.stdout and "OPEN FINDING: beatings" in listed.stdout
     [entry] = json.loads(primum("support", "list", "--json", env=env).stdout)
     assert (entry["due"], entry["open_findings"]) == ("2025-07-01", ["beatings at the checkpoint"])
+
+
+def test_threat_reports_naming_the_supported_unit_since_the_support_began_are_findings(tmp_path: Path) -> None:
+    record = new_record(tmp_path)
+    (tmp_path / "world").mkdir()
+    spot = lonlat(20_000, 20_000)  # far from the footprint: a unit's conduct anywhere counts
+    threats = "date,lat,lon,type,actors\n" + "".join(
+        f"{day},{spot[1]},{spot[0]},attack on civilians,{actors}\n"
+        for day, actors in (
+            ("2025-04-01", "SSPDF 5th Brigade"),  # before the support: not a finding of this support
+            ("2025-05-10", "SSPDF 5th Brigade; militia"),
+            ("2025-05-12", "SSPDF 9th Brigade"),  # another unit
+        )
+    )
+    plan_path = make_world(tmp_path / "world", threats=threats, plan_extra={"partner_forces": ["SSPDF"]})
+    plan, layers = open_plan(plan_path)
+    ident = record.record_assessment(PEOPLE["planner"], assess(plan, layers, SETTINGS))
+    registered = SupportRegister(record).add(PEOPLE["planner"], ident, given(follow_up_due="2025-12-01"))
+    raised = p43(record, plan_path)
+    assert raised is not None and raised["evidence"][0]["data"]["support"] == registered
+    [finding] = raised["evidence"][0]["data"]["findings"]
+    assert finding.endswith("(2025-05-10)") and finding.startswith("events:")

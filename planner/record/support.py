@@ -8,8 +8,8 @@ finding against the unit, or closes the findings; it sets when the next one is d
 registration and review is kept, audited and verified.
 
 The next assessment of a plan naming the same partner raises P43 when a follow-up is overdue by the start of
-the operation or a finding is open, naming the support record; harm records attributing harm to the unit are
-findings too.
+the operation or a finding is open, naming the support record; harm records attributing harm to the unit, and
+threat reports naming it as an actor since the support began, are findings too.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ class SupportRegister:
                     partner=entry["partner"],
                     unit=entry["unit"],
                     kind=entry["kind"],
+                    starts=entry["starts"],
                     due=entry["due"],
                     findings=(*entry["open_findings"], *attributed),
                 )
