@@ -748,6 +748,48 @@ def harm_list(
         typer.echo("\n".join(lines))
 
 
+@harm_app.command("export")
+@_user_errors
+def harm_export(
+    assessment_id: Annotated[
+        str | None, typer.Argument(metavar="[ASSESSMENT_ID]", help="only the harm after it")
+    ] = None,
+    *,
+    fmt: Annotated[str, typer.Option("--format", help="gpkg, geojson or csv")],
+    out: Annotated[Path, typer.Option("--out", help="the file (gpkg) or new folder (geojson, csv)")],
+    lang: Annotated[str, typer.Option("--lang", help="language of the column descriptions (en, fr)")] = "en",
+    coarsen_km: Annotated[
+        float | None, typer.Option("--coarsen-km", help="move harm locations to the centres of N km cells")
+    ] = None,
+    include_sensitive: Annotated[
+        bool, typer.Option("--include-sensitive", help="add witness and reporter names (cleared roles, with --as)")
+    ] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="who asks (needed for --include-sensitive)")] = None,
+    settings_path: SettingsOption = None,
+) -> None:
+    """The harm records (of one assessment, or all) and the support register, for the harm tracking cell's
+    GIS and spreadsheets, redacted."""
+    from planner.export import export_register
+    from planner.outputs import harm_register
+    from planner.redaction import policy
+    from planner.settings import load_settings
+
+    settings = load_settings(settings_path)
+    if include_sensitive and not as_user:
+        raise RecordError("--include-sensitive needs --as USER: only a cleared role may take sensitive fields out")
+    store, user = _signed_in(settings, as_user) if as_user else (_record(settings), None)
+    redaction = policy(user, settings.redaction, include_sensitive=include_sensitive, coarsen_km=coarsen_km)
+    found = harm_register(store, redaction, assessment_id=assessment_id, lang=lang)
+    written = export_register(found, fmt, out)
+    if user is not None and redaction.sensitive:
+        for ident in sorted(set(found.records["assessment"])):
+            store.note_release(
+                user, ident, output=f"harm export {fmt}", fields=["harm_records.witness", "harm_records.reporter"]
+            )
+    typer.echo("\n".join(f"wrote {path}" for path in written))
+    typer.echo("\n".join(f"  {line}" for line in found.heading[1:]))
+
+
 @harm_app.command("observed")
 @_user_errors
 def harm_observed(

@@ -21,7 +21,7 @@ import pyogrio
 import rasterio
 
 from planner.errors import InputError
-from planner.outputs import Bundle, column_descriptions
+from planner.outputs import Bundle, HarmRegister, column_descriptions
 from planner.vocabulary import EXPORT_FORMATS
 
 FOLDER_FORMATS = ("geojson", "csv")  # one file per layer or table
@@ -31,7 +31,18 @@ def export(bundle: Bundle, fmt: str, out: Path) -> list[Path]:
     """Write ``bundle`` as ``fmt`` to ``out`` (a file, or a new folder for geojson and csv); the paths written."""
     if fmt not in WRITERS:
         raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(EXPORT_FORMATS)}")
-    out = Path(out)
+    return _written(lambda target: WRITERS[fmt](bundle, target), fmt, Path(out))
+
+
+def export_register(found: HarmRegister, fmt: str, out: Path) -> list[Path]:
+    """Write the harm records and the support register as ``fmt`` (gpkg, geojson or csv) to ``out``."""
+    if fmt not in REGISTER_WRITERS:
+        raise InputError.single("--format", "", f"unknown format '{fmt}'", f"use one of {', '.join(REGISTER_WRITERS)}")
+    return _written(lambda target: REGISTER_WRITERS[fmt](found, target), fmt, Path(out))
+
+
+def _written(write: Callable[[Path], None], fmt: str, out: Path) -> list[Path]:
+    """Run ``write`` on a path beside ``out`` and move the result there whole: no half-written output."""
     if fmt in FOLDER_FORMATS and out.exists():
         raise InputError.single(out, "", "the folder already exists", "name a new folder: nothing is overwritten")
     if not out.parent.is_dir():
@@ -39,7 +50,7 @@ def export(bundle: Bundle, fmt: str, out: Path) -> list[Path]:
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         target = work / out.name
-        WRITERS[fmt](bundle, target)
+        write(target)
         if target.is_dir():
             written = sorted(p.relative_to(target) for p in target.iterdir())
             target.rename(out)
@@ -170,9 +181,7 @@ def write_csv(bundle: Bundle, folder: Path) -> None:
 
 
 def _write_table(bundle: Bundle, path: Path, frame: pd.DataFrame) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        handle.writelines(f"# {line}\n" for line in bundle.heading)
-        inert(frame).to_csv(handle, index=False)
+    _table(bundle.heading, path, frame)
 
 
 def _columns(bundle: Bundle, *, geometry: bool) -> pd.DataFrame:
@@ -222,4 +231,50 @@ WRITERS: dict[str, Callable[[Bundle, Path], None]] = {
     "geojson": write_geojson,
     "kml": write_kml,
     "csv": write_csv,
+}
+
+
+def _register_gpkg(found: HarmRegister, path: Path) -> None:
+    about = pd.DataFrame({"line": range(1, len(found.heading) + 1), "text": found.heading})
+    pyogrio.write_dataframe(about, path, layer="about", driver="GPKG")
+    described = found.described()
+    columns = described[~described["column"].isin(["longitude", "latitude"])]
+    pyogrio.write_dataframe(columns, path, layer="columns", driver="GPKG")
+    pyogrio.write_dataframe(
+        _for_ogr(found.records), path, layer="harm_records", driver="GPKG",
+        layer_options={"DESCRIPTION": " ".join(found.heading)},
+    )  # fmt: skip
+    pyogrio.write_dataframe(found.support, path, layer="support", driver="GPKG")
+
+
+def _register_geojson(found: HarmRegister, folder: Path) -> None:
+    folder.mkdir()
+    described = found.described()
+    _table(found.heading, folder / "columns.csv", described[~described["column"].isin(["longitude", "latitude"])])
+    pyogrio.write_dataframe(
+        _for_ogr(found.records), folder / "harm_records.geojson", driver="GeoJSON",
+        layer_options={"RFC7946": "YES", "DESCRIPTION": " ".join(found.heading)},
+    )  # fmt: skip
+
+
+def _register_csv(found: HarmRegister, folder: Path) -> None:
+    folder.mkdir()
+    records = pd.DataFrame(found.records.drop(columns="geometry"))
+    records["longitude"], records["latitude"] = found.records.geometry.x.round(6), found.records.geometry.y.round(6)
+    _table(found.heading, folder / "harm_records.csv", records)
+    _table(found.heading, folder / "support.csv", found.support)
+    _table(found.heading, folder / "columns.csv", found.described())
+
+
+def _table(heading: list[str], path: Path, frame: pd.DataFrame) -> None:
+    """A CSV headed by ``#`` lines saying what it is and what was redacted."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        handle.writelines(f"# {line}\n" for line in heading)
+        inert(frame).to_csv(handle, index=False)
+
+
+REGISTER_WRITERS: dict[str, Callable[[HarmRegister, Path], None]] = {
+    "gpkg": _register_gpkg,
+    "geojson": _register_geojson,
+    "csv": _register_csv,
 }

@@ -164,7 +164,7 @@ def bundle(
         "risk_cells": _cells(bands),
         "threat_reports": _reports(assessment, redaction),
         "closures": _closures(assessment),
-        "harm_records": _harm(assessment, redaction, harm or [], observed or []),
+        "harm_records": harm_frame(assessment.crs, redaction, harm or [], observed or []),
     }
     sensitive = redaction.fields(assessment.layerset) + [f"harm_records.{name}" for name in HARM_SENSITIVE if harm]
     return Bundle(
@@ -223,10 +223,11 @@ HARM_COLUMNS = [
 ]
 
 
-def _harm(
-    assessment: Assessment, redaction: Redaction, harm: list[dict[str, Any]], observed: list[Observation]
+def harm_frame(
+    crs: str, redaction: Redaction, harm: list[dict[str, Any]], observed: list[Observation]
 ) -> gpd.GeoDataFrame:
-    """Harm recorded after the operation: one point each, coarsened like threat reports, with where it fell."""
+    """Harm recorded after an operation: one point each, coarsened like threat reports on the grid of the
+    assessment's working CRS ``crs``, with where it fell against the zones and what was estimated there."""
     placed = {o.harm: o for o in observed}
     rows = []
     for h in harm:
@@ -269,15 +270,69 @@ def _harm(
             "recorded_by": h["recorded_by"],
             "recorded_at": h["recorded_at"],
         }
-        row |= {name: h[name] for name in HARM_SENSITIVE if name in h}  # present only when cleared and asked
+        row |= {name: h[name] or None for name in HARM_SENSITIVE if name in h}  # only when cleared and asked
         rows.append(row)
     if not rows:
         return _frame([], [], HARM_COLUMNS)
-    to_crs = transformer(CRS.from_epsg(4326), CRS.from_user_input(assessment.crs))
+    to_crs = transformer(CRS.from_epsg(4326), CRS.from_user_input(crs))
     xs, ys = to_crs.transform([h["position"][0] for h in harm], [h["position"][1] for h in harm])
     xs, ys = redaction.points(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
     extra = sorted({k for row in rows for k in row} - set(HARM_COLUMNS))
-    return _frame(rows, _to_wgs84(list(shapely.points(xs, ys)), assessment.crs), HARM_COLUMNS + extra)
+    return _frame(rows, _to_wgs84(list(shapely.points(xs, ys)), crs), HARM_COLUMNS + extra)
+
+
+@dataclass
+class HarmRegister:
+    """The harm-tracking cell's export: harm records of one assessment or of all, with the support register,
+    already redacted; written by ``export.export_register``."""
+
+    records: gpd.GeoDataFrame
+    support: pd.DataFrame
+    heading: list[str]
+    lang: str
+
+    def described(self) -> pd.DataFrame:
+        said = words(self.lang)["columns"]
+        tables = {"harm_records": list(self.records.columns), "support": list(self.support.columns)}
+        tables["harm_records"] += ["longitude", "latitude"]
+        rows = [
+            {"layer": table, "column": column, "description": said[column]}
+            for table, columns in tables.items()
+            for column in columns
+            if column != "geometry"
+        ]
+        return pd.DataFrame(rows, columns=["layer", "column", "description"])
+
+
+def harm_register(
+    store: Record, redaction: Redaction, *, assessment_id: str | None = None, lang: str = "en"
+) -> HarmRegister:
+    """Every harm record (of ``assessment_id`` when given) placed against the assessment it followed, and the
+    support register, redacted as ``redaction`` says; read from the recorded results, no layer is re-read."""
+    words(lang)  # an unknown language is refused before the work
+    log = HarmLog(store)
+    records = log.records(assessment_id, sensitive=redaction.sensitive)
+    frames = []
+    for ident in dict.fromkeys(h["assessment"] for h in records):
+        crs = store.assessment_result(ident)["working_crs"]
+        mine = [h for h in records if h["assessment"] == ident]
+        frame = harm_frame(crs, redaction, mine, log.observed(ident))
+        frame.insert(0, "assessment", ident)
+        frames.append(frame)
+    empty = harm_frame("EPSG:4326", redaction, [], [])
+    empty.insert(0, "assessment", pd.Series(dtype=str))
+    found = pd.concat(frames, ignore_index=True) if frames else empty
+    entries = SupportRegister(store).entries()
+    if assessment_id is not None:
+        entries = [e for e in entries if e["assessment"] == assessment_id]
+    w = words(lang)
+    what = f"{w['harm_tracking']['register_title']}: {assessment_id or w['harm_tracking']['every_operation']}"
+    return HarmRegister(
+        gpd.GeoDataFrame(found, geometry="geometry", crs=WGS84),
+        _support(entries),
+        [f"Primum · {what}", *redaction.statement(None, lang, harm=bool(records))],
+        lang,
+    )
 
 
 def _support(entries: list[dict[str, Any]]) -> pd.DataFrame:

@@ -58,15 +58,15 @@ class Redaction:
     coarsen_m: float | None = None
     asked_by: User | None = None
 
-    def fields(self, layerset: LayerSet) -> list[str]:
-        """Every sensitive field of the layer set, as ``layer.column``."""
-        return [f"{layer.id}.{column}" for layer in layerset for column in layer.sensitive]
+    def fields(self, layerset: LayerSet | None) -> list[str]:
+        """Every sensitive field of the layer set, as ``layer.column`` (none without one)."""
+        return [f"{layer.id}.{column}" for layer in layerset or () for column in layer.sensitive]
 
     def columns(self, sensitive: tuple[str, ...]) -> list[str]:
         """The sensitive columns of one layer this output may carry."""
         return list(sensitive) if self.sensitive else []
 
-    def statement(self, layerset: LayerSet, lang: str = "en", *, harm: bool = False) -> list[str]:
+    def statement(self, layerset: LayerSet | None, lang: str = "en", *, harm: bool = False) -> list[str]:
         """What was redacted, in words, for the head of every output; ``harm``: it carries harm records, whose
         witness and reporter names are sensitive too."""
         words = WORDS.get(lang, WORDS["en"])

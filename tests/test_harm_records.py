@@ -572,6 +572,19 @@ def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_comman
     text = primum("assess", "scenarios/sample.yaml", env=env).stdout
     assert "lesson of " + first in text and "Past harm: 2 harm record(s)" in text
 
+    # The harm tracking cell's export: every record, no witness or reporter for an uncleared reader
+    exported = primum("harm", "export", "--format", "csv", "--out", str(tmp_path / "harm"), env=env)
+    assert exported.returncode == 0, exported.stderr
+    table = (tmp_path / "harm" / "harm_records.csv").read_text(encoding="utf-8-sig")
+    assert CANARY not in table and first in table and second in table and f"{ident}," in table
+    cleared_export = primum(
+        "harm", "export", ident, "--format", "gpkg", "--out", str(tmp_path / "harm.gpkg"), "--include-sensitive",
+        "--as", "poc_adviser", env=person,
+    )  # fmt: skip
+    assert cleared_export.returncode == 0, cleared_export.stderr
+    layer = gpd.read_file(tmp_path / "harm.gpkg", layer="harm_records")
+    assert set(layer["witness"].dropna()) == {CANARY} and set(layer["assessment"]) == {ident}
+
     # An edited harm row is caught
     assert primum("verify", env=env).returncode == 0
     with sqlite3.connect(db) as conn:
