@@ -239,6 +239,7 @@ def _annex_checklist(bundle: Bundle, w: dict[str, Any]) -> list[dict[str, Any]]:
             | {
                 "status_label": w["statuses"].get(row["status"], row["status"]),
                 "evidence_list": [e for e in row["evidence"].split(" | ") if e],
+                "lessons_list": [e for e in row["lessons"].split(" | ") if e],
                 "history": history.get(row["key"], []),
             }
         )

@@ -649,6 +649,7 @@ CHECKLIST_COLUMNS = [
     "note",
     "evidence",
     "decided_by",
+    "lessons",
 ]
 
 
@@ -683,4 +684,11 @@ def _checklist_row(coa: str, key: str, item: dict[str, Any], reviewed: dict[str,
         "note": last["note"] if last else "",
         "evidence": " | ".join(e["text"] for e in item.get("evidence", [])),
         "decided_by": item.get("decided_by", ""),
+        "lessons": " | ".join(lesson_text(lesson) for lesson in item.get("lessons", [])),
     }
+
+
+def lesson_text(lesson: dict[str, Any]) -> str:
+    """A lesson of past harm as one line: the harm it came from, the lesson, its mitigations."""
+    mitigations = f" ({lesson['mitigations']})" if lesson["mitigations"] else ""
+    return f"{lesson['harm_id']}: {lesson['text']}{mitigations}"

@@ -127,3 +127,26 @@ def test_the_support_register_on_screen(world: dict[str, Any]) -> None:
     adviser.text_area(key="support_note").input("detainees beaten at the barracks")
     adviser.button(key="support_review_submit").click().run()
     assert "detainees beaten at the barracks" in page_text(adviser)
+
+
+def test_a_lesson_of_past_harm_shows_beside_its_rule_in_the_review_and_the_brief(world: dict[str, Any]) -> None:
+    from planner.assess import assess  # noqa: PLC0415
+    from planner.brief import brief_html  # noqa: PLC0415
+    from planner.outputs import from_record  # noqa: PLC0415
+    from planner.plan import open_plan  # noqa: PLC0415
+    from planner.settings import RedactionSettings  # noqa: PLC0415
+
+    first = record_sample(world)
+    harm_id = add_harm(world, first)
+    log, people = HarmLog(world["record"]), world["people"]
+    log.review(people["poc_adviser"], harm_id, step="initial_review", status="credible")
+    lesson = {"lessons": "water points inside every cordon", "lesson_rule": "P40", "mitigations": "bowsers"}
+    log.review(people["poc_adviser"], harm_id, step="assessment", status="substantiated", details=lesson)
+    plan, layers = open_plan(world["plan"])
+    second = world["record"].record_assessment(people["planner"], assess(plan, layers, history=log.history()))
+    at = app(world, "checklist", who=people["poc_adviser"])
+    at.selectbox(key="recorded_choice").set_value(second).run()
+    said = [shown(i) for i in at.info]
+    assert any(f"{harm_id}: water points inside every cordon (bowsers)" in text for text in said)
+    brief = brief_html(*from_record(world["record"], second, RedactionSettings())[:2])
+    assert f"Lessons from past harm: {harm_id}: water points inside every cordon (bowsers)" in brief

@@ -25,7 +25,7 @@ from planner.dashboard.deck import PALETTE, preview_deck
 from planner.effects import EffectsTable, load_effects_table
 from planner.errors import InputError, PlannerError
 from planner.export import export
-from planner.outputs import Bundle, recorded_bundle
+from planner.outputs import Bundle, lesson_text, recorded_bundle
 from planner.plan import load_plan
 from planner.record import ConflictError, RecordError, User
 from planner.redaction import Redaction, policy
@@ -736,6 +736,9 @@ def _item_view(
                 st.markdown(f"- {md(evidence['text'])}")
             if words_of.get("decided_by"):
                 st.caption(f"{t('decided_by')}: {md(words_of['decided_by'])}")
+            if words_of.get("lessons"):  # what past harm taught about this rule or activity
+                lines = "\n".join(f"- {md(lesson_text(lesson))}" for lesson in words_of["lessons"])
+                st.info(f"**{md(w['harm_tracking']['lessons'])}**\n\n{lines}", icon=":material/school:")
         for h in item["history"]:
             note = f" · {md(h['note'])}" if h["note"] else ""
             st.caption(f"{h['at'][:16]} · {md(h['by'])} · {w['statuses'][h['status']]}{note}")
