@@ -117,7 +117,7 @@ class Record:
         return int(head or 0)
 
     @contextmanager
-    def _writing(self) -> Iterator[Connection]:
+    def writing(self) -> Iterator[Connection]:
         """One transaction that appends to the audit chain; its hashes are anchored once it has committed."""
         with self.engine.begin() as conn:
             sealed: list[tuple[int, str]] = []
@@ -138,7 +138,7 @@ class Record:
         if not name or len(name) > 100:
             raise RecordError("a user name needs 1 to 100 characters")
         _check_password(password)
-        with self._writing() as conn:
+        with self.writing() as conn:
             first = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one() == 0
             if first and role != "admin":
                 raise NotAllowedError("the first user of a new record must be an admin (--role admin)")
@@ -198,7 +198,7 @@ class Record:
             raise RecordError(f"unknown role '{role}': use one of {', '.join(ROLES)}")
         if password is not None:
             _check_password(password)
-        with self._writing() as conn:
+        with self.writing() as conn:
             ensure_active(conn, actor)
             row = conn.execute(sa.select(users).where(users.c.name == name)).first()
             if row is None:
@@ -252,7 +252,7 @@ class Record:
                 raise argon2.exceptions.VerifyMismatchError
         except (argon2.exceptions.VerifyMismatchError, argon2.exceptions.InvalidHashError):
             failures = self._recent_failures(name)
-            with self._writing() as conn:
+            with self.writing() as conn:
                 append(
                     conn,
                     self.seal,
@@ -306,7 +306,7 @@ class Record:
             }
             for key, item in items_of.items()
         ]
-        with self._writing() as conn:
+        with self.writing() as conn:
             ensure_active(conn, user)
             conn.execute(
                 assessments.insert().values(
@@ -354,9 +354,9 @@ class Record:
             raise RecordError("the item needs a title")
         if severity not in SEVERITIES:
             raise RecordError(f"unknown severity '{severity}': use one of {', '.join(SEVERITIES)}")
-        with self._writing() as conn:
+        with self.writing() as conn:
             ensure_active(conn, user)
-            result = self._assessment(conn, assessment_id)
+            result = self.assessment_row(conn, assessment_id)
             coas = [c["id"] for c in json.loads(result.result)["coas"]]
             if coa and coa not in coas:
                 raise NotFoundError(f"no COA '{coa}' in assessment {assessment_id}: use one of {', '.join(coas)}")
@@ -417,9 +417,9 @@ class Record:
             raise RecordError(f"unknown status '{status}': use one of {', '.join(STATUSES)}")
         if status in NEEDS_NOTE and not note.strip():
             raise RecordError(f"'{status}' needs a note saying why (--note)")
-        with self._writing() as conn:
+        with self.writing() as conn:
             ensure_active(conn, user)
-            self._assessment(conn, assessment_id)
+            self.assessment_row(conn, assessment_id)
             key = self._item_key(conn, assessment_id, key)
             item = conn.execute(
                 sa.select(items).where(items.c.assessment_id == assessment_id, items.c.key == key)
@@ -489,9 +489,9 @@ class Record:
             raise RecordError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
         if decision == "approve_with_conditions" and not conditions.strip():
             raise RecordError("approve_with_conditions needs the conditions (--conditions)")
-        with self._writing() as conn:
+        with self.writing() as conn:
             ensure_active(conn, user)
-            row = self._assessment(conn, assessment_id)
+            row = self.assessment_row(conn, assessment_id)
             coas = [c["id"] for c in json.loads(row.result)["coas"]]
             if decision != "reject" or coa:
                 coa = self._chosen(coa, coas, assessment_id)
@@ -555,7 +555,7 @@ class Record:
     def status(self, assessment_id: str) -> dict[str, Any]:
         """Items by status, each item with its last review, and the latest sign-off with its validity now."""
         with self.engine.connect() as conn:
-            row = self._assessment(conn, assessment_id)
+            row = self.assessment_row(conn, assessment_id)
             rows = conn.execute(
                 sa.select(items).where(items.c.assessment_id == assessment_id).order_by(items.c.coa, items.c.key)
             ).all()
@@ -725,7 +725,7 @@ class Record:
         the recorded ones (another Primum version): an output must show what was reviewed and signed.
         """
         with self.engine.connect() as conn:
-            row = self._assessment(conn, assessment_id)
+            row = self.assessment_row(conn, assessment_id)
             conn.rollback()
         inputs = json.loads(row.inputs)
         changed = [reason for entry in inputs for reason in _input_change(entry)]
@@ -756,8 +756,8 @@ class Record:
 
     def note_release(self, user: User, assessment_id: str, *, output: str, fields: list[str]) -> None:
         """Log in the audit chain that ``user`` took sensitive fields out of the tool, and in which output."""
-        with self._writing() as conn:
-            self._assessment(conn, assessment_id)
+        with self.writing() as conn:
+            self.assessment_row(conn, assessment_id)
             append(
                 conn,
                 self.seal,
@@ -789,11 +789,12 @@ class Record:
 
     def assessment_result(self, assessment_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
-            row = self._assessment(conn, assessment_id)
+            row = self.assessment_row(conn, assessment_id)
             conn.rollback()
         return dict(json.loads(row.result))
 
-    def _assessment(self, conn: Connection, assessment_id: str) -> Any:
+    def assessment_row(self, conn: Connection, assessment_id: str) -> Any:
+        """The assessment's row, or a refusal naming the id and where ids come from."""
         row = conn.execute(sa.select(assessments).where(assessments.c.id == assessment_id)).first()
         if row is None:
             raise NotFoundError(

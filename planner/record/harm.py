@@ -34,7 +34,7 @@ from planner.observed import CalibrationRow, Observation, calibration, observe
 from planner.past_harm import HarmHistory, Lesson, PastHarm
 from planner.record.audit import Entry, append, canonical, now, sha256
 from planner.record.roles import NotAllowedError, NotFoundError, User, ensure_active, require
-from planner.record.store import assessments, harm_records, harm_steps
+from planner.record.store import harm_records, harm_steps
 from planner.record.support import SupportRegister
 from planner.vocabulary import (
     HARM_CONFIDENCE,
@@ -130,13 +130,9 @@ class HarmLog:
         """Take a harm report in, linked to a recorded assessment's COA; returns its id."""
         require(user, "record_harm")
         content = self._checked(report)
-        with self.record._writing() as conn:
+        with self.record.writing() as conn:
             ensure_active(conn, user)
-            row = conn.execute(sa.select(assessments.c.result).where(assessments.c.id == assessment_id)).first()
-            if row is None:
-                raise NotFoundError(
-                    f"no assessment '{assessment_id}' in the record (primum assess PLAN --record prints the id)"
-                )
+            row = self.record.assessment_row(conn, assessment_id)
             content["means"] = _means(json.loads(row.result), report)
             values = {
                 "id": f"HR-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}",
@@ -186,7 +182,7 @@ class HarmLog:
         if status in NEEDS_NOTE and not note.strip():
             raise RecordError(f"'{status}' needs a note saying why (--note)")
         kept = {k: v.strip() for k, v in (details or {}).items() if v and v.strip()}
-        with self.record._writing() as conn:
+        with self.record.writing() as conn:
             ensure_active(conn, user)
             self._harm(conn, harm_id)
             latest = _latest(self._steps(conn, harm_id))
@@ -224,7 +220,7 @@ class HarmLog:
             query = query.where(harm_records.c.assessment_id == assessment_id)
         with self.record.engine.connect() as conn:
             if assessment_id is not None:
-                self.record._assessment(conn, assessment_id)
+                self.record.assessment_row(conn, assessment_id)
             rows = conn.execute(query).all()
             steps = conn.execute(sa.select(harm_steps).order_by(harm_steps.c.id)).all()
             conn.rollback()

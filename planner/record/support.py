@@ -28,7 +28,7 @@ from planner.errors import RecordError
 from planner.past_harm import Support
 from planner.record.audit import Entry, append, canonical, now, sha256
 from planner.record.roles import NotFoundError, User, ensure_active, require
-from planner.record.store import assessments, support_records, support_reviews
+from planner.record.store import support_records, support_reviews
 from planner.vocabulary import SUPPORT_KINDS, SUPPORT_REVIEW_STATUSES
 
 if TYPE_CHECKING:
@@ -77,12 +77,9 @@ class SupportRegister:
             "ends": ends,
             "follow_up_due": _day(given.follow_up_due, "follow-up"),
         }
-        with self.record._writing() as conn:
+        with self.record.writing() as conn:
             ensure_active(conn, user)
-            if conn.execute(sa.select(assessments.c.id).where(assessments.c.id == assessment_id)).first() is None:
-                raise NotFoundError(
-                    f"no assessment '{assessment_id}' in the record (primum assess PLAN --record prints the id)"
-                )
+            self.record.assessment_row(conn, assessment_id)
             values = {
                 "id": f"SU-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}",
                 "assessment_id": assessment_id,
@@ -110,7 +107,7 @@ class SupportRegister:
         if status in ("finding", "finding_closed") and not note.strip():
             raise RecordError(f"'{status}' needs a note saying what was found or how it was closed (--note)")
         due = _day(next_due, "next") if next_due else ""
-        with self.record._writing() as conn:
+        with self.record.writing() as conn:
             ensure_active(conn, user)
             _support(conn, support_id)
             values = {
