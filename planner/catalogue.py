@@ -99,7 +99,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "injuries",
         "mechanism",
         "activity",
-        "distance_m",
         "placed",
         "where",
         "state",
@@ -155,6 +154,7 @@ LABELS = (
     "hours_plan",
     "hours_window",
     "usual_hours",
+    "coarse_place",
     *COMPASS,
 )
 # Evidence values of these fields are words of the catalogue (categories, zones, seasons), translated.

@@ -550,9 +550,8 @@ def _past_harm(trigger: Any, s: Situation, i: int) -> list[Evidence]:
             "mechanism_id": harm.mechanism,
             "activity_id": harm.means,
             "activity": activity or "—",
-            "distance_m": round(n.distance_m, 1),
-            "zone": n.zone,
-            "element": n.element,
+            # Where it fell against this COA's zones: part of what the reviewer reads, so of the item's identity
+            "placed": {"zone": n.zone, "element": n.element, "distance_m": round(n.distance_m, 1)},
             "where": _where(s, n.x, n.y),
             "state_step": harm.step,
             "state_status": harm.status,
@@ -889,8 +888,9 @@ def _harm_words(data: dict[str, Any], lang: str) -> dict[str, str]:
     status = tracking["statuses"][data["state_status"]]
     step = tracking["steps"][data["state_step"]]
     state = step if data["state_step"] == "intake" else tracking["state"].format(step=step, status=status)
-    placed = tracking["placed"][data["zone"]].format(
-        element=data["element"], distance=distance(float(data["distance_m"]), lang)
+    where = data["placed"]
+    placed = tracking["placed"][where["zone"]].format(
+        element=where["element"], distance=distance(float(where["distance_m"]), lang)
     )
     response = data.get("owed_response")
     owed = ""
@@ -921,11 +921,19 @@ def _support_words(data: dict[str, Any], lang: str) -> dict[str, str]:
 
 
 def _coarse(entry: Evidence, coarsen_m: float | None) -> Evidence:
-    nearest = entry.data.get("nearest_m")
-    if not coarsen_m or nearest is None:
+    """Evidence for an output shared outside the mission: a report's distance only to the next whole cell, and
+    a harm record's place withheld to its cell, as the outputs coarsen the positions themselves."""
+    if not coarsen_m:
         return entry
-    within = max(1, math.ceil(float(nearest) / coarsen_m)) * coarsen_m
-    return replace(entry, data={**entry.data, "nearest_m": {"within_m": within}})
+    data = dict(entry.data)
+    nearest = data.get("nearest_m")
+    if nearest is not None:
+        data["nearest_m"] = {"within_m": max(1, math.ceil(float(nearest) / coarsen_m)) * coarsen_m}
+    if "harm" in data and "where" in data:
+        placed = data["placed"]
+        within = math.ceil(float(placed["distance_m"]) / coarsen_m) * coarsen_m
+        data |= {"where": {"coarse_km": coarsen_m / 1000}, "placed": {**placed, "distance_m": within}}
+    return replace(entry, data=data)
 
 
 def _plain(value: Any) -> Any:
@@ -955,6 +963,8 @@ def _word(name: str, value: Any, words: CatalogueFile, lang: str) -> str:
         return place(value, words, lang)
     if isinstance(value, dict) and "usual" in value:
         return f"{value['usual']}, {words.labels['usual_hours']}"
+    if isinstance(value, dict) and "coarse_km" in value:  # a place withheld to its cell in a shared output
+        return words.labels["coarse_place"].format(km=number(float(value["coarse_km"]), lang))
     if isinstance(value, dict) and "within_m" in value:  # a distance coarsened for outputs shared outside
         return f"≤ {distance(float(value['within_m']), lang)}"
     if name.endswith("_m") and isinstance(value, int | float | np.number):

@@ -638,3 +638,40 @@ def test_harm_and_support_reach_every_output_redacted_and_coarsened(
     assert CANARY in brief_html(*from_record(
         record, ident, RedactionSettings(), user=PEOPLE["poc_adviser"], include_sensitive=True
     )[:2])  # fmt: skip
+
+
+def test_p30_is_one_review_only_where_the_lines_read_the_same_and_shared_outputs_withhold_the_place(
+    harm: tuple[Record, HarmLog, str], tmp_path: Path
+) -> None:
+    from world import make_world, polygon  # noqa: PLC0415
+
+    from planner.checklist import render  # noqa: PLC0415
+
+    _, log, ident = harm
+    log.add(PEOPLE["planner"], ident, report(position=tuple(lonlat(800, 550))))
+
+    def cordon(west: int) -> dict[str, Any]:
+        square = polygon((west, 400), (west + 300, 400), (west + 300, 700), (west, 700))
+        return {"id": "cordon-1", "activity": "cordon_search", "outer_m": 100, "geometry": square}
+
+    coas = [
+        {"id": "A", "name": "Near", "elements": [cordon(300)]},
+        {"id": "B", "name": "Farther", "elements": [cordon(100)]},
+    ]
+    (tmp_path / "two").mkdir()
+    plan, layers = open_plan(make_world(tmp_path / "two", plan_extra={"coas": coas}))
+    result = assess(plan, layers, Settings(surface={"margin_m": 300}), history=log.history())
+    texts = {}
+    for r in result.coas:
+        [p30] = [i for i in r.checklist.items if i.rule == "P30"]
+        assert p30.coas == (r.coa.id,)  # 100 m from A's zones, 300 m from B's: two lines, two reviews
+        exact = render(r.checklist, result.catalogue, "en", r.coa.id)
+        shared = render(r.checklist, result.catalogue, "en", r.coa.id, coarsen_m=1000)
+        texts[r.coa.id] = [
+            next(e["text"] for i in page["items"] if i["id"] == "P30" for e in i["evidence"] if e["decided"])
+            for page in (exact, shared)
+        ]
+    assert "100 m from this COA's zones" in texts["A"][0] and "300 m from this COA's zones" in texts["B"][0]
+    assert "36N" in texts["A"][0]  # the place with its MGRS reference, inside the mission
+    assert "somewhere in a 1 km cell (position coarsened)" in texts["A"][1] and "36N" not in texts["A"][1]
+    assert "1 km from this COA's zones" in texts["A"][1]
