@@ -400,7 +400,7 @@ def sample(
 
 def _record(settings: Settings) -> Record:
     from planner.record import Record
-    from planner.record.store import store_url
+    from planner.record.location import store_url
 
     key, anchor = settings.record.audit_key, settings.record.audit_anchor
     return Record.open(
@@ -413,11 +413,10 @@ def _record(settings: Settings) -> Record:
 def _harm_history(settings: Settings, store: Record | None) -> HarmHistory:
     """This force's past harm from the record in use; none read (unknown, not none) when there is no record."""
     from planner.past_harm import HarmHistory
-    from planner.record.store import store_url
+    from planner.record.location import exists, store_url
 
     if store is None:
-        url = store_url(settings.record.db, settings.record.data_dir)
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        if not exists(store_url(settings.record.db, settings.record.data_dir)):
             return HarmHistory()
         store = _record(settings)
     from planner.record.harm import HarmLog

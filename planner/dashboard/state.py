@@ -28,7 +28,7 @@ from planner.past_harm import HarmHistory
 from planner.plan import check_plan_in_layers, load_plan
 from planner.record import Record, User
 from planner.record.harm import HarmLog
-from planner.record.store import store_url
+from planner.record.location import store_url
 from planner.redaction import Redaction
 from planner.settings import Settings, load_settings
 from planner.uploads import check_confined

@@ -3,15 +3,12 @@
 An embedded SQLite file by default (WAL mode, a full fsync on commit, every write transaction taken with
 ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way), or any SQLAlchemy URL such as
 PostgreSQL for a shared mission server. The schema is created and upgraded by Alembic migrations
-(``planner/migrations``), never by ``create_all``, so an upgrade keeps every record.
-
-Where the store is: ``PRIMUM_DB`` (a URL or a file path), else ``[record] db`` in the settings, else
-``primum.db`` in ``[record] data_dir`` (default ``~/.local/share/primum``).
+(``planner/record/migrations``), never by ``create_all``, so an upgrade keeps every record. Where the store is
+is said by ``planner.record.location``.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from contextlib import closing
 from importlib import resources
@@ -178,17 +175,6 @@ chain_head = sa.Table(
 )
 
 GENESIS = "0" * 64
-
-
-def store_url(db: str | None = None, data_dir: str | None = None) -> str:
-    """The store's SQLAlchemy URL: ``PRIMUM_DB``, else ``db``, else ``primum.db`` in ``data_dir``."""
-    chosen = os.environ.get("PRIMUM_DB") or db
-    if not chosen:
-        folder = Path(data_dir or "~/.local/share/primum").expanduser()
-        chosen = str(folder / "primum.db")
-    if "://" in chosen:
-        return chosen
-    return f"sqlite:///{Path(chosen).expanduser().resolve()}"
 
 
 def open_store(url: str) -> Engine:
