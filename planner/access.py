@@ -685,8 +685,41 @@ class _Cells:
 
     def of_edge(self, graph: RoadGraph, edge: int) -> np.ndarray:
         if edge not in self.by_edge:
-            self.by_edge[edge] = self.touched(graph.geometry[edge])
+            self.by_edges(graph, np.array([edge]))
         return self.by_edge[edge]
+
+    def people_on(self, cells_of: list[np.ndarray]) -> np.ndarray:
+        """People in each group of cells, summed in one pass."""
+        sizes = np.array([found.size for found in cells_of], dtype=int)
+        flat = np.concatenate(cells_of) if cells_of else np.array([], dtype=int)
+        owner = np.repeat(np.arange(len(cells_of)), sizes)
+        return np.bincount(owner, weights=self.people[flat], minlength=len(cells_of))
+
+    def by_edges(self, graph: RoadGraph, edges: np.ndarray) -> list[np.ndarray]:
+        """The cells each of ``edges`` touches; the pieces not seen before are found in one spatial query of the
+        grid cells under their common bounds, not one box test per piece."""
+        missing = np.array(sorted({int(e) for e in edges} - self.by_edge.keys()), dtype=int)
+        if missing.size:
+            shapes = graph.geometry[missing]
+            west, south, east, north = shapely.total_bounds(shapes)
+            c0 = max(math.floor((west - self.west) / self.cell_m), 0)
+            c1 = min(math.floor((east - self.west) / self.cell_m), self.cols - 1)
+            r0 = max(math.floor((self.north - north) / self.cell_m), 0)
+            r1 = min(math.floor((self.north - south) / self.cell_m), self.rows - 1)
+            found: list[np.ndarray] = [np.array([], dtype=int)] * missing.size
+            if c0 <= c1 and r0 <= r1:
+                grid_r, grid_c = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
+                rr, cc = grid_r.ravel(), grid_c.ravel()
+                x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
+                boxes = shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0)
+                piece, cell = shapely.STRtree(boxes).query(shapes, predicate="intersects")
+                flat = rr * self.cols + cc
+                order = np.lexsort((flat[cell], piece))
+                piece, cell = piece[order], flat[cell][order]
+                starts = np.searchsorted(piece, np.arange(missing.size + 1))
+                found = [cell[starts[i] : starts[i + 1]] for i in range(missing.size)]
+            self.by_edge.update(zip(missing.tolist(), found, strict=True))
+        return [self.by_edge[int(e)] for e in edges]
 
 
 def _people_along(cells: _Cells, shapes: list[BaseGeometry]) -> float:
@@ -699,7 +732,7 @@ def _people_on_edges(cells: _Cells, graph: RoadGraph, edges: list[int] | np.ndar
     """People in the cells a path's road pieces touch (each cell once), from the pieces' shared cells."""
     if len(edges) == 0:
         return 0.0
-    return float(cells.people[np.unique(np.concatenate([cells.of_edge(graph, int(e)) for e in edges]))].sum())
+    return float(cells.people[np.unique(np.concatenate(cells.by_edges(graph, np.asarray(edges))))].sum())
 
 
 def _option(
@@ -742,7 +775,7 @@ def _alternatives(
     near = open_edges[shapely.intersects(graph.geometry[open_edges], corridor)]
     if near.size == 0:
         return []
-    along = np.array([cells.people[cells.of_edge(graph, int(e))].sum() for e in near])
+    along = cells.people_on(cells.by_edges(graph, near))
     cost = graph.edges.time_s[near].astype(float) * (1 + along / settings.route_people_scale)
     # Between two junctions only the cheapest of parallel pieces counts
     u, v = graph.edges.u[near], graph.edges.v[near]
