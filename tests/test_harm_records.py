@@ -94,6 +94,7 @@ def test_the_witness_and_reporter_leave_the_record_only_when_asked_for(harm: tup
         ({"element": "lz-9"}, "no element 'lz-9' in COA A"),
         ({"mechanism": "fire"}, "unknown mechanism 'fire': use one of blast"),
         ({"origin": "rumour"}, "unknown source 'rumour'"),
+        ({"means": "airstrike"}, "unknown means 'airstrike': use an activity of the effects table"),
         ({"confidence": "sure"}, "unknown confidence"),
         ({"at": "2025-06-01T09:30"}, "has no time zone: add it"),
         ({"at": "01/06/2025"}, "is not an ISO time"),

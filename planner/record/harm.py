@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from planner.effects import MECHANISMS
+from planner.effects import MECHANISMS, load_effects_table
 from planner.errors import RecordError
 from planner.observed import CalibrationRow, Observation, calibration, observe
 from planner.past_harm import HarmHistory, Lesson, PastHarm
@@ -364,6 +364,13 @@ def _means(result: dict[str, Any], report: HarmReport) -> str:
         raise NotFoundError(
             f"no element '{report.element}' in COA {report.coa}: use one of {', '.join(elements)}, or leave it out"
         )
+    if report.means:
+        # An activity of the assessment's plan, or one of Primum's built-in activities
+        known = {e["activity"] for coa in result["coas"] for e in coa["elements"]}
+        known |= set(load_effects_table().activities)
+        if report.means not in known:
+            examples = ", ".join(sorted(known)[:6])
+            raise RecordError(f"unknown means '{report.means}': use an activity of the effects table, e.g. {examples}")
     return report.means or elements.get(report.element, "")
 
 
