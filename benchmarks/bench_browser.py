@@ -1,0 +1,169 @@
+"""What a user waits for in the dashboard, measured in a real browser (Debian's Chromium, headless).
+
+    python benchmarks/bench_browser.py            # 5 new sessions on the sample, medians
+
+Starts the dashboard on loopback over a copy of the sample (its cache warmed by one visit first, as on a
+server already in use), then for each run opens a new browser session on the map and measures, from the
+click to the page at rest again (Streamlit's running indicator gone, what the change shows on screen):
+
+- first map: from opening the page to the map's canvas drawn (target: 3 s);
+- change of COA on the map (target 0.5 s), timed in the page from the click to the end of the rerun;
+- heatmap switched on (target 0.5 s);
+- an adviser's review saved on the checklist page (target 0.5 s).
+
+Nothing is asserted: the numbers are printed with their targets, for the closing note of a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from planner.assess import assess  # noqa: E402
+from planner.plan import open_plan  # noqa: E402
+from planner.record import Record  # noqa: E402
+
+PASSWORD = "correct horse battery"
+FLAGS = ["--no-sandbox", "--disable-background-networking", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    for name in ("scenarios", "layers", "data/sample"):
+        shutil.copytree(ROOT / name, folder / name)
+    settings = folder / "mission.toml"
+    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\n')
+    env = {**os.environ, "PRIMUM_DB": str(folder / "record.db"), "PRIMUM_SETTINGS": str(settings)}
+    port = _port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    raise SystemExit("the dashboard did not start")
+
+
+WATCH = """() => {
+    window.__ran = false; window.__done = null;
+    const app = document.querySelector('[data-testid="stApp"]');
+    new MutationObserver(() => {
+        const state = app.getAttribute('data-test-script-state');
+        if (state === 'running') { window.__ran = true; }
+        else if (window.__ran && window.__done === null) { window.__done = performance.now(); }
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    return performance.now();
+}"""
+
+
+def _rerun(page: Page, action: Callable[[], None]) -> float:
+    """Seconds from ``action`` to the end of the rerun it causes, timed by the page itself (the app's script
+    state going from running back to rest), so that no polling interval is counted."""
+    start = float(page.evaluate(WATCH))
+    action()
+    page.wait_for_function("window.__done !== null", timeout=120_000)
+    return (float(page.evaluate("window.__done")) - start) / 1000
+
+
+def _at_rest(page: Page) -> None:
+    """Wait until Streamlit has finished the rerun the last action started."""
+    status = page.get_by_test_id("stStatusWidget")
+    with contextlib.suppress(PlaywrightTimeout):  # a rerun shorter than a frame never shows the indicator
+        status.wait_for(state="visible", timeout=1_000)
+    status.wait_for(state="hidden", timeout=120_000)
+
+
+def _timed(action: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, float, float, float]:
+    """One new session: the first map, a COA changed, the heatmap on, then an adviser's review of ``key``."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    first = _timed(lambda: (page.goto(url + "/map"), page.locator("canvas").first.wait_for()))
+    _at_rest(page)
+    coa = _rerun(page, page.get_by_text("B", exact=True).first.click)
+    heat = _rerun(page, page.get_by_text("Heatmap").first.click)
+    page.get_by_role("link", name="Sign in").click()
+    page.locator(".st-key-signin_name input").fill("adviser-1")
+    page.locator(".st-key-signin_password input").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as adviser-1").first.wait_for(timeout=60_000)
+    page.get_by_role("link", name="Checklist review").click()
+    page.get_by_text(key, exact=False).first.click()  # open the item
+    _at_rest(page)
+    item = page.get_by_test_id("stExpander").filter(has_text=key).first
+    item.get_by_label("Note").fill(f"checked in run {run}")
+    save = item.get_by_role("button", name="Save")
+    saved = _rerun(page, save.click)
+    page.context.close()
+    return first, coa, heat, saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("needs Debian's chromium (apt-get install chromium)")
+    with tempfile.TemporaryDirectory() as folder:
+        record = Record.open(f"sqlite:///{Path(folder) / 'record.db'}")
+        admin = record.add_user(None, "admin-1", "admin", PASSWORD)
+        planner = record.add_user(admin, "planner-1", "planner", PASSWORD)
+        record.add_user(admin, "adviser-1", "poc_adviser", PASSWORD)
+        process, url = _serve(Path(folder))
+        plan, layers = open_plan(Path(folder) / "scenarios" / "sample.yaml")
+        ident = record.record_assessment(planner, assess(plan, layers))
+        keys = [i["key"] for i in record.status(ident)["items"]]
+        times: dict[str, list[float]] = {"first map": [], "COA changed": [], "heatmap on": [], "review saved": []}
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+                for run in range(runs + 1):  # the first visit warms the server's caches: not counted
+                    measured = _session(browser, url, keys[run % len(keys)], run)
+                    if run:
+                        for name, value in zip(times, measured, strict=True):
+                            times[name].append(value)
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    targets = {"first map": 3.0, "COA changed": 0.5, "heatmap on": 0.5, "review saved": 0.5}
+    print(f"{'what the user waits for':<26} {'median':>8} {'min':>7} {'max':>7}  target")
+    for name, values in times.items():
+        median = statistics.median(values)
+        verdict = "ok" if median <= targets[name] else "OVER"
+        print(f"{name:<26} {median:7.2f}s {min(values):6.2f}s {max(values):6.2f}s  <= {targets[name]} s  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
