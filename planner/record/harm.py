@@ -240,10 +240,9 @@ class HarmLog:
         """What the next assessment learns: every harm record not found untrue, with its state, what is still
         owed and its lessons (never the witness's or reporter's names); and the support register."""
         found = []
-        for harm in self.records():
+        standing = [h for h in self.records() if not _refuted({s["step"]: s for s in h["steps"]})]
+        for harm in standing:
             latest = {s["step"]: s for s in harm["steps"]}
-            if _refuted(latest):
-                continue
             assessed = latest.get("assessment", {}).get("details", {})
             lessons = (
                 (
@@ -281,8 +280,7 @@ class HarmLog:
                 )
             )
         url = self.record.engine.url.render_as_string(hide_password=True)
-        harms = [h for h in self.records() if not _refuted({s["step"]: s for s in h["steps"]})]
-        return HarmHistory(url, tuple(found), SupportRegister(self.record).support(harms))
+        return HarmHistory(url, tuple(found), SupportRegister(self.record).support(standing))
 
     def observed(self, assessment_id: str) -> list[Observation]:
         """The harm recorded after ``assessment_id`` beside what its estimate and checklist said, except harm
