@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import shapely
 import shapely.geometry
+from pyproj import Transformer
 
 from planner import __version__
 from planner.access import Access, RouteOption, access
@@ -22,8 +23,9 @@ from planner.catalogue import BASE_LANGUAGE, Catalogue, load_catalogue
 from planner.checklist import Checklist, Situation, evaluate, render, share
 from planner.effects import EffectsTable, Zone, element_zone, load_effects_table
 from planner.exposure import Exposure, ZoneFigures, exposure
-from planner.geo import working_crs
+from planner.geo import WGS84, working_crs
 from planner.harm import HarmEstimate, Range, estimate_harm, people_present
+from planner.layers._table import Area
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.past_harm import HarmHistory
@@ -106,6 +108,7 @@ class Assessment:
                         "sha256": layer.sha256,
                         "as_of": layer.as_of.isoformat() if layer.as_of else None,
                     }
+                    | ({"read_within": list(area)} if (area := getattr(layer, "area", None)) else {})
                     for layer in self.layerset
                 ],
                 "layerset": str(self.layerset.path),
@@ -392,6 +395,21 @@ def _route_dict(option: RouteOption | None) -> dict[str, Any] | None:
 def effects_zones(plan: Plan, effects: EffectsTable, crs: Any) -> dict[str, list[Zone]]:
     """Step 1: the core and outer zone of every element, per COA, in the working CRS."""
     return {coa.id: [element_zone(element, effects, crs) for element in coa.elements] for coa in plan.coas}
+
+
+def reading_area(plan: Plan, settings: Settings | None = None, effects: EffectsTable | None = None) -> Area:
+    """The box (degrees) of layer data an assessment of ``plan`` can ask for: every outer zone, plus the risk
+    surface's margin and a cell for its snapping, plus the margin the road network is built over, plus a
+    kilometre to spare. ``load_layerset(area=...)`` reads roads only there."""
+    settings = settings or Settings()
+    effects = effects or load_effects_table(plan.effects_table)
+    crs = plan_crs(plan)
+    outer = [zone.outer for zones in effects_zones(plan, effects, crs).values() for zone in zones]
+    margin = settings.surface.margin_m + settings.surface.cell_m + settings.access.margin_m + 1_000.0
+    west, south, east, north = shapely.union_all(outer).buffer(margin, quad_segs=2).envelope.bounds
+    to_degrees = Transformer.from_crs(crs, WGS84, always_xy=True)
+    west, south, east, north = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)
+    return float(west), float(south), float(east), float(north)
 
 
 def plan_crs(plan: Plan) -> Any:

@@ -233,7 +233,7 @@ def assess(
     catalogue = load_catalogue(settings.checklist.catalogue)
     catalogue.language(lang)  # an unknown language is an input error before any work is done
     store, user = _signed_in(settings, as_user) if record else (None, None)
-    plan, layerset = open_plan(plan_path, settings.limits)
+    plan, layerset = open_plan(plan_path, settings.limits, settings=settings)
     history = _harm_history(settings, store)
     assessment = run_assessment(plan, layerset, settings, catalogue=catalogue, history=history)
     result = assessment.to_dict(lang)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
@@ -266,6 +266,7 @@ def build_graph(
     west, south, east, north = bounds
     margin = settings.margin_m
     area = shapely.box(west - margin, south - margin, east + margin, north + margin)
+    _check_read_area(layer, crs, area)
     key = ("road_graph", CRS.from_user_input(crs).to_string(), season, settings.model_dump_json(), area.wkb)
     cached = layer.derived.get(key)
     if cached is not None:
@@ -283,6 +284,26 @@ def build_graph(
     )
     layer.derived[key] = graph
     return graph
+
+
+def _check_read_area(layer: VectorLayer, crs: CRS, area: shapely.Polygon) -> None:
+    """A layer read for one study area cannot answer for another: roads beyond it would be missing, and a
+    network missing them would look cut off. Refused, never answered short."""
+    if layer.area is None:
+        return
+    to_degrees = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    west, south, east, north = area.bounds
+    needed = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)
+    if not shapely.box(*layer.area).contains(shapely.box(*needed)):
+        raise ValueError(
+            f"the roads of '{layer.id}' were read for another study area ({_box_text(layer.area)}) than this "
+            f"assessment needs ({_box_text(needed)}): read the layer set again for this plan"
+        )
+
+
+def _box_text(box: tuple[float, float, float, float]) -> str:
+    west, south, east, north = box
+    return f"{west:.3f}..{east:.3f} E, {south:.3f}..{north:.3f} N"
 
 
 def graph_from_lines(

@@ -46,7 +46,7 @@ from planner.errors import Collector, InputError
 from planner.geo import WGS84, CoordinateError, parse_position, to_mgrs
 from planner.layers.manifest import LayerSet, load_layerset
 from planner.opening import safe_layer_file
-from planner.settings import LimitsSettings
+from planner.settings import LimitsSettings, Settings
 
 POSITION_FIX = "write it as [lon, lat], an MGRS reference (36NUF1234567890) or 4.86N 31.59E"
 
@@ -450,10 +450,19 @@ def _layer_boxes(layerset: LayerSet) -> list[tuple[float, float, float, float]]:
     return boxes
 
 
-def open_plan(path: str | Path, limits: LimitsSettings | None = None) -> tuple[Plan, LayerSet]:
-    """Load a plan and the layer set it names, and check that they fit together."""
+def open_plan(
+    path: str | Path, limits: LimitsSettings | None = None, *, settings: Settings | None = None
+) -> tuple[Plan, LayerSet]:
+    """Load a plan and the layer set it names, and check that they fit together.
+
+    The roads are read over this plan's study area only (``assess.reading_area`` with ``settings``, the ones
+    the assessment will use): the layer set is for assessing this plan, not another.
+    """
+    from planner.assess import reading_area  # noqa: PLC0415 (the assessment imports this module)
+
     plan = load_plan(path, limits=limits)
-    layerset = load_layerset(plan.layers_path, limits=limits)
+    area = reading_area(plan, settings)
+    layerset = load_layerset(plan.layers_path, limits=limits or (settings.limits if settings else None), area=area)
     check_plan_in_layers(plan, layerset)
     return plan, layerset
 

@@ -5,6 +5,11 @@ columns), FlatGeobuf, and tables with latitude/longitude columns or a WKT column
 ODS and the UCDP API's JSON (see :mod:`planner.layers.tabular`; HXL tag rows included). The result keeps the
 source columns plus ``source_row``, the row as a user finds it in the file (the CSV line or spreadsheet row,
 or the feature number counting from 1).
+
+A reader given an ``area`` (a box in degrees) keeps only the features whose extent meets it, so the cost of a
+national layer follows the study area: a GeoPackage, shapefile or FlatGeobuf is read through its spatial index,
+any other file is read whole and filtered before any row is parsed further. Feature numbers stay those of the
+whole file.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from planner.errors import Collector, DataIOError, rows_text
@@ -49,6 +54,9 @@ LON_NAMES = (
 LAT_SUFFIXES = ("/latitude", "_latitude", " latitude")
 LON_SUFFIXES = ("/longitude", "_longitude", " longitude")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "geom_wkt")
+# Formats whose features GDAL finds through a spatial index, and whose feature ids give the feature's number
+INDEXED_SUFFIXES = {".gpkg", ".shp", ".fgb"}
+Area = tuple[float, float, float, float]  # west, south, east, north in degrees (EPSG:4326)
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class Table:
     source_crs: CRS
     decimal: str = "."
     read_as: dict[str, str] = field(default_factory=dict)
+    area: Area | None = None  # the box (degrees) the features were read through; None: the whole file
 
     def numbers(self, column: str) -> tuple[pd.Series, pd.Series]:
         """A column's numbers (with the file's decimal mark) and the mask of cells that are not numbers."""
@@ -131,16 +140,17 @@ def find_suffixed(columns: Sequence[str], suffixes: Sequence[str]) -> str | None
     return found[0] if len(found) == 1 else None
 
 
-def read_table(path: Path, options: TableOptions, problems: Collector) -> Table | None:
+def read_table(path: Path, options: TableOptions, problems: Collector, area: Area | None = None) -> Table | None:
     """Read ``path``; add every problem found to ``problems`` and return None if the file is unusable.
 
-    Rows in ``problems.skip_rows`` (found unreadable by an earlier reading) are left out.
+    Rows in ``problems.skip_rows`` (found unreadable by an earlier reading) are left out; with ``area``, so are
+    the features whose extent lies wholly outside it (they are neither parsed nor checked).
     """
     suffix = path.suffix.lower()
     if is_table_file(path):
-        table = _read_rows(path, options, problems)
+        table = _read_rows(path, options, problems, area)
     elif suffix in VECTOR_SUFFIXES:
-        table = _read_vector(path, options, problems)
+        table = _read_vector(path, options, problems, area)
     else:
         problems.add(
             "",
@@ -154,12 +164,7 @@ def read_table(path: Path, options: TableOptions, problems: Collector) -> Table 
 
 def _vector_frame(path: Path, options: TableOptions) -> gpd.GeoDataFrame:
     """The features of a vector file; every folder of a KML or KMZ (its folder in a ``folder`` column)."""
-    uri = str(path)
-    if path.suffix.lower() == ".zip":
-        uri = f"/vsizip/{path}"
-    elif path.suffix.lower() == ".kmz":
-        # The KML inside, read as KML: read as a KMZ, GDAL's LIBKML drops every ExtendedData column
-        uri = f"/vsizip/{path}/{_kmz_document(path)}"
+    uri = _uri(path)
     with warnings.catch_warnings():
         # GDAL warns about things like non-closed rings through Python warnings; the checks below
         # report each of them as a problem of the row, so the raw warning adds nothing.
@@ -175,6 +180,72 @@ def _vector_frame(path: Path, options: TableOptions) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
+def _uri(path: Path) -> str:
+    uri = str(path)
+    if path.suffix.lower() == ".zip":
+        uri = f"/vsizip/{path}"
+    elif path.suffix.lower() == ".kmz":
+        # The KML inside, read as KML: read as a KMZ, GDAL's LIBKML drops every ExtendedData column
+        uri = f"/vsizip/{path}/{_kmz_document(path)}"
+    return uri
+
+
+def _indexed_frame(path: Path, options: TableOptions, area: Area) -> gpd.GeoDataFrame | None:
+    """The features of an indexed file whose extent meets ``area``, read through its spatial index, with
+    ``source_row`` their number in the whole file; None when the file cannot say its CRS or its numbering
+    (then it is read whole)."""
+    uri = _uri(path)
+    info = pyogrio.read_info(uri, layer=options.layer)
+    crs = info["crs"] or options.crs
+    if crs is None:
+        return None
+    first = _first_fid(path, uri, options.layer, info)
+    if first is None:
+        return None
+    bbox = _area_in(area, CRS.from_user_input(crs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        frame = gpd.read_file(uri, layer=options.layer, engine="pyogrio", bbox=bbox, fid_as_index=True)
+    # In the file's order (an index returns them in its own)
+    frame = frame.sort_index(kind="stable")
+    numbers = np.asarray(frame.index, dtype=np.int64) - first + 1
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "source_row", numbers)
+    return frame
+
+
+def _first_fid(path: Path, uri: str, layer: str | None, info: dict[str, Any]) -> int | None:
+    """The id of a file's first feature, when ids count its features one by one (so a feature's number is
+    its id less this, plus one): always so for shapefiles and FlatGeobuf (from 0); for a GeoPackage, when its
+    ids run without gaps; otherwise None."""
+    if path.suffix.lower() in {".shp", ".fgb"}:
+        return 0
+    fid = info.get("fid_column") or "fid"
+    name = layer or str(pyogrio.list_layers(uri)[0, 0])
+    span = pyogrio.read_dataframe(
+        uri, sql=f'SELECT MIN("{fid}") AS lo, MAX("{fid}") AS hi, COUNT(*) AS n FROM "{name}"', read_geometry=False
+    )
+    low, high, count = (int(span[c].iloc[0]) if pd.notna(span[c].iloc[0]) else 0 for c in ("lo", "hi", "n"))
+    return low if high - low + 1 == count else None
+
+
+def _area_in(area: Area, crs: CRS) -> Area:
+    """``area`` (degrees) as a box in ``crs`` that holds all of it (edges densified: a projected edge bends)."""
+    if crs.is_geographic and crs.equals(CRS.from_user_input(WGS84), ignore_axis_order=True):
+        return area
+    transformer = Transformer.from_crs(WGS84, crs, always_xy=True)
+    west, south, east, north = transformer.transform_bounds(*area, densify_pts=21)
+    return float(west), float(south), float(east), float(north)
+
+
+def _outside(frame: gpd.GeoDataFrame, area: Area, crs: CRS) -> np.ndarray:
+    """Rows whose geometry's extent lies wholly outside ``area``; rows with no geometry are kept, for the
+    checks to report."""
+    west, south, east, north = _area_in(area, crs)
+    bounds = shapely.bounds(frame.geometry.to_numpy())  # NaN for missing or empty: compares False, kept
+    return (bounds[:, 0] > east) | (bounds[:, 2] < west) | (bounds[:, 1] > north) | (bounds[:, 3] < south)
+
+
 def _kmz_document(path: Path) -> str:
     """The KML a KMZ opens with: ``doc.kml`` by convention, else its first KML (the content check found one)."""
     with zipfile.ZipFile(path) as archive:
@@ -182,13 +253,18 @@ def _kmz_document(path: Path) -> str:
     return "doc.kml" if "doc.kml" in kmls else sorted(kmls, key=lambda n: (n.count("/"), n))[0]
 
 
-def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Table | None:
+def _read_vector(path: Path, options: TableOptions, problems: Collector, area: Area | None) -> Table | None:
     try:
-        frame = _vector_frame(path, options)
+        frame = None
+        if area is not None and path.suffix.lower() in INDEXED_SUFFIXES:
+            frame = _indexed_frame(path, options, area)
+        if frame is None:
+            frame = _vector_frame(path, options).reset_index(drop=True)
+            frame.insert(0, "source_row", np.arange(1, len(frame) + 1))
+            if area is not None and frame.crs is not None:
+                frame = frame[~_outside(frame, area, CRS.from_user_input(frame.crs))].reset_index(drop=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise DataIOError(f"{path}: cannot be read as a vector file ({exc})") from exc
-    frame = frame.reset_index(drop=True)
-    frame.insert(0, "source_row", np.arange(1, len(frame) + 1))
     problems.rows_read = len(frame)
     if problems.skip_rows:
         frame = frame[~frame["source_row"].isin(problems.skip_rows)].reset_index(drop=True)
@@ -223,7 +299,7 @@ def _read_vector(path: Path, options: TableOptions, problems: Collector) -> Tabl
     _check_geometries(frame, problems, row_label="feature", degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
-    return Table(frame.to_crs(WGS84), {}, source_crs, read_as={"format": path.suffix.lower()[1:]})
+    return Table(frame.to_crs(WGS84), {}, source_crs, read_as={"format": path.suffix.lower()[1:]}, area=area)
 
 
 def _declared_crs(text: str | None, problems: Collector) -> CRS | None:
@@ -236,7 +312,7 @@ def _declared_crs(text: str | None, problems: Collector) -> CRS | None:
         return None
 
 
-def _read_rows(path: Path, options: TableOptions, problems: Collector) -> Table | None:
+def _read_rows(path: Path, options: TableOptions, problems: Collector, area: Area | None) -> Table | None:
     rows = read_rows(
         path, problems, sep=options.sep, decimal=options.decimal, encoding=options.encoding, sheet=options.sheet
     )
@@ -291,10 +367,12 @@ def _read_rows(path: Path, options: TableOptions, problems: Collector) -> Table 
     if geometry is None:
         return None
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=source_crs)
+    if area is not None:
+        gdf = gdf[~_outside(gdf, area, source_crs)].reset_index(drop=True)
     _check_geometries(gdf, problems, row_label=label, degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
-    return Table(gdf.to_crs(WGS84), hxl, source_crs, rows.decimal, rows.read_as)
+    return Table(gdf.to_crs(WGS84), hxl, source_crs, rows.decimal, rows.read_as, area)
 
 
 def hxl_column(hxl: dict[str, str], tag: str) -> str | None:

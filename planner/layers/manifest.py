@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ READERS: dict[str, Callable[..., LayerInfo | None]] = {
     "admin": read_admin,
     "population_table": read_population_table,
 }
+# Layers an assessment reads through its study area only (``load_layerset(area=...)``)
+AREA_KINDS = {"roads"}
 # Point layers checked against the area: a point this far beyond the population raster's extent (in
 # degrees, at least, or half the extent's size) is probably a wrong coordinate.
 OUTSIDE_MARGIN_DEG = 0.25
@@ -140,11 +143,15 @@ def load_layerset(
     on_layer: Callable[[str, int, int], None] | None = None,
     *,
     limits: LimitsSettings | None = None,
+    area: tuple[float, float, float, float] | None = None,
 ) -> LayerSet:
     """Read a manifest and every layer it names; raise one InputError with every problem found.
 
     ``on_layer(layer_id, number, count)`` is called as each layer starts to be read (progress for people);
-    ``limits`` (the mission's ``[limits]``) bound what a layer may hold.
+    ``limits`` (the mission's ``[limits]``) bound what a layer may hold. With ``area`` (degrees, the study
+    area of one assessment: see ``assess.reading_area``), roads are read only there: a national road network
+    costs what the study area holds. Every other layer is read whole, as reports naming a force count wherever
+    they happened and the nearest hospital may lie far away.
     """
     limits = limits or LimitsSettings()
     path = Path(path).resolve()  # stored resolved, like every layer it names
@@ -175,7 +182,7 @@ def load_layerset(
     for number, (layer_id, layer_spec) in enumerate(spec.layers.items(), start=1):
         if on_layer is not None:
             on_layer(layer_id, number, len(spec.layers))
-        layer, collector = _read_layer(layer_id, layer_spec, resolved[layer_id])
+        layer, collector = _read_layer(layer_id, layer_spec, resolved[layer_id], area)
         if layer is not None:
             _within_limits(layer, limits, collector)
         problems.extend(collector.problems)
@@ -197,12 +204,17 @@ def load_layerset(
     return layerset
 
 
-def _read_layer(layer_id: str, spec: Any, file: Path) -> tuple[LayerInfo | None, Collector]:
+def _read_layer(
+    layer_id: str, spec: Any, file: Path, area: tuple[float, float, float, float] | None = None
+) -> tuple[LayerInfo | None, Collector]:
     """Read one layer; a few unreadable rows (a line cut short, a value that is no number or date) are
     dropped and listed, and the layer read without them, unless more than ``max_bad_rows`` of it fails."""
     source = f"{file} (layer '{layer_id}')"
     collector = Collector(source)
-    layer = READERS[spec.kind](layer_id, spec, file, collector)
+    reader = READERS[spec.kind]
+    if area is not None and spec.kind in AREA_KINDS:
+        reader = partial(reader, area=area)
+    layer = reader(layer_id, spec, file, collector)
     bad = sorted({row for p in collector.problems for row in p.rows})
     if not collector.problems or not all(p.rows for p in collector.problems):
         return layer, collector
@@ -220,7 +232,7 @@ def _read_layer(layer_id: str, spec: Any, file: Path) -> tuple[LayerInfo | None,
         )
         return None, collector
     retry = Collector(source, skip_rows=frozenset(bad))
-    layer = READERS[spec.kind](layer_id, spec, file, retry)
+    layer = reader(layer_id, spec, file, retry)
     if layer is not None and not retry.problems:
         for problem in collector.problems:
             layer.dropped.append(Dropped(problem.rows, f"{problem.message} ({problem.fix})"))

@@ -164,6 +164,9 @@ class VectorLayer(LayerInfo):
     # How the file was read (format, encoding, separator, decimal mark, sheet, date order of each date
     # column), so a user can see that a French Excel CSV was read as one
     read_as: dict[str, str] = field(default_factory=dict)
+    # The box (west, south, east, north in degrees) the layer was read through, for an assessment of one
+    # study area; None when the whole file was read. Nothing beyond it may be asked of the layer.
+    area: tuple[float, float, float, float] | None = None
     _projected: dict[str, ProjectedIndex] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Things built from the layer and reused across assessments (road graphs), keyed by what they depend on.
@@ -207,6 +210,8 @@ class VectorLayer(LayerInfo):
             "source_crs": self.source_crs,
             "bounds": self.bounds,
         }
+        if self.area is not None:
+            details["read_within"] = list(self.area)
         for column, key in (
             ("category", "by_category"),
             ("kind", "by_kind"),

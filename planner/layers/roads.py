@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
+from planner.layers._table import Area, TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.model import Dropped, Flag, VectorLayer
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, RoadsSpec
 
@@ -42,8 +42,11 @@ LINE_TYPES = {"LineString", "MultiLineString"}
 CLASS_COLUMNS = ("highway", "class", "fclass", "road_class")
 
 
-def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions.of(spec, degenerate_lines_ok=True), problems)
+def read_roads(
+    layer_id: str, spec: RoadsSpec, path: Path, problems: Collector, area: Area | None = None
+) -> VectorLayer | None:
+    """The road pieces of ``path``; with ``area``, only those whose extent meets it (see ``read_table``)."""
+    table = read_table(path, TableOptions.of(spec, degenerate_lines_ok=True), problems, area)
     if table is None:
         return None
     frame = table.frame
@@ -108,6 +111,7 @@ def read_roads(layer_id: str, spec: RoadsSpec, path: Path, problems: Collector) 
         frame=out[COLUMNS],
         source_crs=table.source_crs.to_string(),
         read_as=table.read_as,
+        area=table.area,
     )
     # A line of zero length joins nothing and would only add a node; it is dropped and said so.
     # In degrees (the frame is EPSG:4326): 1e-7° is about a centimetre, and no projection is needed to say so.

@@ -738,11 +738,17 @@ class Record:
         plan_path = next(Path(e["path"]) for e in inputs if e["kind"] == "plan")
         # The assessment machinery is loaded only by the commands that assess (start-up of the others)
         from planner.assess import assess  # noqa: PLC0415
+        from planner.layers.manifest import load_layerset  # noqa: PLC0415
         from planner.past_harm import HarmHistory  # noqa: PLC0415
-        from planner.plan import open_plan  # noqa: PLC0415
+        from planner.plan import check_plan_in_layers, load_plan  # noqa: PLC0415
 
         settings = Settings.model_validate(json.loads(row.settings))
-        plan, layerset = open_plan(plan_path, settings.limits)
+        plan = load_plan(plan_path, limits=settings.limits)
+        # Read as when it was recorded: roads over the study area it names, or whole
+        areas = [tuple(e["read_within"]) for e in recorded["provenance"]["layers"] if e.get("read_within")]
+        area = areas[0] if areas else None
+        layerset = load_layerset(plan.layers_path, limits=settings.limits, area=area)
+        check_plan_in_layers(plan, layerset)
         # The same past harm as when it was recorded: harm recorded since belongs to the next assessment
         history = HarmHistory.from_dict(recorded["provenance"].get("past_harm"))
         rebuilt = assess(plan, layerset, settings, history=history)
