@@ -75,3 +75,11 @@ def test_a_day_first_acled_export_gives_the_right_ages_and_an_ambiguous_one_name
     spec["date_format"] = "%d/%m/%Y"
     (tmp_path / "m.yaml").write_text(yaml.safe_dump({"area": "T", "layers": {"e": spec}}))
     assert pd.Timestamp(load_layerset(tmp_path / "m.yaml").layers["e"].column("date")[0]).month == 4
+
+
+def test_a_date_beyond_any_real_one_is_unreadable_not_a_crash() -> None:
+    # A year typed short ('001') or a placeholder ('9999-12-31') used to stop the whole layer with an error
+    read = parse_dates(pd.Series(["13/1/001", "13/1/2024", "9999-12-31", "0001-01-01"]))
+    assert read.problem is None and read.order == "day-first"
+    assert list(read.unreadable) == [True, False, True, True]
+    assert read.dates[1] == pd.Timestamp("2024-01-13")

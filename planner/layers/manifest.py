@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from planner._yamlfile import load_yaml, validate_model
 from planner.errors import Collector, InputError, Problem
@@ -296,8 +297,10 @@ def _check_against_area(layerset: LayerSet, manifest: Path) -> list[Problem]:
             or not len(layer)
         ):
             continue
-        points = layer.frame.geometry.representative_point()
-        x, y = points.x.to_numpy(), points.y.to_numpy()
+        geometries = layer.frame.geometry.to_numpy()
+        if not bool((shapely.get_type_id(geometries) == shapely.GeometryType.POINT).all()):
+            geometries = shapely.point_on_surface(geometries)
+        x, y = shapely.get_x(geometries), shapely.get_y(geometries)
 
         def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             return (x >= west - margin) & (x <= east + margin) & (y >= south - margin) & (y <= north + margin)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +151,12 @@ class ProjectedIndex:
     """
 
     geometries: np.ndarray  # shapely geometries, row-aligned with the layer's frame
-    tree: shapely.STRtree
     points: cKDTree | None = None
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """The R-tree, built when first asked for: a layer of points is mostly asked through ``points``."""
+        return shapely.STRtree(self.geometries)
 
 
 @dataclass
@@ -184,7 +188,7 @@ class VectorLayer(LayerInfo):
             points = None
             if len(geometries) and bool((shapely.get_type_id(geometries) == shapely.GeometryType.POINT).all()):
                 points = cKDTree(shapely.get_coordinates(geometries))
-            self._projected[key] = ProjectedIndex(geometries, shapely.STRtree(geometries), points)
+            self._projected[key] = ProjectedIndex(geometries, points)
         return self._projected[key]
 
     def column(self, name: str) -> np.ndarray:

@@ -50,6 +50,21 @@ def decimal_mark(frame: pd.DataFrame, declared: str | None = None) -> tuple[str,
     return ("," if len(comma) else "."), None
 
 
+def _plain_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series] | None:
+    """With the point as decimal mark, the cells a plain conversion reads ('4.8512', '-12') mean just that:
+    any cell the careful reading would change (a group, a dash, a comma) is no plain number. So the column is
+    read in one vectorised pass, and only the cells it cannot read are read carefully. None with the comma."""
+    if decimal != ".":
+        return None
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    left = numbers.isna() & values.notna()
+    if not left.any():
+        return numbers, pd.Series(False, index=values.index)
+    careful, unreadable = _careful_numbers(values[left], decimal)
+    numbers[left] = careful
+    return numbers, unreadable.reindex(values.index, fill_value=False)
+
+
 def parse_numbers(values: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     """Numbers of a column and the mask of cells that hold text but no number; blanks stay NaN.
 
@@ -59,6 +74,11 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.astype(float)
         return numbers, pd.Series(False, index=values.index)
+    plain = _plain_numbers(values, decimal)
+    return plain if plain is not None else _careful_numbers(values, decimal)
+
+
+def _careful_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
     raw = values.astype(object)
     text = raw.where(raw.notna(), "").astype(str).str.strip()
     # A lone dash is how spreadsheets (accounting format) and humanitarian tables write "nothing here": read

@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
+from pyarrow import csv as pa_csv
 
 from planner.errors import Collector, DataIOError
 from planner.layers.numbers import decimal_mark
@@ -40,6 +43,7 @@ SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 # Single-byte encodings that field files are written in; anything else must be named with `encoding:`.
 WESTERN_ENCODINGS = ["cp1252", "latin_1"]
 SNIFF_CHARS = 64_000
+_SPACE_LINE = re.compile(rb"\n[ \t]+(?:\r?\n|$)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ENCODING_FIX = (
     "save it as UTF-8 (in Excel: Save As > 'CSV UTF-8'), or name its encoding in the manifest, e.g. `encoding: cp1252`"
@@ -165,6 +169,9 @@ def _csv(text: str, sep: str, problems: Collector) -> tuple[pd.DataFrame | None,
     """The cells of a CSV and the line each row starts on; rows with more or fewer fields than the header
     are returned by line as ragged (longer ones are not read at all; shorter ones are read, for the layer
     reader to drop)."""
+    fast = _plain_csv(text, sep)
+    if fast is not None:
+        return fast[0], fast[1], {}
     starts, ragged = _records(text, sep)
     longer = [line for line, why in ragged.items() if why.startswith("has ")]
     try:
@@ -187,6 +194,87 @@ def _csv(text: str, sep: str, problems: Collector) -> tuple[pd.DataFrame | None,
     lines = np.array(kept) if len(kept) == len(frame) else np.arange(2, 2 + len(frame))
     frame = frame.replace({"": None}).astype(object)
     return frame.where(frame.notna(), None), lines, ragged
+
+
+def _plain_csv(text: str, sep: str) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """A CSV whose every record is one line with the header's number of fields, read by Arrow's parser (in
+    C++, on both cores) into the same cells and lines as the careful reading below; None for any other file
+    (a cell holding a line break, a ragged or blank-only line, a space before a quote, a lone carriage return,
+    a header with a blank or repeated name), which the careful reading then takes."""
+    data = text.encode("utf-8")
+    if f'{sep} "'.encode() in data or b'\n "' in data or data.startswith(b' "'):
+        return None  # a quoted cell after a space: pandas skips the space and reads the quotes, Arrow would not
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone carriage return ends a line for one reader and not the other
+    if (b"\n " in data or b"\n\t" in data) and _SPACE_LINE.search(data):
+        return None  # a line of spaces is blank to pandas, a row to Arrow
+    first = text.find("\n")
+    try:
+        header = next(
+            csv.reader([text[: first if first >= 0 else len(text)].rstrip("\r")], delimiter=sep, skipinitialspace=True)
+        )
+    except (StopIteration, csv.Error):
+        return None
+    if not header or any(not name.strip() for name in header) or len(set(header)) != len(header):
+        return None
+    invalid: list[object] = []
+
+    def refuse(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=refuse),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    lines = _record_lines(data)
+    # As many records as lines that are not blank: no record spans two lines (a record that did would start
+    # and end on two lines that are not blank, so there would be more lines than records)
+    if invalid or len(lines) != table.num_rows:
+        return None
+    quoted = b'"' in data
+    columns = {}
+    for name, cells in zip(header, table.columns, strict=True):
+        if pc.any(pc.starts_with(cells, " ")).as_py():
+            if quoted:
+                return None  # pandas keeps the spaces a quoted cell begins with and skips the others
+            cells = pc.utf8_ltrim(cells, characters=" ")  # noqa: PLW2901 (as pandas' skipinitialspace)
+        columns[name] = _objects(pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells))
+    return pd.DataFrame(columns, dtype=object), lines
+
+
+def _record_lines(data: bytes) -> np.ndarray:
+    """The lines after the header that are not blank (a blank line is skipped by every reader)."""
+    if b"\n\n" not in data and b"\n\r\n" not in data:
+        count = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)  # lines, the header's included
+        return np.arange(2, count + 1)
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate([[0], ends + 1])
+    lengths = np.concatenate([ends, [len(data)]]) - starts
+    blank = lengths == 0
+    single = np.flatnonzero(lengths == 1)
+    blank[single] = np.frombuffer(data, dtype=np.uint8)[starts[single]] == ord("\r")
+    lines = np.flatnonzero(~blank) + 1
+    return lines[lines > 1]
+
+
+def _objects(cells: pa.ChunkedArray) -> np.ndarray:
+    """A column as Python strings (None when blank). A column of few distinct values (types, actors, dates)
+    makes each value once and shares it: most of the time and memory of a large table is its strings."""
+    if len(cells) > 1_000 and pc.count_distinct(cells.slice(0, 1_000)).as_py() < 250:
+        coded = pc.dictionary_encode(cells).combine_chunks()
+        values = np.append(coded.dictionary.to_numpy(zero_copy_only=False), np.array([None], dtype=object))
+        return values[coded.indices.fill_null(len(coded.dictionary)).to_numpy()]
+    return cells.to_numpy(zero_copy_only=False)
 
 
 def _records(text: str, sep: str) -> tuple[list[int], dict[int, str]]:
