@@ -1006,7 +1006,7 @@ def backup(
     target: Annotated[Path, typer.Argument(metavar="FILE", help="the new backup file")],
     settings_path: SettingsOption = None,
 ) -> None:
-    """A consistent copy of the record, taken while it is in use."""
+    """A consistent copy of the record, taken while it is in use (a server's: its own pg_dump)."""
     from planner.record.store import backup as backup_store
     from planner.settings import load_settings
 
@@ -1015,6 +1015,8 @@ def backup(
     if store.seal.anchor is not None and store.seal.anchor.exists():  # the anchor travels with the copy
         shutil.copyfile(store.seal.anchor, target.with_name(target.name + ".anchor"))
     typer.echo(f"backed up to {target}")
+    if store.engine.url.get_backend_name() == "postgresql":
+        typer.echo(f"a pg_dump archive: restore it with pg_restore --no-owner --dbname=URL {target} (see the README)")
 
 
 def _released(

@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,16 @@ if ctypes.util.find_library("harfbuzz-subset") is None:
 @pytest.fixture
 def realdata() -> Path:
     return require_realdata()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server for this test worker, started on first use and stopped at the end."""
+    import pg_server  # noqa: PLC0415
+
+    server = pg_server.start()
+    yield server
+    server.stop()
 
 
 def write_raster(

@@ -1,5 +1,6 @@
 """The record: roles, reviews and sign-offs that bind to their inputs, an audit chain that catches any edit,
-and a store that keeps every write through crashes and concurrent writers."""
+and a store that keeps every write through crashes and concurrent writers. Every test that touches a store
+runs on an embedded SQLite file and on a real PostgreSQL server (started by the tests, see ``pg_server``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import multiprocessing
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +46,56 @@ def world_assessment(folder: Path) -> Assessment:
     return assess(plan, layers, Settings(surface={"margin_m": 300}))
 
 
-def new_record(folder: Path, **kwargs: Any) -> Record:
-    record = Record.open(f"sqlite:///{folder / 'record.db'}", **kwargs)
+def new_record(where: str | Path, **kwargs: Any) -> Record:
+    """A record with a user of each role: at a store's URL, or in a SQLite file in a folder."""
+    record = Record.open(where if isinstance(where, str) else f"sqlite:///{where / 'record.db'}", **kwargs)
     record.add_user(None, PEOPLE["admin"].name, "admin", PASSWORD)
     for role in ("planner", "poc_adviser", "commander"):
         record.add_user(PEOPLE["admin"], PEOPLE[role].name, role, PASSWORD)
     return record
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new, empty record: a SQLite file, or a database of its own on the tests' PostgreSQL server (its seal
+    in this test's folder, as a mission keeps it beside the service)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'record.db'}"
+        return
+    monkeypatch.setenv("PRIMUM_AUDIT_KEY", str(tmp_path / "record.db.key"))
+    monkeypatch.setenv("PRIMUM_AUDIT_ANCHOR", str(tmp_path / "record.db.anchor"))
+    engines: weakref.WeakSet[sa.engine.Engine] = weakref.WeakSet()
+
+    def remember(connection: sa.Connection) -> None:
+        engines.add(connection.engine)
+
+    sa.event.listen(sa.engine.Engine, "engine_connect", remember)
+    try:
+        yield str(request.getfixturevalue("postgres").new_database())
+    finally:
+        # Every record the test opened closes its server connections now, as a service does when it stops
+        sa.event.remove(sa.engine.Engine, "engine_connect", remember)
+        for engine in list(engines):
+            engine.dispose()
+
+
 @pytest.fixture
-def recorded(tmp_path: Path) -> tuple[Record, str, Assessment]:
+def recorded(store_url: str, tmp_path: Path) -> tuple[Record, str, Assessment]:
     (tmp_path / "world").mkdir()
     result = world_assessment(tmp_path / "world")
-    record = new_record(tmp_path)
+    record = new_record(store_url)
     return record, record.record_assessment(PEOPLE["planner"], result), result
+
+
+def raw(record: Record, sql: str, **params: Any) -> list[Any]:
+    """Run SQL straight on the record's database, as anyone who can write it could (no service, no seal)."""
+    found: list[Any] = []
+    with record.engine.begin() as conn:
+        for statement in [part.strip() for part in sql.split(";") if part.strip()]:
+            result = conn.execute(sa.text(statement), params)
+            if result.returns_rows:
+                found.extend(result.mappings().all())
+    return found
 
 
 def review_all(record: Record, ident: str, status: str = "addressed") -> None:
@@ -156,7 +194,7 @@ def test_a_signoff_is_void_once_an_input_layer_changes_and_says_which(
     assert [s["valid"] for s in record.verify().signoffs] == [False]
     assert record.verify().intact  # a changed input voids the sign-off; it is not tampering with the record
     # ... but `primum verify` does not say all is well: it names the VOID sign-off and exits 1.
-    result = CliRunner().invoke(app, ["verify"], env={"PRIMUM_DB": f"sqlite:///{tmp_path / 'record.db'}"})
+    result = CliRunner().invoke(app, ["verify"], env={"PRIMUM_DB": str(record.engine.url)})
     assert result.exit_code == 1
     assert "VOID: layer `idp` changed on" in result.output and "1 sign-off(s) VOID" in result.output
 
@@ -264,8 +302,7 @@ def test_a_writer_killed_mid_review_leaves_the_record_whole(recorded: tuple[Reco
 
 
 def _tamper(record: Record, sql: str) -> list[str]:
-    with sqlite3.connect(record.engine.url.database) as conn:  # type: ignore[arg-type]
-        conn.executescript(sql)
+    raw(record, sql)
     return record.verify().problems
 
 
@@ -285,7 +322,10 @@ def _tamper(record: Record, sql: str) -> list[str]:
         ("UPDATE signoffs SET decision = 'approve' WHERE id = 1", "sign-off 1"),
         ("DELETE FROM signoffs WHERE id = 1", "signoff 1 is in the audit log but missing"),
         ("UPDATE users SET role = 'commander' WHERE name = 'planner-1'", "user 'planner-1'"),
-        ("UPDATE items SET status = 'addressed' WHERE rowid = 2", "reviews say 'open'"),
+        (
+            "UPDATE items SET status = 'addressed' WHERE key = (SELECT MIN(key) FROM items WHERE status = 'open')",
+            "reviews say 'open'",
+        ),
         ("UPDATE assessments SET result = '{}'", "altered after it was recorded"),
     ],
 )
@@ -304,9 +344,11 @@ def test_any_edit_deletion_or_reordering_is_caught_by_verify(
 # --- passwords -----------------------------------------------------------------------------------------------
 
 
-def test_passwords_are_never_stored_or_logged_in_clear_and_wrong_ones_are_slowed_and_logged(tmp_path: Path) -> None:
+def test_passwords_are_never_stored_or_logged_in_clear_and_wrong_ones_are_slowed_and_logged(
+    store_url: str, tmp_path: Path
+) -> None:
     waits: list[float] = []
-    record = new_record(tmp_path, sleep=waits.append)
+    record = new_record(store_url, sleep=waits.append)
     assert record.sign_in("commander-1", PASSWORD) == PEOPLE["commander"]
     for _ in range(3):
         with pytest.raises(SignInError, match="wrong user name or password"):
@@ -314,17 +356,18 @@ def test_passwords_are_never_stored_or_logged_in_clear_and_wrong_ones_are_slowed
     with pytest.raises(SignInError):
         record.sign_in("nobody", "guess")
     assert waits[:3] == [0.5, 1.0, 2.0] and waits[3] == 0.5  # each failure for a name doubles the next wait
-    raw = (tmp_path / "record.db").read_bytes() + b"".join(
-        p.read_bytes() for p in tmp_path.glob("record.db-*") if p.is_file()
-    )
-    assert PASSWORD.encode() not in raw and b"guess" not in raw
+    stored = repr([raw(record, f"SELECT * FROM {table.name}") for table in metadata.sorted_tables])
+    assert PASSWORD not in stored and "guess" not in stored
+    if store_url.startswith("sqlite"):  # and nowhere in the file, its journal included
+        written = b"".join(p.read_bytes() for p in tmp_path.glob("record.db*") if p.is_file())
+        assert PASSWORD.encode() not in written and b"guess" not in written
     with record.engine.connect() as conn:
         failed = conn.execute(sa.text("SELECT subject FROM audit WHERE action = 'sign_in_failed'")).scalars().all()
     assert failed == ["commander-1"] * 3 + ["nobody"]
 
 
-def test_the_first_user_must_be_an_admin(tmp_path: Path) -> None:
-    record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
+def test_the_first_user_must_be_an_admin(store_url: str) -> None:
+    record = Record.open(store_url)
     with pytest.raises(NotAllowedError, match="must be an admin"):
         record.add_user(None, "pat", "planner", PASSWORD)
     record.add_user(None, "ada", "admin", PASSWORD)
@@ -335,15 +378,17 @@ def test_the_first_user_must_be_an_admin(tmp_path: Path) -> None:
 # --- the store -----------------------------------------------------------------------------------------------
 
 
-def test_the_migrations_build_exactly_the_schema_the_code_uses_and_reopening_keeps_the_data(tmp_path: Path) -> None:
-    record = new_record(tmp_path)
+def test_the_migrations_build_exactly_the_schema_the_code_uses_and_reopening_keeps_the_data(store_url: str) -> None:
+    record = new_record(store_url)
     with record.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    again = Record.open(str(record.engine.url))
+    again = Record.open(record.engine.url.render_as_string(hide_password=False))
     assert again.sign_in("admin-1", PASSWORD).role == "admin"
 
 
-def test_a_restored_backup_is_accepted_by_verify(recorded: tuple[Record, str, Assessment], tmp_path: Path) -> None:
+def test_a_restored_backup_is_accepted_by_verify(
+    recorded: tuple[Record, str, Assessment], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     record, ident, _ = recorded
     review_all(record, ident)
     record.signoff(PEOPLE["commander"], ident, decision="approve")
@@ -353,9 +398,20 @@ def test_a_restored_backup_is_accepted_by_verify(recorded: tuple[Record, str, As
         backup(record.engine, copy)
     # A backup is restored with the mission's key (kept apart from it) and the anchor copied beside it.
     (tmp_path / "backup.db.anchor").write_bytes((tmp_path / "record.db.anchor").read_bytes())
-    with pytest.raises(InputError, match="sealed with a key that is not here"):
-        Record.open(f"sqlite:///{copy}")
-    restored = Record(open_store(f"sqlite:///{copy}"), seal=Seal(record.seal.keys, tmp_path / "backup.db.anchor"))
+    if record.engine.url.get_backend_name() == "sqlite":
+        restored_url = f"sqlite:///{copy}"
+        with pytest.raises(InputError, match="sealed with a key that is not here"):
+            Record.open(restored_url)
+    else:  # the server's own tool, as the README says: pg_restore into an empty database
+        restored_url = request.getfixturevalue("postgres").new_database()
+        restore = subprocess.run(
+            ["pg_restore", "--no-owner", f"--dbname={restored_url}", str(copy)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert restore.returncode == 0, restore.stderr
+    restored = Record(open_store(restored_url), seal=Seal(record.seal.keys, tmp_path / "backup.db.anchor"))
     assert restored.verify().intact
     assert restored.status(ident) == record.status(ident)
 
@@ -375,8 +431,8 @@ def primum(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Compl
     )
 
 
-def test_the_command_line_records_reviews_signs_and_verifies(tmp_path: Path) -> None:
-    base = {"PRIMUM_DB": str(tmp_path / "record.db")}
+def test_the_command_line_records_reviews_signs_and_verifies(store_url: str, tmp_path: Path) -> None:
+    base = {"PRIMUM_DB": store_url}
     assert (
         primum("users", "add", "ada", "--role", "admin", "--password-stdin", env=base, stdin="adminpass1\n").returncode
         == 0
@@ -423,8 +479,7 @@ def test_the_command_line_records_reviews_signs_and_verifies(tmp_path: Path) -> 
     assert status["signoff"]["decision"] == "reject" and status["signoff"]["valid"]
     assert status["counts"]["change_requested"] == 1
     assert primum("verify", env=base).returncode == 0
-    with sqlite3.connect(tmp_path / "record.db") as conn:
-        conn.execute("UPDATE reviews SET note = 'all fine'")
+    raw(Record.open(store_url), "UPDATE reviews SET note = 'all fine'")
     broken = primum("verify", env=base)
     assert broken.returncode == 1 and "BREAK: review 1" in broken.stderr
     assert primum("backup", str(tmp_path / "copy.db"), env=base).returncode == 0
@@ -433,60 +488,57 @@ def test_the_command_line_records_reviews_signs_and_verifies(tmp_path: Path) -> 
 # --- the seal: what someone who can write the database cannot hide --------------------------------------------
 
 
-def _rewrite_chain_without_the_key(db: Path) -> None:
+def _rewrite_chain_without_the_key(record: Record) -> None:
     """Recompute every hash of the chain as a writer of the database could: without the record's key."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(f"SELECT {', '.join(ENTRY_FIELDS)} FROM audit ORDER BY seq").fetchall()
-        previous = "0" * 64
-        for row in rows:
-            values = dict(zip(ENTRY_FIELDS, row, strict=True)) | {"prev_hash": previous}
-            digest = audit_sha256([values[f] for f in ENTRY_FIELDS])
-            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (previous, digest, values["seq"]))
-            previous = digest
-        conn.execute("UPDATE chain_head SET hash = ? WHERE id = 1", (previous,))
+    rows = raw(record, f"SELECT {', '.join(ENTRY_FIELDS)} FROM audit ORDER BY seq")
+    previous = "0" * 64
+    for row in rows:
+        values = dict(row) | {"prev_hash": previous}
+        digest = audit_sha256([values[f] for f in ENTRY_FIELDS])
+        raw(record, "UPDATE audit SET prev_hash = :p, hash = :h WHERE seq = :s", p=previous, h=digest, s=values["seq"])
+        previous = digest
+    raw(record, "UPDATE chain_head SET hash = :h WHERE id = 1", h=previous)
 
 
 def test_a_rejection_rewritten_as_an_approval_with_a_recomputed_chain_is_caught(
-    recorded: tuple[Record, str, Assessment], tmp_path: Path
+    recorded: tuple[Record, str, Assessment],
 ) -> None:
     record, ident, _ = recorded
     signed = record.signoff(PEOPLE["commander"], ident, decision="reject")
     assert record.verify().intact
-    db = tmp_path / "record.db"
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        row = dict(conn.execute("SELECT * FROM signoffs WHERE id = ?", (signed,)).fetchone())
-        row["decision"] = "approve"
-        forged = _signoff_sha(row)
-        conn.execute("UPDATE signoffs SET decision = 'approve', sha256 = ? WHERE id = ?", (forged, signed))
-        details = json.loads(conn.execute("SELECT details FROM audit WHERE action = 'signoff'").fetchone()[0])
-        details["sha256"], details["decision"] = forged, "approve"
-        conn.execute("UPDATE audit SET details = ? WHERE action = 'signoff'", (canonical(details),))
-    _rewrite_chain_without_the_key(db)
-    found = Record.open(f"sqlite:///{db}").verify()
+    [row] = raw(record, "SELECT * FROM signoffs WHERE id = :id", id=signed)
+    row = dict(row) | {"decision": "approve"}
+    forged = _signoff_sha(row)
+    raw(record, "UPDATE signoffs SET decision = 'approve', sha256 = :f WHERE id = :id", f=forged, id=signed)
+    [entry] = raw(record, "SELECT details FROM audit WHERE action = 'signoff'")
+    details = json.loads(entry["details"]) | {"sha256": forged, "decision": "approve"}
+    raw(record, "UPDATE audit SET details = :d WHERE action = 'signoff'", d=canonical(details))
+    _rewrite_chain_without_the_key(record)
+    found = Record.open(record.engine.url.render_as_string(hide_password=False)).verify()
     assert not found.intact
     assert any("sealed with this record's key" in p for p in found.problems)
     assert any("differs from the anchor" in p for p in found.problems)
 
 
-def test_a_cut_tail_and_a_wiped_record_fall_short_of_the_anchor(
-    recorded: tuple[Record, str, Assessment], tmp_path: Path
-) -> None:
+def test_a_cut_tail_and_a_wiped_record_fall_short_of_the_anchor(recorded: tuple[Record, str, Assessment]) -> None:
     record, ident, _ = recorded
     record.signoff(PEOPLE["commander"], ident, decision="reject")
-    db = tmp_path / "record.db"
-    with sqlite3.connect(db) as conn:
-        last, before = conn.execute("SELECT seq, prev_hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        conn.execute("DELETE FROM audit WHERE seq = ?", (last,))
-        conn.execute("DELETE FROM signoffs")
-        conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (last - 1, before))
-    cut = Record.open(f"sqlite:///{db}").verify()
-    assert [p for p in cut.problems if f"reaches entry {last}" in p], cut.problems
-    with sqlite3.connect(db) as conn:
-        for table in ("reviews", "items", "signoffs", "assessments", "users", "audit"):
-            conn.execute(f"DELETE FROM {table}")
-        conn.execute("UPDATE chain_head SET seq = 0, hash = ? WHERE id = 1", ("0" * 64,))
-    wiped = Record.open(f"sqlite:///{db}").verify()
+    url = record.engine.url.render_as_string(hide_password=False)
+    [last] = raw(record, "SELECT seq, prev_hash FROM audit ORDER BY seq DESC LIMIT 1")
+    raw(
+        record,
+        "DELETE FROM audit WHERE seq = :s; DELETE FROM signoffs; "
+        "UPDATE chain_head SET seq = :b, hash = :h WHERE id = 1",
+        s=last["seq"],
+        b=last["seq"] - 1,
+        h=last["prev_hash"],
+    )
+    cut = Record.open(url).verify()
+    assert [p for p in cut.problems if f"reaches entry {last['seq']}" in p], cut.problems
+    for table in ("reviews", "items", "signoffs", "assessments", "users", "audit"):
+        raw(record, f"DELETE FROM {table}")
+    raw(record, "UPDATE chain_head SET seq = 0, hash = :h WHERE id = 1", h="0" * 64)
+    wiped = Record.open(url).verify()
     assert not wiped.intact and any("ends at entry 0 but the anchor" in p for p in wiped.problems)
 
 
@@ -505,16 +557,16 @@ def test_a_server_record_keeps_its_seal_in_files_named_after_its_address(
     assert oct((first.anchor.with_suffix(".key")).stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_record_from_before_the_mission_roles_upgrades_in_place_and_takes_them(tmp_path: Path) -> None:
+def test_a_record_from_before_the_mission_roles_upgrades_in_place_and_takes_them(store_url: str) -> None:
     from alembic import command  # noqa: PLC0415
 
     from planner.record.store import _alembic_config  # noqa: PLC0415
 
-    record = new_record(tmp_path)
+    record = new_record(store_url)
     with record.engine.begin() as conn:  # the record as the version before the mission's roles left it
         command.downgrade(_alembic_config(conn), "0001")
     record.engine.dispose()
-    upgraded = Record.open(str(record.engine.url))
+    upgraded = Record.open(record.engine.url.render_as_string(hide_password=False))
     added = upgraded.add_user(PEOPLE["admin"], "cp-1", "child_protection_officer", PASSWORD)
     assert added.role == "child_protection_officer"
     with upgraded.engine.connect() as conn:

@@ -45,7 +45,17 @@ from planner.record.roles import (
     ensure_active,
     require,
 )
-from planner.record.store import assessments, audit, chain_head, items, open_store, reviews, signoffs, users
+from planner.record.store import (
+    assessments,
+    audit,
+    chain_head,
+    items,
+    lock_for_writing,
+    open_store,
+    reviews,
+    signoffs,
+    users,
+)
 from planner.record.support import support_problems
 from planner.vocabulary import (
     DECISIONS,
@@ -120,6 +130,7 @@ class Record:
     def writing(self) -> Iterator[Connection]:
         """One transaction that appends to the audit chain; its hashes are anchored once it has committed."""
         with self.engine.begin() as conn:
+            lock_for_writing(conn)
             sealed: list[tuple[int, str]] = []
             conn.info["sealed"] = sealed
             try:

@@ -1,15 +1,22 @@
 """The record's storage: tables, the engine, migrations and backups.
 
 An embedded SQLite file by default (WAL mode, a full fsync on commit, every write transaction taken with
-``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way), or any SQLAlchemy URL such as
-PostgreSQL for a shared mission server. The schema is created and upgraded by Alembic migrations
-(``planner/record/migrations``), never by ``create_all``, so an upgrade keeps every record. Where the store is
-is said by ``planner.record.location``.
+``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way), or a PostgreSQL server shared by
+a mission (``postgresql://USER@HOST:PORT/DB``, through psycopg 3), where every write transaction starts by
+locking the audit chain's head row (``lock_for_writing``): writers from every office and dashboard process
+queue on it, as on SQLite. The schema is created and upgraded by Alembic migrations
+(``planner/record/migrations``, under an advisory lock on a server, so two processes starting at once do not
+both migrate), never by ``create_all``, so an upgrade keeps every record. Backups are SQLite's online backup
+or the server's own ``pg_dump``. Where the store is is said by ``planner.record.location``.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import weakref
 from contextlib import closing
 from importlib import resources
 from pathlib import Path
@@ -175,6 +182,7 @@ chain_head = sa.Table(
 )
 
 GENESIS = "0" * 64
+MIGRATION_LOCK = 0x5052494D  # "PRIM": the advisory lock a server's migrations are taken under
 
 
 def open_store(url: str) -> Engine:
@@ -188,9 +196,28 @@ def open_store(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 60})
         _sqlite_pragmas(engine)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(server_url(url), pool_pre_ping=True)
+        # A store let go closes its server connections (a connection only dropped leaves the server waiting)
+        weakref.finalize(engine, engine.pool.dispose)
     migrate(engine)
     return engine
+
+
+def server_url(url: str) -> str:
+    """A PostgreSQL address as users write it (``postgresql://`` or ``postgres://``), with the driver the
+    ordinary install brings (psycopg 3); any other URL as it is."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def lock_for_writing(connection: Any) -> None:
+    """Queue this write transaction behind every other writer of a server: the audit chain's head row is
+    locked until it commits, so the checks a write makes (an item's version, a sign-off already there) see
+    every write committed before it. SQLite's ``BEGIN IMMEDIATE`` already does so."""
+    if connection.dialect.name != "sqlite":
+        connection.execute(sa.select(chain_head.c.id).where(chain_head.c.id == 1).with_for_update())
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -220,6 +247,8 @@ def _alembic_config(connection: Any) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration; a store already there is left as it is."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # one migrating process at a time, the others wait
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = _alembic_config(connection)
         head = ScriptDirectory.from_config(config).get_current_head()
         if MigrationContext.configure(connection).get_current_revision() != head:
@@ -227,15 +256,52 @@ def migrate(engine: Engine) -> None:
 
 
 def backup(engine: Engine, target: Path) -> None:
-    """A consistent copy of a SQLite store taken while it is in use (SQLite's online backup)."""
-    if engine.url.get_backend_name() != "sqlite":
-        raise InputError.single(
-            str(engine.url), "", "backup copies SQLite stores only", "back a server database up with its own tools"
-        )
+    """A consistent copy of the record taken while it is in use: SQLite's online backup of a file, or a
+    ``pg_dump`` archive (custom format) of a server, restored with ``pg_restore`` (see the README)."""
     if target.exists():
         raise InputError.single(target, "", "the backup file already exists", "choose a new file name")
-    source = str(engine.url.database)
     partial = target.with_name(f".{target.name}.partial")
-    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(partial)) as dst:
-        src.backup(dst)
+    if engine.url.get_backend_name() == "postgresql":
+        _pg_dump(engine, partial)
+    elif engine.url.get_backend_name() == "sqlite":
+        source = str(engine.url.database)
+        with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)
+    else:
+        raise InputError.single(
+            engine.url.render_as_string(hide_password=True),
+            "",
+            "backup copies SQLite and PostgreSQL records only",
+            "back this database up with its own tools",
+        )
     partial.replace(target)
+
+
+def _pg_dump(engine: Engine, target: Path) -> None:
+    """The server's own dump of the record's database, in one snapshot (pg_dump takes one)."""
+    tool = shutil.which("pg_dump")
+    if tool is None:
+        raise InputError.single(
+            "pg_dump",
+            "",
+            "the PostgreSQL client tools are not installed",
+            "install them: apt-get install postgresql-client",
+        )
+    url = engine.url
+    address = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    env = {**os.environ, **({"PGPASSWORD": str(url.password)} if url.password else {})}  # never on the command line
+    done = subprocess.run(
+        [tool, "--format=custom", "--no-owner", f"--file={target}", f"--dbname={address}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        target.unlink(missing_ok=True)
+        raise InputError.single(
+            url.render_as_string(hide_password=True),
+            "",
+            f"pg_dump failed: {done.stderr.strip()[-500:]}",
+            "check that the server is reachable and that pg_dump is as new as the server",
+        )
