@@ -16,7 +16,7 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 from pyproj import CRS, Transformer
-from test_record import PASSWORD, PEOPLE, new_record, primum, world_assessment
+from test_record import PASSWORD, PEOPLE, here, new_record, primum, world_assessment
 from world import lonlat
 
 from planner.assess import assess
@@ -33,6 +33,8 @@ from planner.record.harm import HarmLog, HarmReport, parse_count, parse_moment
 from planner.record.support import SupportGiven, SupportRegister
 from planner.settings import RedactionSettings, Settings
 from planner.vocabulary import HARM_STEP_ROLES, ROLES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CANARY = "Witness-Canary-7731"
 
@@ -489,7 +491,10 @@ def test_the_calibration_table_adds_up(seen: list[Observation]) -> None:
 # --- end to end on the sample, from the command line ----------------------------------------------------------
 
 
-def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_command_line(tmp_path: Path) -> None:
+def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
     db = tmp_path / "mission.db"
     env = {"PRIMUM_DB": str(db)}
     record = Record.open(f"sqlite:///{db}")
@@ -520,7 +525,7 @@ def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_comman
         (*outside, ["--mechanism", "stray_rounds", "--deaths", "1", "--injuries", "0-2", "--reporter", CANARY]),
     ):
         position = f"{lat:.6f}N {lon:.6f}E"
-        out = primum(
+        out = here(
             "harm", "add", ident, "--coa", "A", "--at", "2026-12-03T09:30+03:00", "--position", position,
             "--source", "community", "--confidence", "medium", "--injuries", "2-4", *extra, "--as", "planner",
             env=person,
@@ -538,27 +543,27 @@ def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_comman
         ("response", "offered", "civil_affairs_officer", "human_rights_officer"),
     ]
     for step, status, right, wrong in steps:
-        refused = primum("harm", "review", first, "--step", step, "--status", status, "--as", wrong, env=person)
+        refused = here("harm", "review", first, "--step", step, "--status", status, "--as", wrong, env=person)
         assert refused.returncode == 2 and "may not take the" in refused.stderr and "Traceback" not in refused.stderr
         extra = ["--lessons", "water inside the cordon", "--lesson-rule", "P40"] if step == "assessment" else []
-        taken = primum("harm", "review", first, "--step", step, "--status", status, *extra, "--as", right, env=person)
+        taken = here("harm", "review", first, "--step", step, "--status", status, *extra, "--as", right, env=person)
         assert taken.returncode == 0, taken.stderr
-    listed = primum("harm", "list", ident, "--json", env=env)
+    listed = here("harm", "list", ident, "--json", env=env)
     assert listed.returncode == 0 and CANARY not in listed.stdout
     states = {h["id"]: (h["stage"], h["status"], h["amends_open"]) for h in json.loads(listed.stdout)}
     assert states == {first: ("response", "offered", True), second: ("intake", "recorded", False)}
-    uncleared = primum("harm", "list", "--include-sensitive", "--as", "planner", env=person)
+    uncleared = here("harm", "list", "--include-sensitive", "--as", "planner", env=person)
     assert uncleared.returncode == 2 and "may not include sensitive fields" in uncleared.stderr
-    cleared = primum("harm", "list", "--include-sensitive", "--as", "poc_adviser", env=person)
+    cleared = here("harm", "list", "--include-sensitive", "--as", "poc_adviser", env=person)
     assert cleared.returncode == 0 and CANARY in cleared.stdout
 
     # Predicted against observed places them where they fell
-    observed = json.loads(primum("harm", "observed", ident, "--json", env=env).stdout)
+    observed = json.loads(here("harm", "observed", ident, "--json", env=env).stdout)
     placed = {o["harm"]: (o["zone"], o["element"]) for o in observed}
     assert placed[first] == ("core", "cordon-1") and placed[second][0] == "outside"
 
     # The next assessment of the same area learns: P30 names both records, P42 the condolence still owed
-    again = primum("assess", "scenarios/sample.yaml", "--json", "-", env=env)
+    again = here("assess", "scenarios/sample.yaml", "--json", "-", env=env)
     assert again.returncode == 0, again.stderr
     assert CANARY not in again.stdout
     result = json.loads(again.stdout)
@@ -570,15 +575,15 @@ def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_comman
     p40 = item(checklist, "P40")
     assert p40 is not None and [lesson["text"] for lesson in p40["lessons"]] == ["water inside the cordon"]
     assert result["provenance"]["past_harm"]["source"] == f"sqlite:///{db}"
-    text = primum("assess", "scenarios/sample.yaml", env=env).stdout
+    text = here("assess", "scenarios/sample.yaml", env=env).stdout
     assert "lesson of " + first in text and "Past harm: 2 harm record(s)" in text
 
     # The harm tracking cell's export: every record, no witness or reporter for an uncleared reader
-    exported = primum("harm", "export", "--format", "csv", "--out", str(tmp_path / "harm"), env=env)
+    exported = here("harm", "export", "--format", "csv", "--out", str(tmp_path / "harm"), env=env)
     assert exported.returncode == 0, exported.stderr
     table = (tmp_path / "harm" / "harm_records.csv").read_text(encoding="utf-8-sig")
     assert CANARY not in table and first in table and second in table and f"{ident}," in table
-    cleared_export = primum(
+    cleared_export = here(
         "harm", "export", ident, "--format", "gpkg", "--out", str(tmp_path / "harm.gpkg"), "--include-sensitive",
         "--as", "poc_adviser", env=person,
     )  # fmt: skip
@@ -587,10 +592,10 @@ def test_the_sample_from_assessment_to_harm_to_the_next_assessment_on_the_comman
     assert set(layer["witness"].dropna()) == {CANARY} and set(layer["assessment"]) == {ident}
 
     # An edited harm row is caught
-    assert primum("verify", env=env).returncode == 0
+    assert here("verify", env=env).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE harm_records SET content = replace(content, '\"deaths\":[1,1]', '\"deaths\":[0,0]')")
-    broken = primum("verify", env=env)
+    broken = here("verify", env=env)
     assert broken.returncode == 1 and f"BREAK: harm record {second} was altered" in broken.stderr
 
 

@@ -431,7 +431,17 @@ def primum(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Compl
     )
 
 
-def test_the_command_line_records_reviews_signs_and_verifies(store_url: str, tmp_path: Path) -> None:
+def here(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The command line run in this process, with ``env`` added to the environment: the same commands as
+    ``primum`` in a process of its own, without a start-up per step."""
+    result = CliRunner().invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
+def test_the_command_line_records_reviews_signs_and_verifies(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # the first command in a process of its own, the others in this one
     base = {"PRIMUM_DB": store_url}
     assert (
         primum("users", "add", "ada", "--role", "admin", "--password-stdin", env=base, stdin="adminpass1\n").returncode
@@ -439,25 +449,23 @@ def test_the_command_line_records_reviews_signs_and_verifies(store_url: str, tmp
     )
     admin = {**base, "PRIMUM_PASSWORD": "adminpass1"}
     for name, role in (("pat", "planner"), ("poc", "poc_adviser"), ("cmd", "commander")):
-        added = primum(
+        added = here(
             "users", "add", name, "--role", role, "--as", "ada", "--password-stdin", env=admin, stdin=f"{name}pass123\n"
         )
         assert added.returncode == 0, added.stderr
-    run = primum(
+    run = here(
         "assess", "scenarios/sample.yaml", "--record", "--as", "pat", env={**base, "PRIMUM_PASSWORD": "patpass123"}
     )
     assert run.returncode == 0, run.stderr
     ident = next(line.split()[-1] for line in run.stdout.splitlines() if line.startswith("recorded as"))
     adviser = {**base, "PRIMUM_PASSWORD": "pocpass123"}
-    reviewed = primum(
+    reviewed = here(
         "review", ident, "A/P05", "--status", "change_requested", "--note", "move the LZ", "--as", "poc", env=adviser
     )
     assert reviewed.returncode == 0 and "version 2" in reviewed.stdout
-    stale = primum(
-        "review", ident, "A/P05", "--status", "addressed", "--expect-version", "1", "--as", "poc", env=adviser
-    )
+    stale = here("review", ident, "A/P05", "--status", "addressed", "--expect-version", "1", "--as", "poc", env=adviser)
     assert stale.returncode == 2 and "changed since you saw it" in stale.stderr and "Traceback" not in stale.stderr
-    refused = primum(
+    refused = here(
         "signoff",
         ident,
         "--decision",
@@ -469,20 +477,20 @@ def test_the_command_line_records_reviews_signs_and_verifies(store_url: str, tmp
         env={**base, "PRIMUM_PASSWORD": "cmdpass123"},
     )
     assert refused.returncode == 2 and "of COA A are still open" in refused.stderr
-    wrong = primum("signoff", ident, "--decision", "reject", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "nope"})
+    wrong = here("signoff", ident, "--decision", "reject", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "nope"})
     assert wrong.returncode == 2 and "wrong user name or password" in wrong.stderr
-    signed = primum(
+    signed = here(
         "signoff", ident, "--decision", "reject", "--as", "cmd", env={**base, "PRIMUM_PASSWORD": "cmdpass123"}
     )
     assert signed.returncode == 0, signed.stderr
-    status = json.loads(primum("status", ident, "--json", env=base).stdout)
+    status = json.loads(here("status", ident, "--json", env=base).stdout)
     assert status["signoff"]["decision"] == "reject" and status["signoff"]["valid"]
     assert status["counts"]["change_requested"] == 1
-    assert primum("verify", env=base).returncode == 0
+    assert here("verify", env=base).returncode == 0
     raw(Record.open(store_url), "UPDATE reviews SET note = 'all fine'")
-    broken = primum("verify", env=base)
+    broken = here("verify", env=base)
     assert broken.returncode == 1 and "BREAK: review 1" in broken.stderr
-    assert primum("backup", str(tmp_path / "copy.db"), env=base).returncode == 0
+    assert here("backup", str(tmp_path / "copy.db"), env=base).returncode == 0
 
 
 # --- the seal: what someone who can write the database cannot hide --------------------------------------------
