@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -581,3 +582,15 @@ def test_a_record_from_before_the_mission_roles_upgrades_in_place_and_takes_them
         names = set(conn.execute(sa.text("SELECT name FROM users")).scalars())
     assert {"planner-1", "poc_adviser-1", "commander-1", "cp-1"} <= names
     assert upgraded.verify().intact
+
+
+def test_a_server_that_cannot_be_reached_is_said_in_words_without_its_password() -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = {"PRIMUM_DB": f"postgresql://primum:secret@127.0.0.1:{port}/mission"}
+    for command in (["harm", "list"], ["verify"], ["assess", str(ROOT / "scenarios" / "sample.yaml")]):
+        said = here(*command, env=down)
+        assert said.returncode == 2, (command, said.stdout, said.stderr)
+        assert "the record cannot be reached" in said.stderr and "Connection refused" in said.stderr
+        assert "secret" not in said.stderr + said.stdout and "Traceback" not in said.stderr

@@ -16,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
 from planner.opening import file_identity, file_sha256
@@ -184,10 +184,16 @@ class VectorLayer(LayerInfo):
         """
         key = CRS.from_user_input(crs).to_string()
         if key not in self._projected:
-            geometries = self.frame.geometry.to_crs(crs).to_numpy()
+            source = self.frame.geometry.to_numpy()
             points = None
-            if len(geometries) and bool((shapely.get_type_id(geometries) == shapely.GeometryType.POINT).all()):
-                points = cKDTree(shapely.get_coordinates(geometries))
+            if len(source) and bool((shapely.get_type_id(source) == shapely.GeometryType.POINT).all()):
+                # Points (reports, most sites): their coordinates projected as two arrays, one pass
+                xy = shapely.get_coordinates(source)
+                x, y = Transformer.from_crs(self.frame.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+                geometries = shapely.points(x, y)
+                points = cKDTree(np.column_stack([x, y]))
+            else:
+                geometries = self.frame.geometry.to_crs(crs).to_numpy()
             self._projected[key] = ProjectedIndex(geometries, points)
         return self._projected[key]
 

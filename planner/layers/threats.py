@@ -29,11 +29,13 @@ community members who alerted the mission) are carried under their own names and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,8 +169,16 @@ def _type_key(text: object) -> str:
 
 def _kinds_of(texts: pd.Series, table: dict[str, str]) -> pd.Series:
     """Each text's threat kind from ``table`` (None when it has none); each distinct text is looked up once."""
-    lookup = {t: table.get(_type_key(t)) for t in texts.dropna().unique()}
-    return texts.map(lookup).astype(object).where(texts.notna(), None)
+    return per_distinct(texts, lambda t: None if t is None else table.get(_type_key(t)))
+
+
+def per_distinct(values: pd.Series, read: Callable[[Any], Any]) -> pd.Series:
+    """``read`` of each cell, called once per distinct value (and once with None for the blanks): half a
+    million reports hold a few dozen types and codes."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    found = np.empty(len(distinct) + 1, dtype=object)
+    found[:] = [*(read(v) for v in distinct), read(None)]
+    return pd.Series(found[codes], index=values.index, dtype=object)  # code -1, a blank, reads as None
 
 
 def lowercase_schema_columns(frame: pd.DataFrame, schema: str) -> pd.DataFrame:
@@ -324,8 +334,13 @@ def _ids(frame: pd.DataFrame, declared: str | None, names: tuple[str, ...]) -> p
 def _codes(frame: pd.DataFrame, column: str | None, table: dict[int, float], default: float) -> pd.Series:
     if column is None or column not in frame.columns:
         return pd.Series(default, index=frame.index, dtype=float)
-    codes = pd.to_numeric(frame[column], errors="coerce")
-    return codes.map(table).astype(float).fillna(default)  # a blank or unknown code: the widest default
+    # A blank or unknown code: the widest default
+    return per_distinct(frame[column], lambda v: table.get(_code(v), default)).astype(float)
+
+
+def _code(value: object) -> Any:
+    number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+    return None if pd.isna(number) else float(number)
 
 
 def _numbers(frame: pd.DataFrame, column: str | None, reading: _Reading) -> pd.Series:
@@ -429,8 +444,8 @@ def _generic(frame: pd.DataFrame, spec: ThreatsSpec, reading: _Reading) -> dict[
     if date_col is None or type_col is None:
         return None
     raw_type = _text(frame, type_col)
-    kind = raw_type.map(
-        lambda t: spec.type_map.get(str(t)) if t is not None and str(t) in spec.type_map else generic_kind(t)
+    kind = per_distinct(
+        raw_type, lambda t: spec.type_map.get(str(t)) if t is not None and str(t) in spec.type_map else generic_kind(t)
     )
     unknown = sorted(set(kind) - set(THREAT_KINDS))
     if unknown:

@@ -199,7 +199,17 @@ def open_store(url: str) -> Engine:
         engine = sa.create_engine(server_url(url), pool_pre_ping=True)
         # A store let go closes its server connections (a connection only dropped leaves the server waiting)
         weakref.finalize(engine, engine.pool.dispose)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except sa.exc.OperationalError as exc:  # no server there, refused, wrong password, no such database
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise InputError.single(
+            engine.url.render_as_string(hide_password=True),
+            "",
+            f"the record cannot be reached ({reason})",
+            "check that the server runs and PRIMUM_DB names it: postgresql://USER@HOST:PORT/DB",
+        ) from None
     return engine
 
 
