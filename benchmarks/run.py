@@ -21,6 +21,7 @@ SCRIPTS = {
     "assessment": (["bench_assess.py"], ["bench_assess.py", "--size", "5000"]),
     "network": (["bench_network.py"], ["bench_network.py", "--side", "200"]),
     "COAs": (["bench_coas.py"], ["bench_coas.py", "--runs", "3"]),
+    "layers": (["bench_layers.py"], ["bench_layers.py", "--sizes", "10000", "100000"]),
     "dashboard": (["bench_dashboard.py"], ["bench_dashboard.py"]),
 }
 RATIO = re.compile(r"ratio\s+([\d.]+)|([\d.]+)x")
