@@ -54,7 +54,7 @@ POSITION_FIX = "write it as [lon, lat], an MGRS reference (36NUF1234567890) or 4
 class _ElementSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=100)  # the record keeps ids up to these lengths, on every database
     activity: str
     position: Any = None
     geometry: dict[str, Any] | None = None
@@ -81,7 +81,7 @@ class _ElementSpec(BaseModel):
 class _COASpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=40)
     name: str
     description: str = ""
     elements: list[_ElementSpec] = Field(min_length=1)
@@ -117,7 +117,7 @@ class _MedicalSpec(BaseModel):
 class _PlanSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: str = Field(max_length=300)
     layers: str
     window: _WindowSpec
     partner_force: bool = False

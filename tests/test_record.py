@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from typer.testing import CliRunner
@@ -594,3 +595,38 @@ def test_a_server_that_cannot_be_reached_is_said_in_words_without_its_password()
         assert said.returncode == 2, (command, said.stdout, said.stderr)
         assert "the record cannot be reached" in said.stderr and "Connection refused" in said.stderr
         assert "secret" not in said.stderr + said.stdout and "Traceback" not in said.stderr
+
+
+def test_the_longest_names_a_plan_may_give_are_kept_on_every_database(store_url: str, tmp_path: Path) -> None:
+    # A server keeps a column's declared length (SQLite does not): the plan refuses longer names in words
+    # (tests/test_plan.py), and names at the limit go through every table
+    (tmp_path / "world").mkdir()
+    path = make_world(tmp_path / "world", sites=[("clinic", "Cordon clinic", 450, 550)])
+    plan = yaml.safe_load(path.read_text())
+    coa, element = "C" * 40, "e" * 100
+    plan["name"] = "n" * 300
+    plan["coas"][0]["id"] = coa
+    plan["coas"][0]["elements"][0]["id"] = element
+    path.write_text(yaml.safe_dump(plan))
+    record = new_record(store_url)
+    ident = record.record_assessment(PEOPLE["planner"], assess(*open_plan(path), Settings(surface={"margin_m": 300})))
+    keys = [i["key"] for i in record.status(ident)["items"] if i["key"].startswith(f"{coa}/")]
+    assert keys
+    record.review(PEOPLE["poc_adviser"], ident, keys[0], status="addressed", note="checked")
+    record.signoff(PEOPLE["commander"], ident, decision="reject")
+    assert record.verify().intact
+
+
+def test_a_plan_with_names_longer_than_the_record_keeps_is_refused_naming_each(tmp_path: Path) -> None:
+    (tmp_path / "world").mkdir()
+    path = make_world(tmp_path / "world")
+    plan = yaml.safe_load(path.read_text())
+    plan["name"] = "n" * 301
+    plan["coas"][0]["id"] = "C" * 41
+    plan["coas"][0]["elements"][0]["id"] = "e" * 101
+    path.write_text(yaml.safe_dump(plan))
+    with pytest.raises(InputError) as refused:
+        open_plan(path)
+    said = str(refused.value)
+    assert all(key in said for key in ("name:", "coas.0.id:", "coas.0.elements.0.id:")), said
+    assert "at most 300" in said and "at most 40" in said and "at most 100" in said
