@@ -88,6 +88,8 @@ class RoadGraph:
     road_classes: np.ndarray
     parallel: int = 0  # edges that run beside a faster one between the same junctions
     _matrices: dict[bytes, tuple[csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
+    _grids: dict[bytes, coo_matrix] = field(default_factory=dict, repr=False)
+    _lookups: dict[bytes, dict[tuple[int, int], int]] = field(default_factory=dict, repr=False)
 
     @property
     def nodes(self) -> int:
@@ -100,10 +102,14 @@ class RoadGraph:
         """Travel times between junctions over passable edges, without the ``closed`` ones (a mask)."""
         return self._open(closed)[0]
 
+    def _key(self, closed: np.ndarray | None) -> bytes:
+        """Which edges are open, as a key of the things made from them."""
+        return np.packbits(self.passable if closed is None else self.passable & ~closed).tobytes()
+
     def _open(self, closed: np.ndarray | None) -> tuple[csr_matrix, np.ndarray]:
         """The matrix of the fastest open edge between each pair of junctions, and those edges' positions."""
         open_edges = self.passable if closed is None else self.passable & ~closed
-        key = np.packbits(open_edges).tobytes()
+        key = self._key(closed)
         if key not in self._matrices:
             positions = np.flatnonzero(open_edges)
             u, v, t = self.edges.u[positions], self.edges.v[positions], self.edges.time_s[positions]
@@ -137,7 +143,10 @@ class RoadGraph:
         # Built from triplets in one go: adding sparse matrices would drop the zero delays, which are edges.
         # The grid keeps one entry per road (searched undirected); starts join the extra junction once.
         extra = self.nodes
-        grid = matrix.tocoo()
+        key = self._key(closed)
+        if key not in self._grids:
+            self._grids[key] = matrix.tocoo()
+        grid = self._grids[key]
         # Several starts at one junction (two clinics by one crossroads) keep the shortest delay.
         starts, _ = fastest_edges(nodes, np.full(nodes.size, extra), np.asarray(offsets_s, dtype=float))
         rows = np.concatenate([grid.row, starts.u])
@@ -189,11 +198,16 @@ class RoadGraph:
         return edges[::-1]
 
     def _edge_lookup(self, closed: np.ndarray | None) -> dict[tuple[int, int], int]:
-        positions = self._open(closed)[1]
-        return {
-            (int(a), int(b)): int(i)
-            for a, b, i in zip(self.edges.u[positions], self.edges.v[positions], positions, strict=True)
-        }
+        """The open edge between each pair of junctions, made once per set of open edges (every path of a
+        COA's CASEVAC and reach asks it)."""
+        key = self._key(closed)
+        if key not in self._lookups:
+            positions = self._open(closed)[1]
+            self._lookups[key] = {
+                (int(a), int(b)): int(i)
+                for a, b, i in zip(self.edges.u[positions], self.edges.v[positions], positions, strict=True)
+            }
+        return self._lookups[key]
 
     def to_networkx(self) -> nx.MultiGraph:
         """The graph as a networkx MultiGraph (parallel roads kept, as OSMnx does): junctions with x, y; edges
