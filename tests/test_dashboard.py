@@ -403,6 +403,8 @@ def test_the_interface_and_the_checklist_speak_french(world: dict[str, Any]) -> 
 # --- text from layers, plans and users is shown as text ----------------------------------------------------------
 
 PAYLOAD = "![x](http://127.0.0.1:9/leak.png)<img src=http://127.0.0.1:9/i.png>"
+# The same markup within the 40 characters a COA id may have
+SHORT_PAYLOAD = "![x](http://h/l)<img src=http://h/i>"
 LIVE = re.compile(r"(?<!\\)\]\((?=http)|(?<!\\)<img")
 
 
@@ -413,7 +415,7 @@ def test_markdown_and_html_planted_in_every_field_a_user_controls_stay_text_on_e
     plan_path = world["plan"]
     plan = yaml.safe_load(plan_path.read_text())
     plan["name"] += PAYLOAD
-    plan["coas"][0]["id"] += PAYLOAD
+    plan["coas"][0]["id"] += SHORT_PAYLOAD
     plan["coas"][0]["name"] += PAYLOAD
     plan["coas"][0]["elements"][0]["id"] += PAYLOAD
     plan_path.write_text(yaml.safe_dump(plan))
