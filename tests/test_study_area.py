@@ -146,3 +146,11 @@ def test_a_layer_set_read_for_one_area_is_refused_for_a_plan_elsewhere(tmp_path:
     layerset = load_layerset(plan.layers_path, area=small)
     with pytest.raises(ValueError, match=r"roads of 'roads' were read for another study area"):
         assess(plan, layerset)
+
+
+def test_a_geopackage_layer_named_with_quotes_is_read_over_the_area(make_manifest, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _lattice().to_file(tmp_path / "roads.gpkg", layer='main "roads"')
+    manifest = make_manifest(
+        {"roads": {"kind": "roads", "path": "roads.gpkg", "layer": 'main "roads"', "id": "road_id"}}
+    )
+    assert _read(manifest, AREA) == _expected(manifest, AREA) != []

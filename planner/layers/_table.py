@@ -223,14 +223,21 @@ def _first_fid(path: Path, uri: str, layer: str | None, info: dict[str, Any]) ->
     ids run without gaps; otherwise None."""
     if path.suffix.lower() in {".shp", ".fgb"}:
         return 0
-    fid = info.get("fid_column") or "fid"
-    name = layer or str(pyogrio.list_layers(uri)[0, 0])
+    count = int(info["features"])  # kept by the GeoPackage itself, not counted; -1 when it does not say
+    if count < 0:
+        return None
+    fid = _quoted(info.get("fid_column") or "fid")
+    name = _quoted(layer or str(pyogrio.list_layers(uri)[0, 0]))
     span = pyogrio.read_dataframe(
-        uri, sql=f'SELECT MIN("{fid}") AS lo, MAX("{fid}") AS hi FROM "{name}"', read_geometry=False
+        uri, sql=f"SELECT MIN({fid}) AS lo, MAX({fid}) AS hi FROM {name}", read_geometry=False
     )
     low, high = (int(span[c].iloc[0]) if pd.notna(span[c].iloc[0]) else 0 for c in ("lo", "hi"))
-    count = int(info["features"])  # kept by the GeoPackage itself, not counted
-    return low if count <= 0 or high - low + 1 == count else None
+    return low if count == 0 or high - low + 1 == count else None
+
+
+def _quoted(name: str) -> str:
+    """A table or column name as SQL writes it, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _area_in(area: Area, crs: CRS) -> Area:
