@@ -85,7 +85,7 @@ def test_the_fast_reading_takes_a_plain_export_and_leaves_the_rest() -> None:
 NUMBERISH = st.text(alphabet=list("0123456789.,-+ e\u00a0–x١"), max_size=8)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(cells=st.lists(st.one_of(st.none(), NUMBERISH, st.from_regex(r"-?[0-9]{1,3}\.[0-9]{1,5}", fullmatch=True))))
 def test_a_column_of_numbers_reads_as_the_careful_reading_reads_it(cells: list[str | None]) -> None:
     values = pd.Series(cells, dtype=object)
@@ -107,7 +107,7 @@ DATEISH = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(pool=st.lists(DATEISH, min_size=1, max_size=6), picks=st.lists(st.integers(0, 5), min_size=1, max_size=30))
 def test_a_column_of_repeated_dates_reads_as_each_cell_read_on_its_own(
     pool: list[str | None], picks: list[int]
@@ -126,7 +126,7 @@ def _text_column_cell_by_cell(values: pd.Series) -> pd.Series:
     return text.astype(object).where(text.notna(), None)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     cells=st.lists(
         st.one_of(st.none(), st.just(float("nan")), st.integers(-5, 5), st.text(alphabet=" \tab\u00a0é", max_size=4))

@@ -5,9 +5,7 @@ runs on an embedded SQLite file and on a real PostgreSQL server (started by the 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -224,20 +222,28 @@ def test_a_second_reviewer_working_from_the_same_version_gets_a_conflict(
     assert kept["note"] == "first"
 
 
-def _writer(url: str, ident: str, keys: list[str], seed: int, results: Any) -> None:
-    record = Record(open_store(url))
-    rng = random.Random(seed)
-    user = User(f"adviser-{seed}", "poc_adviser")
-    done = conflicts = 0
-    for n in range(100):
-        key = rng.choice(keys)
-        version = next(i["version"] for i in record.status(ident)["items"] if i["key"] == key)
-        try:
-            record.review(user, ident, key, status="addressed", note=f"{seed}-{n}", expected_version=version)
-            done += 1
-        except ConflictError:
-            conflicts += 1
-    results.put((seed, done, conflicts))
+# One writer: a process of its own that loads only the record, as a dashboard process or script would
+WRITER = """
+import json, random, sys
+from planner.record import ConflictError, Record, User
+from planner.record.store import open_store
+url, ident, keys, seed = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+record = Record(open_store(url))
+rng = random.Random(seed)
+user = User(f"adviser-{seed}", "poc_adviser")
+done = conflicts = 0
+print("ready", flush=True)
+sys.stdin.readline()  # every writer starts at once
+for n in range(100):
+    key = rng.choice(keys)
+    version = next(i["version"] for i in record.status(ident)["items"] if i["key"] == key)
+    try:
+        record.review(user, ident, key, status="addressed", note=f"{seed}-{n}", expected_version=version)
+        done += 1
+    except ConflictError:
+        conflicts += 1
+print(done, conflicts, flush=True)
+"""
 
 
 def test_eight_concurrent_writers_keep_every_review_and_report_every_conflict(
@@ -246,17 +252,29 @@ def test_eight_concurrent_writers_keep_every_review_and_report_every_conflict(
     record, ident, _ = recorded
     keys = [i["key"] for i in record.status(ident)["items"]][:3]  # few items: many collisions
     url = str(record.engine.url)
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    writers = [context.Process(target=_writer, args=(url, ident, keys, seed, results)) for seed in range(8)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, ident, json.dumps(keys), str(seed)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(8)
+    ]
     for writer in writers:
-        writer.start()
-    counts = [results.get(timeout=300) for _ in writers]
-    for writer in writers:
-        writer.join(timeout=60)
-        assert writer.exitcode == 0
-    done = sum(c[1] for c in counts)
-    assert all(c[1] + c[2] == 100 for c in counts)  # every attempt either kept or reported
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+    for writer in writers:  # all of them go before any is waited for
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+    outputs = [writer.communicate(timeout=300) for writer in writers]
+    assert all(writer.returncode == 0 for writer in writers), [err[-2000:] for _, err in outputs]
+    counts = [tuple(int(n) for n in out.split()) for out, _ in outputs]
+    done = sum(c[0] for c in counts)
+    assert all(c[0] + c[1] == 100 for c in counts)  # every attempt either kept or reported
+    assert sum(c[1] for c in counts) > 0  # the writers did collide
     notes = {n for i in record.status(ident)["items"] for n in (h["note"] for h in i["history"])}
     assert len(notes) == done  # every kept review is in the history, none overwritten
     assert sum(i["version"] - 1 for i in record.status(ident)["items"]) == done
