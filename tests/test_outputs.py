@@ -23,6 +23,7 @@ import rasterio
 from conftest import debian_tool, require_realdata
 from matplotlib.image import imread
 from pyproj import Transformer
+from test_record import here
 from world import lonlat, make_world
 
 from planner.assess import Assessment, assess
@@ -388,27 +389,28 @@ def primum(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_line_writes_the_brief_and_exports_and_logs_a_sensitive_release(
-    recorded: tuple[Record, str, dict[str, User]], tmp_path: Path
+    recorded: tuple[Record, str, dict[str, User]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record, ident, _ = recorded
+    monkeypatch.chdir(ROOT)  # the first command in a process of its own (a bare PATH), the others in this one
     env = {"PATH": "/usr/bin:/bin", "PRIMUM_DB": str(tmp_path / "record.db"), "PRIMUM_PASSWORD": PASSWORD}
     done = primum("brief", ident, "--format", "html", "--lang", "fr", "--out", str(tmp_path / "b.html"), env=env)
     assert done.returncode == 0, done.stderr
     assert "Retenus" in done.stdout and "Fiche de décision" in (tmp_path / "b.html").read_text()
-    done = primum("export", ident, "--format", "kml", "--out", str(tmp_path / "x.kml"), "--coarsen-km", "2", env=env)
+    done = here("export", ident, "--format", "kml", "--out", str(tmp_path / "x.kml"), "--coarsen-km", "2", env=env)
     assert done.returncode == 0, done.stderr
     assert "2 km grid cells" in done.stdout
     with_sources = ["export", ident, "--format", "gpkg", "--out", str(tmp_path / "y.gpkg"), "--include-sensitive"]
-    refused = primum(*with_sources, "--as", "planner-1", env=env)
+    refused = here(*with_sources, "--as", "planner-1", env=env)
     assert refused.returncode == 2 and "may not include sensitive fields" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "y.gpkg").exists()
-    done = primum(*with_sources, "--as", "poc_adviser-1", env=env)
+    done = here(*with_sources, "--as", "poc_adviser-1", env=env)
     assert done.returncode == 0, done.stderr
     assert record.verify().intact
     with record.engine.connect() as conn:
         actions = [row[0] for row in conn.exec_driver_sql("select action from audit order by seq")]
     assert actions[-1] == "sensitive_release"
-    bad = primum("brief", ident, "--format", "docx", "--out", str(tmp_path / "b.docx"), env=env)
+    bad = here("brief", ident, "--format", "docx", "--out", str(tmp_path / "b.docx"), env=env)
     assert bad.returncode == 2 and "use pdf or html" in bad.stderr
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from test_harm_records import report
-from test_record import PASSWORD, PEOPLE, new_record, primum
+from test_record import PASSWORD, PEOPLE, here, new_record, primum
 from world import lonlat, make_world
 
 from planner.assess import assess
@@ -178,16 +178,16 @@ def test_the_register_on_the_command_line(register: tuple[Record, SupportRegiste
     assert added.returncode == 0, added.stderr
     support_id = added.stdout.split()[-1]
     assert added.stdout.startswith("support recorded as SU-")
-    refused = primum("support", "review", support_id, "--status", "done", "--as", "commander-1", env=env)
+    refused = here("support", "review", support_id, "--status", "done", "--as", "commander-1", env=env)
     assert refused.returncode == 2 and "only a human_rights_officer or poc_adviser may" in refused.stderr
-    done = primum(
+    done = here(
         "support", "review", support_id, "--status", "finding", "--note", "beatings at the checkpoint",
         "--next", "2025-07-01", "--as", "human_rights_officer-1", env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    listed = primum("support", "list", env=env)
+    listed = here("support", "list", env=env)
     assert "transport to SSPDF (5th Brigade)" in listed.stdout and "OPEN FINDING: beatings" in listed.stdout
-    [entry] = json.loads(primum("support", "list", "--json", env=env).stdout)
+    [entry] = json.loads(here("support", "list", "--json", env=env).stdout)
     assert (entry["due"], entry["open_findings"]) == ("2025-07-01", ["beatings at the checkpoint"])
 
 
