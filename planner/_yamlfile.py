@@ -90,6 +90,7 @@ _TRIGGER_TAGS = {
     "data",
     "languages",
     "comparison",
+    "better_position",
     "always",
     "prompt",
 }

@@ -8,9 +8,10 @@ Every step is a public function of its own module and can be run alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -35,6 +36,9 @@ from planner.risk import Comparison, Risk, compare, comparison_text, explain, re
 from planner.settings import Settings
 from planner.surface import RiskSurface, coa_window, risk_surface
 from planner.threat import ThreatContext, threat_context
+
+if TYPE_CHECKING:
+    from planner.scale.sweep import BetterPosition
 
 
 @dataclass
@@ -151,7 +155,7 @@ def _range_dict(r: Range) -> dict[str, float]:
     return {"low": round(r.low, 4), "central": round(r.central, 4), "high": round(r.high, 4)}
 
 
-def _risk_dict(found: Risk, lang: str) -> dict[str, Any]:
+def risk_dict(found: Risk, lang: str) -> dict[str, Any]:
     harm: HarmEstimate = found.harm
     total = harm.index.central
     return {
@@ -232,7 +236,7 @@ def _coa_dict(result: COAResult, effects: EffectsTable, lang: str) -> dict[str, 
     return {
         "id": result.coa.id,
         "name": result.coa.name,
-        "risk": _risk_dict(result.risk, lang),
+        "risk": risk_dict(result.risk, lang),
         "exposure": {zone: _zone_dict(figs) for zone, figs in ex.zones.items()}
         | {"flags": {figure: [_flag_dict(f) for f in flags] for figure, flags in ex.flags.items()}},
         "elements": [
@@ -397,15 +401,18 @@ def effects_zones(plan: Plan, effects: EffectsTable, crs: Any) -> dict[str, list
     return {coa.id: [element_zone(element, effects, crs) for element in coa.elements] for coa in plan.coas}
 
 
-def reading_area(plan: Plan, settings: Settings | None = None, effects: EffectsTable | None = None) -> Area:
+def reading_area(
+    plan: Plan, settings: Settings | None = None, effects: EffectsTable | None = None, *, reach_m: float = 0.0
+) -> Area:
     """The box (degrees) of layer data an assessment of ``plan`` can ask for: every outer zone, plus the risk
     surface's margin and a cell for its snapping, plus the margin the road network is built over, plus a
-    kilometre to spare. ``load_layerset(area=...)`` reads roads only there."""
+    kilometre to spare. ``load_layerset(area=...)`` reads roads only there. ``reach_m`` widens it for a
+    position sweep, whose candidates move an element that far."""
     settings = settings or Settings()
     effects = effects or load_effects_table(plan.effects_table)
     crs = plan_crs(plan)
     outer = [zone.outer for zones in effects_zones(plan, effects, crs).values() for zone in zones]
-    margin = settings.surface.margin_m + settings.surface.cell_m + settings.access.margin_m + 1_000.0
+    margin = settings.surface.margin_m + settings.surface.cell_m + settings.access.margin_m + 1_000.0 + reach_m
     west, south, east, north = shapely.union_all(outer).buffer(margin, quad_segs=2).envelope.bounds
     to_degrees = Transformer.from_crs(crs, WGS84, always_xy=True)
     west, south, east, north = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)
@@ -418,24 +425,11 @@ def plan_crs(plan: Plan) -> Any:
     return working_crs((west, south, east, north))
 
 
-def assess(
-    plan: Plan,
-    layerset: LayerSet,
-    settings: Settings | None = None,
-    effects: EffectsTable | None = None,
-    catalogue: Catalogue | None = None,
-    *,
-    history: HarmHistory | None = None,
-) -> Assessment:
-    """Assess every COA of ``plan`` against ``layerset``, and raise each COA's precaution checklist.
-
-    ``history`` is this force's harm after earlier operations, as the record in use holds it: harm near a
-    footprint and amends still owed there raise their items, and its lessons are shown beside their rules.
-    """
-    history = history or HarmHistory()
-    settings = settings or Settings()
-    effects = effects or load_effects_table(plan.effects_table)
-    catalogue = catalogue or load_catalogue(settings.checklist.catalogue)
+def coa_results(
+    plan: Plan, layerset: LayerSet, settings: Settings, effects: EffectsTable
+) -> tuple[Any, list[COAResult], RiskSurface, Gazetteer]:
+    """Every COA's zones, exposure, threat context, access and risk, without the checklist: the estimate
+    itself, which a position sweep repeats per candidate exactly as the assessment makes it."""
     crs = plan_crs(plan)
     zones = effects_zones(plan, effects, crs)
     with ExitStack() as stack:
@@ -473,6 +467,30 @@ def assess(
             surface.score[coa.id].flat[cell] += value
         coa_risk = risk(harm, settings.risk)
         results.append(COAResult(coa, zones[coa.id], exposures[coa.id], threats[coa.id], coa_access, coa_risk))
+    return crs, results, surface, gazetteer
+
+
+def assess(
+    plan: Plan,
+    layerset: LayerSet,
+    settings: Settings | None = None,
+    effects: EffectsTable | None = None,
+    catalogue: Catalogue | None = None,
+    *,
+    history: HarmHistory | None = None,
+    better: Sequence[BetterPosition] = (),
+) -> Assessment:
+    """Assess every COA of ``plan`` against ``layerset``, and raise each COA's precaution checklist.
+
+    ``history`` is this force's harm after earlier operations, as the record in use holds it: harm near a
+    footprint and amends still owed there raise their items, and its lessons are shown beside their rules.
+    ``better`` are positions sweeps found where an element would do less harm: P16 names them.
+    """
+    history = history or HarmHistory()
+    settings = settings or Settings()
+    effects = effects or load_effects_table(plan.effects_table)
+    catalogue = catalogue or load_catalogue(settings.checklist.catalogue)
+    crs, results, surface, gazetteer = coa_results(plan, layerset, settings, effects)
     comparison = compare({r.coa.id: r.risk for r in results}, settings.risk)
     warnings = layerset.all_flags(plan.window.start.date())
     scores = {r.coa.id: r.risk.score for r in results}
@@ -494,6 +512,7 @@ def assess(
             gazetteer=gazetteer,
             past_harm=history.records,
             support=history.support,
+            better=tuple(better),
         )
         checklists[r.coa.id] = evaluate(catalogue, situation)
     shared = share(checklists, catalogue)  # an item raised alike by several COAs is reviewed once for all of them

@@ -91,6 +91,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "data": ("layer", "code", "message"),
     "languages": ("missing", "communities", "interpreters"),
     "comparison": ("score", "best", "best_score", "difference"),
+    "better_position": (
+        "element",
+        "grid",
+        "position",
+        "moved",
+        "bearing",
+        "casualties",
+        "planned_casualties",
+        "element_casualties",
+        "planned_element_casualties",
+        "score",
+        "planned_score",
+        "candidates",
+        "within",
+    ),
     "past_harm": (
         "harm",
         "day",
@@ -283,6 +298,12 @@ class ComparisonTrigger(_Trigger):
     type: Literal["comparison"]
 
 
+class BetterPositionTrigger(_Trigger):
+    """A position sweep found where an element of the COA would do less harm (``primum sweep``)."""
+
+    type: Literal["better_position"]
+
+
 class PastHarmTrigger(_Trigger):
     """Harm this force caused after earlier operations near the footprint, from the record's harm tracking."""
 
@@ -317,6 +338,7 @@ Trigger = Annotated[
     | DataTrigger
     | LanguagesTrigger
     | ComparisonTrigger
+    | BetterPositionTrigger
     | PastHarmTrigger
     | SupportTrigger
     | AlwaysTrigger

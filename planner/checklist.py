@@ -26,12 +26,13 @@ from planner.catalogue import MESSAGES as MESSAGE_FIELDS
 from planner.catalogue import SEVERITIES, TRANSLATED_FIELDS, Catalogue, CatalogueFile, Rule, placeholders
 from planner.effects import EffectsTable, Zone
 from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, ZoneFigures, coa_zones, sites_in_zones
+from planner.geo import to_mgrs
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag
 from planner.layers.sites import open_during
 from planner.past_harm import Lesson, PastHarm, Support, near_footprint
 from planner.places import AT_M, Gazetteer
-from planner.risk import round_people
+from planner.risk import casualty_text, round_people
 from planner.settings import Settings
 from planner.threat import ThreatContext
 from planner.words import activity_name, distance, number
@@ -39,6 +40,7 @@ from planner.words import words as interface_words
 
 if TYPE_CHECKING:
     from planner.plan import COA, Plan
+    from planner.scale.sweep import BetterPosition
 
 # Placeholders that count people: rounded like every people figure Primum shows.
 PEOPLE_FIELDS = ("people", "people_core", "displaced", "value")
@@ -69,6 +71,7 @@ class Situation:
     gazetteer: Gazetteer | None = None  # names places in the evidence; MGRS only without it
     past_harm: tuple[PastHarm, ...] = ()  # this force's harm after earlier operations, from the record in use
     support: tuple[Support, ...] = ()  # the record's register of support to partner forces (HRDDP)
+    better: tuple[BetterPosition, ...] = ()  # position sweeps' best candidates that do less harm than planned
 
 
 @dataclass(frozen=True)
@@ -786,6 +789,30 @@ def _comparison(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     return [Evidence(i, best, data)]
 
 
+def _better_position(trigger: Any, s: Situation, i: int) -> list[Evidence]:
+    found = []
+    for b in s.better:
+        if b.coa != s.coa:
+            continue
+        data = {
+            "element": b.element,
+            "grid": to_mgrs(*b.position),
+            "position": [round(b.position[0], 6), round(b.position[1], 6)],
+            "moved": round(b.moved_m),
+            "bearing": b.bearing,
+            "casualties": b.casualties["central"],
+            "planned_casualties": b.planned_casualties["central"],
+            "element_casualties": b.element_casualties,
+            "planned_element_casualties": b.planned_element_casualties,
+            "score": b.score,
+            "planned_score": b.planned_score,
+            "candidates": b.candidates,
+            "within": round(b.within_m),
+        }
+        found.append(Evidence(i, b.element, data, key=("better_position", b.element)))
+    return found
+
+
 def _always(trigger: Any, s: Situation, i: int) -> list[Evidence]:
     return [Evidence(i, "", {})]
 
@@ -806,6 +833,7 @@ _EVALUATORS: dict[str, Callable[[Any, Situation, int], list[Evidence]]] = {
     "data": _data,
     "languages": _languages,
     "comparison": _comparison,
+    "better_position": _better_position,
     "always": _always,
     "prompt": _prompt,
 }
@@ -957,6 +985,8 @@ def _word(name: str, value: Any, words: CatalogueFile, lang: str) -> str:
         return words.labels["more_events"].format(count=number(float(value), lang)) if value else ""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return words.labels["unknown"]
+    if name.endswith("casualties"):  # expected casualties as the brief writes them (<0.1, 2.3, 14)
+        return casualty_text(float(value), lang)
     if isinstance(value, bool):
         return words.labels["yes" if value else "no"]
     if isinstance(value, dict) and "mgrs" in value:

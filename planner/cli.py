@@ -11,7 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -37,7 +38,9 @@ from planner.vocabulary import (
 if TYPE_CHECKING:
     from planner.layers.manifest import LayerSet
     from planner.past_harm import HarmHistory
+    from planner.plan import Plan
     from planner.record import Record, User
+    from planner.scale.sweep import BetterPosition
     from planner.settings import Settings
 
 # Each command imports what it needs when it runs: `primum --help` or `primum verify` should not pay for
@@ -222,6 +225,10 @@ def assess(
     lang: Annotated[str, typer.Option("--lang", help="language of the precaution checklist (en, fr)")] = "en",
     record: Annotated[bool, typer.Option("--record", help="keep the assessment in the record for review")] = False,
     as_user: Annotated[str | None, typer.Option("--as", help="the planner recording it (with --record)")] = None,
+    sweeps: Annotated[
+        list[Path] | None,
+        typer.Option("--sweep", help="a sweep's JSON (primum sweep --json): P16 names its better position"),
+    ] = None,
 ) -> None:
     """Assess every course of action of a plan: exposure, threat context, risk, precautions, how the COAs compare."""
     from planner.assess import assess as run_assessment
@@ -233,9 +240,17 @@ def assess(
     catalogue = load_catalogue(settings.checklist.catalogue)
     catalogue.language(lang)  # an unknown language is an input error before any work is done
     store, user = _signed_in(settings, as_user) if record else (None, None)
+    if sweeps and record:
+        raise InputError.single(
+            "--sweep",
+            "",
+            "the record keeps an assessment rebuilt from its inputs, and a sweep's result is not one of them yet",
+            "record the assessment without --sweep, and keep the sweep's JSON beside it",
+        )
     plan, layerset = open_plan(plan_path, settings.limits, settings=settings)
     history = _harm_history(settings, store)
-    assessment = run_assessment(plan, layerset, settings, catalogue=catalogue, history=history)
+    better = _better_positions(sweeps or [], plan)
+    assessment = run_assessment(plan, layerset, settings, catalogue=catalogue, history=history, better=better)
     result = assessment.to_dict(lang)
     if store is not None and user is not None:
         ident = store.record_assessment(user, assessment, lang)
@@ -249,6 +264,12 @@ def assess(
     typer.echo(render_assessment(result))
     if json_out is not None:
         typer.echo(f"\nFull result: {json_out}")
+
+
+def _better_positions(paths: list[Path], plan: Plan) -> list[BetterPosition]:
+    from planner.scale.sweep import load_better
+
+    return [better for path in paths if (better := load_better(path, plan)) is not None]
 
 
 def _write_atomically(path: Path, content: str | bytes) -> None:
@@ -1113,6 +1134,135 @@ def export_command(
         store.note_release(user, assessment_id, output=f"export {fmt}", fields=bundled.sensitive_fields)
     typer.echo("\n".join(f"wrote {path}" for path in written))
     typer.echo("\n".join(f"  {line}" for line in bundled.statement))
+
+
+@app.command()
+@_user_errors
+def sweep(
+    plan_path: Annotated[Path, typer.Argument(metavar="PLAN", help="an operation plan (scenarios/*.yaml)")],
+    *,
+    coa: Annotated[str, typer.Option("--coa", help="the COA whose element moves")],
+    element: Annotated[str, typer.Option("--element", help="the element to move (a cordon or route moves whole)")],
+    within: Annotated[float, typer.Option("--within", help="how far it may move, in metres")],
+    step: Annotated[float, typer.Option("--step", help="the grid of candidate positions, in metres")] = 100.0,
+    top: Annotated[int, typer.Option("--top", min=1, help="how many of the best positions to list")] = 10,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the result as JSON to this file ('-' for standard output)")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="a Dask scheduler's address (default: a cluster on this machine)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=0, help="worker processes of the local cluster (0: this process)")
+    ] = None,
+    settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="language of the figures' explanations (en, fr)")] = "en",
+) -> None:
+    """Where else could an element go? Assess it at every position within --within, best first (P16 names it)."""
+    from planner.assess import assess as run_assessment
+    from planner.catalogue import load_catalogue
+    from planner.checklist import render
+    from planner.plan import open_plan
+    from planner.scale.cluster import Cluster, dashboard_link, dask_client
+    from planner.scale.sweep import sweep as run_sweep
+    from planner.settings import load_settings
+
+    settings = load_settings(settings_path)
+    catalogue = load_catalogue(settings.checklist.catalogue)
+    catalogue.language(lang)
+    with dask_client(Cluster(scheduler, workers)) as client, _bar("candidates") as progress:
+        if (link := dashboard_link(client)) is not None:
+            typer.echo(f"Dask dashboard: {link}", err=True)
+        found = run_sweep(
+            plan_path,
+            coa,
+            element,
+            within_m=within,
+            step_m=step,
+            settings=settings,
+            lang=lang,
+            client=client,
+            progress=progress,
+        )
+    result = found.to_dict(top)
+    if found.better is not None:  # the plan's own checklist, with P16 naming the better position
+        plan, layerset = open_plan(plan_path, settings.limits, settings=settings)
+        assessment = run_assessment(plan, layerset, settings, catalogue=catalogue, better=[found.better])
+        checklist = render(next(r.checklist for r in assessment.coas if r.coa.id == coa), catalogue, lang, coa)
+        result["p16"] = next((item for item in checklist["items"] if item["id"] == "P16"), None)
+    if json_out is not None:
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+        if str(json_out) == "-":
+            typer.echo(text)
+            return
+        _write_atomically(json_out, text)
+    typer.echo(render_sweep(result))
+    if json_out is not None:
+        typer.echo(f"\nFull result: {json_out}")
+
+
+@contextmanager
+def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on the terminal for long work (nothing when the output goes to a file or a script)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(f"{what}:"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def render_sweep(result: dict[str, Any]) -> str:
+    """A sweep's result for people: the planned position, the best candidates, what was set aside."""
+    planned = result["planned"]
+    head = (
+        f"Sweep of {result['element']} (COA {result['coa']}): {result['considered']} positions within "
+        f"{result['within_m']:g} m on a {result['step_m']:g} m grid, {result['assessed']} assessed"
+    )
+    lines = [
+        head,
+        f"  planned at {planned['mgrs']}: risk {_sweep_figures(planned['risk'])};"
+        f" {result['element']} itself {planned['element_casualties'] or 0:.2f}"
+        + (f"; fails: {', '.join(planned['refused'])}" if planned["refused"] else ""),
+    ]
+    for key, refused in result["refused"].items():
+        lines.append(f"  set aside: {refused['count']} ({key}: {refused['why']})")
+    if not result["candidates"]:
+        lines.append("  no position meets the element's constraints")
+    else:
+        lines.append("Best positions (least expected harm, then the shortest move):")
+        for rank, c in enumerate(result["candidates"], start=1):
+            fewer = c.get("improvement", {}).get("casualties_central", 0.0)
+            lines.append(
+                f"  {rank:>2}. {c['mgrs']}  moved {c['moved_m']:,.0f} m  risk {_sweep_figures(c['risk'])};"
+                f" {result['element']} itself {c['element_casualties']:.2f}; {fewer:.2f} fewer than planned"
+            )
+    p16 = result.get("p16")
+    if p16:
+        lines += ["", f"[{p16['severity'].upper()}] {p16['id']} {p16['title']}"]
+        lines += [f"    - {e['text']}" for e in p16["evidence"]]
+    elif result["candidates"]:
+        lines += ["", "The planned position does as little harm as any candidate: P16 is not raised by this sweep."]
+    return "\n".join(lines)
+
+
+def _sweep_figures(risk: dict[str, Any] | None) -> str:
+    if risk is None:
+        return "not assessed"
+    c = risk["casualties"]
+    return (
+        f"{risk['score']:g} ({risk['level']}), expected casualties {c['central']:.2f} ({c['low']:.2f}-{c['high']:.2f})"
+    )
 
 
 @app.command()

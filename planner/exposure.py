@@ -249,7 +249,7 @@ def locate_sites(index: ProjectedIndex, zones: list[Zone]) -> Located:
     )
 
 
-def _without_areas(layer: VectorLayer, located: Located) -> Located:
+def without_areas(layer: VectorLayer, located: Located) -> Located:
     """Figures per admin area are not sites: a county touching a zone is no camp in it. Their people count in
     the harm estimate, spread over the area's residents; here they are left out (the ``area_level`` flag on
     the displaced figure says so)."""
@@ -271,7 +271,7 @@ def sites_in_zones(zones: list[Zone], core: BaseGeometry, layerset: LayerSet, cr
     outer = shapely.union_all([z.outer for z in zones])
     hits: list[SiteHit] = []
     for layer in [*layerset.of_kind("sites"), *layerset.of_kind("displacement")]:
-        located = _without_areas(layer, locate_sites(layer.projected(crs), zones))
+        located = without_areas(layer, locate_sites(layer.projected(crs), zones))
         hits.extend(_layer_hits(layer, located, zones, core=core, outer=outer, crs=crs))
     return sorted(hits, key=lambda h: (ZONES.index(h.zone), h.distance_m, h.layer, h.id))
 

@@ -22,6 +22,13 @@ coas:
       - {id: lz-1, activity: helicopter_lz, position: [31.59, 4.86], core_m: 50, outer_m: 150}     # [lon, lat]
       - {id: route-1, activity: convoy, geometry_file: routes.geojson, feature: route-1}          # file beside the plan
 ```
+An element may say where else it could go, for ``primum sweep`` (its constraints)::
+
+      - id: lz-1
+        activity: helicopter_lz
+        position: 36NWM6870086000
+        constraints: {objective: 36NWM6850086400, max_from_objective_m: 2500, open_ground: true}
+
 Positions are ``[lon, lat]``, MGRS, or degrees (decimal or DMS) with hemisphere letters.
 """
 
@@ -51,6 +58,21 @@ from planner.settings import LimitsSettings, Settings
 POSITION_FIX = "write it as [lon, lat], an MGRS reference (36NUF1234567890) or 4.86N 31.59E"
 
 
+class _ConstraintsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    objective: Any = Field(None, description="the position the element serves (the cordon, the objective)")
+    max_from_objective_m: float | None = Field(None, gt=0, description="a candidate stays this close to it")
+    open_ground: bool = Field(False, description="no mapped site and no one living in its core zone")
+    outside_displacement: bool = Field(True, description="no displacement site reaches into its core zone")
+
+    @model_validator(mode="after")
+    def _objective_with_distance(self) -> _ConstraintsSpec:
+        if (self.objective is None) != (self.max_from_objective_m is None):
+            raise ValueError("give objective and max_from_objective_m together")
+        return self
+
+
 class _ElementSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,6 +89,7 @@ class _ElementSpec(BaseModel):
     munitions: int | None = Field(None, ge=1, description="rounds or munitions planned (explosive means)")
     duration_h: float | None = Field(None, gt=0, description="hours the element lasts (a cordon); default: the window")
     label: str = ""
+    constraints: _ConstraintsSpec | None = Field(None, description="where a position sweep may move it")
 
     @model_validator(mode="after")
     def _one_location(self) -> _ElementSpec:
@@ -140,6 +163,16 @@ class _PlanSpec(BaseModel):
 
 
 @dataclass(frozen=True)
+class Constraints:
+    """Where a position sweep may move an element (``primum sweep``)."""
+
+    objective: tuple[float, float] | None = None  # lon, lat
+    max_from_objective_m: float | None = None
+    open_ground: bool = False
+    outside_displacement: bool = True
+
+
+@dataclass(frozen=True)
 class Element:
     """One element of a COA: an activity at a point, along a route, or over an area (EPSG:4326)."""
 
@@ -153,6 +186,7 @@ class Element:
     munitions: int | None = None
     label: str = ""
     duration_h: float | None = None
+    constraints: Constraints = Constraints()
 
     @property
     def shape_kind(self) -> str:
@@ -262,6 +296,7 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None, limits: Lim
                     f"use one of: {', '.join(sorted(effects.activities))} (effects table: {effects.source})",
                 )
             geometry = _element_geometry(element, path, where, problems, digest)
+            constraints = _constraints(element.constraints, where, problems)
             if geometry is not None:
                 elements.append(
                     Element(
@@ -275,6 +310,7 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None, limits: Lim
                         element.munitions,
                         element.label,
                         element.duration_h,
+                        constraints,
                     )
                 )
         coas.append(COA(coa.id, coa.name, tuple(elements), coa.description))
@@ -316,6 +352,18 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None, limits: Lim
             ),
         ),
     )
+
+
+def _constraints(spec: _ConstraintsSpec | None, where: str, problems: Collector) -> Constraints:
+    if spec is None:
+        return Constraints()
+    objective = None
+    if spec.objective is not None:
+        try:
+            objective = parse_position(spec.objective)
+        except CoordinateError as exc:
+            problems.add(f"{where}.constraints.objective", str(exc), POSITION_FIX)
+    return Constraints(objective, spec.max_from_objective_m, spec.open_ground, spec.outside_displacement)
 
 
 def _element_geometry(
@@ -469,6 +517,7 @@ def open_plan(
 
 __all__ = [
     "COA",
+    "Constraints",
     "Element",
     "Plan",
     "TimeWindow",

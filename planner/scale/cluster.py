@@ -1,0 +1,110 @@
+"""Where mission-scale work runs: in this process, on a local Dask cluster, or on a mission's scheduler.
+
+``run_chunks`` maps one function over chunks of work and hands the results back in the chunks' order,
+whatever order the workers finish in, so the number of workers never changes a result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from planner.errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """How to run: ``workers=0`` in this process; otherwise ``scheduler`` (an address) or a local cluster."""
+
+    scheduler: str | None = None
+    workers: int | None = None  # a local cluster's worker processes; default: one per core
+
+    @property
+    def in_process(self) -> bool:
+        return self.scheduler is None and self.workers == 0
+
+
+@contextmanager
+def dask_client(cluster: Cluster) -> Iterator[Client | None]:
+    """A client for ``cluster`` (None: in this process), closed on the way out, with the local cluster it
+    started. Only loopback addresses are used for a local cluster: nothing listens beyond this machine."""
+    if cluster.in_process:
+        yield None
+        return
+    from distributed import Client, LocalCluster  # noqa: PLC0415 (only mission-scale work pays for Dask)
+
+    if cluster.scheduler is not None:
+        try:
+            client = Client(cluster.scheduler, timeout="15s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError.single(
+                "--scheduler",
+                cluster.scheduler,
+                f"no Dask scheduler answers there ({exc})",
+                "start one with `dask scheduler` and its workers with `dask worker ADDRESS`, or leave out "
+                "--scheduler to use a local cluster",
+            ) from None
+        with client:
+            yield client
+        return
+    workers = cluster.workers or os.cpu_count() or 1
+    local = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,  # the estimate is Python-heavy: processes, not threads, make it parallel
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+    with local, Client(local) as client:
+        yield client
+
+
+def dashboard_link(client: Client | None) -> str | None:
+    """Where Dask's own dashboard shows the work, when the cluster serves one."""
+    if client is None:
+        return None
+    try:
+        return str(client.dashboard_link)
+    except (KeyError, AttributeError):  # a scheduler started without its dashboard
+        return None
+
+
+def run_chunks(
+    func: Callable[..., R],
+    chunks: Sequence[T],
+    *,
+    client: Client | None,
+    progress: Progress | None = None,
+    **shared: Any,
+) -> list[R]:
+    """``[func(chunk, **shared) for chunk in chunks]``, on the client's workers when there is one."""
+    total = len(chunks)
+    results: list[R | None] = [None] * total
+    if progress is not None:
+        progress(0, total)
+    if client is None:
+        for i, chunk in enumerate(chunks):
+            results[i] = func(chunk, **shared)
+            if progress is not None:
+                progress(i + 1, total)
+        return results  # type: ignore[return-value]
+    from distributed import as_completed  # noqa: PLC0415
+
+    futures = client.map(func, chunks, **shared, pure=False)
+    position = {future.key: i for i, future in enumerate(futures)}
+    for done, future in enumerate(as_completed(futures), start=1):
+        results[position[future.key]] = future.result()
+        if progress is not None:
+            progress(done, total)
+    return results  # type: ignore[return-value]
