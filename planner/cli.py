@@ -239,7 +239,6 @@ def assess(
     settings = load_settings(settings_path)
     catalogue = load_catalogue(settings.checklist.catalogue)
     catalogue.language(lang)  # an unknown language is an input error before any work is done
-    store, user = _signed_in(settings, as_user) if record else (None, None)
     if sweeps and record:
         raise InputError.single(
             "--sweep",
@@ -247,6 +246,7 @@ def assess(
             "the record keeps an assessment rebuilt from its inputs, and a sweep's result is not one of them yet",
             "record the assessment without --sweep, and keep the sweep's JSON beside it",
         )
+    store, user = _signed_in(settings, as_user) if record else (None, None)
     plan, layerset = open_plan(plan_path, settings.limits, settings=settings)
     history = _harm_history(settings, store)
     better = _better_positions(sweeps or [], plan)

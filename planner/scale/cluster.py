@@ -7,6 +7,7 @@ whatever order the workers finish in, so the number of workers never changes a r
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ def dask_client(cluster: Cluster) -> Iterator[Client | None]:
 
     if cluster.scheduler is not None:
         try:
+            _answers(cluster.scheduler)  # a refused connection is said at once, not after the client's retries
             client = Client(cluster.scheduler, timeout="15s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError.single(
@@ -68,6 +70,16 @@ def dask_client(cluster: Cluster) -> Iterator[Client | None]:
     )
     with local, Client(local) as client:
         yield client
+
+
+def _answers(address: str) -> None:
+    """Raise OSError when nothing listens at a ``tcp://host:port`` address (other protocols: the client says)."""
+    from distributed.comm import parse_address, parse_host_port  # noqa: PLC0415
+
+    protocol, location = parse_address(address)
+    if protocol == "tcp":
+        with socket.create_connection(parse_host_port(location), timeout=10):
+            pass
 
 
 def dashboard_link(client: Client | None) -> str | None:

@@ -224,14 +224,16 @@ def sweep(
     coa, element = _element(plan, coa_id, element_id)
     if within_m <= 0 or step_m <= 0:
         raise InputError.single("--within/--step", "", "both must be more than 0 m", "give them in metres")
-    grid = offsets(within_m, step_m)
-    if len(grid) > MAX_CANDIDATES:
+    about = math.pi * (within_m / step_m) ** 2  # the grid's size, known before it is built
+    if about > MAX_CANDIDATES:
         raise InputError.single(
             "--step",
             f"{step_m:g}",
-            f"{len(grid):,} candidates within {within_m:g} m: at most {MAX_CANDIDATES:,} are assessed in one sweep",
+            f"about {about:,.0f} candidates within {within_m:g} m: at most {MAX_CANDIDATES:,} are assessed in one "
+            "sweep",
             "take a larger step or a shorter distance (both in metres)",
         )
+    grid = offsets(within_m, step_m)
     job = SweepJob(
         str(plan.path),
         plan.sha256,
