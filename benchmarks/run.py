@@ -23,6 +23,10 @@ SCRIPTS = {
     "COAs": (["bench_coas.py"], ["bench_coas.py", "--runs", "3"]),
     "layers": (["bench_layers.py"], ["bench_layers.py", "--sizes", "10000", "100000"]),
     "dashboard": (["bench_dashboard.py"], ["bench_dashboard.py"]),
+    "sweep": (
+        ["bench_sweep.py", "--workers", "1", "2"],
+        ["bench_sweep.py", "--candidates", "400", "--workers", "1", "2"],
+    ),
 }
 RATIO = re.compile(r"ratio\s+([\d.]+)|([\d.]+)x")
 

@@ -4,7 +4,6 @@ plan's constraints, the ranking, P16, and the same result in this process and on
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -225,7 +224,6 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.Popen(
             [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(address_file), *common],
             cwd=folder,
-            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -254,7 +252,6 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         *common,
                     ],
                     cwd=folder,
-                    env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
