@@ -145,7 +145,7 @@ class Access:
 
 
 @dataclass(frozen=True)
-class _Targets:
+class Targets:
     """Points of one kind of destination, snapped: junction, walking delay (s), and a label each."""
 
     nodes: np.ndarray
@@ -191,7 +191,7 @@ def access(
         targets[category], far = _shared(
             surface,
             ("essential", id(graph), category),
-            partial(_essential, layerset, crs, graph, category, settings),
+            partial(essential_targets, layerset, crs, graph, category, settings),
         )
         result.flags.extend(far)
     places = _shared(surface, ("places", id(graph)), lambda: _places(surface, layerset, crs, graph, settings))
@@ -287,9 +287,9 @@ def _shared(surface: RiskSurface, key: tuple[object, ...], make: Callable[[], T]
     return found
 
 
-def _essential(
+def essential_targets(
     layerset: LayerSet, crs: CRS, graph: RoadGraph, category: str, settings: AccessSettings
-) -> tuple[_Targets, list[Flag]]:
+) -> tuple[Targets, list[Flag]]:
     """Sites of an essential category that work (or may work), snapped to the network; and the flag saying
     how many lie too far from any road."""
     xs: list[float] = []
@@ -320,7 +320,7 @@ def _essential(
         )
     keep = ~far
     kept = [label for label, k in zip(labels, keep, strict=True) if k]
-    return _Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept), flags
+    return Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept), flags
 
 
 @dataclass(frozen=True)
@@ -393,7 +393,7 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
 
 
 def _place_times(
-    graph: RoadGraph, closed: np.ndarray | None, targets: _Targets, node: np.ndarray, *, walk_m: np.ndarray, walk: float
+    graph: RoadGraph, closed: np.ndarray | None, targets: Targets, node: np.ndarray, *, walk_m: np.ndarray, walk: float
 ) -> np.ndarray:
     """Seconds from each place to the nearest target: walk to the network, drive, walk from it."""
     if node.size == 0:
@@ -403,7 +403,7 @@ def _place_times(
 
 
 def _health(
-    graph: RoadGraph, closed: np.ndarray, targets: _Targets, places: _Places, *, walk: float, settings: AccessSettings
+    graph: RoadGraph, closed: np.ndarray, targets: Targets, places: _Places, *, walk: float, settings: AccessSettings
 ) -> HealthReach:
     limit = settings.reach_limit_min * 60
     on = places.cell_on
@@ -452,7 +452,7 @@ def _minutes(seconds: float) -> float | None:
 def _cut_off(
     graph: RoadGraph,
     closed: np.ndarray,
-    targets: dict[str, _Targets],
+    targets: dict[str, Targets],
     places: _Places,
     walk: float,
     *,
@@ -511,7 +511,7 @@ def _cut_off(
 
 
 def _isolated_sites(
-    graph: RoadGraph, closed: np.ndarray, component: np.ndarray, targets: dict[str, _Targets], places: _Places
+    graph: RoadGraph, closed: np.ndarray, component: np.ndarray, targets: dict[str, Targets], places: _Places
 ) -> list[CutOff]:
     """Essential sites that some community reached before and none can reach during the operation."""
     before_parts = graph.components()

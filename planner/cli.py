@@ -1201,6 +1201,58 @@ def sweep(
         typer.echo(f"\nFull result: {json_out}")
 
 
+@app.command()
+@_user_errors
+def surface(
+    manifest: Annotated[Path, typer.Argument(metavar="LAYERSET", help="a layer set (layers/*.yaml)")],
+    *,
+    out: Annotated[Path, typer.Option("--out", help="the GeoTIFF (COG) to write")],
+    cell: Annotated[float, typer.Option("--cell", min=1, help="the grid's cell size, in metres")] = 100.0,
+    on: Annotated[str | None, typer.Option("--on", help="the date recent threats are counted back from")] = None,
+    season: Annotated[str, typer.Option("--season", help="dry or rainy (rainy closes dry-season roads)")] = "dry",
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="a Dask scheduler's address (default: a cluster on this machine)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=0, help="worker processes of the local cluster (0: this process)")
+    ] = None,
+    settings_path: Annotated[Path | None, typer.Option("--settings", help="a mission settings file (TOML)")] = None,
+) -> None:
+    """A whole-country surface: people, minutes to care, recent threat, people near recent attacks (one COG)."""
+    from planner.layers.manifest import load_layerset
+    from planner.scale.cluster import Cluster, dashboard_link, dask_client
+    from planner.scale.country import country_surface, read_band_names
+    from planner.settings import load_settings
+
+    if season not in ("dry", "rainy"):
+        raise InputError.single("--season", season, "unknown season", "use dry or rainy")
+    if not out.parent.is_dir():
+        raise InputError.single(out, "", "its folder does not exist", "create the folder or name another path")
+    settings = load_settings(settings_path)
+    when = _date(on) if on else date.today()
+    layerset = load_layerset(manifest, _progress, limits=settings.limits)
+    with dask_client(Cluster(scheduler, workers)) as client, _bar("chunks") as progress:
+        if (link := dashboard_link(client)) is not None:
+            typer.echo(f"Dask dashboard: {link}", err=True)
+        made = country_surface(
+            layerset, out, cell_m=cell, on=when, settings=settings, season=season, client=client, progress=progress
+        )
+    rows, cols = made.grid.shape
+    typer.echo(
+        f"{layerset.area}{' (FICTIONAL)' if layerset.fictional else ''}: {rows:,} x {cols:,} cells of "
+        f"{cell:g} m ({made.grid.crs}), {made.chunks} chunk(s), threats counted back from {when.isoformat()}"
+    )
+    typer.echo(
+        f"  people: {made.totals['people']:,.0f}; within reach of recent attacks on civilians: "
+        f"{made.totals['people_near_attacks']:,.0f}"
+    )
+    for flag in made.flags:
+        typer.echo(f"  ! {flag}")
+    typer.echo(f"Written: {out}")
+    for name, meaning in read_band_names(out)["bands"].items():
+        typer.echo(f"  {name}: {meaning}")
+
+
 @contextmanager
 def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on the terminal for long work (nothing when the output goes to a file or a script)."""

@@ -28,6 +28,7 @@ from planner.effects import Zone
 from planner.geo import distance_xy
 from planner.layers.manifest import LayerSet
 from planner.layers.model import VectorLayer
+from planner.layers.population import PopulationLayer
 from planner.settings import Settings
 from planner.threat import Report, threat_density
 
@@ -106,7 +107,7 @@ def risk_surface(
         transform,
         shape,
         cell_m,
-        _people(layerset, crs, transform, shape),
+        people_on_grid(layerset.population, crs, transform, shape),
         np.zeros(shape),
         np.zeros(shape),
         np.zeros(shape),
@@ -130,8 +131,11 @@ def risk_surface(
     return surface
 
 
-def _people(layerset: LayerSet, crs: CRS, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
-    population = layerset.population
+def people_on_grid(
+    population: PopulationLayer | None, crs: CRS, transform: Affine, shape: tuple[int, int]
+) -> np.ndarray:
+    """People per cell of a north-up grid: one window of the raster, resampled as a density so totals hold.
+    NaN where the raster has no data."""
     result = np.full(shape, np.nan)
     if population is None:
         return result

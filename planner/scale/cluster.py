@@ -92,6 +92,39 @@ def dashboard_link(client: Client | None) -> str | None:
         return None
 
 
+def each_chunk(
+    func: Callable[..., R],
+    chunks: Sequence[T],
+    *,
+    client: Client | None,
+    progress: Progress | None = None,
+    **shared: Any,
+) -> Iterator[tuple[int, R]]:
+    """``(i, func(chunks[i], **shared))`` for every chunk, as each is done: in order in this process, in the
+    order the workers finish on a cluster. ``shared`` is sent to each worker once, not with every chunk, and
+    each result is handed over and let go before the next, so the caller can write results as they come."""
+    total = len(chunks)
+    if progress is not None:
+        progress(0, total)
+    if client is None:
+        for i, chunk in enumerate(chunks):
+            yield i, func(chunk, **shared)
+            if progress is not None:
+                progress(i + 1, total)
+        return
+    from distributed import as_completed  # noqa: PLC0415
+
+    sent = {key: client.scatter(value, broadcast=True) for key, value in shared.items()}
+    futures = client.map(func, chunks, **sent, pure=False)
+    position = {future.key: i for i, future in enumerate(futures)}
+    finished = as_completed(futures)
+    del futures  # as_completed holds each future until it is handed over: then its result is let go
+    for done, future in enumerate(finished, start=1):
+        yield position[future.key], future.result()
+        if progress is not None:
+            progress(done, total)
+
+
 def run_chunks(
     func: Callable[..., R],
     chunks: Sequence[T],
@@ -101,22 +134,7 @@ def run_chunks(
     **shared: Any,
 ) -> list[R]:
     """``[func(chunk, **shared) for chunk in chunks]``, on the client's workers when there is one."""
-    total = len(chunks)
-    results: list[R | None] = [None] * total
-    if progress is not None:
-        progress(0, total)
-    if client is None:
-        for i, chunk in enumerate(chunks):
-            results[i] = func(chunk, **shared)
-            if progress is not None:
-                progress(i + 1, total)
-        return results  # type: ignore[return-value]
-    from distributed import as_completed  # noqa: PLC0415
-
-    futures = client.map(func, chunks, **shared, pure=False)
-    position = {future.key: i for i, future in enumerate(futures)}
-    for done, future in enumerate(as_completed(futures), start=1):
-        results[position[future.key]] = future.result()
-        if progress is not None:
-            progress(done, total)
+    results: list[R | None] = [None] * len(chunks)
+    for i, result in each_chunk(func, chunks, client=client, progress=progress, **shared):
+        results[i] = result
     return results  # type: ignore[return-value]

@@ -1,0 +1,342 @@
+"""Whole-country surfaces: for a mission's whole area, cell by cell, who lives there, how far care is, and
+how much violence is recent, written as one multi-band Cloud-Optimised GeoTIFF (``primum surface``).
+
+Bands (float32, NaN where the figure is unknown, never zero):
+
+1. ``people``: people per cell, the population raster resampled as a density so totals hold
+   (``surface.people_on_grid``, the assessment's own reading);
+2. ``health_minutes``: minutes to the nearest functional (or possibly functional) health facility, walking to
+   the nearest road junction and driving the rest, as ``access`` measures it (``network.build_graph``, one
+   multi-source search from every facility); unknown beyond ``max_snap_m`` of any road, or where no road
+   reaches a facility;
+3. ``threat_density``: weighted reports per km² in the threat window before the date, weighted by age,
+   precision and kind as the threat context weighs them (``threat.threat_density``);
+4. ``people_near_attacks``: the people of the cells within ``distance_m`` of an attack on civilians (or
+   sexual violence) in the threat window: their sum over an area is the people within reach of recent attacks.
+
+What every cell needs (the road network's times, the reports) is computed once and sent to each worker once;
+the grid is then cut into chunks, each reading its own window of the population raster, so no worker ever
+holds the whole raster. Chunks are written into a tiled GeoTIFF as they come back, and the file is turned
+into a COG (with overviews) once complete, under a temporary name: a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+import shapely
+from affine import Affine
+from pyproj import CRS
+from rasterio.windows import Window
+from scipy.spatial import cKDTree
+
+from planner import __version__
+from planner.access import essential_targets
+from planner.effects import Zone
+from planner.errors import InputError
+from planner.geo import WGS84, transformer, working_crs
+from planner.layers.manifest import LayerSet
+from planner.layers.population import PopulationLayer
+from planner.network import build_graph
+from planner.scale.cluster import Progress, each_chunk
+from planner.settings import Settings
+from planner.surface import people_on_grid
+from planner.threat import Report, threat_context, threat_density
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+BANDS = ("people", "health_minutes", "threat_density", "people_near_attacks")
+ATTACK_KINDS = {"attack_on_civilians", "sexual_violence"}
+CHUNK_CELLS = 1024  # a chunk is at most 1024 x 1024 cells: 4 bands of float64 while computed, 32 MB
+MAX_CELLS = 2_000_000_000  # 40,000 x 50,000: a whole country at 100 m; beyond, a cell size in the wrong unit
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The surface's grid: north-up, in a metric CRS, whole cells."""
+
+    crs: str
+    transform: Affine
+    shape: tuple[int, int]
+
+    @property
+    def cell_m(self) -> float:
+        return float(self.transform.a)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The road network's junctions and each one's driving time to the nearest health facility."""
+
+    x: np.ndarray
+    y: np.ndarray
+    seconds: np.ndarray  # inf: no facility reachable by road from this junction
+    walk_mps: float
+    max_snap_m: float
+
+    @cached_property
+    def tree(self) -> cKDTree | None:  # built once per worker process, on the first chunk
+        return cKDTree(np.column_stack([self.x, self.y])) if self.x.size else None
+
+
+@dataclass(frozen=True)
+class Threats:
+    """The reports of the threat window (working CRS), for the density and the people near attacks."""
+
+    reports: tuple[Report, ...]
+    bandwidth_m: float
+    reach_m: float
+
+    @cached_property
+    def xy(self) -> np.ndarray:
+        return np.array([[r.x, r.y] for r in self.reports]).reshape(-1, 2)
+
+    @cached_property
+    def attacks(self) -> cKDTree | None:
+        points = [[r.x, r.y] for r in self.reports if r.kind in ATTACK_KINDS or r.civilian_targeting]
+        return cKDTree(np.array(points)) if points else None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a chunk needs besides its window; sent to each worker once."""
+
+    grid: Grid
+    population: PopulationLayer | None
+    reach: Reach | None
+    threats: Threats
+
+
+@dataclass
+class CountrySurface:
+    """What ``country_surface`` wrote, with the totals a GIS cell checks first."""
+
+    path: Path
+    grid: Grid
+    on: date
+    chunks: int
+    totals: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+def mission_grid(layerset: LayerSet, cell_m: float) -> Grid:
+    """A grid over the population raster (the mission's whole area), or over every layer when there is none,
+    in the metric CRS the assessment would use for an operation at its centre."""
+    if layerset.population is not None:
+        bounds = layerset.population.bounds
+    else:
+        boxes = [b for layer in layerset if layer.kind != "backdrop" and (b := getattr(layer, "bounds", None))]
+        if not boxes:
+            raise InputError.single(layerset.path, "layers", "no layer says where the mission area is", "")
+        bounds = shapely.union_all([shapely.box(*b) for b in boxes]).bounds
+    crs = working_crs(bounds)
+    west, south, east, north = transformer(WGS84, crs).transform_bounds(*bounds, densify_pts=21)
+    west, south = math.floor(west / cell_m) * cell_m, math.floor(south / cell_m) * cell_m
+    east, north = math.ceil(east / cell_m) * cell_m, math.ceil(north / cell_m) * cell_m
+    shape = (round((north - south) / cell_m), round((east - west) / cell_m))
+    if shape[0] * shape[1] > MAX_CELLS:
+        raise InputError.single(
+            "--cell",
+            f"{cell_m:g}",
+            f"{shape[0]:,} x {shape[1]:,} cells: at most {MAX_CELLS:,} are computed in one surface",
+            "give the cell size in metres (100 is the usual)",
+        )
+    return Grid(crs.to_string(), Affine(cell_m, 0, west, 0, -cell_m, north), shape)
+
+
+def chunk_windows(grid: Grid, size: int = CHUNK_CELLS) -> list[Window]:
+    rows, cols = grid.shape
+    return [
+        Window(c, r, min(size, cols - c), min(size, rows - r))
+        for r in range(0, rows, size)
+        for c in range(0, cols, size)
+    ]
+
+
+def prepare(layerset: LayerSet, grid: Grid, on: date, settings: Settings, season: str) -> tuple[Inputs, list[str]]:
+    """The road network's times and the window's reports, once for the whole grid; and what weakens them."""
+    crs = CRS.from_user_input(grid.crs)
+    rows, cols = grid.shape
+    west, north = grid.transform.c, grid.transform.f
+    bounds = (west, north - rows * grid.cell_m, west + cols * grid.cell_m, north)
+    flags: list[str] = []
+    reach = None
+    roads = layerset.of_kind("roads")
+    if not roads:
+        flags.append("no roads layer: travel time to care is unknown everywhere (band left empty, not zero)")
+    else:
+        graph = build_graph(roads[0], crs, bounds, settings.access, season)
+        targets, far = essential_targets(layerset, crs, graph, "health", settings.access)
+        flags += [flag.message for flag in far]
+        if targets.nodes.size == 0:
+            flags.append("no functional health facility lies near a road: travel time to care is unknown")
+        reach = Reach(
+            graph.x,
+            graph.y,
+            graph.times_from(targets.nodes, targets.offsets_s),
+            settings.access.offroad_kmh / 3.6,
+            settings.access.max_snap_m,
+        )
+    area = shapely.box(*bounds)
+    whole = Zone("mission area", "", area, area, area, 0.0, 0.0, "linear", "")
+    start = datetime.combine(on, time(0), tzinfo=UTC)
+    context = threat_context([whole], layerset, start, crs, settings.threat)
+    flags += [flag.message for flag in context.flags]
+    threats = Threats(tuple(context.reports), settings.threat.bandwidth_m, settings.threat.distance_m)
+    return Inputs(grid, layerset.population, reach, threats), flags
+
+
+def chunk_bands(window: Window, *, inputs: Inputs) -> np.ndarray:
+    """The four bands over one window of the grid (runs on a worker)."""
+    grid = inputs.grid
+    rows, cols = int(window.height), int(window.width)
+    cell = grid.cell_m
+    transform = grid.transform @ Affine.translation(window.col_off, window.row_off)
+    crs = CRS.from_user_input(grid.crs)
+    bands = np.full((len(BANDS), rows, cols), np.nan)
+    people = people_on_grid(inputs.population, crs, transform, (rows, cols))
+    bands[0] = people
+    xs = transform.c + cell * (np.arange(cols) + 0.5)
+    ys = transform.f - cell * (np.arange(rows) + 0.5)
+    x, y = (a.ravel() for a in np.meshgrid(xs, ys))
+    reach = inputs.reach
+    if reach is not None and reach.tree is not None:
+        walk_m, node = reach.tree.query(np.column_stack([x, y]))
+        minutes = (reach.seconds[node] + walk_m / reach.walk_mps) / 60
+        minutes[(walk_m > reach.max_snap_m) | ~np.isfinite(minutes)] = np.nan
+        bands[1] = minutes.reshape(rows, cols)
+    threats = inputs.threats
+    margin = 4 * threats.bandwidth_m  # threat.KERNEL_REACH bandwidths: the density's own reach
+    if threats.reports:
+        near = np.flatnonzero(
+            (threats.xy[:, 0] >= xs[0] - margin)
+            & (threats.xy[:, 0] <= xs[-1] + margin)
+            & (threats.xy[:, 1] >= ys[-1] - margin)
+            & (threats.xy[:, 1] <= ys[0] + margin)
+        )
+        bands[2] = threat_density([threats.reports[i] for i in near], transform, (rows, cols), threats.bandwidth_m)
+    else:
+        bands[2] = 0.0
+    if threats.attacks is not None:
+        distance, _ = threats.attacks.query(np.column_stack([x, y]), distance_upper_bound=threats.reach_m)
+        within = np.isfinite(distance).reshape(rows, cols)
+        bands[3] = np.where(within, people, np.where(np.isnan(people), np.nan, 0.0))
+    else:
+        bands[3] = np.where(np.isnan(people), np.nan, 0.0)
+    return bands.astype("float32")
+
+
+def country_surface(
+    layerset: LayerSet,
+    out: str | Path,
+    *,
+    cell_m: float = 100.0,
+    on: date | None = None,
+    settings: Settings | None = None,
+    season: str = "dry",
+    client: Client | None = None,
+    progress: Progress | None = None,
+    chunk_cells: int = CHUNK_CELLS,
+) -> CountrySurface:
+    """Compute the four bands over the mission area of ``layerset`` and write them to ``out`` (a COG)."""
+    settings = settings or Settings()
+    on = on or date.today()
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise InputError.single(out, "", "its folder does not exist", "create the folder or name another path")
+    grid = mission_grid(layerset, cell_m)
+    inputs, flags = prepare(layerset, grid, on, settings, season)
+    windows = chunk_windows(grid, chunk_cells)
+    totals = dict.fromkeys(BANDS, 0.0)
+    tags = {
+        "primum_version": __version__,
+        "layerset": str(layerset.path),
+        "area": layerset.area,
+        "fictional": str(layerset.fictional),
+        "on": on.isoformat(),
+        "season": season,
+        "settings_sha256": settings.sha256,
+        "layers": "; ".join(f"{layer.id}={layer.sha256}" for layer in layerset),
+    }
+    tiled = out.with_name(f".{out.name}.tiles.tmp")
+    final = out.with_name(f".{out.name}.tmp")
+    try:
+        profile = {
+            "driver": "GTiff",
+            "dtype": "float32",
+            "count": len(BANDS),
+            "height": grid.shape[0],
+            "width": grid.shape[1],
+            "crs": grid.crs,
+            "transform": grid.transform,
+            "nodata": float("nan"),
+            "tiled": True,
+            "blockxsize": 512,
+            "blockysize": 512,
+            "compress": "deflate",
+            "predictor": 3,
+            "BIGTIFF": "IF_SAFER",
+        }
+        with rasterio.open(tiled, "w", **profile) as dst:
+            for band, (name, text) in enumerate(_descriptions(settings, on, season).items(), start=1):
+                dst.set_band_description(band, name)
+                dst.update_tags(band, meaning=text)
+            dst.update_tags(**tags)
+            for i, bands in each_chunk(chunk_bands, windows, client=client, progress=progress, inputs=inputs):
+                dst.write(bands, window=windows[i])
+                for band, name in enumerate(BANDS):
+                    if name in ("people", "people_near_attacks"):
+                        totals[name] += float(np.nansum(bands[band], dtype="float64"))
+        with rasterio.Env(GDAL_NUM_THREADS=str(os.cpu_count() or 1)):
+            rasterio.shutil.copy(
+                tiled, final, driver="COG", COMPRESS="DEFLATE", PREDICTOR="3", BLOCKSIZE="512", RESAMPLING="AVERAGE"
+            )
+        final.replace(out)
+    finally:
+        for leftover in (tiled, final):
+            leftover.unlink(missing_ok=True)
+    del totals["health_minutes"], totals["threat_density"]
+    return CountrySurface(out, grid, on, len(windows), totals, flags)
+
+
+def _descriptions(settings: Settings, on: date, season: str) -> dict[str, str]:
+    access, threat = settings.access, settings.threat
+    window = f"in the {threat.window_days} days before {on.isoformat()}"
+    return {
+        "people": "people per cell (population raster resampled as a density so totals hold); NaN: no data",
+        "health_minutes": (
+            f"minutes to the nearest functional or possibly functional health facility: walk to the nearest "
+            f"road junction at {access.offroad_kmh:g} km/h, then drive ({season} season); NaN: farther than "
+            f"{access.max_snap_m:g} m from any road, or no road reaches a facility"
+        ),
+        "threat_density": (
+            f"weighted threat reports per km2 {window} (age, precision and kind weights; Gaussian kernel of "
+            f"{threat.bandwidth_m:g} m)"
+        ),
+        "people_near_attacks": (
+            f"people of the cells within {threat.distance_m:g} m of an attack on civilians or sexual violence "
+            f"{window}; NaN: no population data"
+        ),
+    }
+
+
+def read_band_names(path: str | Path) -> dict[str, Any]:
+    """A surface's bands, meanings and tags, as the dashboard and a GIS cell read them back."""
+    with rasterio.open(path, driver="GTiff") as src:
+        return {
+            "bands": {src.descriptions[i]: src.tags(i + 1).get("meaning", "") for i in range(src.count)},
+            "tags": src.tags(),
+            "crs": src.crs.to_string(),
+            "shape": (src.height, src.width),
+            "overviews": src.overviews(1),
+        }
