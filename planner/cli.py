@@ -7,6 +7,7 @@ that cannot be read at all.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -1240,12 +1241,11 @@ def surface(
     rows, cols = made.grid.shape
     typer.echo(
         f"{layerset.area}{' (FICTIONAL)' if layerset.fictional else ''}: {rows:,} x {cols:,} cells of "
-        f"{cell:g} m ({made.grid.crs}), {made.chunks} chunk(s), threats counted back from {when.isoformat()}"
+        f"{cell:g} m ({made.grid.crs_text}), {made.chunks} chunk(s), threats counted back from {when.isoformat()}"
     )
-    typer.echo(
-        f"  people: {made.totals['people']:,.0f}; within reach of recent attacks on civilians: "
-        f"{made.totals['people_near_attacks']:,.0f}"
-    )
+    near = made.totals["people_near_attacks"]
+    near_text = "unknown (no threat reports)" if math.isnan(near) else f"{near:,.0f}"
+    typer.echo(f"  people: {made.totals['people']:,.0f}; within reach of recent attacks on civilians: {near_text}")
     for flag in made.flags:
         typer.echo(f"  ! {flag}")
     typer.echo(f"Written: {out}")

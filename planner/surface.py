@@ -146,19 +146,23 @@ def people_on_grid(
         return result
     density = np.ma.filled((window.people() / window.pixel_area_km2[:, np.newaxis]).astype(float), np.nan)
     resampled = np.full(shape, np.nan)
+    covered = np.zeros(shape)
     with rasterio.Env():
-        reproject(
-            density,
-            resampled,
-            src_transform=window.transform,
-            src_crs=window.crs,
-            src_nodata=np.nan,
-            dst_transform=transform,
-            dst_crs=crs,
-            dst_nodata=np.nan,
-            resampling=Resampling.average,
-        )
-    return resampled * (transform.a**2 / 1e6)
+        for source, target in ((density, resampled), (np.isfinite(density).astype(float), covered)):
+            reproject(
+                source,
+                target,
+                src_transform=window.transform,
+                src_crs=window.crs,
+                src_nodata=np.nan,
+                dst_transform=transform,
+                dst_crs=crs,
+                dst_nodata=np.nan,
+                resampling=Resampling.average,
+            )
+    # The average density of the pixels with data, over the share of the cell they cover: a cell half over
+    # the raster's edge (or its no-data) holds the people of its covered half, not twice as many
+    return resampled * np.where(np.isnan(resampled), np.nan, covered) * (transform.a**2 / 1e6)
 
 
 def _place_sites(surface: RiskSurface, layerset: LayerSet, settings: Settings) -> None:

@@ -5,14 +5,17 @@ Bands (float32, NaN where the figure is unknown, never zero):
 
 1. ``people``: people per cell, the population raster resampled as a density so totals hold
    (``surface.people_on_grid``, the assessment's own reading);
-2. ``health_minutes``: minutes to the nearest functional (or possibly functional) health facility, walking to
-   the nearest road junction and driving the rest, as ``access`` measures it (``network.build_graph``, one
-   multi-source search from every facility); unknown beyond ``max_snap_m`` of any road, or where no road
-   reaches a facility;
+2. ``health_minutes``: minutes to the nearest functional (or possibly functional) health facility: walking
+   straight to the nearest passable road, then driving along it and on to care, over the road graph
+   ``access`` searches (``network.build_graph``, one multi-source search from every facility). Unknown beyond
+   ``max_snap_m`` of any road, or where no road reaches a facility. (``access`` walks to the nearest junction
+   instead: on national networks, whose junctions lie tens of kilometres apart, that leaves most cells
+   unknown);
 3. ``threat_density``: weighted reports per km² in the threat window before the date, weighted by age,
    precision and kind as the threat context weighs them (``threat.threat_density``);
 4. ``people_near_attacks``: the people of the cells within ``distance_m`` of an attack on civilians (or
    sexual violence) in the threat window: their sum over an area is the people within reach of recent attacks.
+   Without any threat-report layer, bands 3 and 4 are unknown (NaN), never calm.
 
 What every cell needs (the road network's times, the reports) is computed once and sent to each worker once;
 the grid is then cut into chunks, each reading its own window of the population raster, so no worker ever
@@ -43,14 +46,14 @@ from planner import __version__
 from planner.access import essential_targets
 from planner.effects import Zone
 from planner.errors import InputError
-from planner.geo import WGS84, transformer, working_crs
+from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.population import PopulationLayer
 from planner.network import build_graph
 from planner.scale.cluster import Progress, each_chunk
 from planner.settings import Settings
 from planner.surface import people_on_grid
-from planner.threat import Report, threat_context, threat_density
+from planner.threat import KERNEL_REACH, Report, threat_context, threat_density
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -65,9 +68,15 @@ MAX_CELLS = 2_000_000_000  # 40,000 x 50,000: a whole country at 100 m; beyond, 
 class Grid:
     """The surface's grid: north-up, in a metric CRS, whole cells."""
 
-    crs: str
+    crs: str  # WKT
     transform: Affine
     shape: tuple[int, int]
+    centre: tuple[float, float] = (0.0, 0.0)  # lon, lat of the projection's centre
+
+    @property
+    def crs_text(self) -> str:
+        lon, lat = self.centre
+        return f"Lambert azimuthal equal-area centred on {lat:.2f}N {lon:.2f}E"
 
     @property
     def cell_m(self) -> float:
@@ -76,17 +85,37 @@ class Grid:
 
 @dataclass(frozen=True)
 class Reach:
-    """The road network's junctions and each one's driving time to the nearest health facility."""
+    """The passable road pieces, and the driving time to the nearest health facility from each one's ends."""
 
-    x: np.ndarray
-    y: np.ndarray
-    seconds: np.ndarray  # inf: no facility reachable by road from this junction
+    lines: np.ndarray  # LineString of each passable piece, working CRS
+    time_s: np.ndarray  # driving time along the whole piece
+    from_start_s: np.ndarray  # driving time to care from the piece's first vertex (inf: none by road)
+    from_end_s: np.ndarray
     walk_mps: float
     max_snap_m: float
 
     @cached_property
-    def tree(self) -> cKDTree | None:  # built once per worker process, on the first chunk
-        return cKDTree(np.column_stack([self.x, self.y])) if self.x.size else None
+    def tree(self) -> shapely.STRtree:  # built once per worker process, on its first chunk
+        return shapely.STRtree(self.lines)
+
+    def minutes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Walk straight to the nearest passable road, then drive along it and on to care; NaN beyond
+        ``max_snap_m`` of any road or where no road leads to care."""
+        found = np.full(x.size, np.nan)
+        if self.lines.size == 0:
+            return found
+        points = shapely.points(x, y)
+        (cell, piece), walk_m = self.tree.query_nearest(
+            points, max_distance=self.max_snap_m, return_distance=True, all_matches=False
+        )
+        along = shapely.line_locate_point(self.lines[piece], points[cell], normalized=True)
+        drive = np.minimum(
+            along * self.time_s[piece] + self.from_start_s[piece],
+            (1 - along) * self.time_s[piece] + self.from_end_s[piece],
+        )
+        found[cell] = (walk_m / self.walk_mps + drive) / 60
+        found[~np.isfinite(found)] = np.nan
+        return found
 
 
 @dataclass(frozen=True)
@@ -96,6 +125,7 @@ class Threats:
     reports: tuple[Report, ...]
     bandwidth_m: float
     reach_m: float
+    known: bool  # False: no threat-report layer holds reports; both bands are then unknown, not calm
 
     @cached_property
     def xy(self) -> np.ndarray:
@@ -131,7 +161,9 @@ class CountrySurface:
 
 def mission_grid(layerset: LayerSet, cell_m: float) -> Grid:
     """A grid over the population raster (the mission's whole area), or over every layer when there is none,
-    in the metric CRS the assessment would use for an operation at its centre."""
+    in a Lambert azimuthal equal-area projection centred on it: a cell's people are the people of its true
+    area (a UTM zone stretches areas by up to 2.4 % across a country as wide as South Sudan), and distances
+    stay within 0.2 % of the ground's up to 6 degrees from the centre."""
     if layerset.population is not None:
         bounds = layerset.population.bounds
     else:
@@ -139,7 +171,7 @@ def mission_grid(layerset: LayerSet, cell_m: float) -> Grid:
         if not boxes:
             raise InputError.single(layerset.path, "layers", "no layer says where the mission area is", "")
         bounds = shapely.union_all([shapely.box(*b) for b in boxes]).bounds
-    crs = working_crs(bounds)
+    crs = equal_area_crs(bounds)
     west, south, east, north = transformer(WGS84, crs).transform_bounds(*bounds, densify_pts=21)
     west, south = math.floor(west / cell_m) * cell_m, math.floor(south / cell_m) * cell_m
     east, north = math.ceil(east / cell_m) * cell_m, math.ceil(north / cell_m) * cell_m
@@ -151,7 +183,14 @@ def mission_grid(layerset: LayerSet, cell_m: float) -> Grid:
             f"{shape[0]:,} x {shape[1]:,} cells: at most {MAX_CELLS:,} are computed in one surface",
             "give the cell size in metres (100 is the usual)",
         )
-    return Grid(crs.to_string(), Affine(cell_m, 0, west, 0, -cell_m, north), shape)
+    centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    return Grid(crs.to_wkt(), Affine(cell_m, 0, west, 0, -cell_m, north), shape, centre)
+
+
+def equal_area_crs(bounds: tuple[float, float, float, float]) -> CRS:
+    west, south, east, north = bounds
+    lat, lon = round((south + north) / 2, 2), round((west + east) / 2, 2)
+    return CRS.from_proj4(f"+proj=laea +lat_0={lat} +lon_0={lon} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs")
 
 
 def chunk_windows(grid: Grid, size: int = CHUNK_CELLS) -> list[Window]:
@@ -180,10 +219,21 @@ def prepare(layerset: LayerSet, grid: Grid, on: date, settings: Settings, season
         flags += [flag.message for flag in far]
         if targets.nodes.size == 0:
             flags.append("no functional health facility lies near a road: travel time to care is unknown")
+        seconds = graph.times_from(targets.nodes, targets.offsets_s)
+        open_pieces = np.flatnonzero(graph.passable)
+        lines = graph.geometry[open_pieces]
+        u, v = graph.edges.u[open_pieces], graph.edges.v[open_pieces]
+        # An edge keeps its junctions in number order; its line runs from whichever lies at its first vertex
+        first = shapely.get_coordinates(shapely.get_point(lines, 0)) if lines.size else np.empty((0, 2))
+        u_first = np.hypot(graph.x[u] - first[:, 0], graph.y[u] - first[:, 1]) <= np.hypot(
+            graph.x[v] - first[:, 0], graph.y[v] - first[:, 1]
+        )
+        first_node, last_node = np.where(u_first, u, v), np.where(u_first, v, u)
         reach = Reach(
-            graph.x,
-            graph.y,
-            graph.times_from(targets.nodes, targets.offsets_s),
+            lines,
+            graph.edges.time_s[open_pieces],
+            seconds[first_node],
+            seconds[last_node],
             settings.access.offroad_kmh / 3.6,
             settings.access.max_snap_m,
         )
@@ -192,7 +242,8 @@ def prepare(layerset: LayerSet, grid: Grid, on: date, settings: Settings, season
     start = datetime.combine(on, time(0), tzinfo=UTC)
     context = threat_context([whole], layerset, start, crs, settings.threat)
     flags += [flag.message for flag in context.flags]
-    threats = Threats(tuple(context.reports), settings.threat.bandwidth_m, settings.threat.distance_m)
+    known = not any(flag.code == "no_data" for flag in context.flags)
+    threats = Threats(tuple(context.reports), settings.threat.bandwidth_m, settings.threat.distance_m, known)
     return Inputs(grid, layerset.population, reach, threats), flags
 
 
@@ -209,14 +260,12 @@ def chunk_bands(window: Window, *, inputs: Inputs) -> np.ndarray:
     xs = transform.c + cell * (np.arange(cols) + 0.5)
     ys = transform.f - cell * (np.arange(rows) + 0.5)
     x, y = (a.ravel() for a in np.meshgrid(xs, ys))
-    reach = inputs.reach
-    if reach is not None and reach.tree is not None:
-        walk_m, node = reach.tree.query(np.column_stack([x, y]))
-        minutes = (reach.seconds[node] + walk_m / reach.walk_mps) / 60
-        minutes[(walk_m > reach.max_snap_m) | ~np.isfinite(minutes)] = np.nan
-        bands[1] = minutes.reshape(rows, cols)
+    if inputs.reach is not None:
+        bands[1] = inputs.reach.minutes(x, y).reshape(rows, cols)
     threats = inputs.threats
-    margin = 4 * threats.bandwidth_m  # threat.KERNEL_REACH bandwidths: the density's own reach
+    if not threats.known:
+        return bands.astype("float32")  # no reports to count: unknown, never zero
+    margin = KERNEL_REACH * threats.bandwidth_m  # beyond it a report adds nothing to the density
     if threats.reports:
         near = np.flatnonzero(
             (threats.xy[:, 0] >= xs[0] - margin)
@@ -306,6 +355,8 @@ def country_surface(
         for leftover in (tiled, final):
             leftover.unlink(missing_ok=True)
     del totals["health_minutes"], totals["threat_density"]
+    if not inputs.threats.known:
+        totals["people_near_attacks"] = math.nan
     return CountrySurface(out, grid, on, len(windows), totals, flags)
 
 
@@ -315,9 +366,9 @@ def _descriptions(settings: Settings, on: date, season: str) -> dict[str, str]:
     return {
         "people": "people per cell (population raster resampled as a density so totals hold); NaN: no data",
         "health_minutes": (
-            f"minutes to the nearest functional or possibly functional health facility: walk to the nearest "
-            f"road junction at {access.offroad_kmh:g} km/h, then drive ({season} season); NaN: farther than "
-            f"{access.max_snap_m:g} m from any road, or no road reaches a facility"
+            f"minutes to the nearest functional or possibly functional health facility: walk straight to the "
+            f"nearest passable road at {access.offroad_kmh:g} km/h, then drive ({season} season); NaN: farther "
+            f"than {access.max_snap_m:g} m from any road, or no road reaches a facility"
         ),
         "threat_density": (
             f"weighted threat reports per km2 {window} (age, precision and kind weights; Gaussian kernel of "
