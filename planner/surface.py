@@ -145,6 +145,10 @@ def people_on_grid(
     if window.shape == (0, 0):
         return result
     density = np.ma.filled((window.people() / window.pixel_area_km2[:, np.newaxis]).astype(float), np.nan)
+    # A border of pixels without data round the window, so a cell reaching beyond the raster's edge is seen
+    # as partly covered (the average below weighs each pixel by the share of the cell it covers)
+    density = np.pad(density, 1, constant_values=np.nan)
+    edged = window.transform @ Affine.translation(-1, -1)
     resampled = np.full(shape, np.nan)
     covered = np.zeros(shape)
     with rasterio.Env():
@@ -152,14 +156,15 @@ def people_on_grid(
             reproject(
                 source,
                 target,
-                src_transform=window.transform,
+                src_transform=edged,
                 src_crs=window.crs,
                 src_nodata=np.nan,
                 dst_transform=transform,
                 dst_crs=crs,
                 dst_nodata=np.nan,
                 resampling=Resampling.average,
-            )
+                tolerance=0,  # exact coordinates, not GDAL's approximation: a cell's figure is the same
+            )  # whatever window it is computed in (a whole-country surface computes it chunk by chunk)
     # The average density of the pixels with data, over the share of the cell they cover: a cell half over
     # the raster's edge (or its no-data) holds the people of its covered half, not twice as many
     return resampled * np.where(np.isnan(resampled), np.nan, covered) * (transform.a**2 / 1e6)

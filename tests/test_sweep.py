@@ -4,10 +4,6 @@ plan's constraints, the ranking, P16, and the same result in this process and on
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -214,64 +210,11 @@ def test_bad_sweep_requests_are_refused_in_words() -> None:
 # --- on Dask: a scheduler and two workers, each a process of its own on loopback --------------------------
 
 
-@pytest.fixture(scope="module")
-def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("dask")
-    address_file = folder / "scheduler.json"
-    dask = str(Path(sys.executable).parent / "dask")
-    common = ["--no-dashboard"]
-    processes = [
-        subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(address_file), *common],
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not address_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(address_file.read_text(encoding="utf-8"))["address"]
-        for _ in range(2):
-            processes.append(
-                subprocess.Popen(
-                    [
-                        dask,
-                        "worker",
-                        address,
-                        "--nthreads",
-                        "1",
-                        "--no-nanny",
-                        "--host",
-                        "127.0.0.1",
-                        "--death-timeout",
-                        "60",
-                        "--local-directory",
-                        str(folder),
-                        *common,
-                    ],
-                    cwd=folder,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        yield address
-    finally:
-        for process in processes[::-1]:  # the workers first, while the scheduler can still let them go
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def test_a_sweep_on_a_dask_scheduler_equals_the_sweep_in_this_process(scheduler: str, tmp_path: Path) -> None:
+def test_a_sweep_on_a_dask_scheduler_equals_the_sweep_in_this_process(dask_scheduler: str, tmp_path: Path) -> None:
     args = ["sweep", str(SAMPLE), "--coa", "A", "--element", "lz-1", "--within", "500", "--step", "250", "--top", "50"]
     here, there = tmp_path / "here.json", tmp_path / "there.json"
     assert cli(*args, "--workers", "0", "--json", str(here))[0] == 0
-    code, _, err = cli(*args, "--scheduler", scheduler, "--json", str(there))
+    code, _, err = cli(*args, "--scheduler", dask_scheduler, "--json", str(there))
     assert code == 0, err
     assert json.loads(there.read_text(encoding="utf-8")) == json.loads(here.read_text(encoding="utf-8"))
 
