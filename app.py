@@ -23,6 +23,7 @@ pages = [
     st.Page(home, title="Primum", url_path="home", default=True, visibility="hidden"),
     map_page,
     st.Page("planner/dashboard/pages/compare.py", title=t("page_compare"), url_path="compare"),
+    st.Page("planner/dashboard/pages/overview.py", title=t("page_overview"), url_path="overview"),
     st.Page("planner/dashboard/pages/plan.py", title=t("page_plan"), url_path="plan"),
     st.Page("planner/dashboard/pages/checklist.py", title=t("page_checklist"), url_path="checklist"),
     st.Page("planner/dashboard/pages/signoff.py", title=t("page_signoff"), url_path="signoff"),

@@ -305,6 +305,11 @@ class DashboardSettings(_Frozen):
         "scenarios/, layers/ and data/)",
     )
     max_upload_mb: float = Field(200.0, gt=0, description="largest file the dashboard accepts as an upload")
+    surfaces_dir: str | None = Field(
+        None,
+        description="where the dashboard writes mission overviews and reads them back (default: the project's "
+        "data/surfaces/; relative to this file)",
+    )
     basemap: str | None = Field(
         None,
         description="an offline basemap the mission brings: an .mbtiles or .pmtiles file or an {z}/{x}/{y} tile "
@@ -359,9 +364,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
     folders = data.get("dashboard", {}).get("data_dirs") if isinstance(data.get("dashboard"), dict) else None
     if isinstance(folders, list):  # so are the dashboard's data folders
         data["dashboard"]["data_dirs"] = [str((path.parent / str(f)).resolve()) for f in folders]
-    basemap = data.get("dashboard", {}).get("basemap") if isinstance(data.get("dashboard"), dict) else None
-    if isinstance(basemap, str):  # and its basemap
-        data["dashboard"]["basemap"] = str((path.parent / basemap).resolve())
+    for key in ("basemap", "surfaces_dir"):  # and its basemap and overviews
+        named = data.get("dashboard", {}).get(key) if isinstance(data.get("dashboard"), dict) else None
+        if isinstance(named, str):
+            data["dashboard"][key] = str((path.parent / named).resolve())
     try:
         return Settings.model_validate({**data, "source": str(path)})
     except ValidationError as exc:

@@ -632,6 +632,7 @@ def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world:
     for page, who in (
         ("map", None),
         ("compare", None),
+        ("overview", None),
         ("plan", people["planner"]),
         ("checklist", people["poc_adviser"]),
         ("signoff", people["commander"]),

@@ -15,22 +15,27 @@ import base64
 import json
 import math
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import rasterio
 import shapely
 from pydeck.bindings.json_tools import default_serialize
+from rasterio.enums import Resampling
 
 from planner.assess import Assessment, plan_crs
 from planner.effects import EffectsTable, Zone, element_zone
 from planner.geo import WGS84, transformer
+from planner.opening import RASTER_DRIVER
 from planner.outputs import Bundle
 from planner.places import SETTLEMENT_WORDS, mgrs_reference
 from planner.plan import Plan
 from planner.risk import round_people
+from planner.scale.country import BANDS
 from planner.words import activity_name, distance, number, words
 
 # A map style with no sources: a plain background. Without a style, Streamlit's map component falls back to a
@@ -930,3 +935,80 @@ def harm_deck(found: Bundle, coa: str, *, lang: str = "en", style_url: str = "")
 
 def _range(low: Any, high: Any) -> str:
     return str(int(low)) if int(low) == int(high) else f"{int(low)}–{int(high)}"
+
+
+# --- the mission overview (a whole-area surface) ----------------------------------------------------------------
+
+OVERVIEW_SIDE = 160
+OVERVIEW_SUMMED = ("people", "people_near_attacks")
+OVERVIEW_RAMPS = {  # light to dark; blue-purple for people and care, red for violence
+    "people": ([255, 234, 70], [0, 32, 77]),
+    "health_minutes": ([253, 231, 37], [68, 1, 84]),
+    "threat_density": ([254, 224, 210], [165, 15, 21]),
+    "people_near_attacks": ([254, 224, 210], [165, 15, 21]),
+}
+
+
+def overview_deck(path: Path, band: str, *, lang: str, style: str) -> tuple[pdk.Deck, dict[str, Any]]:
+    """The surface at ``path`` (``primum surface``) as coloured cells of one band, every band in each cell's
+    tooltip. Drawn from the overview level of its COG that fits the screen (at most ``OVERVIEW_SIDE`` cells a
+    side): people and people near attacks add up over the cells shown, minutes and threat density average."""
+    with rasterio.open(path, driver=RASTER_DRIVER) as src:
+        if tuple(src.descriptions) != BANDS:
+            raise rasterio.errors.RasterioError(f"{path.name} is not a surface written by `primum surface`")
+        factor = max(1, math.ceil(max(src.height, src.width) / OVERVIEW_SIDE))
+        rows, cols = math.ceil(src.height / factor), math.ceil(src.width / factor)
+        values = src.read(out_shape=(src.count, rows, cols), resampling=Resampling.average, masked=False)
+        scale = (src.height / rows) * (src.width / cols)  # source cells per cell shown
+        crs, bounds = src.crs, src.bounds
+        tags = {**src.tags(), "meaning": src.tags(BANDS.index(band) + 1).get("meaning", "")}
+    figures = {name: values[i] * (scale if name in OVERVIEW_SUMMED else 1.0) for i, name in enumerate(BANDS)}
+    shown = figures[band]
+    known = np.isfinite(shown)
+    width, height = (bounds.right - bounds.left) / cols, (bounds.top - bounds.bottom) / rows
+    r, c = np.nonzero(known)
+    west, north = bounds.left + c * width, bounds.top - r * height
+    boxes = shapely.box(west, north - height, west + width, north)
+    boxes = shapely.transform(boxes, transformer(crs, WGS84).transform, interleaved=False)
+    top = float(np.nanmax(shown)) if known.any() else 1.0
+    low, high = OVERVIEW_RAMPS[band]
+    share = _overview_share(shown[known], top, log=band in OVERVIEW_SUMMED)
+    fill = [[*(int(a + (b - a) * s) for a, b in zip(low, high, strict=True)), 170] for s in share]
+    w = words(lang)
+    tips = [_overview_tip(figures, int(i), int(j), w, lang) for i, j in zip(r, c, strict=True)]
+    cells = gpd.GeoDataFrame({"fill": fill, "tip": tips}, geometry=boxes, crs=WGS84)
+    layer = pdk.Layer(
+        "GeoJsonLayer",
+        id=f"overview-{band}",
+        data=_geojson(cells, ["fill", "tip"]),
+        get_fill_color="properties.fill",
+        stroked=False,
+        pickable=True,
+    )
+    to_degrees = transformer(crs, WGS84)
+    frame = to_degrees.transform_bounds(bounds.left, bounds.bottom, bounds.right, bounds.top, densify_pts=21)
+    return _deck([layer], frame, style), tags
+
+
+def _overview_share(values: np.ndarray, top: float, *, log: bool) -> np.ndarray:
+    if top <= 0:
+        return np.zeros(values.shape)
+    if log:
+        return np.clip(np.log1p(np.maximum(values, 0)) / math.log1p(top), 0, 1)
+    return np.clip(values / top, 0, 1)
+
+
+def _overview_tip(figures: dict[str, np.ndarray], i: int, j: int, w: dict[str, Any], lang: str) -> str:
+    parts = []
+    for name in BANDS:
+        value = float(figures[name][i, j])
+        text = w["tips"]["unknown"] if not math.isfinite(value) else _overview_number(value, name, lang)
+        parts.append(f"{w[f'band_{name}']}: {text}")
+    return " · ".join(parts)
+
+
+def _overview_number(value: float, band: str, lang: str) -> str:
+    text = f"{value:,.0f}" if band in OVERVIEW_SUMMED or value >= 10 else f"{value:,.2f}"
+    if band == "health_minutes":
+        text += " min"
+    return text.replace(",", "\u202f").replace(".", ",") if lang == "fr" else text
