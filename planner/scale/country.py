@@ -85,33 +85,55 @@ class Grid:
 
 @dataclass(frozen=True)
 class Reach:
-    """The passable road pieces, and the driving time to the nearest health facility from each one's ends."""
+    """The passable road pieces cut into their straight segments, and the driving time to the nearest health
+    facility from each piece's ends."""
 
-    lines: np.ndarray  # LineString of each passable piece, working CRS
-    time_s: np.ndarray  # driving time along the whole piece
-    from_start_s: np.ndarray  # driving time to care from the piece's first vertex (inf: none by road)
+    segments: np.ndarray  # LineString of two points each, working CRS
+    piece: np.ndarray  # the road piece each segment belongs to
+    along_m: np.ndarray  # where each segment starts along its piece
+    length_m: np.ndarray  # each piece's length
+    time_s: np.ndarray  # driving time along each whole piece
+    from_start_s: np.ndarray  # driving time to care from each piece's first vertex (inf: none by road)
     from_end_s: np.ndarray
     walk_mps: float
     max_snap_m: float
 
+    @classmethod
+    def of(cls, lines: np.ndarray, time_s: np.ndarray, from_start_s: np.ndarray, from_end_s: np.ndarray,
+           *, walk_mps: float, max_snap_m: float) -> Reach:  # fmt: skip
+        coords, line = shapely.get_coordinates(lines, return_index=True)
+        same = line[1:] == line[:-1]
+        starts, ends, piece = coords[:-1][same], coords[1:][same], line[:-1][same]
+        step = np.hypot(*(ends - starts).T)
+        total = np.cumsum(step) - step  # metres before each segment, counted over every piece
+        first = np.r_[True, piece[1:] != piece[:-1]]
+        along = total - np.maximum.accumulate(np.where(first, total, 0.0))
+        length = np.bincount(piece, weights=step, minlength=lines.size)
+        segments = shapely.linestrings(np.stack([starts, ends], axis=1))
+        return cls(segments, piece, along, length, time_s, from_start_s, from_end_s, walk_mps, max_snap_m)
+
     @cached_property
     def tree(self) -> shapely.STRtree:  # built once per worker process, on its first chunk
-        return shapely.STRtree(self.lines)
+        # Straight segments have small boxes: a nearest search over whole national roads (hundreds of km
+        # each, their boxes overlapping everywhere) costs twenty times more
+        return shapely.STRtree(self.segments)
 
     def minutes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Walk straight to the nearest passable road, then drive along it and on to care; NaN beyond
         ``max_snap_m`` of any road or where no road leads to care."""
         found = np.full(x.size, np.nan)
-        if self.lines.size == 0:
+        if self.segments.size == 0:
             return found
         points = shapely.points(x, y)
-        (cell, piece), walk_m = self.tree.query_nearest(
+        (cell, segment), walk_m = self.tree.query_nearest(
             points, max_distance=self.max_snap_m, return_distance=True, all_matches=False
         )
-        along = shapely.line_locate_point(self.lines[piece], points[cell], normalized=True)
+        piece = self.piece[segment]
+        along_m = self.along_m[segment] + shapely.line_locate_point(self.segments[segment], points[cell])
+        share = np.clip(along_m / np.maximum(self.length_m[piece], 1e-9), 0.0, 1.0)
         drive = np.minimum(
-            along * self.time_s[piece] + self.from_start_s[piece],
-            (1 - along) * self.time_s[piece] + self.from_end_s[piece],
+            share * self.time_s[piece] + self.from_start_s[piece],
+            (1 - share) * self.time_s[piece] + self.from_end_s[piece],
         )
         found[cell] = (walk_m / self.walk_mps + drive) / 60
         found[~np.isfinite(found)] = np.nan
@@ -229,13 +251,13 @@ def prepare(layerset: LayerSet, grid: Grid, on: date, settings: Settings, season
             graph.x[v] - first[:, 0], graph.y[v] - first[:, 1]
         )
         first_node, last_node = np.where(u_first, u, v), np.where(u_first, v, u)
-        reach = Reach(
+        reach = Reach.of(
             lines,
             graph.edges.time_s[open_pieces],
             seconds[first_node],
             seconds[last_node],
-            settings.access.offroad_kmh / 3.6,
-            settings.access.max_snap_m,
+            walk_mps=settings.access.offroad_kmh / 3.6,
+            max_snap_m=settings.access.max_snap_m,
         )
     area = shapely.box(*bounds)
     whole = Zone("mission area", "", area, area, area, 0.0, 0.0, "linear", "")
