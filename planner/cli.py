@@ -1211,6 +1211,9 @@ def surface(
     cell: Annotated[float, typer.Option("--cell", min=1, help="the grid's cell size, in metres")] = 100.0,
     on: Annotated[str | None, typer.Option("--on", help="the date recent threats are counted back from")] = None,
     season: Annotated[str, typer.Option("--season", help="dry or rainy (rainy closes dry-season roads)")] = "dry",
+    chunk: Annotated[
+        int, typer.Option("--chunk", min=16, max=8192, help="cells a side per chunk (memory per worker)")
+    ] = 1024,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="a Dask scheduler's address (default: a cluster on this machine)")
     ] = None,
@@ -1236,7 +1239,15 @@ def surface(
         if (link := dashboard_link(client)) is not None:
             typer.echo(f"Dask dashboard: {link}", err=True)
         made = country_surface(
-            layerset, out, cell_m=cell, on=when, settings=settings, season=season, client=client, progress=progress
+            layerset,
+            out,
+            cell_m=cell,
+            on=when,
+            settings=settings,
+            season=season,
+            client=client,
+            progress=progress,
+            chunk_cells=chunk,
         )
     rows, cols = made.grid.shape
     typer.echo(

@@ -17,7 +17,6 @@ from world import ORIGIN, lonlat, make_world
 
 from planner.cli import app
 from planner.layers.manifest import load_layerset
-from planner.scale.cluster import Cluster, dask_client
 from planner.scale.country import BANDS, country_surface
 from planner.settings import Settings
 
@@ -101,13 +100,15 @@ def test_the_file_is_a_cloud_optimised_geotiff_that_says_what_each_band_is(world
 def test_the_workers_never_change_a_cell_and_the_chunks_only_in_the_resamplings_last_digits(
     world: Path, tmp_path: Path, dask_scheduler: str
 ) -> None:
-    layerset = load_layerset(world)
     whole, chunked, spread = tmp_path / "whole.tif", tmp_path / "chunked.tif", tmp_path / "spread.tif"
-    country_surface(layerset, whole, cell_m=25, on=ON)
-    country_surface(layerset, chunked, cell_m=25, on=ON, chunk_cells=7)  # 7 x 7 cells: ragged edges
-    with dask_client(Cluster(scheduler=dask_scheduler)) as client:
-        country_surface(layerset, spread, cell_m=25, on=ON, chunk_cells=7, client=client)
-    # On a scheduler and two workers, in whatever order they finish: the very same file content
+    common = ["surface", str(world), "--cell", "25", "--on", "2025-06-01"]
+    for out, where in ((whole, ["--workers", "0"]), (chunked, ["--workers", "0", "--chunk", "16"])):
+        assert CliRunner().invoke(app, [*common, "--out", str(out), *where], catch_exceptions=False).exit_code == 0
+    # On a scheduler and two workers (processes of their own), in whatever order they finish: the same file
+    there = ["--out", str(spread), "--chunk", "16", "--scheduler", dask_scheduler]
+    result = CliRunner().invoke(app, [*common, *there], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert "9 chunk(s)" in result.stdout  # 41 x 41 cells in chunks of 16: 3 x 3, ragged at the edges
     assert np.array_equal(bands_of(spread), bands_of(chunked), equal_nan=True)
     # Cut into other chunks: travel and threat exactly; people to GDAL's float arithmetic of each window
     reference, cut = bands_of(whole), bands_of(chunked)

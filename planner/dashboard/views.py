@@ -22,6 +22,7 @@ from planner.brief import brief
 from planner.checklist import render
 from planner.dashboard import state
 from planner.dashboard.deck import PALETTE, preview_deck
+from planner.dashboard.sweeps import sweep_section
 from planner.effects import EffectsTable, load_effects_table
 from planner.errors import InputError, PlannerError
 from planner.export import export
@@ -234,6 +235,7 @@ def plan_page() -> None:
     plan = assessment.plan
     st.markdown(f"**{md(plan.name)}** · {t('area')}: {md(assessment.layerset.area)}")
     _plan_form(state.plan_path(), assessment)
+    sweep_section(state.plan_path(), assessment)
 
 
 def _choose_plan(key: str) -> None:

@@ -115,12 +115,26 @@ def each_chunk(
     from distributed import as_completed  # noqa: PLC0415
 
     sent = {key: client.scatter(value, broadcast=True) for key, value in shared.items()}
-    futures = client.map(func, chunks, **sent, pure=False)
-    position = {future.key: i for i, future in enumerate(futures)}
-    finished = as_completed(futures)
-    del futures  # as_completed holds each future until it is handed over: then its result is let go
+    # A few chunks ahead per worker thread, not all at once: results wait in the workers' memory until this
+    # process takes them, so a slow writer would otherwise let every chunk's result pile up there
+    ahead = max(4, 2 * sum(client.nthreads().values()))
+    position: dict[Any, int] = {}
+    finished = as_completed()
+    for i in range(min(ahead, total)):
+        future = client.submit(func, chunks[i], **sent, pure=False)
+        position[future.key] = i
+        finished.add(future)
+    following = min(ahead, total)
     for done, future in enumerate(finished, start=1):
-        yield position[future.key], future.result()
+        result = future.result()
+        index = position.pop(future.key)
+        del future  # its result leaves the worker's memory
+        if following < total:
+            upcoming = client.submit(func, chunks[following], **sent, pure=False)
+            position[upcoming.key] = following
+            finished.add(upcoming)
+            following += 1
+        yield index, result
         if progress is not None:
             progress(done, total)
 

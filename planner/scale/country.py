@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 BANDS = ("people", "health_minutes", "threat_density", "people_near_attacks")
 ATTACK_KINDS = {"attack_on_civilians", "sexual_violence"}
 CHUNK_CELLS = 1024  # a chunk is at most 1024 x 1024 cells: 4 bands of float64 while computed, 32 MB
+POINT_BATCH = 131_072  # cells made into points at once for the nearest-road search (about 30 MB of geometries)
 MAX_CELLS = 2_000_000_000  # 40,000 x 50,000: a whole country at 100 m; beyond, a cell size in the wrong unit
 
 
@@ -124,6 +125,13 @@ class Reach:
         found = np.full(x.size, np.nan)
         if self.segments.size == 0:
             return found
+        for part in range(0, x.size, POINT_BATCH):  # a geometry per cell costs memory: a batch at a time
+            cut = slice(part, part + POINT_BATCH)
+            found[cut] = self._minutes(x[cut], y[cut])
+        return found
+
+    def _minutes(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        found = np.full(x.size, np.nan)
         points = shapely.points(x, y)
         (cell, segment), walk_m = self.tree.query_nearest(
             points, max_distance=self.max_snap_m, return_distance=True, all_matches=False

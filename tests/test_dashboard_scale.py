@@ -1,5 +1,6 @@
-"""The mission overview page: made from the open plan's layer set with its progress shown, then drawn band
-by band, every band in each cell's tooltip, in English and French."""
+"""Mission-scale work on screen: the overview page (made from the open plan's layer set with its progress
+shown, drawn band by band, every band in each cell's tooltip, in English and French) and position sweeps on
+the plan page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import rasterio
 from streamlit.testing.v1 import AppTest
-from test_dashboard import PAGES, ROOT, _sample_area
+from test_dashboard import PAGES, ROOT, _sample_area, shown
 
 from planner.dashboard.deck import overview_deck
 from planner.scale.country import BANDS
@@ -75,3 +76,25 @@ def test_the_cells_shown_add_up_to_the_surfaces_people(area: Path, tmp_path: Pat
     assert len(features) <= 160 * 160  # drawn from an overview level, not cell by cell
     shown = sum(float(f["properties"]["tip"].split("people: ")[1].split(" ·")[0].replace(",", "")) for f in features)
     assert shown == pytest.approx(made.totals["people"], rel=0.02)  # rounded to whole people per cell shown
+
+
+def test_a_sweep_on_the_plan_page_lists_the_best_positions_and_names_the_better_one(area: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["plan_path"] = str(area / "scenarios" / "sample.yaml")
+    at.run()
+    at.switch_page(str(PAGES / "plan.py"))
+    at.run()
+    assert not at.exception, at.exception
+    form = next(s for s in at.selectbox if s.label == "Element")
+    form.set_value(("A", "lz-1"))
+    next(n for n in at.number_input if n.label == "Within (m)").set_value(500.0)
+    next(n for n in at.number_input if n.label == "Grid step (m)").set_value(250.0)
+    next(b for b in at.button if b.label == "Sweep").click().run()
+    assert not at.exception, at.exception
+    said = " ".join(shown(s) for s in at.success)
+    assert "lz-1 moved" in said and "best of 13 positions" in said and "P16" in said
+    assert any("set aside: a displacement site reaches into its core zone" in c.value for c in at.caption)
+    table = at.dataframe[-1].value
+    assert list(table.columns)[:2] == ["Position (MGRS)", "Moved (m)"] and 0 < len(table) <= 10
+    bars = at.get("progress")
+    assert bars and bars[-1].proto.value == 100
