@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def primum(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "planner.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+def primum(*args: str, cwd: Path = ROOT, own_process: bool = False) -> subprocess.CompletedProcess[str]:
+    """The command as a user types it: in a process of its own where the entry point itself is under test,
+    else in this process (the same commands and exit codes, without a start-up per step)."""
+    if own_process:
+        return subprocess.run(
+            [sys.executable, "-m", "planner.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    with contextlib.chdir(cwd):
+        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
 def test_validate_sample_plan_prints_every_layer_and_coa() -> None:
@@ -45,7 +55,7 @@ def test_validate_json_is_machine_readable() -> None:
 
 def test_bad_input_exits_2_with_the_problem_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text("area: X\nlayers:\n  h: {kind: sites, path: nowhere.csv}\n")
-    result = primum("validate", str(tmp_path / "m.yaml"))
+    result = primum("validate", str(tmp_path / "m.yaml"), own_process=True)
     assert result.returncode == 2
     assert "layers.h.path: file not found" in result.stderr
     assert "Traceback" not in result.stderr
@@ -89,7 +99,7 @@ def test_assess_sample_prints_the_comparison_and_writes_valid_json(tmp_path: Pat
     import jsonschema  # noqa: PLC0415
 
     out = tmp_path / "result.json"
-    result = primum("assess", "scenarios/sample.yaml", "--json", str(out))
+    result = primum("assess", "scenarios/sample.yaml", "--json", str(out), own_process=True)
     assert result.returncode == 0, result.stderr
     assert "Comparison (least harm first): C, B, A" in result.stdout
     assert "FICTIONAL" in result.stdout

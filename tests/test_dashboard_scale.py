@@ -73,7 +73,7 @@ def test_the_cells_shown_add_up_to_the_surfaces_people(area: Path, tmp_path: Pat
     made = country_surface(load_layerset(area / "layers" / "sample.yaml"), out, cell_m=40)  # 303 x 253 cells
     deck, _ = overview_deck(out, "people", lang="en", style="")
     features: list[dict[str, Any]] = json.loads(deck.to_json())["layers"][0]["data"]["features"]
-    assert len(features) <= 160 * 160  # drawn from an overview level, not cell by cell
+    assert len(features) <= 120 * 120  # drawn from an overview level, not cell by cell
     shown = sum(float(f["properties"]["tip"].split("people: ")[1].split(" ·")[0].replace(",", "")) for f in features)
     assert shown == pytest.approx(made.totals["people"], rel=0.02)  # rounded to whole people per cell shown
 

@@ -939,7 +939,7 @@ def _range(low: Any, high: Any) -> str:
 
 # --- the mission overview (a whole-area surface) ----------------------------------------------------------------
 
-OVERVIEW_SIDE = 160
+OVERVIEW_SIDE = 120  # 14,400 cells at most: a few megabytes of map data per view
 OVERVIEW_SUMMED = ("people", "people_near_attacks")
 OVERVIEW_RAMPS = {  # light to dark; blue-purple for people and care, red for violence
     "people": ([255, 234, 70], [0, 32, 77]),
