@@ -13,12 +13,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import argon2
 import numpy as np
 import pytest
 import rasterio
 import yaml
 from affine import Affine
 from hypothesis import settings
+
+import planner.record.assessments
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +31,19 @@ settings.register_profile("primum", deadline=None)
 settings.load_profile("primum")
 REALDATA = ROOT.parent / "shared" / "realdata"
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
+
+
+# The product hashes passwords with Argon2id at its recommended cost (0.17 s a hash, on purpose: a guessed
+# password costs an attacker as much). Tests that make a record of five users would spend most of their time
+# there, so in this process they hash at the least cost; the product's own strength is asserted in
+# test_users.py against this original, and every command run as a process of its own keeps it.
+PRODUCT_HASHER = planner.record.assessments._HASHER
+CHEAP_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(planner.record.assessments, "_HASHER", CHEAP_HASHER)
 
 
 @pytest.fixture(autouse=True)

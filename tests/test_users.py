@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import argon2
 import pytest
 
 from planner.record import NotAllowedError, Record, RecordError, SignInError, User
@@ -84,3 +85,11 @@ def test_reactivating_a_user_behind_the_records_back_is_caught(record: Record, t
         conn.execute("UPDATE users SET active = 1 WHERE name = 'planner-1'")
     found = record.verify()
     assert not found.intact and any("planner-1" in p for p in found.problems)
+
+
+def test_passwords_are_hashed_with_argon2id_at_no_less_than_the_owasp_minimum() -> None:
+    from conftest import PRODUCT_HASHER  # noqa: PLC0415 (the product's hasher, before the tests' cheap one)
+
+    assert PRODUCT_HASHER.type is argon2.Type.ID
+    assert PRODUCT_HASHER.memory_cost >= 19_456 and PRODUCT_HASHER.time_cost >= 2  # OWASP: 19 MiB, 2 passes
+    assert argon2.extract_parameters(PRODUCT_HASHER.hash("a password")).memory_cost == PRODUCT_HASHER.memory_cost
