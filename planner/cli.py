@@ -256,21 +256,26 @@ def assess(
     if store is not None and user is not None:
         ident = store.record_assessment(user, assessment, lang)
         typer.echo(f"recorded as {ident}")
-    if json_out is not None:
-        text = json.dumps(result, indent=2, ensure_ascii=False)
-        if str(json_out) == "-":
-            typer.echo(text)
-            return
-        _write_atomically(json_out, text)
-    typer.echo(render_assessment(result))
-    if json_out is not None:
-        typer.echo(f"\nFull result: {json_out}")
+    _show(result, json_out, render_assessment)
 
 
 def _better_positions(paths: list[Path], plan: Plan) -> list[BetterPosition]:
     from planner.scale.sweep import load_better
 
     return [better for path in paths if (better := load_better(path, plan)) is not None]
+
+
+def _show(result: dict[str, Any], json_out: Path | None, render: Callable[[dict[str, Any]], str]) -> None:
+    """The result for people, and as JSON to a file (written whole or not at all) or alone on standard output."""
+    if json_out is not None:
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+        if str(json_out) == "-":
+            typer.echo(text)
+            return
+        _write_atomically(json_out, text)
+    typer.echo(render(result))
+    if json_out is not None:
+        typer.echo(f"\nFull result: {json_out}")
 
 
 def _write_atomically(path: Path, content: str | bytes) -> None:
@@ -1191,15 +1196,7 @@ def sweep(
         assessment = run_assessment(plan, layerset, settings, catalogue=catalogue, better=[found.better])
         checklist = render(next(r.checklist for r in assessment.coas if r.coa.id == coa), catalogue, lang, coa)
         result["p16"] = next((item for item in checklist["items"] if item["id"] == "P16"), None)
-    if json_out is not None:
-        text = json.dumps(result, indent=2, ensure_ascii=False)
-        if str(json_out) == "-":
-            typer.echo(text)
-            return
-        _write_atomically(json_out, text)
-    typer.echo(render_sweep(result))
-    if json_out is not None:
-        typer.echo(f"\nFull result: {json_out}")
+    _show(result, json_out, render_sweep)
 
 
 @app.command()

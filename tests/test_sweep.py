@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 import yaml
+from exactextract import exact_extract
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -114,6 +115,12 @@ def _plan_with(tmp_path: Path, constraints: dict[str, object]) -> Path:
     return path
 
 
+def _people_within(position: tuple[float, float], radius_m: float) -> float:
+    core = gpd.GeoDataFrame(geometry=[_metres(*position).buffer(radius_m, quad_segs=64)], crs=UTM36N)
+    found = exact_extract(str(ROOT / "data" / "sample" / "population_100m.tif"), core, "sum", output="pandas")
+    return float(found["sum"].iloc[0])
+
+
 def test_the_plans_constraints_set_candidates_aside_and_say_why(tmp_path: Path) -> None:
     objective = "36NWM6870086000"  # the planned position itself: candidates may move 300 m from it
     plan = _plan_with(tmp_path, {"objective": objective, "max_from_objective_m": 300, "open_ground": True})
@@ -123,9 +130,12 @@ def test_the_plans_constraints_set_candidates_aside_and_say_why(tmp_path: Path) 
         assert ("too_far_from_objective" in candidate.refused) == far
         if far:
             assert candidate.risk is None  # not assessed: the cheap constraint comes first
-        else:
-            people = candidate.risk["mechanisms"]  # type: ignore[index]
-            assert candidate.risk is not None and people is not None
+            continue
+        assert candidate.risk is not None and candidate.score == candidate.risk["score"]
+        # Open ground against exactextract's count of the raster's people in the 50 m core round the position
+        people = _people_within(candidate.position, 50)
+        if abs(people - 1.0) > 0.05:  # clear of the 1-person threshold, where rounding could go either way
+            assert ("people_in_core" in candidate.refused) == (people >= 1.0), (candidate.offset_m, people)
     # open ground: the town's cells hold people, so candidates in town fail; every kept one is empty ground
     kept = found.kept
     assert all(not c.refused for c in kept)

@@ -53,11 +53,7 @@ def overview_page() -> None:
         made = st.form_submit_button(t("overview_make"))
     if made:
         path = surface_path(layerset.path, float(cell), on)
-        bar = st.progress(0.0, text=t("overview_progress", done=0, total="…"))
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=t("overview_progress", done=done, total=total))
-
+        progress = state.progress_bar("overview_progress")
         try:
             surfaces_dir().mkdir(parents=True, exist_ok=True)
             country_surface(

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,17 @@ def t(word: str, /, **values: Any) -> str:
     """An interface word in the session's language."""
     text = words(lang())[word]
     return str(text).format(**values) if values else str(text)
+
+
+def progress_bar(word: str) -> Callable[[int, int], None]:
+    """A progress bar for long work, and the ``progress(done, total)`` callback that moves it; ``word`` says
+    what is counted, with ``{done}`` and ``{total}``."""
+    bar = st.progress(0.0, text=t(word, done=0, total="…"))
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=t(word, done=done, total=total))
+
+    return progress
 
 
 def user() -> User | None:

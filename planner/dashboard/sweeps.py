@@ -13,7 +13,7 @@ from planner.assess import Assessment
 from planner.dashboard import state
 from planner.errors import PlannerError
 from planner.risk import casualty_text
-from planner.scale.sweep import REFUSALS, Sweep, sweep
+from planner.scale.sweep import Sweep, sweep
 
 t = state.t
 SHOWN = 10
@@ -33,11 +33,7 @@ def sweep_section(path: Path, assessment: Assessment) -> None:
         run = st.form_submit_button(t("sweep_run"))
     if run and chosen:
         coa, element = chosen
-        bar = st.progress(0.0, text=t("sweep_progress", done=0, total="…"))
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=t("sweep_progress", done=done, total=total))
-
+        progress = state.progress_bar("sweep_progress")
         try:
             found = sweep(
                 path, coa, element, within_m=float(within), step_m=float(step), settings=state.settings(),
@@ -87,6 +83,3 @@ def _show(found: Sweep) -> None:
     ]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-
-
-__all__ = ["REFUSALS", "sweep_section"]
