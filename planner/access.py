@@ -18,10 +18,9 @@ For one COA, over the study area:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import TypeVar
 
 import numpy as np
@@ -195,9 +194,10 @@ def access(
         )
         result.flags.extend(far)
     places = _shared(surface, ("places", id(graph)), lambda: _places(surface, layerset, crs, graph, settings))
-    result.health = _health(graph, closed, targets["health"], places, walk=walk, settings=settings)
-    result.cut_off = _cut_off(graph, closed, targets, places, walk, gazetteer=gazetteer)
-    earth = _earth(graph, roads[0], settings)
+    searches = _shared(surface, ("searches", id(graph)), lambda: _Searches(graph))
+    result.health = _health(searches, closed, targets["health"], places, walk=walk, settings=settings)
+    result.cut_off = _cut_off(searches, closed, targets, places, walk, gazetteer=gazetteer)
+    earth = _shared(surface, ("earth", id(graph)), lambda: _earth(graph, roads[0], settings))
     result.routes = [
         _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings, earth=earth)
         for zone in zones
@@ -253,7 +253,6 @@ def closures(
     marked_bridge = roads.column("bridge")[graph.road_row]
     closed = np.zeros(len(graph), dtype=bool)
     found: list[Closure] = []
-    tree = shapely.STRtree(graph.geometry)
     for zone in zones:
         element = elements[zone.element]
         spec = effects[element.activity]
@@ -263,7 +262,7 @@ def closures(
             continue
         if area.is_empty:
             continue
-        for edge in np.sort(tree.query(area, predicate="intersects")):
+        for edge in np.sort(graph.tree.query(area, predicate="intersects")):
             if not closed[edge]:
                 found.append(
                     Closure(
@@ -392,30 +391,51 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
     )
 
 
-def _place_times(
-    graph: RoadGraph, closed: np.ndarray | None, targets: Targets, node: np.ndarray, *, walk_m: np.ndarray, walk: float
-) -> np.ndarray:
+@dataclass
+class _Searches:
+    """The road graph's travel-time searches in one assessment, each made once: health reach and places cut
+    off search from the same facilities, and every COA searches the network as it is before it acts."""
+
+    graph: RoadGraph
+    found: dict[bytes, np.ndarray] = field(default_factory=dict)
+
+    def times(self, targets: Targets, closed: np.ndarray | None = None) -> np.ndarray:
+        """Seconds from the nearest of ``targets`` to every junction, with ``closed`` edges closed."""
+        shut = b"" if closed is None else np.packbits(closed).tobytes()
+        key = b"|".join((targets.nodes.astype(np.int64).tobytes(), targets.offsets_s.astype(float).tobytes(), shut))
+        if key not in self.found:
+            self.found[key] = self.graph.times_from(targets.nodes, targets.offsets_s, closed)
+        return self.found[key]
+
+
+def _place_times(times: np.ndarray, node: np.ndarray, *, walk_m: np.ndarray, walk: float) -> np.ndarray:
     """Seconds from each place to the nearest target: walk to the network, drive, walk from it."""
     if node.size == 0:
         return np.array([])
-    times = graph.times_from(targets.nodes, targets.offsets_s, closed)
     return times[node] + walk_m / walk
 
 
 def _health(
-    graph: RoadGraph, closed: np.ndarray, targets: Targets, places: _Places, *, walk: float, settings: AccessSettings
+    searches: _Searches,
+    closed: np.ndarray,
+    targets: Targets,
+    places: _Places,
+    *,
+    walk: float,
+    settings: AccessSettings,
 ) -> HealthReach:
     limit = settings.reach_limit_min * 60
     on = places.cell_on
-    before = _place_times(graph, None, targets, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
-    during = _place_times(graph, closed, targets, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
+    times_before, times_during = searches.times(targets), searches.times(targets, closed)
+    before = _place_times(times_before, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
+    during = _place_times(times_during, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
     people = places.cell_people
     worse = on & (during > before + 60)
     still = worse & np.isfinite(during)
     beyond_before = on & (before > limit)
     beyond_during = on & (during > limit)
-    site_before = _place_times(graph, None, targets, places.site_node, walk_m=places.site_walk_m, walk=walk)
-    site_during = _place_times(graph, closed, targets, places.site_node, walk_m=places.site_walk_m, walk=walk)
+    site_before = _place_times(times_before, places.site_node, walk_m=places.site_walk_m, walk=walk)
+    site_during = _place_times(times_during, places.site_node, walk_m=places.site_walk_m, walk=walk)
     sites = []
     for i, (layer, site_id, name, population) in enumerate(places.site_rows):
         on_net = bool(places.site_walk_m[i] <= settings.max_snap_m)
@@ -450,7 +470,7 @@ def _minutes(seconds: float) -> float | None:
 
 
 def _cut_off(
-    graph: RoadGraph,
+    searches: _Searches,
     closed: np.ndarray,
     targets: dict[str, Targets],
     places: _Places,
@@ -461,6 +481,7 @@ def _cut_off(
     """Places that reach an essential service before the operation and cannot during it."""
     if not closed.any():
         return []
+    graph = searches.graph
     component = graph.components(closed)
     lost_cells: dict[int, set[str]] = {}
     lost_sites: dict[int, set[str]] = {}
@@ -469,8 +490,7 @@ def _cut_off(
     for category, target in targets.items():
         if target.nodes.size == 0:
             continue
-        before = graph.times_from(target.nodes, target.offsets_s)
-        during = graph.times_from(target.nodes, target.offsets_s, closed)
+        before, during = searches.times(target), searches.times(target, closed)
         lost_at = np.isfinite(before) & ~np.isfinite(during)  # per junction
         for cell in np.flatnonzero(on & lost_at[places.cell_node]):
             lost_cells.setdefault(int(component[places.cell_node[cell]]), set()).add(category)
@@ -637,11 +657,11 @@ def _time_along(graph: RoadGraph, followed: np.ndarray, line: BaseGeometry) -> f
     return float(line.length / speed)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Cells:
-    """The surface's grid, for the people along a line: the cells a shape touches are found from the grid's
-    arithmetic (only those under the shape's bounds are tested), and each road piece's cells are found once
-    per assessment and shared by every COA's routes."""
+    """The surface's grid, for the people along a line: the cells a shape touches are found in a spatial
+    index of the cells, and the cells of every road piece of the graph at once, in one query shared by every
+    COA's routes."""
 
     west: float
     north: float
@@ -649,7 +669,7 @@ class _Cells:
     rows: int
     cols: int
     people: np.ndarray  # flat, 0 where unknown
-    by_edge: dict[int, np.ndarray] = field(default_factory=dict)
+    pieces: _PieceCells | None = None
 
     @classmethod
     def of(cls, surface: RiskSurface) -> _Cells:
@@ -667,59 +687,45 @@ class _Cells:
             surface.derived["cells"] = found
         return found
 
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """A spatial index of the cells as boxes, numbered as the flat grid: every shape asked about (routes,
+        corridors, all road pieces) is one query of it, made once per surface."""
+        rr, cc = np.divmod(np.arange(self.rows * self.cols), self.cols)
+        x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
+        return shapely.STRtree(shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0))
+
     def touched(self, shape: BaseGeometry) -> np.ndarray:
         """Flat indices of the cells ``shape`` touches."""
-        west, south, east, north = shape.bounds
-        c0 = max(math.floor((west - self.west) / self.cell_m), 0)
-        c1 = min(math.floor((east - self.west) / self.cell_m), self.cols - 1)
-        r0 = max(math.floor((self.north - north) / self.cell_m), 0)
-        r1 = min(math.floor((self.north - south) / self.cell_m), self.rows - 1)
-        if c0 > c1 or r0 > r1:
-            return np.array([], dtype=int)
-        grid_r, grid_c = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
-        rr, cc = grid_r.ravel(), grid_c.ravel()
-        x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
-        boxes = shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0)
-        shapely.prepare(shape)  # one shape against many boxes: GEOS indexes it once (kept on the geometry)
-        return (rr * self.cols + cc)[shapely.intersects(shape, boxes)]
+        return np.sort(self.tree.query(shape, predicate="intersects"))
 
-    def of_edge(self, graph: RoadGraph, edge: int) -> np.ndarray:
-        if edge not in self.by_edge:
-            self.by_edges(graph, np.array([edge]))
-        return self.by_edge[edge]
+    def of_pieces(self, graph: RoadGraph) -> _PieceCells:
+        """The cells under every road piece of ``graph``, found once per surface and graph."""
+        if self.pieces is None or self.pieces.graph is not graph:
+            count = len(graph)
+            piece, cell = self.tree.query(graph.geometry, predicate="intersects")
+            order = np.lexsort((cell, piece))
+            piece, cell = piece[order], cell[order]
+            starts = np.searchsorted(piece, np.arange(count + 1))
+            people = np.bincount(piece, weights=self.people[cell], minlength=count)
+            self.pieces = _PieceCells(graph, starts, cell, people)
+        return self.pieces
 
-    def people_on(self, cells_of: list[np.ndarray]) -> np.ndarray:
-        """People in each group of cells, summed in one pass."""
-        sizes = np.array([found.size for found in cells_of], dtype=int)
-        flat = np.concatenate(cells_of) if cells_of else np.array([], dtype=int)
-        owner = np.repeat(np.arange(len(cells_of)), sizes)
-        return np.bincount(owner, weights=self.people[flat], minlength=len(cells_of))
 
-    def by_edges(self, graph: RoadGraph, edges: np.ndarray) -> list[np.ndarray]:
-        """The cells each of ``edges`` touches; the pieces not seen before are found in one spatial query of the
-        grid cells under their common bounds, not one box test per piece."""
-        missing = np.array(sorted({int(e) for e in edges} - self.by_edge.keys()), dtype=int)
-        if missing.size:
-            shapes = graph.geometry[missing]
-            west, south, east, north = shapely.total_bounds(shapes)
-            c0 = max(math.floor((west - self.west) / self.cell_m), 0)
-            c1 = min(math.floor((east - self.west) / self.cell_m), self.cols - 1)
-            r0 = max(math.floor((self.north - north) / self.cell_m), 0)
-            r1 = min(math.floor((self.north - south) / self.cell_m), self.rows - 1)
-            found: list[np.ndarray] = [np.array([], dtype=int)] * missing.size
-            if c0 <= c1 and r0 <= r1:
-                grid_r, grid_c = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
-                rr, cc = grid_r.ravel(), grid_c.ravel()
-                x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
-                boxes = shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0)
-                piece, cell = shapely.STRtree(boxes).query(shapes, predicate="intersects")
-                flat = rr * self.cols + cc
-                order = np.lexsort((flat[cell], piece))
-                piece, cell = piece[order], flat[cell][order]
-                starts = np.searchsorted(piece, np.arange(missing.size + 1))
-                found = [cell[starts[i] : starts[i + 1]] for i in range(missing.size)]
-            self.by_edge.update(zip(missing.tolist(), found, strict=True))
-        return [self.by_edge[int(e)] for e in edges]
+@dataclass(frozen=True)
+class _PieceCells:
+    """The cells each road piece of a graph touches, as one flat array cut at ``starts`` (piece ``i`` has
+    ``cells[starts[i]:starts[i + 1]]``), and the people in them."""
+
+    graph: RoadGraph
+    starts: np.ndarray
+    cells: np.ndarray
+    people: np.ndarray  # per piece
+
+    def of(self, edges: list[int] | np.ndarray) -> np.ndarray:
+        """The cells under any of ``edges`` (each once)."""
+        found = [self.cells[self.starts[e] : self.starts[e + 1]] for e in edges]
+        return np.unique(np.concatenate(found)) if found else np.array([], dtype=int)
 
 
 def _people_along(cells: _Cells, shapes: list[BaseGeometry]) -> float:
@@ -732,7 +738,7 @@ def _people_on_edges(cells: _Cells, graph: RoadGraph, edges: list[int] | np.ndar
     """People in the cells a path's road pieces touch (each cell once), from the pieces' shared cells."""
     if len(edges) == 0:
         return 0.0
-    return float(cells.people[np.unique(np.concatenate(cells.by_edges(graph, np.asarray(edges))))].sum())
+    return float(cells.people[cells.of_pieces(graph).of(edges)].sum())
 
 
 def _option(
@@ -764,7 +770,6 @@ def _alternatives(
     source, target = ends
     if source == target:
         return []
-    open_edges = np.flatnonzero(graph.passable & ~closed)
     # Only the edges near the straight line between the ends (and a margin) are worth a path search.
     corridor = shapely.LineString([(graph.x[source], graph.y[source]), (graph.x[target], graph.y[target])]).buffer(
         max(
@@ -772,16 +777,17 @@ def _alternatives(
             0.5 * float(np.hypot(graph.x[target] - graph.x[source], graph.y[target] - graph.y[source])),
         )
     )
-    near = open_edges[shapely.intersects(graph.geometry[open_edges], corridor)]
+    near = np.sort(graph.tree.query(corridor, predicate="intersects"))
+    near = near[graph.passable[near] & ~closed[near]]
     if near.size == 0:
         return []
-    along = cells.people_on(cells.by_edges(graph, near))
+    along = cells.of_pieces(graph).people[near]
     cost = graph.edges.time_s[near].astype(float) * (1 + along / settings.route_people_scale)
-    # Between two junctions only the cheapest of parallel pieces counts
+    # Between two junctions only the cheapest of parallel pieces counts; a loop is never on a shortest path
     u, v = graph.edges.u[near], graph.edges.v[near]
     a, b = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((cost, b, a))
-    first = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])]
+    first = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])] & (a[order] != b[order])
     pieces, a, b, cost = near[order][first], a[order][first], b[order][first], cost[order][first]
     junctions, local = np.unique(np.concatenate([a, b]), return_inverse=True)
     la, lb = local[: a.size], local[a.size :]
@@ -790,12 +796,17 @@ def _alternatives(
         return []
     start, goal = where[source], where[target]
     piece_of = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(la, lb, strict=True))}
+    # The matrix is made once; each search only puts the pieces' current weights in it. Its entries are
+    # numbered by piece first (1-based, so none is a zero scipy could drop), then given their weights.
+    numbers = np.arange(1, a.size + 1, dtype=float)
+    matrix = csr_matrix((np.r_[numbers, numbers], (np.r_[la, lb], np.r_[lb, la])), shape=(junctions.size,) * 2)
+    entry_piece = matrix.data.astype(int) - 1
     weights = cost.copy()
     paths: list[list[int]] = []
     for _ in range(2 * settings.alternatives):  # a repeated path only raises penalties: bounded tries
         if len(paths) == settings.alternatives:
             break
-        matrix = csr_matrix((np.r_[weights, weights], (np.r_[la, lb], np.r_[lb, la])), shape=(junctions.size,) * 2)
+        matrix.data = weights[entry_piece]
         _, previous = dijkstra(matrix, directed=False, indices=start, return_predecessors=True)
         if previous[goal] < 0:
             break
@@ -849,30 +860,37 @@ def _casevac(
                 "the plan names no UN medical facility (`un_medical:`): CASEVAC times for UN patients are unknown",
             )
         )
+    snapped = {  # each facility's junction and walk to it, the same for every element
+        patients: graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
+        for patients, facilities in (("civilian", hospitals), ("UN", un))
+        if facilities
+    }
+    origins = shapely.point_on_surface([zone.geometry for zone in zones])
+    nodes, walks = graph.snap(shapely.get_x(origins), shapely.get_y(origins))
     found = []
-    for zone in zones:
-        origin = shapely.point_on_surface(zone.geometry)
-        node, walk_m = graph.snap(np.array([origin.x]), np.array([origin.y]))
+    for zone, node, walk_m in zip(zones, nodes, walks, strict=True):
+        searched = None  # one search from the element serves its civilian and UN patients
         for patients, facilities in (("civilian", hospitals), ("UN", un)):
             if not facilities:
                 what = "no functioning hospital in the sites layers" if patients == "civilian" else "no `un_medical:`"
                 found.append(Casevac(zone.element, patients, None, None, None, what))
                 continue
-            fac_nodes, fac_walk = graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
+            fac_nodes, fac_walk = snapped[patients]
             usable = fac_walk <= settings.max_snap_m
-            if walk_m[0] > settings.max_snap_m or not usable.any():
-                far = "the element" if walk_m[0] > settings.max_snap_m else "every facility"
+            if walk_m > settings.max_snap_m or not usable.any():
+                far = "the element" if walk_m > settings.max_snap_m else "every facility"
                 reason = f"{far} lies more than {settings.max_snap_m:,.0f} m from any road"
                 found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
             # The force keeps its own cordons and closures open to its casualty evacuation.
-            target, seconds, edges = graph.path(int(node[0]), fac_nodes[usable])
+            searched = searched or graph.fastest_from(int(node))
+            target, seconds, edges = graph.path(int(node), fac_nodes[usable], searched=searched)
             if target < 0:
                 reason = "no road in this data links the element to any facility (disconnected network)"
                 found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
             which = int(np.flatnonzero(usable)[np.flatnonzero(fac_nodes[usable] == target)[0]])
-            total = seconds + (walk_m[0] + fac_walk[which]) / walk
+            total = seconds + (walk_m + fac_walk[which]) / walk
             line = shapely.line_merge(shapely.union_all([graph.geometry[e] for e in edges])) if edges else None
             geometry = (
                 shapely.transform(line, transformer(crs, WGS84).transform, interleaved=False)

@@ -88,7 +88,6 @@ class RoadGraph:
     road_classes: np.ndarray
     parallel: int = 0  # edges that run beside a faster one between the same junctions
     _matrices: dict[bytes, tuple[csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
-    _grids: dict[bytes, coo_matrix] = field(default_factory=dict, repr=False)
     _lookups: dict[bytes, dict[tuple[int, int], int]] = field(default_factory=dict, repr=False)
 
     @property
@@ -122,6 +121,11 @@ class RoadGraph:
         return self._matrices[key]
 
     @cached_property
+    def tree(self) -> shapely.STRtree:
+        """A spatial index of the road pieces (one per graph, shared by every COA's closures and routes)."""
+        return shapely.STRtree(self.geometry)
+
+    @cached_property
     def _junctions(self) -> cKDTree:
         return cKDTree(np.column_stack([self.x, self.y]))
 
@@ -134,26 +138,26 @@ class RoadGraph:
 
     def times_from(self, nodes: np.ndarray, offsets_s: np.ndarray, closed: np.ndarray | None = None) -> np.ndarray:
         """Least travel time (s) from any of ``nodes`` (each starting ``offsets_s`` late) to every junction."""
+        nodes, offsets_s = np.asarray(nodes), np.asarray(offsets_s, dtype=float)
         if nodes.size == 0 or self.nodes == 0:
             return np.full(self.nodes, np.inf)
         matrix = self.matrix(closed)
         if not np.any(offsets_s):
             return np.asarray(dijkstra(matrix, directed=False, indices=nodes, min_only=True))
         # Different start delays: one extra junction joined to each start by its delay, searched from there.
-        # Built from triplets in one go: adding sparse matrices would drop the zero delays, which are edges.
-        # The grid keeps one entry per road (searched undirected); starts join the extra junction once.
-        extra = self.nodes
-        key = self._key(closed)
-        if key not in self._grids:
-            self._grids[key] = matrix.tocoo()
-        grid = self._grids[key]
-        # Several starts at one junction (two clinics by one crossroads) keep the shortest delay.
-        starts, _ = fastest_edges(nodes, np.full(nodes.size, extra), np.asarray(offsets_s, dtype=float))
-        rows = np.concatenate([grid.row, starts.u])
-        cols = np.concatenate([grid.col, starts.v])
-        data = np.concatenate([grid.data, starts.time_s])
-        grown = coo_matrix((data, (rows, cols)), shape=(extra + 1, extra + 1)).tocsr()
-        return np.asarray(dijkstra(grown, directed=False, indices=extra))[: self.nodes]
+        # Its row is added to the matrix as it stands, so zero delays stay edges (adding sparse matrices would
+        # drop them). Several starts at one junction (two clinics by one crossroads) keep the shortest delay.
+        starts, _ = fastest_edges(nodes, np.full(nodes.size, self.nodes), offsets_s)
+        size = self.nodes + 1
+        grown = csr_matrix(
+            (
+                np.concatenate([matrix.data, starts.time_s]),
+                np.concatenate([matrix.indices, starts.u]),
+                np.r_[matrix.indptr, matrix.indptr[-1] + starts.u.size],
+            ),
+            shape=(size, size),
+        )
+        return np.asarray(dijkstra(grown, directed=False, indices=self.nodes))[: self.nodes]
 
     @cached_property
     def sole_links(self) -> np.ndarray:
@@ -179,9 +183,22 @@ class RoadGraph:
         """The connected part of the network each junction belongs to, with ``closed`` edges removed."""
         return connected_components(self.matrix(closed), directed=False)[1]
 
-    def path(self, source: int, targets: np.ndarray, closed: np.ndarray | None = None) -> tuple[int, float, list[int]]:
-        """The fastest of ``targets`` from ``source``: (target, seconds, edge positions along the way)."""
+    def fastest_from(self, source: int, closed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from ``source`` to every junction, and the junction before each on its fastest way."""
         times, previous = dijkstra(self.matrix(closed), directed=False, indices=source, return_predecessors=True)
+        return np.asarray(times), np.asarray(previous)
+
+    def path(
+        self,
+        source: int,
+        targets: np.ndarray,
+        closed: np.ndarray | None = None,
+        *,
+        searched: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[int, float, list[int]]:
+        """The fastest of ``targets`` from ``source``: (target, seconds, edge positions along the way).
+        ``searched`` is ``fastest_from(source, closed)`` when it was already made (several kinds of target)."""
+        times, previous = searched if searched is not None else self.fastest_from(source, closed)
         reachable = targets[np.isfinite(times[targets])]
         if reachable.size == 0:
             return -1, float("inf"), []

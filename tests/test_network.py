@@ -149,3 +149,12 @@ def test_times_agree_with_networkx_on_random_grids(width: int, height: int, seed
     theirs = nx.multi_source_dijkstra_path_length(graph.to_networkx(), set(sources.tolist()), weight="time_s")
     for node, seconds in theirs.items():
         assert ours[node] == pytest.approx(seconds)
+    # With start delays (zero among them): networkx from an extra node joined to each start by its delay
+    delays = rng.choice([0.0, 30.0, 400.0], size=sources.size)
+    delayed = graph.times_from(sources, delays)
+    reference = graph.to_networkx()
+    reference.add_edges_from(("start", int(s), {"time_s": float(d)}) for s, d in zip(sources, delays, strict=True))
+    theirs = nx.single_source_dijkstra_path_length(reference, "start", weight="time_s")
+    for node, seconds in theirs.items():
+        if node != "start":
+            assert delayed[node] == pytest.approx(seconds)
