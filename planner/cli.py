@@ -260,6 +260,8 @@ def assess(
 
 
 def _better_positions(paths: list[Path], plan: Plan) -> list[BetterPosition]:
+    if not paths:
+        return []
     from planner.scale.sweep import load_better
 
     return [better for path in paths if (better := load_better(path, plan)) is not None]

@@ -203,10 +203,14 @@ def test_each_role_sees_only_the_controls_it_may_use(world: dict[str, Any]) -> N
     planner.button(key="record_now").click().run()
     ident = planner.session_state["assessment_id"]
     assert world["record"].status(ident)["counts"]["open"] > 0
+    first_of_a = next(i["key"] for i in world["record"].status(ident)["items"] if "A" in i["coas"])
+    open_item(planner, first_of_a)
     assert not [s for s in planner.selectbox if str(s.key).startswith("status_")]
     adviser = app(world, "checklist", who=people["poc_adviser"])
+    open_item(adviser, first_of_a)
     assert [s for s in adviser.selectbox if str(s.key).startswith("status_")]
     commander = app(world, "checklist", who=people["commander"])
+    open_item(commander, first_of_a)
     assert not [s for s in commander.selectbox if str(s.key).startswith("status_")]
     signoff = app(world, "signoff", who=people["commander"])
     assert [r for r in signoff.radio if r.key == "decision"]
@@ -323,7 +327,15 @@ def test_a_plan_or_layer_set_reaching_outside_the_data_folders_is_refused_before
 # --- review and sign-off ----------------------------------------------------------------------------------------------
 
 
+def open_item(at: AppTest, key: str) -> AppTest:
+    """Open a checklist item as a click on its line does: what it holds is drawn once it is open."""
+    at.session_state[f"open:{at.session_state['assessment_id']}:{key}"] = True
+    return at.run()
+
+
 def _review(at: AppTest, key: str, status: str, note: str = "") -> AppTest:
+    if f"status_{key}" not in at.session_state:
+        open_item(at, key)
     at.selectbox(key=f"status_{key}").set_value(status)
     at.text_input(key=f"note_{key}").input(note)
     return at.button(key=f"save_{key}").click().run()
@@ -336,6 +348,10 @@ def test_a_review_is_saved_at_once_survives_a_reload_and_a_second_adviser_gets_a
     adviser = world["people"]["poc_adviser"]
     first = app(world, "checklist", who=adviser)
     second = app(world, "checklist", who=adviser)  # another adviser's browser, opened at the same time
+    # Both have the item open, so both see the version before any save
+    assert not [s for s in second.selectbox if s.key == "status_A/P38"]  # drawn once opened, not before
+    open_item(first, "A/P38")
+    open_item(second, "A/P38")
     _review(first, "A/P38", "addressed", "no military use of the clinic")
     assert next(i for i in world["record"].status(ident)["items"] if i["key"] == "A/P38")["status"] == "addressed"
     reloaded = app(world, "checklist", who=adviser)

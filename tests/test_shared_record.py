@@ -36,7 +36,9 @@ at.run()
 assert not at.exception, at.exception
 label = next(e.label for e in at.expander if e.label.startswith("A/P38"))
 print("ready", label, flush=True)
-sys.stdin.readline()  # both offices have the page open at the same version: go
+at.session_state[f"open:{at.session_state['assessment_id']}:A/P38"] = True  # the item opened: its form drawn
+at.run()
+sys.stdin.readline()  # both offices have the item open at the same version: go
 at.selectbox(key="status_A/P38").set_value("addressed")
 at.text_input(key="note_A/P38").input(note)
 at.button(key="save_A/P38").click().run()

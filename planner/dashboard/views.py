@@ -719,10 +719,15 @@ def _role_label(role: str) -> str:
     return t(key) if key in words(state.lang()) else role
 
 
+@st.fragment
 def _item_view(
     ident: str, item: dict[str, Any], words_of: dict[str, Any], coa: str, *, w: dict[str, Any], who: User | None
 ) -> None:
-    """One item collapsed to a line (key, title, severity, status, first evidence), opened for the rest."""
+    """One item collapsed to a line (key, title, severity, status, first evidence), opened for the rest.
+
+    What an item holds (its text, evidence, history and review form) is drawn only once it is opened, and
+    opening it reruns this item alone: a checklist of dozens of items stays light for the browser, so a save,
+    which redraws the page to update the counts, takes a moment and not seconds."""
     severity = w["severities"].get(item["severity"], item["severity"])
     title = words_of.get("title", item["title"])
     also = [c for c in item["coas"] if c != coa]
@@ -730,7 +735,13 @@ def _item_view(
     first = words_of["evidence"][0]["text"] if words_of.get("evidence") else ""
     summary = f" · {first[:90]}{'…' if len(first) > 90 else ''}" if first else ""
     label = f"{md(item['key'])} · {md(title)} · {severity} · {w['statuses'][item['status']]}{md(shared)}{md(summary)}"
-    with st.expander(label, expanded=False):
+    opened = f"open:{ident}:{item['key']}"
+    # A save pressed is always heard, and its answer shown open: someone else's review changes the line's
+    # status, and with it the expander (Streamlit knows an expander by its label), which then starts closed.
+    saving = bool(st.session_state.get(f"save_{item['key']}"))
+    with st.expander(label, expanded=saving, key=opened, on_change="rerun"):
+        if not (st.session_state.get(opened) or saving):
+            return
         if words_of:
             st.markdown(md(words_of["text"]))
             st.caption(f"{t('owner')}: {md(words_of['owner_label'])} · {md(words_of['basis'])}")
