@@ -151,13 +151,14 @@ def working_crs(bounds: tuple[float, float, float, float]) -> CRS:
 
 
 @lru_cache(maxsize=64)
-def _transformer(src: CRS, dst: CRS) -> Transformer:
-    return Transformer.from_crs(src, dst, always_xy=True)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
 
 def transformer(src: CRS, dst: CRS) -> Transformer:
-    """A cached, always-xy transformer between two CRSs."""
-    return _transformer(CRS.from_user_input(src), CRS.from_user_input(dst))
+    """A cached, always-xy transformer between two CRSs, found by each CRS's own text: hashing a CRS object
+    writes its whole WKT each time, a cost paid on every call (hundreds in an assessment of many COAs)."""
+    return _transformer(CRS.from_user_input(src).srs, CRS.from_user_input(dst).srs)
 
 
 # Up to this many vertices, measuring segment by segment in numpy beats a GEOS call per point.
