@@ -146,6 +146,10 @@ def test_a_lesson_of_past_harm_shows_beside_its_rule_in_the_review_and_the_brief
     second = world["record"].record_assessment(people["planner"], assess(plan, layers, history=log.history()))
     at = app(world, "checklist", who=people["poc_adviser"])
     at.selectbox(key="recorded_choice").set_value(second).run()
+    for item in world["record"].status(second)["items"]:  # opened, as an adviser clicks P40's line
+        if item["key"].endswith("/P40"):
+            at.session_state[f"open:{second}:{item['key']}"] = True
+    at.run()
     said = [shown(i) for i in at.info]
     assert any(f"{harm_id}: water points inside every cordon (bowsers)" in text for text in said)
     brief = brief_html(*from_record(world["record"], second, RedactionSettings())[:2])
