@@ -297,7 +297,7 @@ def essential_targets(
     for layer in layerset.of_kind("sites"):
         frame = layer.frame
         chosen = np.flatnonzero((frame["category"] == category).to_numpy() & (frame["functional"] != False).to_numpy())  # noqa: E712
-        points = shapely.point_on_surface(layer.projected(crs).geometries[chosen])
+        points = shapely.point_on_surface(layer.projected(crs).take(chosen))
         xs.extend(shapely.get_x(points))
         ys.extend(shapely.get_y(points))
         names = frame["name"].to_numpy(dtype=object)[chosen]
@@ -360,7 +360,7 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
     for layer in layerset.of_kind("displacement"):
         index = layer.projected(crs)
         found = np.sort(index.tree.query(area, predicate="intersects"))
-        points = shapely.point_on_surface(index.geometries[found])
+        points = shapely.point_on_surface(index.take(found))
         for row, point in zip(found, points, strict=True):
             population = layer.frame["population"].iloc[row]
             name = layer.frame["name"].iloc[row]
@@ -922,7 +922,7 @@ def _layer_hospitals(layer: VectorLayer, crs: CRS) -> list[tuple[str, float, flo
         & (frame["functional"] != False).to_numpy()  # noqa: E712
         & (subtype.str.contains("hospital") | name.str.contains("hospital")).to_numpy()
     )
-    points = shapely.point_on_surface(layer.projected(crs).geometries[chosen])
+    points = shapely.point_on_surface(layer.projected(crs).take(chosen))
     found = []
     for row, point in zip(chosen, points, strict=True):
         label = frame["name"].iloc[row]

@@ -230,7 +230,7 @@ def locate_sites(index: ProjectedIndex, zones: list[Zone]) -> Located:
     if rows.size == 0:
         empty = np.array([], dtype=int)
         return Located(empty, empty, np.array([]), np.array([]), np.array([], dtype=bool))
-    geoms = index.geometries[rows]
+    geoms = index.take(rows)
     distance = shapely.distance(np.array([z.geometry for z in zones], dtype=object)[element], geoms)
     core_m = np.array([z.core_m for z in zones])[element]
     outer_m = np.array([z.outer_m for z in zones])[element]
@@ -284,7 +284,7 @@ def _layer_hits(
         return []
     displacement = layer.kind == "displacement"
     rows = located.rows
-    geoms = layer.projected(crs).geometries[rows]
+    geoms = layer.projected(crs).take(rows)
 
     def column(name: str) -> np.ndarray:
         return layer.column(name)[rows]

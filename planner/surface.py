@@ -180,7 +180,7 @@ def _place_sites(surface: RiskSurface, layerset: LayerSet, settings: Settings) -
         if found.size == 0:
             continue
         frame = layer.frame.iloc[found]
-        points = gpd.GeoSeries(shapely.point_on_surface(index.geometries[found]))
+        points = gpd.GeoSeries(shapely.point_on_surface(index.take(found)))
         col = ((points.x.to_numpy() - west) // surface.cell_m).astype(int)
         row = ((north - points.y.to_numpy()) // surface.cell_m).astype(int)
         inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)

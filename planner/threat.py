@@ -112,7 +112,7 @@ def threat_context(
             * np.minimum(1.0, settings.precise_m / np.maximum(precision, 1.0))
             * kind_weight
         )
-        projected = index.geometries[rows]
+        projected = index.take(rows)
         context.reports.extend(
             Report(
                 layer.id,
@@ -163,7 +163,7 @@ def locate_near(index: ProjectedIndex, zones: list[Zone], distance_m: float) -> 
         rows = np.concatenate([np.asarray(b, dtype=int) for b in balls])
     else:
         element, rows = index.tree.query(geoms, predicate="dwithin", distance=reach)
-    beyond = shapely.distance(geoms[element], index.geometries[rows]) - (reach - distance_m)[element]
+    beyond = shapely.distance(geoms[element], index.take(rows)) - (reach - distance_m)[element]
     near = beyond <= distance_m
     rows, beyond = rows[near], np.maximum(beyond[near], 0.0)
     order = np.lexsort((beyond, rows))

@@ -281,7 +281,7 @@ def _site_groups(
     if rows.size == 0:
         return []
     frame = layer.frame.iloc[rows]
-    points = shapely.point_on_surface(layer.projected(crs).geometries[rows])
+    points = shapely.point_on_surface(layer.projected(crs).take(rows))
     occupancy = frame["occupancy"] if "occupancy" in frame.columns else pd.Series(np.nan, index=frame.index)
     stale = layer.freshness_flag(window.start.date())
     hours = [h if isinstance(h, str) and h else None for h in frame["hours"]]

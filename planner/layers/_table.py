@@ -380,10 +380,13 @@ def _read_rows(path: Path, options: TableOptions, problems: Collector, area: Are
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=source_crs)
     if area is not None:
         gdf = gdf[~_outside(gdf, area, source_crs)].reset_index(drop=True)
-    _check_geometries(gdf, problems, row_label=label, degenerate_lines_ok=options.degenerate_lines_ok)
+    if wkt_col is not None and options.lat is None:  # points made of checked degrees need no other check
+        _check_geometries(gdf, problems, row_label=label, degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
-    return Table(gdf.to_crs(WGS84), hxl, source_crs, rows.decimal, rows.read_as, area)
+    if not CRS.from_user_input(source_crs).equals(WGS84):
+        gdf = gdf.to_crs(WGS84)
+    return Table(gdf, hxl, source_crs, rows.decimal, rows.read_as, area)
 
 
 def hxl_column(hxl: dict[str, str], tag: str) -> str | None:

@@ -146,12 +146,28 @@ class LayerInfo:
 class ProjectedIndex:
     """A layer's geometries in a working CRS with spatial indexes over them, built once and reused.
 
-    ``points`` is a k-d tree of the coordinates when every geometry is a point (threat reports, most
-    sites): radius queries on it are an order of magnitude cheaper than on the R-tree.
+    A layer of points (threat reports, most sites) keeps its coordinates (``xy``) with a k-d tree over them
+    (``points``): radius queries on it are an order of magnitude cheaper than on the R-tree, and a point is
+    made only for the rows asked for (``take``), not for the hundreds of thousands of a national layer.
     """
 
-    geometries: np.ndarray  # shapely geometries, row-aligned with the layer's frame
+    shapes: np.ndarray | None = None  # shapely geometries, row-aligned with the layer's frame (not points)
+    xy: np.ndarray | None = None  # the coordinates of a layer of points, row-aligned
     points: cKDTree | None = None
+
+    @cached_property
+    def geometries(self) -> np.ndarray:
+        """Every row's geometry (for a layer of points, made when first asked for)."""
+        if self.shapes is not None:
+            return self.shapes
+        assert self.xy is not None
+        return shapely.points(self.xy)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The geometries of ``rows``."""
+        if self.xy is not None and "geometries" not in self.__dict__:
+            return shapely.points(self.xy[rows]) if len(rows) else np.array([], dtype=object)
+        return self.geometries[rows]
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -185,16 +201,14 @@ class VectorLayer(LayerInfo):
         key = CRS.from_user_input(crs).to_string()
         if key not in self._projected:
             source = self.frame.geometry.to_numpy()
-            points = None
             if len(source) and bool((shapely.get_type_id(source) == shapely.GeometryType.POINT).all()):
                 # Points (reports, most sites): their coordinates projected as two arrays, one pass
                 xy = shapely.get_coordinates(source)
                 x, y = Transformer.from_crs(self.frame.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
-                geometries = shapely.points(x, y)
-                points = cKDTree(np.column_stack([x, y]))
+                xy = np.column_stack([x, y])
+                self._projected[key] = ProjectedIndex(xy=xy, points=cKDTree(xy))
             else:
-                geometries = self.frame.geometry.to_crs(crs).to_numpy()
-            self._projected[key] = ProjectedIndex(geometries, points)
+                self._projected[key] = ProjectedIndex(shapes=self.frame.geometry.to_crs(crs).to_numpy())
         return self._projected[key]
 
     def column(self, name: str) -> np.ndarray:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # A decimal that can only be one: a mark followed by other than exactly three digits ('4,85', '31.5901').
 # '1,200' or '1.200' could be a thousands group or a decimal and says nothing about the file.
@@ -56,7 +58,13 @@ def _plain_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Serie
     read in one vectorised pass, and only the cells it cannot read are read carefully. None with the comma."""
     if decimal != ".":
         return None
-    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    try:
+        # Arrow's parser in one C++ pass reads a column of plain numbers as pandas would, several times faster;
+        # a column with any cell it does not read ('1,200', ' 5', a number stored as a number) goes to pandas
+        cells = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        numbers = pd.Series(pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), index=values.index)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        numbers = pd.to_numeric(values, errors="coerce").astype(float)
     left = numbers.isna() & values.notna()
     if not left.any():
         return numbers, pd.Series(False, index=values.index)

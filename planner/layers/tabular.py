@@ -225,7 +225,7 @@ def _plain_csv(text: str, sep: str) -> tuple[pd.DataFrame, np.ndarray] | None:
 
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=refuse),
             convert_options=pa_csv.ConvertOptions(
