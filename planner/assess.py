@@ -405,14 +405,16 @@ def reading_area(
     plan: Plan, settings: Settings | None = None, effects: EffectsTable | None = None, *, reach_m: float = 0.0
 ) -> Area:
     """The box (degrees) of layer data an assessment of ``plan`` can ask for: every outer zone, plus the risk
-    surface's margin and a cell for its snapping, plus the margin the road network is built over, plus a
-    kilometre to spare. ``load_layerset(area=...)`` reads roads only there. ``reach_m`` widens it for a
-    position sweep, whose candidates move an element that far."""
+    surface's margin and a cell for its snapping, plus the margin the road network is built over (or the
+    distance threat reports count within, if wider), plus a kilometre to spare. ``load_layerset(area=...)``
+    reads roads and threat reports only there. ``reach_m`` widens it for a position sweep, whose candidates
+    move an element that far."""
     settings = settings or Settings()
     effects = effects or load_effects_table(plan.effects_table)
     crs = plan_crs(plan)
     outer = [zone.outer for zones in effects_zones(plan, effects, crs).values() for zone in zones]
-    margin = settings.surface.margin_m + settings.surface.cell_m + settings.access.margin_m + 1_000.0 + reach_m
+    network = settings.surface.margin_m + settings.surface.cell_m + settings.access.margin_m
+    margin = max(network, settings.threat.distance_m) + 1_000.0 + reach_m
     west, south, east, north = shapely.union_all(outer).buffer(margin, quad_segs=2).envelope.bounds
     to_degrees = Transformer.from_crs(crs, WGS84, always_xy=True)
     west, south, east, north = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)

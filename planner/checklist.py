@@ -23,12 +23,20 @@ from pyproj import CRS
 
 from planner.access import Access
 from planner.catalogue import MESSAGES as MESSAGE_FIELDS
-from planner.catalogue import SEVERITIES, TRANSLATED_FIELDS, Catalogue, CatalogueFile, Rule, placeholders
+from planner.catalogue import (
+    SEVERITIES,
+    TRANSLATED_FIELDS,
+    Catalogue,
+    CatalogueFile,
+    ReportsTrigger,
+    Rule,
+    placeholders,
+)
 from planner.effects import EffectsTable, Zone
 from planner.exposure import FULL_COVERAGE, Exposure, SiteHit, ZoneFigures, coa_zones, sites_in_zones
 from planner.geo import to_mgrs
 from planner.layers.manifest import LayerSet
-from planner.layers.model import Flag
+from planner.layers.model import BeyondArea, Flag
 from planner.layers.sites import open_during
 from planner.past_harm import Lesson, PastHarm, Support, near_footprint
 from planner.places import AT_M, Gazetteer
@@ -506,12 +514,38 @@ def _near_reports(s: Situation) -> list[dict[str, Any]]:
     ]
 
 
+def reports_beyond_area(plan: Plan, settings: Settings, catalogue: Catalogue) -> BeyondArea:
+    """The reports beyond the study area that the rules of ``catalogue`` read for ``plan``: the rules whose
+    reports trigger looks at whole layers and applies to the plan, each as far back as its window."""
+    start = plan.window.start.date()
+    since = community_since = None
+    for rule in catalogue.rules.values():
+        for trigger in rule.triggers:
+            if not isinstance(trigger, ReportsTrigger) or trigger.scope != "layers":
+                continue
+            if any(getattr(plan, key) != value for key, value in trigger.when_plan.items()):
+                continue
+            days = int(getattr(settings.checklist, trigger.within_days)) if trigger.within_days else None
+            day = start - timedelta(days=days if days is not None else settings.threat.window_days)
+            if trigger.community_source:
+                community_since = min(community_since or day, day)
+            else:
+                since = min(since or day, day)
+    return BeyondArea(since, community_since)
+
+
 def _layer_reports(s: Situation, days: int) -> list[dict[str, Any]]:
     """Every report of the threat layers in the window before the operation, wherever it happened."""
     day = pd.Timestamp(s.plan.window.start.date())
     earliest = (day - pd.Timedelta(days=days)).to_datetime64()
     found = []
     for layer in s.layerset.of_kind("threats"):
+        if layer.area is not None and (layer.complete_since is None or pd.Timestamp(layer.complete_since) > earliest):
+            raise ValueError(
+                f"the reports of '{layer.id}' beyond the study area were read "
+                f"{'from ' + layer.complete_since.isoformat() if layer.complete_since else 'not at all'}, and a rule "
+                f"looks back to {pd.Timestamp(earliest).date().isoformat()}: read the layer set again for this plan"
+            )
         dates = layer.column("date")
         rows = np.flatnonzero((dates >= earliest) & (dates < day.to_datetime64()))
         for row in rows:

@@ -233,3 +233,9 @@ def _hat_weights(size: int, knots: np.ndarray) -> np.ndarray:
     """Linear-interpolation weights of positions 0..size-1 on the ``knots``: (size, len(knots))."""
     unit = np.eye(knots.size)
     return np.column_stack([np.interp(np.arange(size), knots, unit[k]) for k in range(knots.size)])
+
+
+def box_text(box: tuple[float, float, float, float]) -> str:
+    """A box in degrees as a user reads it: '31.500..31.620 E, 4.800..4.910 N'."""
+    west, south, east, north = box
+    return f"{west:.3f}..{east:.3f} E, {south:.3f}..{north:.3f} N"

@@ -29,6 +29,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from planner.geo import box_text
 from planner.layers.model import VectorLayer
 from planner.settings import AccessSettings
 
@@ -327,14 +328,9 @@ def _check_read_area(layer: VectorLayer, crs: CRS, area: shapely.Polygon) -> Non
     needed = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)
     if not shapely.box(*layer.area).contains(shapely.box(*needed)):
         raise ValueError(
-            f"the roads of '{layer.id}' were read for another study area ({_box_text(layer.area)}) than this "
-            f"assessment needs ({_box_text(needed)}): read the layer set again for this plan"
+            f"the roads of '{layer.id}' were read for another study area ({box_text(layer.area)}) than this "
+            f"assessment needs ({box_text(needed)}): read the layer set again for this plan"
         )
-
-
-def _box_text(box: tuple[float, float, float, float]) -> str:
-    west, south, east, north = box
-    return f"{west:.3f}..{east:.3f} E, {south:.3f}..{north:.3f} N"
 
 
 def graph_from_lines(

@@ -503,14 +503,21 @@ def open_plan(
 ) -> tuple[Plan, LayerSet]:
     """Load a plan and the layer set it names, and check that they fit together.
 
-    The roads are read over this plan's study area only (``assess.reading_area`` with ``settings``, the ones
-    the assessment will use): the layer set is for assessing this plan, not another.
+    The roads and threat reports are read over this plan's study area only (``assess.reading_area`` with
+    ``settings``, the ones the assessment will use), with the reports beyond it that its checklist reads
+    (``checklist.reports_beyond_area``): the layer set is for assessing this plan, not another.
     """
     from planner.assess import reading_area  # noqa: PLC0415 (the assessment imports this module)
+    from planner.catalogue import load_catalogue  # noqa: PLC0415 (as the assessment)
+    from planner.checklist import reports_beyond_area  # noqa: PLC0415 (as the assessment)
 
     plan = load_plan(path, limits=limits)
+    chosen = settings or Settings()
     area = reading_area(plan, settings)
-    layerset = load_layerset(plan.layers_path, limits=limits or (settings.limits if settings else None), area=area)
+    beyond = reports_beyond_area(plan, chosen, load_catalogue(chosen.checklist.catalogue))
+    layerset = load_layerset(
+        plan.layers_path, limits=limits or (settings.limits if settings else None), area=area, beyond=beyond
+    )
     check_plan_in_layers(plan, layerset)
     return plan, layerset
 

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from affine import Affine
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from planner.effects import Zone
+from planner.geo import box_text
 from planner.layers.manifest import LayerSet
-from planner.layers.model import Flag, ProjectedIndex
+from planner.layers.model import Flag, ProjectedIndex, VectorLayer
 from planner.settings import ThreatSettings
 
 
@@ -76,7 +77,7 @@ def threat_context(
     A report's distance to the footprint is the least, over the elements, of its distance to the element
     minus the element's outer radius (zero inside): the exact distance to the outer zones as defined.
     """
-    layers = [layer for layer in layerset.of_kind("threats") if len(layer)]
+    layers = [layer for layer in layerset.of_kind("threats") if not layer.holds_nothing]
     context = ThreatContext([], settings.window_days, settings.distance_m)
     if not layers:
         empty = [layer.id for layer in layerset.of_kind("threats")]
@@ -87,6 +88,7 @@ def threat_context(
     day = pd.Timestamp(start.date())
     earliest = day - pd.Timedelta(days=settings.window_days)
     for layer in layers:
+        _check_read_area(layer, zones, crs, settings.distance_m)
         if layer.as_of is not None and (start.date() - layer.as_of).days > layer.max_age_days:
             context.flags.append(
                 Flag(
@@ -145,6 +147,22 @@ def threat_context(
         )
     context.reports.sort(key=lambda r: (-r.weight, r.date, r.event_id))
     return context
+
+
+def _check_read_area(layer: VectorLayer, zones: list[Zone], crs: CRS, distance_m: float) -> None:
+    """Reports read for one study area cannot answer for another: those beyond it would be missing, and the
+    footprint would look calm. Refused, never answered short."""
+    if layer.area is None:
+        return
+    reach = shapely.union_all([z.outer for z in zones]).buffer(distance_m, quad_segs=2)
+    to_degrees = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    west, south, east, north = reach.bounds
+    needed = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)
+    if not shapely.box(*layer.area).contains(shapely.box(*needed)):
+        raise ValueError(
+            f"the reports of '{layer.id}' were read for another study area ({box_text(layer.area)}) than this "
+            f"assessment needs ({box_text(needed)}): read the layer set again for this plan"
+        )
 
 
 def locate_near(index: ProjectedIndex, zones: list[Zone], distance_m: float) -> tuple[np.ndarray, np.ndarray]:

@@ -123,8 +123,8 @@ def test_the_sample_assessed_from_its_study_area_gives_the_figures_of_a_whole_re
     area_read = assess(plan, layerset).to_dict()
     assert area_read["coas"] == whole["coas"]
     assert area_read["comparison"] == whole["comparison"]
-    read_within = [e.get("read_within") for e in area_read["provenance"]["layers"]]
-    assert read_within.count(list(reading_area(plan))) == 1  # the roads, and only they, say how they were read
+    read_within = {e["kind"]: e.get("read_within") for e in area_read["provenance"]["layers"] if e.get("read_within")}
+    assert read_within == {"roads": list(reading_area(plan)), "threats": list(reading_area(plan))}
 
 
 def test_juba_assessed_from_its_study_area_gives_the_figures_of_a_whole_reading(realdata: Path) -> None:

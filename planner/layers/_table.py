@@ -8,8 +8,10 @@ or the feature number counting from 1).
 
 A reader given an ``area`` (a box in degrees) keeps only the features whose extent meets it, so the cost of a
 national layer follows the study area: a GeoPackage, shapefile or FlatGeobuf is read through its spatial index,
-any other file is read whole and filtered before any row is parsed further. Feature numbers stay those of the
-whole file.
+a CSV of latitudes and longitudes keeps its rows by their coordinates before any other cell is made text, any
+other file is read whole and filtered before any row is parsed further. Feature numbers stay those of the
+whole file. A reader may keep rows beyond the area for reasons of its own (``wanted``: the recent reports a
+rule looks for anywhere); those files are then read whole, never through a spatial index.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pyproj.exceptions import CRSError
 from planner.errors import Collector, DataIOError, rows_text
 from planner.geo import WGS84
 from planner.layers.numbers import parse_numbers
-from planner.layers.tabular import hxl_base, is_table_file, read_rows
+from planner.layers.tabular import Choose, hxl_base, is_table_file, read_rows
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".kmz", ".fgb"}
 KML_SUFFIXES = {".kml", ".kmz"}
@@ -143,17 +145,20 @@ def find_suffixed(columns: Sequence[str], suffixes: Sequence[str]) -> str | None
     return found[0] if len(found) == 1 else None
 
 
-def read_table(path: Path, options: TableOptions, problems: Collector, area: Area | None = None) -> Table | None:
+def read_table(
+    path: Path, options: TableOptions, problems: Collector, area: Area | None = None, wanted: Choose | None = None
+) -> Table | None:
     """Read ``path``; add every problem found to ``problems`` and return None if the file is unusable.
 
     Rows in ``problems.skip_rows`` (found unreadable by an earlier reading) are left out; with ``area``, so are
-    the features whose extent lies wholly outside it (they are neither parsed nor checked).
+    the features whose extent lies wholly outside it (they are neither parsed nor checked), except the rows
+    ``wanted`` keeps. ``wanted`` is asked once, of every row of the file.
     """
     suffix = path.suffix.lower()
     if is_table_file(path):
-        table = _read_rows(path, options, problems, area)
+        table = _read_rows(path, options, problems, area, wanted)
     elif suffix in VECTOR_SUFFIXES:
-        table = _read_vector(path, options, problems, area)
+        table = _read_vector(path, options, problems, area, wanted)
     else:
         problems.add(
             "",
@@ -264,16 +269,21 @@ def _kmz_document(path: Path) -> str:
     return "doc.kml" if "doc.kml" in kmls else sorted(kmls, key=lambda n: (n.count("/"), n))[0]
 
 
-def _read_vector(path: Path, options: TableOptions, problems: Collector, area: Area | None) -> Table | None:
+def _read_vector(
+    path: Path, options: TableOptions, problems: Collector, area: Area | None, wanted: Choose | None
+) -> Table | None:
     try:
         frame = None
-        if area is not None and path.suffix.lower() in INDEXED_SUFFIXES:
+        if area is not None and wanted is None and path.suffix.lower() in INDEXED_SUFFIXES:
             frame = _indexed_frame(path, options, area)
         if frame is None:
             frame = _vector_frame(path, options).reset_index(drop=True)
             frame.insert(0, "source_row", np.arange(1, len(frame) + 1))
             if area is not None and frame.crs is not None:
-                frame = frame[~_outside(frame, area, CRS.from_user_input(frame.crs))].reset_index(drop=True)
+                outside = _outside(frame, area, CRS.from_user_input(frame.crs))
+                if wanted is not None:
+                    outside &= ~np.asarray(wanted(list(frame.columns), frame.__getitem__), dtype=bool)
+                frame = frame[~outside].reset_index(drop=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise DataIOError(f"{path}: cannot be read as a vector file ({exc})") from exc
     problems.rows_read = len(frame)
@@ -323,9 +333,18 @@ def _declared_crs(text: str | None, problems: Collector) -> CRS | None:
         return None
 
 
-def _read_rows(path: Path, options: TableOptions, problems: Collector, area: Area | None) -> Table | None:
+def _read_rows(
+    path: Path, options: TableOptions, problems: Collector, area: Area | None, wanted: Choose | None
+) -> Table | None:
+    choice = _AreaChoice(options, area, wanted) if area is not None and not options.no_geometry else None
     rows = read_rows(
-        path, problems, sep=options.sep, decimal=options.decimal, encoding=options.encoding, sheet=options.sheet
+        path,
+        problems,
+        sep=options.sep,
+        decimal=options.decimal,
+        encoding=options.encoding,
+        sheet=options.sheet,
+        choose=choice,
     )
     if rows is None:
         return None
@@ -343,11 +362,7 @@ def _read_rows(path: Path, options: TableOptions, problems: Collector, area: Are
         empty = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), crs=WGS84), crs=WGS84)
         return None if problems.problems else Table(empty, hxl, WGS84, rows.decimal, rows.read_as)
 
-    wkt_col = find_column(columns, options.wkt, WKT_NAMES if options.lat is None else ())
-    lat_col = find_column(columns, options.lat, LAT_NAMES) or hxl.get("#geo+lat")
-    lon_col = find_column(columns, options.lon, LON_NAMES) or hxl.get("#geo+lon")
-    if options.lat is None and lat_col is None and lon_col is None:
-        lat_col, lon_col = find_suffixed(columns, LAT_SUFFIXES), find_suffixed(columns, LON_SUFFIXES)
+    wkt_col, lat_col, lon_col = _geometry_columns(columns, options, hxl)
     if options.wkt is not None and wkt_col is None:
         problems.add("wkt", f"column '{options.wkt}' is not in the file", f"columns are: {', '.join(columns)}")
         return None
@@ -378,8 +393,11 @@ def _read_rows(path: Path, options: TableOptions, problems: Collector, area: Are
     if geometry is None:
         return None
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=source_crs)
-    if area is not None:
-        gdf = gdf[~_outside(gdf, area, source_crs)].reset_index(drop=True)
+    if area is not None and (choice is None or not choice.chosen):
+        outside = _outside(gdf, area, source_crs)
+        if wanted is not None:
+            outside &= ~np.asarray(wanted(columns, frame.__getitem__), dtype=bool)
+        gdf = gdf[~outside].reset_index(drop=True)
     if wkt_col is not None and options.lat is None:  # points made of checked degrees need no other check
         _check_geometries(gdf, problems, row_label=label, degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
@@ -387,6 +405,60 @@ def _read_rows(path: Path, options: TableOptions, problems: Collector, area: Are
     if not CRS.from_user_input(source_crs).equals(WGS84):
         gdf = gdf.to_crs(WGS84)
     return Table(gdf, hxl, source_crs, rows.decimal, rows.read_as, area)
+
+
+def _geometry_columns(
+    columns: list[str], options: TableOptions, hxl: dict[str, str]
+) -> tuple[str | None, str | None, str | None]:
+    """The WKT column, and the latitude and longitude columns, a table's geometry is read from."""
+    wkt_col = find_column(columns, options.wkt, WKT_NAMES if options.lat is None else ())
+    lat_col = find_column(columns, options.lat, LAT_NAMES) or hxl.get("#geo+lat")
+    lon_col = find_column(columns, options.lon, LON_NAMES) or hxl.get("#geo+lon")
+    if options.lat is None and lat_col is None and lon_col is None:
+        lat_col, lon_col = find_suffixed(columns, LAT_SUFFIXES), find_suffixed(columns, LON_SUFFIXES)
+    return wkt_col, lat_col, lon_col
+
+
+@dataclass
+class _AreaChoice:
+    """The rows of a latitude/longitude table to read for an area, chosen from the two coordinate columns
+    before any other cell is made text. A row is left out only when both its coordinates read as numbers
+    (with either decimal mark) and put it outside the area; rows whose coordinates put it inside only when
+    swapped are kept, for the check against the area to name the swap; ``wanted`` keeps others. A table whose
+    geometry is WKT, named by HXL tags or in a declared CRS is not chosen here (``chosen`` stays False): its
+    rows are filtered by their geometry once read."""
+
+    options: TableOptions
+    area: Area
+    wanted: Choose | None
+    chosen: bool = False
+
+    def __call__(self, columns: list[str], column: Any) -> np.ndarray | None:
+        wkt_col, lat_col, lon_col = _geometry_columns(columns, self.options, {})
+        if (wkt_col is not None and self.options.lat is None) or lat_col is None or lon_col is None:
+            return None
+        if self.options.crs is not None:
+            return None
+        lat, lon = _degrees(column(lat_col)), _degrees(column(lon_col))
+        west, south, east, north = self.area
+
+        def meets(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return (x >= west) & (x <= east) & (y >= south) & (y <= north)
+
+        keep = np.isnan(lat) | np.isnan(lon) | meets(lon, lat) | meets(lat, lon)
+        if self.wanted is not None:
+            keep |= np.asarray(self.wanted(columns, column), dtype=bool)
+        self.chosen = True
+        return keep
+
+
+def _degrees(values: pd.Series) -> np.ndarray:
+    """Coordinates read with a decimal point, else with a decimal comma; NaN where neither reads."""
+    numbers = parse_numbers(values, ".")[0].to_numpy(dtype=float, copy=True)
+    left = np.isnan(numbers) & values.notna().to_numpy()
+    if left.any():
+        numbers[left] = parse_numbers(values[left], ",")[0].to_numpy(dtype=float)
+    return numbers
 
 
 def hxl_column(hxl: dict[str, str], tag: str) -> str | None:

@@ -30,15 +30,18 @@ class DateColumn:
     problem: str | None = None  # the column cannot be read without `date_format`: why
 
 
-def parse_dates(values: pd.Series, date_format: str | None = None) -> DateColumn:
+def parse_dates(values: pd.Series, date_format: str | None = None, order: str | None = None) -> DateColumn:
     """Read a column of dates (see the module's docstring); ``date_format`` (strftime) settles any doubt.
+    ``order`` ('day-first' or 'month-first') is the order the whole column was read in, for some of its rows
+    read again: a few rows alone may not show it.
 
     Each distinct text is read once: a national table of half a million reports holds a few thousand days.
     """
-    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=True)
+    text = values if isinstance(values.dtype, pd.StringDtype) else values.astype(object)  # Arrow text stays so
+    codes, distinct = pd.factorize(text, use_na_sentinel=True)
     if len(distinct) * 2 >= len(values):
-        return _parse_dates(values, date_format)
-    once = _parse_dates(pd.Series([*distinct, None], dtype=object), date_format)
+        return _parse_dates(values, date_format, order)
+    once = _parse_dates(pd.Series([*distinct, None], dtype=object), date_format, order)
     codes[codes < 0] = len(distinct)  # an empty cell reads as the None at the end: no date, nothing unreadable
     dates, unreadable = once.dates.to_numpy()[codes], once.unreadable.to_numpy()[codes]
     return DateColumn(
@@ -46,7 +49,7 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> DateColumn
     )
 
 
-def _parse_dates(values: pd.Series, date_format: str | None) -> DateColumn:
+def _parse_dates(values: pd.Series, date_format: str | None, order: str | None = None) -> DateColumn:
     raw = values.astype(object)
     text = raw.where(raw.notna(), "").astype(str).str.strip()
     present = text != ""
@@ -59,6 +62,8 @@ def _parse_dates(values: pd.Series, date_format: str | None) -> DateColumn:
         parsed = _to_datetime(text.where(present, None), format="mixed")
         return _column(parsed, present, "unambiguous")
     first, second = parts.loc[numeric, 0].astype(int), parts.loc[numeric, 1].astype(int)
+    if order in ("day-first", "month-first"):
+        return _ordered(text, present, numeric, values.index, dayfirst=order == "day-first")
     # Only a cell that is a date one way and not the other says which way the column runs (31/31 is neither).
     day_first = first[(first > 12) & (first <= 31) & (second <= 12)]
     month_first = second[(second > 12) & (second <= 31) & (first <= 12)]
@@ -74,8 +79,11 @@ def _parse_dates(values: pd.Series, date_format: str | None) -> DateColumn:
             return _column(_written(text, present & ~numeric, values.index), present, "unambiguous")
         problem = f"every date could be day-first or month-first (such as '{text[either.index[0]]}')"
         return _column(pd.Series(pd.NaT, index=values.index), present, "ambiguous", problem)
-    dayfirst = bool(len(day_first))
-    parsed = _written(text, present & ~numeric, values.index)
+    return _ordered(text, present, numeric, values.index, dayfirst=bool(len(day_first)))
+
+
+def _ordered(text: pd.Series, present: pd.Series, numeric: pd.Series, index: pd.Index, *, dayfirst: bool) -> DateColumn:
+    parsed = _written(text, present & ~numeric, index)
     parsed[numeric] = _to_datetime(text[numeric], format="mixed", dayfirst=dayfirst)
     return _column(parsed, present, "day-first" if dayfirst else "month-first")
 

@@ -31,7 +31,7 @@ from planner.layers._table import row_label, rows_text
 from planner.layers.admin import join_areas, read_admin, read_population_table, scale_population
 from planner.layers.backdrop import read_backdrop
 from planner.layers.displacement import read_displacement
-from planner.layers.model import Dropped, Flag, LayerInfo, VectorLayer
+from planner.layers.model import BeyondArea, Dropped, Flag, LayerInfo, VectorLayer
 from planner.layers.population import PopulationLayer, read_population
 from planner.layers.roads import read_roads
 from planner.layers.sites import read_sites
@@ -50,7 +50,8 @@ READERS: dict[str, Callable[..., LayerInfo | None]] = {
     "admin": read_admin,
     "population_table": read_population_table,
 }
-# Layers an assessment reads through its study area only (``load_layerset(area=...)``)
+# Layers an assessment reads through its study area only (``load_layerset(area=...)``); threat layers too, with
+# the reports beyond it that the checklist reads (``load_layerset(area=..., beyond=...)``)
 AREA_KINDS = {"roads"}
 # Point layers checked against the area: a point this far beyond the population raster's extent (in
 # degrees, at least, or half the extent's size) is probably a wrong coordinate.
@@ -145,14 +146,17 @@ def load_layerset(
     *,
     limits: LimitsSettings | None = None,
     area: tuple[float, float, float, float] | None = None,
+    beyond: BeyondArea | None = None,
 ) -> LayerSet:
     """Read a manifest and every layer it names; raise one InputError with every problem found.
 
     ``on_layer(layer_id, number, count)`` is called as each layer starts to be read (progress for people);
     ``limits`` (the mission's ``[limits]``) bound what a layer may hold. With ``area`` (degrees, the study
     area of one assessment: see ``assess.reading_area``), roads are read only there: a national road network
-    costs what the study area holds. Every other layer is read whole, as reports naming a force count wherever
-    they happened and the nearest hospital may lie far away.
+    costs what the study area holds. Threat reports too, given ``beyond`` (``checklist.reports_beyond_area``):
+    the reports beyond the area that the checklist's rules look for anywhere (a partner force's record) are
+    read as well; without it, threat layers are read whole. Every other layer is read whole, as the nearest
+    hospital may lie far away.
     """
     limits = limits or LimitsSettings()
     path = Path(path).resolve()  # stored resolved, like every layer it names
@@ -183,12 +187,12 @@ def load_layerset(
     for number, (layer_id, layer_spec) in enumerate(spec.layers.items(), start=1):
         if on_layer is not None:
             on_layer(layer_id, number, len(spec.layers))
-        layer, collector = _read_layer(layer_id, layer_spec, resolved[layer_id], area)
+        layer, collector = _read_layer(layer_id, layer_spec, resolved[layer_id], area, beyond)
         if layer is not None:
             _within_limits(layer, limits, collector)
         problems.extend(collector.problems)
         if layer is not None and not collector.problems:
-            if isinstance(layer, VectorLayer) and len(layer) == 0:
+            if isinstance(layer, VectorLayer) and layer.holds_nothing:
                 layer.flags.append(
                     Flag(
                         "empty",
@@ -206,7 +210,11 @@ def load_layerset(
 
 
 def _read_layer(
-    layer_id: str, spec: Any, file: Path, area: tuple[float, float, float, float] | None = None
+    layer_id: str,
+    spec: Any,
+    file: Path,
+    area: tuple[float, float, float, float] | None = None,
+    beyond: BeyondArea | None = None,
 ) -> tuple[LayerInfo | None, Collector]:
     """Read one layer; a few unreadable rows (a line cut short, a value that is no number or date) are
     dropped and listed, and the layer read without them, unless more than ``max_bad_rows`` of it fails."""
@@ -215,6 +223,8 @@ def _read_layer(
     reader = READERS[spec.kind]
     if area is not None and spec.kind in AREA_KINDS:
         reader = partial(reader, area=area)
+    if area is not None and spec.kind == "threats" and beyond is not None:
+        reader = partial(reader, area=area, beyond=beyond)
     layer = reader(layer_id, spec, file, collector)
     bad = sorted({row for p in collector.problems for row in p.rows})
     if not collector.problems or not all(p.rows for p in collector.problems):

@@ -143,6 +143,21 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
+class BeyondArea:
+    """The threat reports beyond an assessment's study area that its checklist still reads: rules that look at
+    a whole layer (a partner force's record anywhere) read the reports dated from ``since``; rules about
+    reports from community members, those dated from ``community_since`` in a layer that says which are.
+    None: no rule looks beyond the area."""
+
+    since: date | None = None
+    community_since: date | None = None
+
+    def since_for(self, *, says_community: bool) -> date | None:
+        days = [d for d in (self.since, self.community_since if says_community else None) if d is not None]
+        return min(days) if days else None
+
+
+@dataclass(frozen=True)
 class ProjectedIndex:
     """A layer's geometries in a working CRS with spatial indexes over them, built once and reused.
 
@@ -187,6 +202,10 @@ class VectorLayer(LayerInfo):
     # The box (west, south, east, north in degrees) the layer was read through, for an assessment of one
     # study area; None when the whole file was read. Nothing beyond it may be asked of the layer.
     area: tuple[float, float, float, float] | None = None
+    # Threat reports read for a study area: those beyond it are kept from this day on (None: none are), and
+    # how many rows the whole file holds (a file with reports elsewhere only is not an empty layer)
+    complete_since: date | None = None
+    file_rows: int | None = None
     _projected: dict[str, ProjectedIndex] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Things built from the layer and reused across assessments (road graphs), keyed by what they depend on.
@@ -227,6 +246,11 @@ class VectorLayer(LayerInfo):
     def __len__(self) -> int:
         return len(self.frame)
 
+    @property
+    def holds_nothing(self) -> bool:
+        """No feature in the file at all (not merely none in the study area it was read for)."""
+        return len(self.frame) == 0 and not self.file_rows
+
     def _details(self) -> dict[str, object]:
         details: dict[str, object] = {
             "read": len(self.frame),
@@ -236,6 +260,8 @@ class VectorLayer(LayerInfo):
         }
         if self.area is not None:
             details["read_within"] = list(self.area)
+            if self.kind == "threats":
+                details["read_beyond_from"] = self.complete_since.isoformat() if self.complete_since else None
         for column, key in (
             ("category", "by_category"),
             ("kind", "by_kind"),

@@ -61,7 +61,11 @@ def _plain_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Serie
     try:
         # Arrow's parser in one C++ pass reads a column of plain numbers as pandas would, several times faster;
         # a column with any cell it does not read ('1,200', ' 5', a number stored as a number) goes to pandas
-        cells = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        cells = (
+            pa.array(values.array)  # text already in Arrow: no copy
+            if isinstance(values.dtype, pd.StringDtype)
+            else pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        )
         numbers = pd.Series(pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), index=values.index)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         numbers = pd.to_numeric(values, errors="coerce").astype(float)

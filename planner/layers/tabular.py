@@ -14,6 +14,9 @@ decimal mark, sheet), which ``primum validate`` reports so nobody has to guess.
   ``sheet:`` names another.
 - **Rows that cannot be read** (a line with more or fewer fields than the header, as a file cut short
   leaves) are listed with their line, for the layer reader to drop or refuse.
+- **Rows a reader does not want** (reports far from the study area): a ``choose`` function sees the columns it
+  asks for and says which rows to keep; in a plain CSV only those columns are made Python text for every
+  row, the others for the rows kept, so a national table costs little more than its parse.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +54,10 @@ ENCODING_FIX = (
 )
 
 
+# Which rows to keep, from the columns it asks for (by name, as text cells): a boolean mask, or None for all.
+Choose = Callable[[list[str], Callable[[str], pd.Series]], "np.ndarray | None"]
+
+
 @dataclass
 class Rows:
     """A table's cells as text, where each row came from, how the file was read, and the rows it could not."""
@@ -73,10 +81,13 @@ def read_rows(
     decimal: str | None = None,
     encoding: str | None = None,
     sheet: str | None = None,
+    choose: Choose | None = None,
 ) -> Rows | None:
-    """The rows of a CSV, spreadsheet or UCDP API JSON file; problems go to ``problems``, None when unusable."""
+    """The rows of a CSV, spreadsheet or UCDP API JSON file; problems go to ``problems``, None when unusable.
+    With ``choose``, only the rows it keeps (an HXL tag row is always kept)."""
     suffix = path.suffix.lower()
     ragged: dict[int, str] = {}
+    chosen = False
     if suffix in SPREADSHEET_SUFFIXES:
         frame, read_as = _spreadsheet(path, sheet, problems)
         lines = np.arange(2, 2 + len(frame)) if frame is not None else None  # row 1 is the header
@@ -85,7 +96,17 @@ def read_rows(
         if text is None:
             return None
         delimiter = sep or ("\t" if suffix == ".tsv" else _sniff_separator(text))
-        frame, lines, ragged = _csv(text, delimiter, problems)
+        data = text.encode("utf-8")
+        del (
+            text
+        )  # a national table's text is tens of megabytes: Arrow reads the bytes, the careful reading decodes them
+        fast = _plain_csv(data, delimiter, choose)
+        if fast is not None:
+            frame, lines = fast
+            chosen = True
+        else:
+            frame, lines, ragged = _csv(data.decode("utf-8"), delimiter, problems)
+        del data
         read_as = {"format": "csv", "encoding": encoding_name, "separator": SEPARATOR_NAMES.get(delimiter, delimiter)}
     else:
         frame, read_as = _api_json(path, problems)
@@ -97,6 +118,10 @@ def read_rows(
         hxl = {hxl_base(v): col for col, v in frame.iloc[0].items() if isinstance(v, str) and v.startswith("#")}
         frame, lines = frame.iloc[1:].reset_index(drop=True), lines[1:]
         read_as["hxl"] = "yes"
+    if choose is not None and not chosen:
+        keep = choose(list(frame.columns), frame.__getitem__)
+        if keep is not None:
+            frame, lines = frame[keep].reset_index(drop=True), lines[keep]
     frame.insert(0, "source_row", lines)
     mark, doubt = decimal_mark(frame.drop(columns="source_row"), decimal)
     if doubt is not None:
@@ -169,9 +194,6 @@ def _csv(text: str, sep: str, problems: Collector) -> tuple[pd.DataFrame | None,
     """The cells of a CSV and the line each row starts on; rows with more or fewer fields than the header
     are returned by line as ragged (longer ones are not read at all; shorter ones are read, for the layer
     reader to drop)."""
-    fast = _plain_csv(text, sep)
-    if fast is not None:
-        return fast[0], fast[1], {}
     starts, ragged = _records(text, sep)
     longer = [line for line, why in ragged.items() if why.startswith("has ")]
     try:
@@ -196,23 +218,23 @@ def _csv(text: str, sep: str, problems: Collector) -> tuple[pd.DataFrame | None,
     return frame.where(frame.notna(), None), lines, ragged
 
 
-def _plain_csv(text: str, sep: str) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """A CSV whose every record is one line with the header's number of fields, read by Arrow's parser (in
-    C++, on both cores) into the same cells and lines as the careful reading below; None for any other file
-    (a cell holding a line break, a ragged or blank-only line, a space before a quote, a lone carriage return,
-    a header with a blank or repeated name), which the careful reading then takes."""
-    data = text.encode("utf-8")
+def _plain_csv(data: bytes, sep: str, choose: Choose | None = None) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """A CSV (``data``, its text in UTF-8) whose every record is one line with the header's number of fields,
+    read by Arrow's parser (in C++, on both cores) into the same cells and lines as the careful reading below;
+    None for any other file (a cell holding a line break, a ragged or blank-only line, a space before a quote,
+    a lone carriage return, a header with a blank or repeated name), which the careful reading then takes.
+    With ``choose``, the columns it asks for are given to it as Arrow text, and only the rows it keeps are
+    made Python text."""
     if f'{sep} "'.encode() in data or b'\n "' in data or data.startswith(b' "'):
         return None  # a quoted cell after a space: pandas skips the space and reads the quotes, Arrow would not
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone carriage return ends a line for one reader and not the other
     if (b"\n " in data or b"\n\t" in data) and _SPACE_LINE.search(data):
         return None  # a line of spaces is blank to pandas, a row to Arrow
-    first = text.find("\n")
+    first = data.find(b"\n")
     try:
-        header = next(
-            csv.reader([text[: first if first >= 0 else len(text)].rstrip("\r")], delimiter=sep, skipinitialspace=True)
-        )
+        header_line = data[: first if first >= 0 else len(data)].decode("utf-8").rstrip("\r")
+        header = next(csv.reader([header_line], delimiter=sep, skipinitialspace=True))
     except (StopIteration, csv.Error):
         return None
     if not header or any(not name.strip() for name in header) or len(set(header)) != len(header):
@@ -242,13 +264,27 @@ def _plain_csv(text: str, sep: str) -> tuple[pd.DataFrame, np.ndarray] | None:
     if invalid or len(lines) != table.num_rows:
         return None
     quoted = b'"' in data
-    columns = {}
-    for name, cells in zip(header, table.columns, strict=True):
-        if pc.any(pc.starts_with(cells, " ")).as_py():
+    cells = table.columns
+    del table  # each column's buffers are freed as its cleaned copy replaces it
+    for i, column in enumerate(cells):
+        if pc.any(pc.starts_with(column, " ")).as_py():
             if quoted:
                 return None  # pandas keeps the spaces a quoted cell begins with and skips the others
-            cells = pc.utf8_ltrim(cells, characters=" ")  # noqa: PLW2901 (as pandas' skipinitialspace)
-        columns[name] = _objects(pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells))
+            column = pc.utf8_ltrim(column, characters=" ")  # noqa: PLW2901 (as pandas' skipinitialspace)
+        cells[i] = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    named = dict(zip(header, cells, strict=True))
+    del cells
+    keep = choose(header, lambda name: pd.Series(pd.arrays.ArrowStringArray(named[name]))) if choose else None
+    if keep is not None:
+        keep = np.asarray(keep, dtype=bool).copy()
+        if len(keep) and is_hxl_row(pd.Series([named[name][0].as_py() for name in header], dtype=object)):
+            keep[0] = True  # the tag row names the columns
+        mask = pa.array(keep)
+        named = {name: column.filter(mask) for name, column in named.items()}
+        lines = lines[keep]
+    columns = {}
+    for name in header:
+        columns[name] = _objects(named.pop(name))
     return pd.DataFrame(columns, dtype=object), lines
 
 

@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,9 @@ import pandas as pd
 
 from planner._yamlfile import parse_yaml
 from planner.errors import Collector
-from planner.layers._table import TableOptions, find_column, read_table, row_label, rows_text, text_column
+from planner.layers._table import Area, TableOptions, find_column, read_table, row_label, rows_text, text_column
 from planner.layers.dates import DATE_FORMAT_FIX, parse_dates
-from planner.layers.model import Flag, VectorLayer
+from planner.layers.model import BeyondArea, Flag, VectorLayer
 from planner.layers.numbers import parse_numbers
 from planner.layers.specs import DEFAULT_MAX_AGE_DAYS, ThreatsSpec
 
@@ -198,8 +198,28 @@ def generic_kind(text: object) -> str:
     return next((kind for word, kind in GENERIC_WORDS if word in lowered), "other")
 
 
-def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collector) -> VectorLayer | None:
-    table = read_table(path, TableOptions.of(spec), problems)
+def read_threats(
+    layer_id: str,
+    spec: ThreatsSpec,
+    path: Path,
+    problems: Collector,
+    *,
+    area: Area | None = None,
+    beyond: BeyondArea | None = None,
+) -> VectorLayer | None:
+    """A threat layer; with ``area`` and ``beyond``, the reports in the area and those beyond it that
+    ``beyond`` says the checklist reads, plus every report with no readable date or a date in the future (for
+    the checks to name). The layer's age and its dates' order are those of the whole file. Without ``beyond``
+    nothing says which reports beyond the area are needed: the whole file is read."""
+    whole = _WholeFile()
+    wanted = None
+    since = None
+    if area is not None and beyond is not None:
+        since = beyond.since_for(says_community=spec.community_source or spec.source_type is not None)
+        wanted = partial(_wanted, spec=spec, since=since, whole=whole)
+    else:
+        area = None
+    table = read_table(path, TableOptions.of(spec), problems, area=area, wanted=wanted)
     if table is None:
         return None
     frame = lowercase_schema_columns(table.frame, spec.schema_)
@@ -229,7 +249,7 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         return None
     label = row_label(path)
     reader = {"acled": _acled, "ucdp": _ucdp, "generic": _generic}[spec.schema_]
-    reading = _Reading(problems, label, table.decimal, table.read_as)
+    reading = _Reading(problems, label, table.decimal, table.read_as, whole.order)
     normal = reader(frame, spec, reading)
     if normal is None or problems.problems:
         return None
@@ -240,7 +260,8 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
     for col in keep:
         normal[col] = frame[col].to_numpy()
     out = frame[["geometry"]].assign(**{c: normal[c] for c in COLUMNS[:-1] + keep})
-    as_of = spec.as_of or (out["date"].max().date() if len(out) else None)
+    newest = whole.newest if whole.newest is not None else (out["date"].max() if len(out) else None)
+    as_of = spec.as_of or (newest.date() if newest is not None and pd.notna(newest) else None)
     layer = VectorLayer(
         id=layer_id,
         kind="threats",
@@ -252,6 +273,9 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
         frame=out[COLUMNS[:-1] + keep + ["geometry"]],
         source_crs=table.source_crs.to_string(),
         read_as=table.read_as,
+        area=table.area,
+        complete_since=since if table.area is not None else None,
+        file_rows=whole.rows if table.area is not None else None,
     )
     if unrecognised is not None and unrecognised.any():
         texts = sorted(set(normal["subkind"][unrecognised].fillna("(blank)").astype(str)))  # type: ignore[index]
@@ -282,12 +306,54 @@ def read_threats(layer_id: str, spec: ThreatsSpec, path: Path, problems: Collect
 @dataclass(frozen=True)
 class _Reading:
     """What every part of a threat file's reading shares: where problems go, how rows are counted, the
-    file's decimal mark, and the report of how it was read (each date column's order is added to it)."""
+    file's decimal mark, the report of how it was read (each date column's order is added to it), and the
+    order the whole file's dates run in when only some of its rows are read."""
 
     problems: Collector
     label: str
     decimal: str
     read_as: dict[str, str]
+    order: str | None = None
+
+
+@dataclass
+class _WholeFile:
+    """What the dates of every row of a file read for a study area say: the order they run in and the newest."""
+
+    order: str | None = None
+    newest: pd.Timestamp | None = None
+    rows: int | None = None
+
+
+def _date_column(columns: list[str], spec: ThreatsSpec) -> str | None:
+    """The column of a report's date, among a file's own column names (as the schema's reader finds it)."""
+    if spec.schema_ == "generic":
+        return find_column(columns, spec.date, ("date", "event_date", "incident_date", "reported_date"))
+    if spec.date is not None:
+        return spec.date if spec.date in columns else None
+    return find_column(columns, None, ("event_date",) if spec.schema_ == "acled" else ("date_start",))
+
+
+def _wanted(
+    columns: list[str], column: Callable[[str], pd.Series], *, spec: ThreatsSpec, since: date | None, whole: _WholeFile
+) -> np.ndarray:
+    """The rows to read beyond the study area: dated from ``since``, dated in the future, or with no date
+    that reads (all rows when the dates cannot be read without a key: the whole reading names why)."""
+    name = _date_column(columns, spec)
+    cells = column(name if name is not None else columns[0])
+    whole.rows = len(cells)
+    if name is None:
+        return np.ones(len(cells), dtype=bool)
+    read = parse_dates(cells, spec.date_format)
+    if read.problem is not None:
+        return np.ones(len(cells), dtype=bool)
+    whole.order = read.order if read.order in ("day-first", "month-first") else None
+    whole.newest = read.dates.max() if read.dates.notna().any() else None
+    dates = read.dates
+    keep = dates.isna() | (dates > pd.Timestamp(date.today()))
+    if since is not None:
+        keep |= dates >= pd.Timestamp(since)
+    return keep.to_numpy(dtype=bool)
 
 
 def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
@@ -304,8 +370,8 @@ def _community(frame: pd.DataFrame, spec: ThreatsSpec) -> np.ndarray:
 
 
 def _dates(frame: pd.DataFrame, column: str, reading: _Reading, date_format: str | None = None) -> pd.Series:
-    read = parse_dates(frame[column], date_format)
-    reading.read_as[f"dates in '{column}'"] = read.order
+    read = parse_dates(frame[column], date_format, reading.order)
+    reading.read_as[f"dates in '{column}'"] = reading.order or read.order  # the whole file's, when part is read
     if read.problem is not None:
         reading.problems.add("date_format", f"'{column}' {read.problem}", DATE_FORMAT_FIX)
         return read.dates
@@ -408,7 +474,7 @@ def _ucdp(frame: pd.DataFrame, spec: ThreatsSpec, reading: _Reading) -> dict[str
     start = _dates(frame, spec.date or "date_start", reading, spec.date_format)
     days = _codes(frame, "date_prec", UCDP_DATE_DAYS, 31)
     if "date_end" in frame.columns:
-        end = parse_dates(frame["date_end"], spec.date_format).dates
+        end = parse_dates(frame["date_end"], spec.date_format, reading.order).dates
         span = (end - start).dt.days
         days = np.maximum(days, span.fillna(0).to_numpy())
     subkind = violence.map({1: "state-based", 2: "non-state", 3: "one-sided"})

@@ -755,10 +755,17 @@ class Record:
 
         settings = Settings.model_validate(json.loads(row.settings))
         plan = load_plan(plan_path, limits=settings.limits)
-        # Read as when it was recorded: roads over the study area it names, or whole
-        areas = [tuple(e["read_within"]) for e in recorded["provenance"]["layers"] if e.get("read_within")]
+        # Read as when it was recorded: roads (and threat reports) over the study area it names, or whole
+        read = recorded["provenance"]["layers"]
+        areas = [tuple(e["read_within"]) for e in read if e.get("read_within")]
         area = areas[0] if areas else None
-        layerset = load_layerset(plan.layers_path, limits=settings.limits, area=area)
+        beyond = None
+        if any(e.get("kind") == "threats" and e.get("read_within") for e in read):
+            from planner.catalogue import load_catalogue  # noqa: PLC0415
+            from planner.checklist import reports_beyond_area  # noqa: PLC0415
+
+            beyond = reports_beyond_area(plan, settings, load_catalogue(settings.checklist.catalogue))
+        layerset = load_layerset(plan.layers_path, limits=settings.limits, area=area, beyond=beyond)
         check_plan_in_layers(plan, layerset)
         # The same past harm as when it was recorded: harm recorded since belongs to the next assessment
         history = HarmHistory.from_dict(recorded["provenance"].get("past_harm"))

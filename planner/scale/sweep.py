@@ -271,6 +271,7 @@ def _element(plan: Plan, coa_id: str, element_id: str) -> tuple[COA, Element]:
 def _opened(plan_path: str, plan_sha256: str, limits: LimitsSettings, area: tuple[float, ...]) -> tuple[Plan, LayerSet]:
     """The plan and its layers, read once per worker process for every chunk of a sweep."""
     from planner.layers.manifest import load_layerset  # noqa: PLC0415
+    from planner.layers.model import BeyondArea  # noqa: PLC0415
 
     plan = load_plan(plan_path, limits=limits)
     if plan.sha256 != plan_sha256:
@@ -280,7 +281,8 @@ def _opened(plan_path: str, plan_sha256: str, limits: LimitsSettings, area: tupl
             "the plan file changed during the sweep, or a worker sees another file at this path",
             "run the sweep again; workers on other machines must see the same files at the same paths",
         )
-    layerset = load_layerset(plan.layers_path, limits=limits, area=area)  # type: ignore[arg-type]
+    # A candidate is assessed without its checklist: no report beyond the area is asked for
+    layerset = load_layerset(plan.layers_path, limits=limits, area=area, beyond=BeyondArea())  # type: ignore[arg-type]
     return plan, layerset
 
 
