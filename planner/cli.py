@@ -53,6 +53,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: the same words, without loading a terminal renderer (a quarter second)
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -468,17 +469,19 @@ def _signed_in(settings: Settings, name: str | None) -> tuple[Record, User]:
 SettingsOption = Annotated[Path | None, typer.Option("--settings", help="mission settings (TOML): where the record is")]
 AsOption = Annotated[str, typer.Option("--as", help="who you are (password from PRIMUM_PASSWORD or a prompt)")]
 
-users_app = typer.Typer(help="Manage the users of the record (admins).", no_args_is_help=True)
-item_app = typer.Typer(help="Items of an assessment's checklist.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage the users of the record (admins).", no_args_is_help=True, rich_markup_mode=None)
+item_app = typer.Typer(help="Items of an assessment's checklist.", no_args_is_help=True, rich_markup_mode=None)
 harm_app = typer.Typer(
     help="Civilian harm after an operation: take it in, walk it through review, decision and response.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(users_app, name="users")
 app.add_typer(item_app, name="item")
 support_app = typer.Typer(
     help="Support to non-UN forces (HRDDP): register it, review the supported unit, list the register.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(harm_app, name="harm")
 app.add_typer(support_app, name="support")
