@@ -222,23 +222,25 @@ def test_a_second_reviewer_working_from_the_same_version_gets_a_conflict(
     assert kept["note"] == "first"
 
 
-# One writer: a process of its own that loads only the record, as a dashboard process or script would
-WRITER = """
+# One writer: a process of its own that loads only the record, as a dashboard process or script would; eight
+# of them on three items collide on most rounds, so fifty attempts each are plenty
+ATTEMPTS = 50
+WRITER = f"""
 import json, random, sys
 from planner.record import ConflictError, Record, User
 from planner.record.store import open_store
 url, ident, keys, seed = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
 record = Record(open_store(url))
 rng = random.Random(seed)
-user = User(f"adviser-{seed}", "poc_adviser")
+user = User(f"adviser-{{seed}}", "poc_adviser")
 done = conflicts = 0
 print("ready", flush=True)
 sys.stdin.readline()  # every writer starts at once
-for n in range(100):
+for n in range({ATTEMPTS}):
     key = rng.choice(keys)
     version = next(i["version"] for i in record.status(ident)["items"] if i["key"] == key)
     try:
-        record.review(user, ident, key, status="addressed", note=f"{seed}-{n}", expected_version=version)
+        record.review(user, ident, key, status="addressed", note=f"{{seed}}-{{n}}", expected_version=version)
         done += 1
     except ConflictError:
         conflicts += 1
@@ -273,7 +275,7 @@ def test_eight_concurrent_writers_keep_every_review_and_report_every_conflict(
     assert all(writer.returncode == 0 for writer in writers), [err[-2000:] for _, err in outputs]
     counts = [tuple(int(n) for n in out.split()) for out, _ in outputs]
     done = sum(c[0] for c in counts)
-    assert all(c[0] + c[1] == 100 for c in counts)  # every attempt either kept or reported
+    assert all(c[0] + c[1] == ATTEMPTS for c in counts)  # every attempt either kept or reported
     assert sum(c[1] for c in counts) > 0  # the writers did collide
     notes = {n for i in record.status(ident)["items"] for n in (h["note"] for h in i["history"])}
     assert len(notes) == done  # every kept review is in the history, none overwritten

@@ -65,7 +65,7 @@ REPORT = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(reports=st.lists(REPORT, max_size=25), data=st.data())
 def test_a_layer_read_for_an_area_is_the_whole_readings_rows_in_it_or_recent_enough(
     reports: list[tuple[float, float, date, tuple[str, str]]], data: st.DataObject
