@@ -11,8 +11,10 @@ so a read can never block.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
+import time
 import zipfile
 from pathlib import Path
 
@@ -56,6 +58,13 @@ _NETWORK_LINK_FIX = (
 )
 
 
+# A file's modification time moves with the filesystem's clock, which ticks every few milliseconds: a file
+# written twice within a tick, with the same size, would look unchanged. Until it has been left alone this
+# long, a file's identity matches no other, so no cache serves what may already be out of date.
+SETTLING_NS = 2_000_000_000
+_UNSETTLED = itertools.count(2)  # -1 is a missing file
+
+
 def file_identity(path: Path) -> tuple[str, int, int]:
     """What says a file is the one read before: its resolved path, size and modification time. Parsed files
     are cached under it, so a changed file is read again and an unchanged one is not."""
@@ -64,6 +73,8 @@ def file_identity(path: Path) -> tuple[str, int, int]:
         stat = resolved.stat()
     except OSError:  # missing: whoever reads it next says so, with the key that named it
         return str(resolved), -1, -1
+    if time.time_ns() - stat.st_mtime_ns < SETTLING_NS:
+        return str(resolved), stat.st_size, -next(_UNSETTLED)
     return str(resolved), stat.st_size, stat.st_mtime_ns
 
 

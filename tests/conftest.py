@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes.util
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,10 +75,15 @@ def debian_tool(command: str, package: str) -> str:
 
 
 def _apt_install(package: str) -> None:
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
-    if subprocess.run(install, check=False, capture_output=True).returncode != 0:  # stale package lists
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
-        subprocess.run(install, check=True, capture_output=True)
+    """One install at a time across the suite's workers (two would race for dpkg's lock, and one would fail);
+    apt itself also waits for a lock held by anything else on the machine."""
+    wait = ["-o", "DPkg::Lock::Timeout=600"]
+    install = ["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends", package]
+    with (Path(tempfile.gettempdir()) / "primum-tests-apt.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run(install, check=False, capture_output=True).returncode != 0:  # stale package lists
+            subprocess.run(["apt-get", *wait, "update", "-q"], check=True, capture_output=True)
+            subprocess.run(install, check=True, capture_output=True)
 
 
 # WeasyPrint subsets the brief's fonts with HarfBuzz and warns, when its library is missing, on import: the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import date
 from pathlib import Path
 
@@ -144,9 +146,17 @@ def test_a_layers_hash_is_computed_once_per_version_of_its_file(make_manifest) -
 
     csv = "name,lat,lon\nClinic,4.85,31.6\n"
     manifest = make_manifest({"s": {"kind": "sites", "path": "s.csv", "category": "health"}}, {"s.csv": csv})
+    an_hour_ago = time.time_ns() - 3600 * 10**9  # a file just written may change again unseen: not yet kept
+    os.utime(manifest.parent / "s.csv", ns=(an_hour_ago, an_hour_ago))
     first = load_layerset(manifest).layers["s"].sha256
     misses = _version_sha256.cache_info().misses
     assert load_layerset(manifest).layers["s"].sha256 == first  # a second reading of the same file: no new hash
     assert _version_sha256.cache_info().misses == misses
     (manifest.parent / "s.csv").write_text(csv + "School,4.86,31.61\n", encoding="utf-8")
     assert load_layerset(manifest).layers["s"].sha256 != first  # a changed file is hashed again
+    # written again within one tick of the filesystem's clock: same size and time, and yet hashed again
+    stamp = (manifest.parent / "s.csv").stat().st_mtime_ns
+    second = load_layerset(manifest).layers["s"].sha256
+    (manifest.parent / "s.csv").write_text(csv + "Scholl,4.86,31.61\n", encoding="utf-8")
+    os.utime(manifest.parent / "s.csv", ns=(stamp, stamp))
+    assert load_layerset(manifest).layers["s"].sha256 != second

@@ -33,6 +33,7 @@ from planner.layers.backdrop import read_backdrop
 from planner.layers.displacement import read_displacement
 from planner.layers.model import BeyondArea, Dropped, Flag, LayerInfo, VectorLayer
 from planner.layers.population import PopulationLayer, read_population
+from planner.layers.read_cache import READ_LAYERS, ReadKey
 from planner.layers.roads import read_roads
 from planner.layers.sites import read_sites
 from planner.layers.specs import DisplacementSpec, ManifestSpec, PopulationTableSpec
@@ -216,15 +217,39 @@ def _read_layer(
     area: tuple[float, float, float, float] | None = None,
     beyond: BeyondArea | None = None,
 ) -> tuple[LayerInfo | None, Collector]:
-    """Read one layer; a few unreadable rows (a line cut short, a value that is no number or date) are
-    dropped and listed, and the layer read without them, unless more than ``max_bad_rows`` of it fails."""
+    """Read one layer, or take it as read before in this process from the same file (``read_cache``)."""
     source = f"{file} (layer '{layer_id}')"
     collector = Collector(source)
     reader = READERS[spec.kind]
     if area is not None and spec.kind in AREA_KINDS:
         reader = partial(reader, area=area)
-    if area is not None and spec.kind == "threats" and beyond is not None:
+    elif area is not None and spec.kind == "threats" and beyond is not None:
         reader = partial(reader, area=area, beyond=beyond)
+    else:
+        area = beyond = None  # read whole: one cached layer serves every study area
+    key = ReadKey.of(file, layer_id, spec.model_dump_json(), area, beyond) if _kept_read(spec) else None
+    if key is not None and (kept := READ_LAYERS.get(key)) is not None:
+        return kept, collector
+    layer, collector = _read_counting_bad_rows(layer_id, spec, file, reader, collector)
+    if key is not None and isinstance(layer, VectorLayer) and not collector.problems:
+        READ_LAYERS.put(key, layer)
+    return layer, collector
+
+
+def _kept_read(spec: Any) -> bool:
+    """Whether a layer, once read, is kept for the next reading of the same file: vector layers that nothing
+    changes after reading (not the raster, nor figures joined to admin areas and scaling it)."""
+    if spec.kind in {"population", "population_table"}:
+        return False
+    return not (isinstance(spec, DisplacementSpec) and spec.admin is not None)
+
+
+def _read_counting_bad_rows(
+    layer_id: str, spec: Any, file: Path, reader: Callable[..., LayerInfo | None], collector: Collector
+) -> tuple[LayerInfo | None, Collector]:
+    """A few unreadable rows (a line cut short, a value that is no number or date) are dropped and listed, and
+    the layer read without them, unless more than ``max_bad_rows`` of it fails."""
+    source = collector.source
     layer = reader(layer_id, spec, file, collector)
     bad = sorted({row for p in collector.problems for row in p.rows})
     if not collector.problems or not all(p.rows for p in collector.problems):
