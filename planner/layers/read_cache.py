@@ -75,9 +75,6 @@ class ReadCache:
         with self._lock:
             self._kept.clear()
 
-    def __len__(self) -> int:
-        return len(self._kept)
-
 
 def _own_copy(layer: VectorLayer) -> VectorLayer:
     kept = copy.copy(layer)
