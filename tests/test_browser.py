@@ -129,6 +129,20 @@ def sign_in(page: Page, name: str) -> None:
     page.get_by_text(f"Signed in as {name}").first.wait_for(timeout=60_000)
 
 
+def visit(page: Page, link: str, ready: Locator, user: str) -> None:
+    """Open the page behind ``link`` as ``user`` and wait for ``ready``. Under load the browser may lose its
+    Streamlit session (the socket drops, the page reloads), which signs the user out as any reload does; the
+    user then signs in again, as they would, and the page is opened once more."""
+    signed_out = page.get_by_text("Not signed in: viewing only").first
+    for _ in range(3):
+        page.get_by_role("link", name=link).click()
+        ready.or_(signed_out).first.wait_for(timeout=60_000)
+        if ready.first.is_visible():
+            return
+        sign_in(page, user)
+    pytest.fail(f"the page {link!r} never opened signed in as {user}")
+
+
 def sign_out(page: Page) -> None:
     page.get_by_role("link", name="Sign in").click()
     page.get_by_role("button", name="Sign out").click()
@@ -213,8 +227,7 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             )  # the pointer's place, read anywhere on the map
 
             # 5. Bulk review of COA C; another adviser reviews one of its items meanwhile: a conflict, named
-            page.get_by_role("link", name="Checklist review").click()
-            page.get_by_text(ident).first.wait_for(timeout=60_000)
+            visit(page, "Checklist review", page.get_by_text(ident).first, "adviser-1")
             interactions = 0
             page.get_by_text("C", exact=True).first.click()
             interactions += 1
@@ -248,8 +261,7 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
 
             # 6. The commander decides on COA C: nothing is recorded until the decision is confirmed
             sign_in(page, "commander-1")
-            page.get_by_role("link", name="Sign-off and outputs").click()
-            page.get_by_role("button", name="Sign").wait_for(timeout=60_000)
+            visit(page, "Sign-off and outputs", page.get_by_role("button", name="Sign", exact=True), "commander-1")
             choose(page, "decision_coa", "C")
             page.get_by_role("button", name="Sign", exact=True).click()
             page.get_by_text("Tick the confirmation first; nothing was recorded").wait_for(timeout=60_000)
@@ -271,8 +283,9 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             lon, lat = Transformer.from_crs(result["working_crs"], "EPSG:4326", always_xy=True).transform(
                 cordon.x, cordon.y
             )
-            page.get_by_role("link", name="Harm after operations").click()
-            page.get_by_text("Take in a report of harm").click()
+            intake = page.get_by_text("Take in a report of harm")
+            visit(page, "Harm after operations", intake, "commander-1")
+            intake.click()
             choose(page, "intake_coa", "C")
             keyed(page, "intake_at").fill("2026-12-03T09:30+03:00")
             keyed(page, "intake_position").fill(f"{lat:.6f}N {lon:.6f}E")
