@@ -158,3 +158,24 @@ def test_times_agree_with_networkx_on_random_grids(width: int, height: int, seed
     for node, seconds in theirs.items():
         if node != "start":
             assert delayed[node] == pytest.approx(seconds)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(3, 12), st.integers(0, 2**32 - 1))
+def test_sole_links_are_networkx_bridges_of_the_passable_roads(junctions: int, seed: int) -> None:
+    """Law: a road piece is a sole link exactly when networkx calls it a bridge of the passable network, and
+    a road doubled by another between the same two junctions never is."""
+    rng = np.random.default_rng(seed)
+    spots = [(float(i * 700), float(rng.integers(0, 3) * 900)) for i in range(junctions)]
+    pairs = [(int(a), int(b)) for a, b in rng.integers(0, junctions, size=(junctions + 4, 2)) if a != b]
+    pairs += [pairs[0]] if pairs else []  # one road doubled
+    roads = [(f"r{k}", "primary", [spots[a], spots[b]]) for k, (a, b) in enumerate(pairs)]
+    if not roads:
+        return
+    graph = network(roads)
+    reference = nx.MultiGraph()
+    reference.add_edges_from((int(u), int(v)) for u, v in zip(graph.edges.u, graph.edges.v, strict=True))
+    doubled = {e for e in reference.edges() if reference.number_of_edges(*e) > 1}
+    bridges = {(min(e), max(e)) for e in nx.bridges(nx.Graph(reference))} - {(min(e), max(e)) for e in doubled}
+    ours = {(int(graph.edges.u[i]), int(graph.edges.v[i])) for i in np.flatnonzero(graph.sole_links)}
+    assert ours == bridges
