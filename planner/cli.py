@@ -47,14 +47,19 @@ if TYPE_CHECKING:
 # Each command imports what it needs when it runs: `primum --help` or `primum verify` should not pay for
 # geopandas, the record's database layer or the brief's PDF engine.
 
-app = typer.Typer(
-    name="primum",
-    help="Pre-operation civilian risk assessment for peacekeeping operations.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: the same words, without loading a terminal renderer (a quarter second)
-)
+
+def _command_line() -> typer.Typer:
+    return typer.Typer(
+        name="primum",
+        help="Pre-operation civilian risk assessment for peacekeeping operations.",
+        add_completion=False,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain help: the same words, without loading a terminal renderer (a quarter second)
+    )
+
+
+app = _command_line()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -1348,7 +1353,29 @@ def dashboard(
 
 
 def main() -> None:
-    app(prog_name="primum")
+    app_for(sys.argv[1:])(prog_name="primum")
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The command line with only the command ``args`` name, when they name one of the top level: typer builds
+    every command's options before running any, a fiftieth of a second of each run spent on commands not asked
+    for. Anything else (no command, ``--help``, a group such as ``users``, a typo) gets the whole command line."""
+    named = [c for c in app.registered_commands if args and _name_of(c) == args[0]]
+    if not named:
+        return app
+    one = _command_line()
+    one.registered_commands = named
+    one.callback()(_no_options)  # still a group of commands, so `primum NAME ...` reads as before
+    return one
+
+
+def _name_of(command: typer.models.CommandInfo) -> str:
+    assert command.callback is not None
+    return command.name or command.callback.__name__.lower().replace("_", "-")
+
+
+def _no_options() -> None:
+    """Pre-operation civilian risk assessment for peacekeeping operations."""
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli import app, app_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +24,22 @@ def primum(*args: str, cwd: Path = ROOT, own_process: bool = False) -> subproces
             [sys.executable, "-m", "planner.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
         )
     with contextlib.chdir(cwd):
-        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(app_for(list(args)), list(args), catch_exceptions=False)
     return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
+def test_each_command_reads_the_same_when_built_alone() -> None:
+    """The entry point builds only the command asked for: its help, usage and errors are the whole command
+    line's, and anything that is not a command gets the whole command line."""
+    names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback]
+    assert {"assess", "brief", "export", "dashboard"} <= set(names)
+    for name in names:
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            alone = CliRunner().invoke(app_for(args), args)
+            whole = CliRunner().invoke(app, args)
+            assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
+    for args in (["--help"], ["users", "--help"], ["asess", "x"], []):
+        assert app_for(args) is app
 
 
 def test_validate_sample_plan_prints_every_layer_and_coa() -> None:
