@@ -177,7 +177,7 @@ class RoadGraph:
         graph.add_nodes_from(range(self.nodes))
         graph.add_edges_from_no_data(list(map(tuple, pairs[pairs[:, 0] != pairs[:, 1]].tolist())))
         single = {tuple(p) for p in pairs[counts == 1].tolist()}
-        bridges = {(min(u, v), max(u, v)) for u, v in rustworkx.bridges(graph)} & single
+        bridges = {(min(pair), max(pair)) for pair in rustworkx.bridges(graph)} & single
         mask = np.zeros(len(self), dtype=bool)
         mask[positions] = [(int(u), int(v)) in bridges for u, v in zip(a, b, strict=True)]
         return mask
