@@ -112,20 +112,22 @@ def exposure(zones: list[Zone], layerset: LayerSet, crs: CRS, raster: DatasetRea
 
 def _figures(
     people: PeopleFigures,
-    displaced: pd.DataFrame,
+    displaced: _DisplacedHits,
     zone: str,
     element: str | None = None,
 ) -> ZoneFigures:
-    rows = displaced if element is None else displaced[displaced["element"] == element]
-    known = rows[rows["population"].notna()]
-    unknown = rows[rows["population"].isna() & (rows[f"share_{zone}"] > 0)]
+    of = np.ones(displaced.element.size, dtype=bool) if element is None else displaced.element == element
+    share = displaced.share_core if zone == "core" else displaced.share_outer
+    known = of & ~np.isnan(displaced.population)
+    unknown = of & np.isnan(displaced.population) & (share > 0)
+    counted = displaced.population[known] * share[known]
     return ZoneFigures(
         people=people[0],
         people_weighted=people[1],
         coverage=people[2],
-        displaced=float((known["population"] * known[f"share_{zone}"]).sum()),
-        displaced_weighted=float((known["population"] * known[f"share_{zone}"] * known["intensity"]).sum()),
-        displaced_unknown_sites=len(unknown),
+        displaced=float(counted.sum()),
+        displaced_weighted=float((counted * displaced.intensity[known]).sum()),
+        displaced_unknown_sites=int(unknown.sum()),
     )
 
 
@@ -344,20 +346,28 @@ def _shares(geom: BaseGeometry, core: BaseGeometry, outer: BaseGeometry) -> tupl
     return share_core, max(share_all - share_core, 0.0)
 
 
-def _displaced(hits: list[SiteHit]) -> pd.DataFrame:
-    rows = [
-        {
-            "element": h.element,
-            "population": h.population,
-            "share_core": h.share_core,
-            "share_outer": h.share_outer,
-            "intensity": h.intensity,
-        }
-        for h in hits
-        if h.category == "displacement"
-    ]
-    columns = ["element", "population", "share_core", "share_outer", "intensity"]
-    return pd.DataFrame(rows, columns=columns).astype({"population": float})
+@dataclass(frozen=True)
+class _DisplacedHits:
+    """The displacement sites hit by a COA's elements, as columns: one row per site and element."""
+
+    element: np.ndarray
+    population: np.ndarray  # NaN where the site gives no figure
+    share_core: np.ndarray
+    share_outer: np.ndarray
+    intensity: np.ndarray
+
+
+def _displaced(hits: list[SiteHit]) -> _DisplacedHits:
+    # Arrays, not a frame: each COA sums them for every element and zone, where frame filtering costs more
+    # than the sums on a plan of a few dozen sites
+    rows = [h for h in hits if h.category == "displacement"]
+    return _DisplacedHits(
+        np.array([h.element for h in rows], dtype=object),
+        np.array([np.nan if h.population is None else h.population for h in rows], dtype=float),
+        np.array([h.share_core for h in rows], dtype=float),
+        np.array([h.share_outer for h in rows], dtype=float),
+        np.array([h.intensity for h in rows], dtype=float),
+    )
 
 
 def _figure_flags(layerset: LayerSet, figures: dict[str, ZoneFigures], hits: list[SiteHit]) -> dict[str, list[Flag]]:
