@@ -168,19 +168,11 @@ def _check_read_area(layer: VectorLayer, zones: list[Zone], crs: CRS, distance_m
 def locate_near(index: ProjectedIndex, zones: list[Zone], distance_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows within ``distance_m`` of the zones' outer edge, and their distance to it (0 inside), rows sorted.
 
-    Point layers go through the k-d tree: one ball per element, wide enough to hold the element, then the
-    exact distance on the candidates only. Other layers go through the R-tree.
+    The R-tree finds the candidates, then the exact distance is measured on them only.
     """
     geoms = np.array([z.geometry for z in zones], dtype=object)
     reach = np.array([z.outer_m for z in zones]) + distance_m
-    if index.points is not None:
-        west, south, east, north = shapely.bounds(geoms).T
-        centres = np.column_stack([(west + east) / 2, (south + north) / 2])
-        balls = index.points.query_ball_point(centres, reach + np.hypot(east - west, north - south) / 2)
-        element = np.repeat(np.arange(len(zones)), [len(b) for b in balls])
-        rows = np.concatenate([np.asarray(b, dtype=int) for b in balls])
-    else:
-        element, rows = index.tree.query(geoms, predicate="dwithin", distance=reach)
+    element, rows = index.tree.query(geoms, predicate="dwithin", distance=reach)
     beyond = shapely.distance(geoms[element], index.take(rows)) - (reach - distance_m)[element]
     near = beyond <= distance_m
     rows, beyond = rows[near], np.maximum(beyond[near], 0.0)

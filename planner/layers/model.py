@@ -17,7 +17,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
-from scipy.spatial import cKDTree
 
 from planner.opening import file_identity, file_sha256
 
@@ -161,14 +160,12 @@ class BeyondArea:
 class ProjectedIndex:
     """A layer's geometries in a working CRS with spatial indexes over them, built once and reused.
 
-    A layer of points (threat reports, most sites) keeps its coordinates (``xy``) with a k-d tree over them
-    (``points``): radius queries on it are an order of magnitude cheaper than on the R-tree, and a point is
-    made only for the rows asked for (``take``), not for the hundreds of thousands of a national layer.
+    A layer of points (threat reports, most sites) keeps its coordinates (``xy``): a point is made only for the
+    rows asked for (``take``) until a spatial query needs them all.
     """
 
     shapes: np.ndarray | None = None  # shapely geometries, row-aligned with the layer's frame (not points)
     xy: np.ndarray | None = None  # the coordinates of a layer of points, row-aligned
-    points: cKDTree | None = None
 
     @cached_property
     def geometries(self) -> np.ndarray:
@@ -186,7 +183,7 @@ class ProjectedIndex:
 
     @cached_property
     def tree(self) -> shapely.STRtree:
-        """The R-tree, built when first asked for: a layer of points is mostly asked through ``points``."""
+        """The R-tree, built when first asked for."""
         return shapely.STRtree(self.geometries)
 
 
@@ -225,7 +222,7 @@ class VectorLayer(LayerInfo):
                 xy = shapely.get_coordinates(source)
                 x, y = Transformer.from_crs(self.frame.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
                 xy = np.column_stack([x, y])
-                self._projected[key] = ProjectedIndex(xy=xy, points=cKDTree(xy))
+                self._projected[key] = ProjectedIndex(xy=xy)
             else:
                 self._projected[key] = ProjectedIndex(shapes=self.frame.geometry.to_crs(crs).to_numpy())
         return self._projected[key]
