@@ -75,6 +75,9 @@ def test_the_fast_reading_takes_a_plain_export_and_leaves_the_rest() -> None:
     assert tabular._plain_csv(b'id,note\n1,"two\nlines"\n', ",") is None
     assert tabular._plain_csv(b"id,name\n1,Bor,extra\n", ",") is None
     assert tabular._plain_csv(b'id,name\n1, "Bor"\n', ",") is None
+    assert tabular._plain_csv(b'id,x\n "a,b",1\n', ",") is None  # a quote after a space, at a line's start
+    assert tabular._plain_csv(b'id\n "a\nb"\n', ",") is None  # ... holding a line break
+    assert tabular._plain_csv(b"id,name\n1,Bor\n  \n2,Nyal\n", ",") is None  # a line of spaces
     assert tabular._plain_csv(b"id,id\n1,2\n", ",") is None
 
 

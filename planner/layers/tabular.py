@@ -48,6 +48,7 @@ SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 WESTERN_ENCODINGS = ["cp1252", "latin_1"]
 SNIFF_CHARS = 64_000
 _SPACE_LINE = re.compile(rb"\n[ \t]+(?:\r?\n|$)")
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ENCODING_FIX = (
     "save it as UTF-8 (in Excel: Save As > 'CSV UTF-8'), or name its encoding in the manifest, e.g. `encoding: cp1252`"
@@ -92,14 +93,15 @@ def read_rows(
         frame, read_as = _spreadsheet(path, sheet, problems)
         lines = np.arange(2, 2 + len(frame)) if frame is not None else None  # row 1 is the header
     elif suffix in CSV_SUFFIXES:
-        text, encoding_name = _decode(path, encoding, problems)
+        raw = path.read_bytes()
+        text, encoding_name = _decode(raw, encoding, problems)
         if text is None:
             return None
         delimiter = sep or ("\t" if suffix == ".tsv" else _sniff_separator(text))
-        data = text.encode("utf-8")
-        del (
-            text
-        )  # a national table's text is tens of megabytes: Arrow reads the bytes, the careful reading decodes them
+        # A UTF-8 file's bytes are already what Arrow reads: decoding proved them valid, no copy is needed
+        data = raw if encoding_name == "UTF-8" else text.encode("utf-8")
+        # A national table's text is tens of megabytes: Arrow reads the bytes, the careful reading decodes them
+        del raw, text
         fast = _plain_csv(data, delimiter, choose)
         if fast is not None:
             frame, lines = fast
@@ -131,8 +133,7 @@ def read_rows(
     return Rows(frame, hxl, mark, read_as, ragged)
 
 
-def _decode(path: Path, declared: str | None, problems: Collector) -> tuple[str | None, str]:
-    raw = path.read_bytes()
+def _decode(raw: bytes, declared: str | None, problems: Collector) -> tuple[str | None, str]:
     if declared is not None:
         try:
             return raw.decode(declared), declared
@@ -225,11 +226,14 @@ def _plain_csv(data: bytes, sep: str, choose: Choose | None = None) -> tuple[pd.
     a lone carriage return, a header with a blank or repeated name), which the careful reading then takes.
     With ``choose``, the columns it asks for are given to it as Arrow text, and only the rows it keeps are
     made Python text."""
-    if f'{sep} "'.encode() in data or b'\n "' in data or data.startswith(b' "'):
-        return None  # a quoted cell after a space: pandas skips the space and reads the quotes, Arrow would not
+    # Each test below is one pass over the file (a national table is tens of megabytes): single bytes and
+    # regular expressions anchored on a line break, which are searched several times faster than a string.
+    # A quoted cell after a space (pandas skips the space and reads the quotes, Arrow would not) needs no pass
+    # of its own: Arrow reads that cell as beginning with a space, and a file with quotes and such a cell is
+    # refused below.
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # a lone carriage return ends a line for one reader and not the other
-    if (b"\n " in data or b"\n\t" in data) and _SPACE_LINE.search(data):
+    if _SPACE_LINE.search(data):
         return None  # a line of spaces is blank to pandas, a row to Arrow
     first = data.find(b"\n")
     try:
@@ -290,7 +294,7 @@ def _plain_csv(data: bytes, sep: str, choose: Choose | None = None) -> tuple[pd.
 
 def _record_lines(data: bytes) -> np.ndarray:
     """The lines after the header that are not blank (a blank line is skipped by every reader)."""
-    if b"\n\n" not in data and b"\n\r\n" not in data:
+    if not _BLANK_LINE.search(data):
         count = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)  # lines, the header's included
         return np.arange(2, count + 1)
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
