@@ -5,6 +5,7 @@ Screenshots are kept in ``test-artifacts/browser/``."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -39,6 +40,7 @@ from planner.vocabulary import MIN_PASSWORD
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 PASSWORD = "correct horse battery"
+LOCAL_SCHEMES = ("data", "blob", "about")  # made in the page, never fetched
 # What the machine's closed network needs from Chromium: no background services, no QUIC, software WebGL.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -62,21 +64,29 @@ def free_port() -> int:
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The dashboard served on loopback over a copy of the sample and an empty record, with the mission's
     offline basemap configured."""
-    for folder in ("scenarios", "layers", "data/sample"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    settings = tmp_path / "mission.toml"
-    write_mbtiles(tmp_path / "basemap.mbtiles")  # the mission's offline basemap, served from this machine
-    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\nbasemap = "basemap.mbtiles"\n')
-    record = Record.open(f"sqlite:///{tmp_path / 'record.db'}")
+    with serving(tmp_path, basemap=True) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serving(folder: Path, *, basemap: bool) -> Iterator[dict[str, Any]]:
+    for name in ("scenarios", "layers", "data/sample"):
+        shutil.copytree(ROOT / name, folder / name)
+    settings = folder / "mission.toml"
+    settings.write_text('[dashboard]\ndata_dirs = ["scenarios", "layers", "data"]\n')
+    if basemap:
+        write_mbtiles(folder / "basemap.mbtiles")  # the mission's offline basemap, served from this machine
+        settings.write_text(settings.read_text() + 'basemap = "basemap.mbtiles"\n')
+    record = Record.open(f"sqlite:///{folder / 'record.db'}")
     port = free_port()
-    env = {**os.environ, "PRIMUM_DB": str(tmp_path / "record.db"), "PRIMUM_SETTINGS": str(settings)}
+    env = {**os.environ, "PRIMUM_DB": str(folder / "record.db"), "PRIMUM_SETTINGS": str(settings)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    log = (tmp_path / "server.log").open("w")
+    log = (folder / "server.log").open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(port, process)
-        yield {"url": f"http://127.0.0.1:{port}", "record": record, "plan": tmp_path / "scenarios" / "sample.yaml"}
+        yield {"url": f"http://127.0.0.1:{port}", "record": record, "plan": folder / "scenarios" / "sample.yaml"}
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -322,16 +332,39 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             browser.close()
 
     outside = sorted(
-        {
-            u
-            for u in requests
-            if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname != "127.0.0.1"
-        }
+        {u for u in requests if urlparse(u).scheme not in LOCAL_SCHEMES and urlparse(u).hostname != "127.0.0.1"}
     )
     assert not outside, f"requests left the machine: {outside}"
     tiles = [u for u in requests if re.search(r"^http://127\.0\.0\.1:\d+/\d+/\d+/\d+$", u)]
     assert tiles, "no basemap tile was asked for"
     assert len(requests) > 20  # the recording saw the page load
+
+
+def test_without_a_basemap_the_map_is_drawn_and_nothing_is_fetched(tmp_path: Path) -> None:
+    """Most missions bring no basemap: the map is drawn over no base map at all, and no request leaves the
+    machine (Streamlit's map component falls back to Carto's basemap when a style is merely left empty)."""
+    chromium = debian_tool("chromium", "chromium")
+    requests: list[str] = []
+    with serving(tmp_path, basemap=False) as served, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        try:
+            page.goto(served["url"] + "/map")
+            canvas = page.locator("canvas").first
+            canvas.wait_for(timeout=60_000)
+            page.evaluate(IDLE)
+            shot(page, "no-basemap-map")
+            pixels = imread(io.BytesIO(canvas.screenshot()), format="png")[..., :3]
+            assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50, "the map is blank"
+        finally:
+            browser.close()
+    outside = {u for u in requests if urlparse(u).scheme not in LOCAL_SCHEMES and urlparse(u).hostname != "127.0.0.1"}
+    assert not outside, f"requests left the machine: {sorted(outside)}"
+
+
+# Resolves once the page has drawn two frames and its main thread is idle: the map is drawn, not merely placed
+IDLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => requestIdleCallback(r))))"
 
 
 def _download(page: Page, button: str) -> str:
