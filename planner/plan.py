@@ -267,6 +267,7 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None, limits: Lim
     if effects is None:
         effects = load_effects_table(effects_path)
     digest = hashlib.sha256(path.read_bytes())
+    geometry_files: dict[Path, _GeometryFile] = {}  # a plan's elements often share one file of areas and routes
 
     seen_coas: set[str] = set()
     coas = []
@@ -295,7 +296,7 @@ def load_plan(path: str | Path, effects: EffectsTable | None = None, limits: Lim
                     f"unknown activity '{element.activity}'",
                     f"use one of: {', '.join(sorted(effects.activities))} (effects table: {effects.source})",
                 )
-            geometry = _element_geometry(element, path, where, problems, digest)
+            geometry = _element_geometry(element, path, where, problems, digest, files=geometry_files)
             constraints = _constraints(element.constraints, where, problems)
             if geometry is not None:
                 elements.append(
@@ -366,8 +367,35 @@ def _constraints(spec: _ConstraintsSpec | None, where: str, problems: Collector)
     return Constraints(objective, spec.max_from_objective_m, spec.open_ground, spec.outside_displacement)
 
 
+@dataclass(frozen=True)
+class _GeometryFile:
+    """A plan's geometry file as read once: its bytes (for the plan's digest), its features in WGS84, or why
+    it cannot be read."""
+
+    data: bytes
+    frame: gpd.GeoDataFrame | None
+    problem: tuple[str, str] | None  # (message, fix)
+
+    @classmethod
+    def read(cls, file: Path) -> _GeometryFile:
+        data = file.read_bytes()
+        try:
+            frame = gpd.read_file(file)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            return cls(data, None, (f"cannot read {file.name} ({exc})", "give a GeoJSON or GeoPackage file"))
+        if frame.crs is None:
+            return cls(data, None, (f"{file.name} has no CRS", "save it with a CRS (GeoJSON is WGS84)"))
+        return cls(data, frame.to_crs(WGS84), None)
+
+
 def _element_geometry(
-    element: _ElementSpec, plan_path: Path, where: str, problems: Collector, digest: Any
+    element: _ElementSpec,
+    plan_path: Path,
+    where: str,
+    problems: Collector,
+    digest: Any,
+    *,
+    files: dict[Path, _GeometryFile],
 ) -> BaseGeometry | None:
     if element.position is not None:
         try:
@@ -413,17 +441,15 @@ def _element_geometry(
         for problem in exc.problems:
             problems.add(problem.where, problem.message, problem.fix)
         return None
-    digest.update(file.read_bytes())
-    try:
-        frame = gpd.read_file(file)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        problems.add(f"{where}.geometry_file", f"cannot read {file.name} ({exc})", "give a GeoJSON or GeoPackage file")
+    if file not in files:
+        files[file] = _GeometryFile.read(file)
+    read = files[file]
+    digest.update(read.data)  # once per element naming it, as each element's geometry is part of the plan
+    if read.frame is None:
+        assert read.problem is not None
+        problems.add(f"{where}.geometry_file", *read.problem)
         return None
-    if frame.crs is None:
-        problems.add(f"{where}.geometry_file", f"{file.name} has no CRS", "save it with a CRS (GeoJSON is WGS84)")
-        return None
-    frame = frame.to_crs(WGS84)
-    chosen = _pick_feature(frame, element.feature)
+    chosen = _pick_feature(read.frame, element.feature)
     if chosen is None:
         problems.add(
             f"{where}.feature",
