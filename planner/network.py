@@ -11,8 +11,10 @@ Built from a roads layer in the working CRS:
   still serves), and every shortest-path search uses the fastest open one: a sparse matrix built naively
   sums them and a plain ``networkx.Graph`` keeps the last one, both wrong.
 
-The graph is held as arrays with a symmetric CSR matrix for shortest paths (``scipy.sparse.csgraph``), and is
-available as a ``networkx.Graph`` (``to_networkx``) for users and tools such as OSMnx.
+The graph is held as arrays with a symmetric CSR matrix for shortest paths (``scipy.sparse.csgraph``); its
+bridges (roads that are the only link of what lies beyond) come from rustworkx and nearest junctions from a
+pykdtree k-d tree, both compiled and quick to load. It is available as a ``networkx`` graph (``to_networkx``)
+for users and tools such as OSMnx.
 """
 
 from __future__ import annotations
