@@ -154,3 +154,24 @@ def test_a_geopackage_layer_named_with_quotes_is_read_over_the_area(make_manifes
         {"roads": {"kind": "roads", "path": "roads.gpkg", "layer": 'main "roads"', "id": "road_id"}}
     )
     assert _read(manifest, AREA) == _expected(manifest, AREA) != []
+
+
+@pytest.mark.parametrize("name", ["roads.gpkg", "roads.geojson", "roads.csv"])
+def test_a_study_area_without_roads_is_not_an_empty_roads_file(make_manifest, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Roads read for an area they do not reach: none there, and the file is not called empty (it holds 144
+    roads elsewhere). A file with no roads at all still is."""
+    roads = _lattice()
+    if name.endswith(".csv"):
+        (tmp_path / name).write_text(
+            roads.assign(wkt=roads.geometry.to_wkt()).drop(columns="geometry").to_csv(index=False)
+        )
+    else:
+        roads.to_file(tmp_path / name)
+    manifest = make_manifest({"roads": {"kind": "roads", "path": name, "id": "road_id"}})
+    far = (33.0, 6.0, 33.2, 6.2)
+    layer = load_layerset(manifest, area=far).layers["roads"]
+    assert len(layer) == 0 and layer.file_rows == len(roads)
+    assert not [f for f in layer.flags if f.code == "empty"]
+    roads.iloc[:0].to_file(tmp_path / "none.gpkg")
+    manifest = make_manifest({"roads": {"kind": "roads", "path": "none.gpkg", "id": "road_id"}})
+    assert [f.code for f in load_layerset(manifest, area=far).layers["roads"].flags if f.code == "empty"] == ["empty"]

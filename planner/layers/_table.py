@@ -99,6 +99,9 @@ class Table:
     decimal: str = "."
     read_as: dict[str, str] = field(default_factory=dict)
     area: Area | None = None  # the box (degrees) the features were read through; None: the whole file
+    # Read through an area: how many rows or features the whole file holds (a file with features elsewhere
+    # only is not an empty file); None when read whole
+    file_rows: int | None = None
 
     def numbers(self, column: str) -> tuple[pd.Series, pd.Series]:
         """A column's numbers (with the file's decimal mark) and the mask of cells that are not numbers."""
@@ -198,10 +201,10 @@ def _uri(path: Path) -> str:
     return uri
 
 
-def _indexed_frame(path: Path, options: TableOptions, area: Area) -> gpd.GeoDataFrame | None:
+def _indexed_frame(path: Path, options: TableOptions, area: Area) -> tuple[gpd.GeoDataFrame, int] | None:
     """The features of an indexed file whose extent meets ``area``, read through its spatial index, with
-    ``source_row`` their number in the whole file; None when the file cannot say its CRS or its numbering
-    (then it is read whole)."""
+    ``source_row`` their number in the whole file, and how many features the file holds; None when the file
+    cannot say its CRS or its numbering (then it is read whole)."""
     uri = _uri(path)
     info = pyogrio.read_info(uri, layer=options.layer)
     crs = info["crs"] or options.crs
@@ -219,7 +222,16 @@ def _indexed_frame(path: Path, options: TableOptions, area: Area) -> gpd.GeoData
     numbers = np.asarray(frame.index, dtype=np.int64) - first + 1
     frame = frame.reset_index(drop=True)
     frame.insert(0, "source_row", numbers)
-    return frame
+    return frame, _feature_count(uri, options.layer, info)
+
+
+def _feature_count(uri: str, layer: str | None, info: dict[str, Any]) -> int:
+    """The features of a file, as its own metadata says (a GeoPackage, shapefile or FlatGeobuf keeps the
+    count), counted only when it does not say."""
+    count = int(info["features"])
+    if count >= 0:
+        return count
+    return int(pyogrio.read_info(uri, layer=layer, force_feature_count=True)["features"])
 
 
 def _first_fid(path: Path, uri: str, layer: str | None, info: dict[str, Any]) -> int | None:
@@ -273,12 +285,15 @@ def _read_vector(
     path: Path, options: TableOptions, problems: Collector, area: Area | None, wanted: Choose | None
 ) -> Table | None:
     try:
-        frame = None
+        indexed = None
         if area is not None and wanted is None and path.suffix.lower() in INDEXED_SUFFIXES:
-            frame = _indexed_frame(path, options, area)
-        if frame is None:
+            indexed = _indexed_frame(path, options, area)
+        if indexed is not None:
+            frame, file_rows = indexed
+        else:
             frame = _vector_frame(path, options).reset_index(drop=True)
             frame.insert(0, "source_row", np.arange(1, len(frame) + 1))
+            file_rows = len(frame)
             if area is not None and frame.crs is not None:
                 outside = _outside(frame, area, CRS.from_user_input(frame.crs))
                 if wanted is not None:
@@ -320,7 +335,9 @@ def _read_vector(
     _check_geometries(frame, problems, row_label="feature", degenerate_lines_ok=options.degenerate_lines_ok)
     if problems.problems:
         return None
-    return Table(frame.to_crs(WGS84), {}, source_crs, read_as={"format": path.suffix.lower()[1:]}, area=area)
+    read_as = {"format": path.suffix.lower()[1:]}
+    whole = file_rows if area is not None else None
+    return Table(frame.to_crs(WGS84), {}, source_crs, read_as=read_as, area=area, file_rows=whole)
 
 
 def _declared_crs(text: str | None, problems: Collector) -> CRS | None:
@@ -349,6 +366,7 @@ def _read_rows(
     if rows is None:
         return None
     frame, hxl = rows.frame, rows.hxl
+    file_rows = choice.rows if choice is not None and choice.chosen else len(frame)
     problems.rows_read = len(frame) + len(set(rows.ragged) - set(frame["source_row"]))
     if problems.skip_rows:
         frame = frame[~frame["source_row"].isin(problems.skip_rows)].reset_index(drop=True)
@@ -404,7 +422,7 @@ def _read_rows(
         return None
     if not CRS.from_user_input(source_crs).equals(WGS84):
         gdf = gdf.to_crs(WGS84)
-    return Table(gdf, hxl, source_crs, rows.decimal, rows.read_as, area)
+    return Table(gdf, hxl, source_crs, rows.decimal, rows.read_as, area, file_rows if area is not None else None)
 
 
 def _geometry_columns(
@@ -432,6 +450,7 @@ class _AreaChoice:
     area: Area
     wanted: Choose | None
     chosen: bool = False
+    rows: int = 0  # the rows it chose from: the whole table's (an HXL tag row among them)
 
     def __call__(self, columns: list[str], column: Any) -> np.ndarray | None:
         wkt_col, lat_col, lon_col = _geometry_columns(columns, self.options, {})
@@ -440,6 +459,7 @@ class _AreaChoice:
         if self.options.crs is not None:
             return None
         lat, lon = _degrees(column(lat_col)), _degrees(column(lon_col))
+        self.rows = len(lat)
         west, south, east, north = self.area
 
         def meets(x: np.ndarray, y: np.ndarray) -> np.ndarray:

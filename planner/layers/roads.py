@@ -112,6 +112,7 @@ def read_roads(
         source_crs=table.source_crs.to_string(),
         read_as=table.read_as,
         area=table.area,
+        file_rows=table.file_rows,
     )
     # A line of zero length joins nothing and would only add a node; it is dropped and said so.
     # In degrees (the frame is EPSG:4326): 1e-7° is about a centimetre, and no projection is needed to say so.
