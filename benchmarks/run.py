@@ -27,6 +27,7 @@ SCRIPTS = {
         ["bench_sweep.py", "--workers", "1", "2"],
         ["bench_sweep.py", "--candidates", "400", "--workers", "1", "2"],
     ),
+    "browser": (["bench_browser.py"], ["bench_browser.py", "--runs", "3"]),  # needs Debian's chromium
 }
 RATIO = re.compile(r"ratio\s+([\d.]+)|([\d.]+)x")
 
