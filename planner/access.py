@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import lru_cache, partial
 from typing import TypeVar
 
 import numpy as np
@@ -687,13 +687,12 @@ class _Cells:
             surface.derived["cells"] = found
         return found
 
-    @cached_property
+    @property
     def tree(self) -> shapely.STRtree:
         """A spatial index of the cells as boxes, numbered as the flat grid: every shape asked about (routes,
-        corridors, all road pieces) is one query of it, made once per surface."""
-        rr, cc = np.divmod(np.arange(self.rows * self.cols), self.cols)
-        x0, y0 = self.west + cc * self.cell_m, self.north - rr * self.cell_m
-        return shapely.STRtree(shapely.box(x0, y0 - self.cell_m, x0 + self.cell_m, y0))
+        corridors, all road pieces) is one query of it. It depends on the grid alone, so the assessments of one
+        area (a plan edited and assessed again) share it."""
+        return _grid_index(self.west, self.north, self.cell_m, self.rows, self.cols)
 
     def touched(self, shape: BaseGeometry) -> np.ndarray:
         """Flat indices of the cells ``shape`` touches."""
@@ -703,13 +702,25 @@ class _Cells:
         """The cells under every road piece of ``graph``, found once per surface and graph."""
         if self.pieces is None or self.pieces.graph is not graph:
             count = len(graph)
-            piece, cell = self.tree.query(graph.geometry, predicate="intersects")
-            order = np.lexsort((cell, piece))
-            piece, cell = piece[order], cell[order]
+            # Which cells lie under which piece depends on the grid alone: kept with the graph for the next
+            # assessment of the same area; the people in them are this surface's
+            key = ("cells under pieces", self.west, self.north, self.cell_m, self.rows, self.cols)
+            if key not in graph.derived:
+                piece, cell = self.tree.query(graph.geometry, predicate="intersects")
+                order = np.lexsort((cell, piece))
+                graph.derived[key] = (piece[order], cell[order])
+            piece, cell = graph.derived[key]
             starts = np.searchsorted(piece, np.arange(count + 1))
             people = np.bincount(piece, weights=self.people[cell], minlength=count)
             self.pieces = _PieceCells(graph, starts, cell, people)
         return self.pieces
+
+
+@lru_cache(maxsize=4)
+def _grid_index(west: float, north: float, cell_m: float, rows: int, cols: int) -> shapely.STRtree:
+    rr, cc = np.divmod(np.arange(rows * cols), cols)
+    x0, y0 = west + cc * cell_m, north - rr * cell_m
+    return shapely.STRtree(shapely.box(x0, y0 - cell_m, x0 + cell_m, y0))
 
 
 @dataclass(frozen=True)
@@ -905,8 +916,8 @@ def _hospitals(layerset: LayerSet, crs: CRS) -> list[tuple[str, float, float]]:
     """Functioning (or possibly functioning) hospitals: name and position in the working CRS (found once per
     layer and CRS: every COA asks)."""
     found: list[tuple[str, float, float]] = []
+    key = ("hospitals", CRS.from_user_input(crs).to_string())
     for layer in layerset.of_kind("sites"):
-        key = ("hospitals", CRS.from_user_input(crs).to_string())
         if key not in layer.derived:
             layer.derived[key] = _layer_hospitals(layer, crs)
         found.extend(layer.derived[key])

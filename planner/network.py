@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,8 @@ class RoadGraph:
     parallel: int = 0  # edges that run beside a faster one between the same junctions
     _matrices: dict[bytes, tuple[csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
     _lookups: dict[bytes, dict[tuple[int, int], int]] = field(default_factory=dict, repr=False)
+    # Things made from the graph and reused by every assessment that uses it, keyed by what else they depend on
+    derived: dict[object, Any] = field(default_factory=dict, repr=False)
 
     @property
     def nodes(self) -> int:
