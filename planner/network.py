@@ -142,7 +142,8 @@ class RoadGraph:
         if self.nodes == 0:
             return np.full(np.shape(x), -1), np.full(np.shape(x), np.inf)
         distance, node = self._junctions.query(np.column_stack([np.ravel(x), np.ravel(y)]).astype(float))
-        return node.reshape(np.shape(x)), distance.reshape(np.shape(x))
+        # pykdtree numbers points as uint32: made plain indices, so that no arithmetic on them wraps round
+        return node.astype(np.intp).reshape(np.shape(x)), distance.reshape(np.shape(x))
 
     def times_from(self, nodes: np.ndarray, offsets_s: np.ndarray, closed: np.ndarray | None = None) -> np.ndarray:
         """Least travel time (s) from any of ``nodes`` (each starting ``offsets_s`` late) to every junction."""
