@@ -802,11 +802,12 @@ def _alternatives(
     pieces, a, b, cost = near[order][first], a[order][first], b[order][first], cost[order][first]
     junctions, local = np.unique(np.concatenate([a, b]), return_inverse=True)
     la, lb = local[: a.size], local[a.size :]
-    where = {int(j): i for i, j in enumerate(junctions)}
-    if source not in where or target not in where:
+    count = junctions.size
+    start, goal = (int(i) for i in np.searchsorted(junctions, [source, target]))
+    if count in (start, goal) or junctions[start] != source or junctions[goal] != target:
         return []
-    start, goal = where[source], where[target]
-    piece_of = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(la, lb, strict=True))}
+    # Each piece by the pair of junctions it joins, as one number: ascending, as the pieces are sorted by pair
+    pair_key = la.astype(np.int64) * count + lb
     # The matrix is made once; each search only puts the pieces' current weights in it. Its entries are
     # numbered by piece first (1-based, so none is a zero scipy could drop), then given their weights.
     numbers = np.arange(1, a.size + 1, dtype=float)
@@ -821,12 +822,13 @@ def _alternatives(
         _, previous = dijkstra(matrix, directed=False, indices=start, return_predecessors=True)
         if previous[goal] < 0:
             break
-        steps, node = [], goal
+        walked, node = [goal], goal
         while node != start:
-            back = int(previous[node])
-            steps.append(piece_of[(min(back, node), max(back, node))])
-            node = back
-        steps.reverse()
+            node = int(previous[node])
+            walked.append(node)
+        along_path = np.array(walked[::-1], dtype=np.int64)
+        low, high = np.minimum(along_path[:-1], along_path[1:]), np.maximum(along_path[:-1], along_path[1:])
+        steps = np.searchsorted(pair_key, low * count + high).tolist()
         if steps not in paths:
             paths.append(steps)
         weights[steps] *= 2.0
