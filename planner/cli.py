@@ -1371,7 +1371,7 @@ def app_for(args: list[str]) -> typer.Typer:
 
 def _name_of(command: typer.models.CommandInfo) -> str:
     assert command.callback is not None
-    return command.name or command.callback.__name__.lower().replace("_", "-")
+    return command.name or typer.main.get_command_name(command.callback.__name__)  # as typer names it
 
 
 def _no_options() -> None:
