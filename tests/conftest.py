@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import fcntl
+import gc
 import json
 import os
 import shutil
@@ -53,6 +54,14 @@ def _no_record_of_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     """Each test has its own record in use (created only if the test writes to it), never the record of the
     machine it runs on, whose harm records would enter every assessment."""
     monkeypatch.setenv("PRIMUM_DB", str(tmp_path / "in-use" / "primum.db"))
+
+
+@pytest.fixture(autouse=True)
+def _collector_sees_everything_again() -> Iterator[None]:
+    """A command run in this process freezes what is alive once its libraries are loaded (start-up): in a
+    user's process that is the libraries, here it is also the suite's earlier tests, given back afterwards."""
+    yield
+    gc.unfreeze()
 
 
 def require_realdata() -> Path:

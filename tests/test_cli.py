@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from planner.cli import app, app_for
+from planner.cli import _loading, app, app_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +33,7 @@ def primum(*args: str, cwd: Path = ROOT, own_process: bool = False) -> subproces
 def test_each_command_reads_the_same_when_built_alone() -> None:
     """The entry point builds only the command asked for: its help, usage and errors are the whole command
     line's, and anything that is not a command gets the whole command line."""
-    names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback]
+    names = [c.name or typer.main.get_command_name(c.callback.__name__) for c in app.registered_commands if c.callback]
     assert {"assess", "brief", "export", "dashboard"} <= set(names)
     for name in names:
         for args in ([name, "--help"], [name, "--no-such-option"]):
@@ -40,6 +42,18 @@ def test_each_command_reads_the_same_when_built_alone() -> None:
             assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output), args
     for args in (["--help"], ["users", "--help"], ["asess", "x"], []):
         assert app_for(args) is app
+
+
+def test_a_command_leaves_the_garbage_collector_running_whatever_happens(tmp_path: Path) -> None:
+    """Libraries load with the collector paused (start-up): once they are loaded it runs again, also when the
+    input is refused or the loading itself fails, so a long command never grows without collection."""
+    for args in (["assess", "scenarios/sample.yaml"], ["assess", str(tmp_path / "missing.yaml")]):
+        primum(*args)
+        assert gc.isenabled(), args
+        assert gc.get_freeze_count() > 0, args  # the libraries are out of the collector's sight
+    with pytest.raises(ImportError), _loading():
+        import planner.no_such_module  # type: ignore[import-not-found]  # noqa: F401, PLC0415
+    assert gc.isenabled()
 
 
 def test_validate_sample_plan_prints_every_layer_and_coa() -> None:
