@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from typing import TypeVar
 
 import numpy as np
@@ -183,7 +183,6 @@ def access(
         )
         return result
     closed, result.closures = closures(graph, plan, coa, zones, effects=effects, roads=roads[0])
-    walk = settings.offroad_kmh / 3.6
     # What depends on the study area and the roads only is found once per assessment, shared by every COA
     targets = {}
     for category in ESSENTIAL:
@@ -195,8 +194,8 @@ def access(
         result.flags.extend(far)
     places = _shared(surface, ("places", id(graph)), lambda: _places(surface, layerset, crs, graph, settings))
     searches = _shared(surface, ("searches", id(graph)), lambda: _Searches(graph))
-    result.health = _health(searches, closed, targets["health"], places, walk=walk, settings=settings)
-    result.cut_off = _cut_off(searches, closed, targets, places, walk, gazetteer=gazetteer)
+    result.health = _health(searches, closed, targets["health"], places, settings=settings)
+    result.cut_off = _cut_off(searches, closed, targets, places, gazetteer=gazetteer)
     earth = _shared(surface, ("earth", id(graph)), lambda: _earth(graph, roads[0], settings))
     result.routes = [
         _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings, earth=earth)
@@ -294,17 +293,14 @@ def essential_targets(
     xs: list[float] = []
     ys: list[float] = []
     labels: list[str] = []
+    key = ("essential sites", category, CRS.from_user_input(crs).to_string())
     for layer in layerset.of_kind("sites"):
-        frame = layer.frame
-        chosen = np.flatnonzero((frame["category"] == category).to_numpy() & (frame["functional"] != False).to_numpy())  # noqa: E712
-        points = shapely.point_on_surface(layer.projected(crs).take(chosen))
-        xs.extend(shapely.get_x(points))
-        ys.extend(shapely.get_y(points))
-        names = frame["name"].to_numpy(dtype=object)[chosen]
-        ids = frame["site_id"].to_numpy(dtype=object)[chosen]
-        labels.extend(
-            str(n) if isinstance(n, str) and n else f"{layer.id}:{i}" for n, i in zip(names, ids, strict=True)
-        )
+        if key not in layer.derived:  # the same for every assessment that reads this layer in this CRS
+            layer.derived[key] = _layer_sites(layer, crs, category)
+        x, y, named = layer.derived[key]
+        xs.extend(x)
+        ys.extend(y)
+        labels.extend(named)
     nodes, distance = graph.snap(np.array(xs), np.array(ys))
     far = distance > settings.max_snap_m
     flags = []
@@ -322,6 +318,17 @@ def essential_targets(
     return Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept), flags
 
 
+def _layer_sites(layer: VectorLayer, crs: CRS, category: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The sites of ``category`` in ``layer`` that work (or may work): positions in ``crs``, and labels."""
+    frame = layer.frame
+    chosen = np.flatnonzero((frame["category"] == category).to_numpy() & (frame["functional"] != False).to_numpy())  # noqa: E712
+    points = shapely.point_on_surface(layer.projected(crs).take(chosen))
+    names = frame["name"].to_numpy(dtype=object)[chosen]
+    ids = frame["site_id"].to_numpy(dtype=object)[chosen]
+    labels = [str(n) if isinstance(n, str) and n else f"{layer.id}:{i}" for n, i in zip(names, ids, strict=True)]
+    return shapely.get_x(points), shapely.get_y(points), labels
+
+
 @dataclass(frozen=True)
 class _Places:
     """Populated cells and displacement sites with the junction they reach the network at."""
@@ -332,18 +339,21 @@ class _Places:
     cell_y: np.ndarray
     cell_node: np.ndarray
     cell_walk_m: np.ndarray
+    cell_walk_s: np.ndarray  # seconds of that walk, off-road
     site_rows: list[tuple[str, str, str | None, float | None]]  # layer, id, name, people
     site_x: np.ndarray
     site_y: np.ndarray
     site_node: np.ndarray
     site_walk_m: np.ndarray
+    site_walk_s: np.ndarray
     max_snap_m: float
 
-    @property
+    # Both asked by every COA of the assessment, the same each time
+    @cached_property
     def cell_on(self) -> np.ndarray:
         return self.cell_walk_m <= self.max_snap_m
 
-    @property
+    @cached_property
     def off_network_people(self) -> float:
         return float(self.cell_people[~self.cell_on].sum())
 
@@ -353,7 +363,11 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
     people = surface.people
     populated = np.isfinite(people) & (people > 0)
     cell_x, cell_y, cell_people = xs[populated], ys[populated], people[populated]
-    cell_node, cell_walk = graph.snap(cell_x, cell_y)
+    # The junction nearest each cell depends on the grid and the graph alone: kept with the graph for the next
+    # assessment of the same area (a plan edited and assessed again); who lives in the cells is this surface's
+    key = ("junction of each cell", surface.transform.c, surface.transform.f, surface.cell_m, *surface.shape)
+    every_node, every_walk = graph.kept(key, lambda: graph.snap(xs, ys))
+    cell_node, cell_walk = every_node[populated], every_walk[populated]
     rows: list[tuple[str, str, str | None, float | None]] = []
     sx, sy = [], []
     area = shapely.box(*surface.bounds)
@@ -375,6 +389,7 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
             sx.append(point.x)
             sy.append(point.y)
     site_node, site_walk = graph.snap(np.array(sx), np.array(sy))
+    walk = settings.offroad_kmh / 3.6
     return _Places(
         cell_people,
         np.flatnonzero(populated.ravel()),
@@ -382,11 +397,13 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
         cell_y,
         cell_node,
         cell_walk,
+        cell_walk / walk,
         rows,
         np.array(sx),
         np.array(sy),
         site_node,
         site_walk,
+        site_walk / walk,
         settings.max_snap_m,
     )
 
@@ -408,11 +425,11 @@ class _Searches:
         return self.found[key]
 
 
-def _place_times(times: np.ndarray, node: np.ndarray, *, walk_m: np.ndarray, walk: float) -> np.ndarray:
+def _place_times(times: np.ndarray, node: np.ndarray, walk_s: np.ndarray) -> np.ndarray:
     """Seconds from each place to the nearest target: walk to the network, drive, walk from it."""
     if node.size == 0:
         return np.array([])
-    return times[node] + walk_m / walk
+    return times[node] + walk_s
 
 
 def _health(
@@ -421,21 +438,20 @@ def _health(
     targets: Targets,
     places: _Places,
     *,
-    walk: float,
     settings: AccessSettings,
 ) -> HealthReach:
     limit = settings.reach_limit_min * 60
     on = places.cell_on
     times_before, times_during = searches.times(targets), searches.times(targets, closed)
-    before = _place_times(times_before, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
-    during = _place_times(times_during, places.cell_node, walk_m=places.cell_walk_m, walk=walk)
+    before = _place_times(times_before, places.cell_node, places.cell_walk_s)
+    during = _place_times(times_during, places.cell_node, places.cell_walk_s)
     people = places.cell_people
     worse = on & (during > before + 60)
     still = worse & np.isfinite(during)
     beyond_before = on & (before > limit)
     beyond_during = on & (during > limit)
-    site_before = _place_times(times_before, places.site_node, walk_m=places.site_walk_m, walk=walk)
-    site_during = _place_times(times_during, places.site_node, walk_m=places.site_walk_m, walk=walk)
+    site_before = _place_times(times_before, places.site_node, places.site_walk_s)
+    site_during = _place_times(times_during, places.site_node, places.site_walk_s)
     sites = []
     for i, (layer, site_id, name, population) in enumerate(places.site_rows):
         on_net = bool(places.site_walk_m[i] <= settings.max_snap_m)
@@ -474,7 +490,6 @@ def _cut_off(
     closed: np.ndarray,
     targets: dict[str, Targets],
     places: _Places,
-    walk: float,
     *,
     gazetteer: Gazetteer | None,
 ) -> list[CutOff]:
@@ -640,7 +655,8 @@ def _roads_of(graph: RoadGraph, edges: np.ndarray) -> tuple[str, ...]:
 def _followed(graph: RoadGraph, line: BaseGeometry, within_m: float = 30.0) -> np.ndarray:
     """The passable road pieces a planned route follows, as an edge mask: at least half of a piece lies within
     ``within_m`` of the route (a road that only meets the route at a junction is crossed, not followed)."""
-    near = np.flatnonzero(np.asarray(shapely.dwithin(graph.geometry, line, within_m)) & graph.passable)
+    near = np.sort(graph.tree.query(line, predicate="dwithin", distance=within_m))
+    near = near[graph.passable[near]]
     corridor = line.buffer(within_m)
     inside = shapely.length(shapely.intersection(graph.geometry[near], corridor))
     followed = np.zeros(len(graph), dtype=bool)
@@ -705,15 +721,17 @@ class _Cells:
             # Which cells lie under which piece depends on the grid alone: kept with the graph for the next
             # assessment of the same area; the people in them are this surface's
             key = ("cells under pieces", self.west, self.north, self.cell_m, self.rows, self.cols)
-            if key not in graph.derived:
-                piece, cell = self.tree.query(graph.geometry, predicate="intersects")
-                order = np.lexsort((cell, piece))
-                graph.derived[key] = (piece[order], cell[order])
-            piece, cell = graph.derived[key]
+            piece, cell = graph.kept(key, lambda: self._under(graph))
             starts = np.searchsorted(piece, np.arange(count + 1))
             people = np.bincount(piece, weights=self.people[cell], minlength=count)
             self.pieces = _PieceCells(graph, starts, cell, people)
         return self.pieces
+
+    def _under(self, graph: RoadGraph) -> tuple[np.ndarray, np.ndarray]:
+        """(piece, cell) pairs of every cell under every piece of ``graph``, by piece."""
+        piece, cell = self.tree.query(graph.geometry, predicate="intersects")
+        order = np.lexsort((cell, piece))
+        return piece[order], cell[order]
 
 
 @lru_cache(maxsize=4)

@@ -19,9 +19,11 @@ for users and tools such as OSMnx.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,10 @@ from planner.layers.model import VectorLayer
 from planner.settings import AccessSettings
 
 SEASONS = ("dry", "rainy")
+# What a graph keeps of the areas assessed over it (``RoadGraph.kept``): two things per area, for as many
+# areas as a dashboard keeps layer sets
+KEPT = 16
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -93,8 +99,21 @@ class RoadGraph:
     parallel: int = 0  # edges that run beside a faster one between the same junctions
     _matrices: dict[bytes, tuple[csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
     _lookups: dict[bytes, dict[tuple[int, int], int]] = field(default_factory=dict, repr=False)
-    # Things made from the graph and reused by every assessment that uses it, keyed by what else they depend on
-    derived: dict[object, Any] = field(default_factory=dict, repr=False)
+    # Things made from the graph and an area's grid, reused by the next assessments of that area (see ``kept``)
+    _kept: OrderedDict[tuple[object, ...], Any] = field(default_factory=OrderedDict, repr=False)
+
+    def kept(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        """``make()``, kept with the graph under ``key`` (what else it depends on) for the next assessments of
+        the same area: a plan edited and assessed again. The least recently used beyond ``KEPT`` are let go,
+        as a dashboard may assess many areas over one national graph."""
+        if key in self._kept:
+            self._kept.move_to_end(key)
+        else:
+            self._kept[key] = make()
+            while len(self._kept) > KEPT:
+                self._kept.popitem(last=False)
+        found: T = self._kept[key]
+        return found
 
     @property
     def nodes(self) -> int:
@@ -191,7 +210,14 @@ class RoadGraph:
 
     def components(self, closed: np.ndarray | None = None) -> np.ndarray:
         """The connected part of the network each junction belongs to, with ``closed`` edges removed."""
+        if closed is None:
+            return self._parts
         return connected_components(self.matrix(closed), directed=False)[1]
+
+    @cached_property
+    def _parts(self) -> np.ndarray:
+        """The parts of the network as it is, asked by every COA."""
+        return connected_components(self.matrix(), directed=False)[1]
 
     def fastest_from(self, source: int, closed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Seconds from ``source`` to every junction, and the junction before each on its fastest way."""

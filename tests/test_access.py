@@ -138,3 +138,25 @@ def test_roads_that_all_lie_far_from_the_footprint_give_a_finding_not_a_crash(tm
     assert found.network_edges == 0
     assert found.health is None
     assert [f.code for f in found.flags] == ["no_roads"]
+
+
+def test_what_a_road_graph_keeps_between_assessments_changes_no_figure() -> None:
+    """The junction of each cell and the cells under each road piece are kept with the road graph for the
+    next assessment of the same area: another grid, and the first grid again, find what they find when
+    nothing was kept."""
+    plan, layers = open_plan(ROOT / "scenarios" / "sample.yaml")
+    coarse = Settings(surface={"cell_m": 200})
+
+    def figures(settings: Settings) -> list[dict]:
+        return [coa["access"] for coa in assess(plan, layers, settings).to_dict()["coas"]]
+
+    first, first_coarse = figures(Settings()), figures(coarse)
+    assert figures(Settings()) == first and figures(coarse) == first_coarse
+    for graph in _graphs(layers):
+        graph._kept.clear()
+    assert figures(coarse) == first_coarse and figures(Settings()) == first
+
+
+def _graphs(layers):
+    [roads] = layers.of_kind("roads")
+    return [v for k, v in roads.derived.items() if isinstance(k, tuple) and k[0] == "road_graph"]

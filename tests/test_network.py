@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from planner.network import fastest_edges, graph_from_lines
+from planner.network import KEPT, fastest_edges, graph_from_lines
 from planner.settings import AccessSettings
 
 
@@ -187,3 +187,20 @@ def test_snapping_gives_the_nearest_junction_as_a_plain_index() -> None:
     assert node.dtype.kind == "i"  # signed: arithmetic on junction numbers never wraps round
     assert [(graph.x[n], graph.y[n]) for n in node] == [(0, 0), (1000, 0), (1000, 1000)]
     assert distance == pytest.approx([np.hypot(10, 5), np.hypot(10, 5), 10.0])
+
+
+def test_a_graph_keeps_what_the_latest_areas_made_and_lets_the_oldest_go() -> None:
+    graph = network([("a", "primary", [(0, 0), (1000, 0)])])
+    made: list[int] = []
+
+    def make(area: int):
+        return lambda: made.append(area) or area
+
+    assert [graph.kept(("area", a), make(a)) for a in (1, 2, 1)] == [1, 2, 1]
+    assert made == [1, 2]  # the second ask of area 1 is answered from what was kept
+    for a in range(3, KEPT + 2):  # one area more than are kept: 2, the least recently used, goes
+        graph.kept(("area", a), make(a))
+    made.clear()
+    graph.kept(("area", 1), make(1))
+    graph.kept(("area", 2), make(2))
+    assert made == [2]
