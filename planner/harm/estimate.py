@@ -673,12 +673,14 @@ def _core_people(
     west, south, east, north = zone.core.bounds
     x, y = presence.cell_x, presence.cell_y
     near = np.flatnonzero((x >= west) & (x <= east) & (y >= south) & (y <= north))
-    inside = near[distance_xy(zone.core, x[near], y[near]) <= 0]
+    # In the core or on its edge: a predicate, not a distance (GEOS's prepared test is many times cheaper)
+    shapely.prepare(zone.core)
+    inside = near[shapely.intersects_xy(zone.core, x[near], y[near])]
     cells[:, inside] = present_cells[:, inside]
     for i in presence.groups_near((west, south, east, north), 0.0):
         g = presence.groups[i]
-        d = distance_xy(zone.core, np.append(g.x, g.point_x), np.append(g.y, g.point_y))
-        groups[:, i] = present_groups[:, i] * _over(g, (d <= 0).astype(float))
+        hit = shapely.intersects_xy(zone.core, np.append(g.x, g.point_x), np.append(g.y, g.point_y))
+        groups[:, i] = present_groups[:, i] * _over(g, hit.astype(float))
     return cells, groups
 
 
