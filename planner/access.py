@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -375,19 +375,18 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
         index = layer.projected(crs)
         found = np.sort(index.tree.query(area, predicate="intersects"))
         points = shapely.point_on_surface(index.take(found))
-        for row, point in zip(found, points, strict=True):
-            population = layer.frame["population"].iloc[row]
-            name = layer.frame["name"].iloc[row]
+        columns = (layer.frame[c].to_numpy(dtype=object)[found] for c in ("site_id", "population", "name"))
+        for site_id, population, name in zip(*columns, strict=True):
             rows.append(
                 (
                     layer.id,
-                    str(layer.frame["site_id"].iloc[row]),
+                    str(site_id),
                     name if isinstance(name, str) else None,
                     None if population is None or np.isnan(population) else float(population),
                 )
             )
-            sx.append(point.x)
-            sy.append(point.y)
+        sx.extend(shapely.get_x(points))
+        sy.extend(shapely.get_y(points))
     site_node, site_walk = graph.snap(np.array(sx), np.array(sy))
     walk = settings.offroad_kmh / 3.6
     return _Places(
@@ -415,14 +414,30 @@ class _Searches:
 
     graph: RoadGraph
     found: dict[bytes, np.ndarray] = field(default_factory=dict)
+    figured: dict[object, Any] = field(default_factory=dict)  # what is figured from the searches as they are
 
     def times(self, targets: Targets, closed: np.ndarray | None = None) -> np.ndarray:
-        """Seconds from the nearest of ``targets`` to every junction, with ``closed`` edges closed."""
-        shut = b"" if closed is None else np.packbits(closed).tobytes()
-        key = b"|".join((targets.nodes.astype(np.int64).tobytes(), targets.offsets_s.astype(float).tobytes(), shut))
+        """Seconds from the nearest of ``targets`` to every junction, with ``closed`` edges closed. Where the
+        closures change no time (most COAs close no road, or none on a way to the targets), it is the search
+        without them, the very same array: what is figured from it can be figured once."""
+        ident = b"|".join((targets.nodes.astype(np.int64).tobytes(), targets.offsets_s.astype(float).tobytes()))
+        if ident not in self.found:
+            self.found[ident] = self.graph.times_from(targets.nodes, targets.offsets_s)
+        as_it_is = self.found[ident]
+        if closed is None or not closed.any():
+            return as_it_is
+        key = ident + b"|" + np.packbits(closed).tobytes()
         if key not in self.found:
-            self.found[key] = self.graph.times_from(targets.nodes, targets.offsets_s, closed)
+            during = self.graph.times_from(targets.nodes, targets.offsets_s, closed)
+            self.found[key] = as_it_is if np.array_equal(during, as_it_is) else during
         return self.found[key]
+
+    def as_it_is(self, key: object, make: Callable[[], T]) -> T:
+        """``make()`` once: a figure of the network as it is, the same for every COA that changes nothing of it."""
+        if key not in self.figured:
+            self.figured[key] = make()
+        found: T = self.figured[key]
+        return found
 
 
 def _place_times(times: np.ndarray, node: np.ndarray, walk_s: np.ndarray) -> np.ndarray:
@@ -440,9 +455,19 @@ def _health(
     *,
     settings: AccessSettings,
 ) -> HealthReach:
+    times_before, times_during = searches.times(targets), searches.times(targets, closed)
+    if times_during is times_before:  # the COA lengthens no way to care: the area's reach as it is
+        return searches.as_it_is(
+            ("health", id(targets)), lambda: _reach(times_before, times_before, targets, places, settings)
+        )
+    return _reach(times_before, times_during, targets, places, settings)
+
+
+def _reach(
+    times_before: np.ndarray, times_during: np.ndarray, targets: Targets, places: _Places, settings: AccessSettings
+) -> HealthReach:
     limit = settings.reach_limit_min * 60
     on = places.cell_on
-    times_before, times_during = searches.times(targets), searches.times(targets, closed)
     before = _place_times(times_before, places.cell_node, places.cell_walk_s)
     during = _place_times(times_during, places.cell_node, places.cell_walk_s)
     people = places.cell_people
@@ -506,6 +531,8 @@ def _cut_off(
         if target.nodes.size == 0:
             continue
         before, during = searches.times(target), searches.times(target, closed)
+        if during is before:  # no junction loses the way to it
+            continue
         lost_at = np.isfinite(before) & ~np.isfinite(during)  # per junction
         for cell in np.flatnonzero(on & lost_at[places.cell_node]):
             lost_cells.setdefault(int(component[places.cell_node[cell]]), set()).add(category)
@@ -541,18 +568,21 @@ def _cut_off(
                 float(places.site_y[i]),
             )
         )
-    found.extend(_isolated_sites(graph, closed, component, targets, places))
+    found.extend(_isolated_sites(searches, closed, component, targets, places))
     return sorted(found, key=lambda c: -c.people)
 
 
 def _isolated_sites(
-    graph: RoadGraph, closed: np.ndarray, component: np.ndarray, targets: dict[str, Targets], places: _Places
+    searches: _Searches, closed: np.ndarray, component: np.ndarray, targets: dict[str, Targets], places: _Places
 ) -> list[CutOff]:
     """Essential sites that some community reached before and none can reach during the operation."""
+    graph = searches.graph
     before_parts = graph.components()
     on = places.cell_on
-    populated_before = set(before_parts[places.cell_node[on]].tolist())
-    populated_during = set(component[places.cell_node[on]].tolist())
+    populated_before = searches.as_it_is(
+        ("populated parts", id(places)), lambda: set(np.unique(before_parts[places.cell_node[on]]).tolist())
+    )
+    populated_during = set(np.unique(component[places.cell_node[on]]).tolist())
     found = []
     for category, target in targets.items():
         for node, label in zip(target.nodes, target.labels, strict=True):

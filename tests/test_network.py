@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from planner.access import Targets, _Searches
 from planner.network import KEPT, fastest_edges, graph_from_lines
 from planner.settings import AccessSettings
 
@@ -204,3 +205,24 @@ def test_a_graph_keeps_what_the_latest_areas_made_and_lets_the_oldest_go() -> No
     graph.kept(("area", 1), make(1))
     graph.kept(("area", 2), make(2))
     assert made == [2]
+
+
+def test_a_closure_that_lengthens_no_way_is_the_search_without_it() -> None:
+    """A COA that closes a road no fastest way uses gets the very search of the network as it is (its figures
+    are then figured once for all such COAs); one that closes a road on the way gets its own."""
+    graph = network(
+        [
+            ("main", "primary", [(0, 0), (1000, 0)]),
+            ("spur", "track", [(1000, 0), (1000, 500)]),
+            ("loop", "track", [(0, 0), (0, 800), (1000, 800), (1000, 500)]),
+        ]
+    )
+    clinic = Targets(np.array([node_at(graph, 0, 0)]), np.array([0.0]), ["clinic"])
+    searches = _Searches(graph)
+    as_it_is = searches.times(clinic)
+    closing = {road: np.asarray(graph.road_ids == road) for road in ("main", "loop")}
+    assert searches.times(clinic, np.zeros(len(graph), dtype=bool)) is as_it_is  # nothing closed
+    assert searches.times(clinic, closing["loop"]) is as_it_is  # the loop is nobody's fastest way
+    during = searches.times(clinic, closing["main"])
+    assert during is not as_it_is
+    assert during[node_at(graph, 1000, 0)] > as_it_is[node_at(graph, 1000, 0)]  # round by the loop
