@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
+from affine import Affine
 from conftest import require_realdata
 from world import make_world
 
+from planner.access import _places
 from planner.assess import assess, plan_crs
 from planner.network import build_graph
 from planner.plan import open_plan
@@ -155,6 +158,30 @@ def test_what_a_road_graph_keeps_between_assessments_changes_no_figure() -> None
     for graph in _graphs(layers):
         graph._kept.clear()
     assert figures(coarse) == first_coarse and figures(Settings()) == first
+
+
+def test_a_road_graph_keeps_the_junction_of_each_cell_per_grid(tmp_path: Path) -> None:
+    """A graph asked first about a coarser grid over the same area still gives each cell of the finer grid
+    the nearest junction of its own centre."""
+    plan, layers = open_plan(make_world(tmp_path, sites=CLINIC, roads=[MAIN, BYPASS]))
+    settings = Settings(surface={"margin_m": 300})
+    found = assess(plan, layers, settings)
+    fine = found.surface
+    [roads] = layers.of_kind("roads")
+    graph = build_graph(roads, found.crs, fine.bounds, settings.access, plan.season)
+    rows, cols = fine.shape
+    coarse = replace(
+        fine,
+        transform=fine.transform @ Affine.scale(2),
+        shape=(rows // 2, cols // 2),
+        cell_m=2 * fine.cell_m,
+        people=fine.people[: rows // 2 * 2 : 2, : cols // 2 * 2 : 2] * 4,
+        derived={},
+    )
+    _places(coarse, layers, found.crs, graph, settings.access)
+    places = _places(replace(fine, derived={}), layers, found.crs, graph, settings.access)
+    nearest, _ = graph.snap(places.cell_x, places.cell_y)
+    assert places.cell_node.tolist() == nearest.tolist()
 
 
 def _graphs(layers):
