@@ -534,8 +534,9 @@ def _cut_off(
         if during is before:  # no junction loses the way to it
             continue
         lost_at = np.isfinite(before) & ~np.isfinite(during)  # per junction
-        for cell in np.flatnonzero(on & lost_at[places.cell_node]):
-            lost_cells.setdefault(int(component[places.cell_node[cell]]), set()).add(category)
+        lost_nodes = places.cell_node[on & lost_at[places.cell_node]]
+        for part in np.unique(component[lost_nodes]).tolist():  # the parts of the network those cells lie in
+            lost_cells.setdefault(part, set()).add(category)
         for site in np.flatnonzero(site_on & lost_at[places.site_node]):
             lost_sites.setdefault(int(site), set()).add(category)
     found = []
