@@ -8,9 +8,11 @@ click to the page at rest again (Streamlit's running indicator gone, what the ch
 
 - first map: from opening the page to the map drawn: its canvas placed, two frames drawn and the page's main
   thread idle (a canvas is placed before deck.gl has built its layers; a click then waits for them) (target 3 s);
-- change of COA on the map (target 0.5 s), timed in the page from the click to the end of the rerun;
-- heatmap switched on (target 0.5 s);
-- an adviser's review saved on the checklist page (target 0.5 s).
+- change of COA on the map (target 0.5 s), from a page at rest: timed in the page from the click to the end of
+  the rerun, and to the new map drawn (two frames and the main thread idle again), which is what the user waits
+  for (with software WebGL, as here, the drawing is most of it);
+- heatmap switched on (target 0.5 s), the same two ways;
+- an adviser's review saved on the checklist page (target 0.5 s), to the end of the rerun.
 
 Nothing is asserted: the numbers are printed with their targets, for the closing note of a change.
 """
@@ -42,6 +44,15 @@ from planner.plan import open_plan  # noqa: E402
 from planner.record import Record  # noqa: E402
 
 PASSWORD = "correct horse battery"
+# What the user waits for, in seconds, in the order a session meets them
+TARGETS = {
+    "first map": 3.0,
+    "COA changed, rerun": 0.5,
+    "COA changed, drawn": 0.5,
+    "heatmap on, rerun": 0.5,
+    "heatmap on, drawn": 0.5,
+    "review saved": 0.5,
+}
 FLAGS = ["--no-sandbox", "--disable-background-networking", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 
 
@@ -83,17 +94,29 @@ WATCH = """() => {
 }"""
 
 
-# Resolves once the page has drawn two frames and its main thread is idle
-IDLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => requestIdleCallback(r))))"
+# Resolves once the page has drawn two frames and its main thread is idle, with the page's clock then
+IDLE = (
+    "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => "
+    "requestIdleCallback(() => r(performance.now())))))"
+)
 
 
 def _rerun(page: Page, action: Callable[[], None]) -> float:
     """Seconds from ``action`` to the end of the rerun it causes, timed by the page itself (the app's script
     state going from running back to rest), so that no polling interval is counted."""
+    return _rerun_and_drawn(page, action)[0]
+
+
+def _rerun_and_drawn(page: Page, action: Callable[[], None]) -> tuple[float, float]:
+    """Seconds from ``action``, taken on a page at rest, to the end of the rerun it causes and to what it
+    changed drawn (two frames, then the main thread idle), both timed by the page itself."""
+    page.evaluate(IDLE)  # the last action's drawing is not this one's
     start = float(page.evaluate(WATCH))
     action()
     page.wait_for_function("window.__done !== null", timeout=120_000)
-    return (float(page.evaluate("window.__done")) - start) / 1000
+    done = float(page.evaluate("window.__done"))
+    drawn = float(page.evaluate(IDLE))
+    return (done - start) / 1000, (drawn - start) / 1000
 
 
 def _at_rest(page: Page) -> None:
@@ -110,13 +133,13 @@ def _timed(action: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, float, float, float]:
+def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...]:
     """One new session: the first map, a COA changed, the heatmap on, then an adviser's review of ``key``."""
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     first = _timed(lambda: (page.goto(url + "/map"), page.locator("canvas").first.wait_for(), page.evaluate(IDLE)))
     _at_rest(page)
-    coa = _rerun(page, page.get_by_text("B", exact=True).first.click)
-    heat = _rerun(page, page.get_by_text("Heatmap").first.click)
+    coa, coa_drawn = _rerun_and_drawn(page, page.get_by_text("B", exact=True).first.click)
+    heat, heat_drawn = _rerun_and_drawn(page, page.get_by_text("Heatmap").first.click)
     page.get_by_role("link", name="Sign in").click()
     page.locator(".st-key-signin_name input").fill("adviser-1")
     page.locator(".st-key-signin_password input").fill(PASSWORD)
@@ -130,7 +153,7 @@ def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, flo
     save = item.get_by_role("button", name="Save")
     saved = _rerun(page, save.click)
     page.context.close()
-    return first, coa, heat, saved
+    return first, coa, coa_drawn, heat, heat_drawn, saved
 
 
 def main() -> None:
@@ -150,7 +173,7 @@ def main() -> None:
         plan, layers = open_plan(Path(folder) / "scenarios" / "sample.yaml")
         ident = record.record_assessment(planner, assess(plan, layers))
         keys = [i["key"] for i in record.status(ident)["items"]]
-        times: dict[str, list[float]] = {"first map": [], "COA changed": [], "heatmap on": [], "review saved": []}
+        times: dict[str, list[float]] = {name: [] for name in TARGETS}
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
@@ -163,14 +186,13 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    targets = {"first map": 3.0, "COA changed": 0.5, "heatmap on": 0.5, "review saved": 0.5}
     print(f"{'what the user waits for':<26} {'median':>8} {'min':>7} {'max':>7}  {'of target':>9}  target")
     for name, values in times.items():
         median = statistics.median(values)
-        verdict = "ok" if median <= targets[name] else "OVER"
+        verdict = "ok" if median <= TARGETS[name] else "OVER"
         print(
-            f"{name:<26} {median:7.2f}s {min(values):6.2f}s {max(values):6.2f}s  {median / targets[name]:8.2f}x  "
-            f"<= {targets[name]} s  {verdict}"
+            f"{name:<26} {median:7.2f}s {min(values):6.2f}s {max(values):6.2f}s  {median / TARGETS[name]:8.2f}x  "
+            f"<= {TARGETS[name]} s  {verdict}"
         )
 
 
