@@ -4,6 +4,7 @@ that persist, the sign-off flow, French, and a map spec that fetches nothing."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import shutil
@@ -11,15 +12,20 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pydeck as pdk
 import pytest
 import yaml
-from pyproj import Geod
+from affine import Affine
+from PIL import Image
+from pyproj import CRS, Geod
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
-from planner.dashboard.deck import LAYER_IDS
+from planner.dashboard.deck import LAYER_IDS, _density
 from planner.errors import InputError
-from planner.geo import parse_position
+from planner.geo import WGS84, parse_position, transformer
+from planner.outputs import Bands
 from planner.plan import open_plan
 from planner.record import Record, User
 from planner.risk import range_text
@@ -702,3 +708,22 @@ def test_no_two_colours_of_the_map_legend_share_a_hue_family() -> None:
             assert a == b or min(gap, 360 - gap) >= 25, (a, b, hue_a, hue_b)
     neutral = [name for name in PALETTE if name not in hues]
     assert sorted(neutral) == ["core", "displacement", "outer", "reports"]
+
+
+def test_the_population_layer_shows_each_cell_none_as_clear_and_unknown_as_grey() -> None:
+    """The density layer is the surface's people per cell as an image over the grid's corners: more people
+    darker and more opaque, no one uncoloured, unknown grey (never shown as empty)."""
+    people = np.array([[0.0, 10.0], [np.nan, 1000.0]], dtype="float32")
+    bands = Bands(["people"], people[None], Affine(100, 0, 500_000, 0, -100, 500_200), "EPSG:32636", 100.0)
+    layer = json.loads(pdk.Deck(layers=[_density(bands)]).to_json())["layers"][0]
+    assert (layer["@@type"], layer["id"]) == ("BitmapLayer", "heatmap")
+    png = base64.b64decode(layer["image"].removeprefix("data:image/png;base64,"))
+    pixels = np.asarray(Image.open(io.BytesIO(png)))
+    assert pixels.shape == (2, 2, 4)
+    assert pixels[0, 0, 3] == 0  # no one
+    assert tuple(pixels[1, 0]) == (128, 128, 128, 90)  # unknown
+    few, many = pixels[0, 1], pixels[1, 1]
+    assert many[3] > few[3] > 0 and many[1] < few[1]  # more people: more opaque, darker
+    to_wgs84 = transformer(CRS.from_epsg(32636), WGS84).transform
+    assert layer["bounds"][0] == pytest.approx(list(to_wgs84(500_000, 500_000)))  # south-west corner first
+    assert layer["bounds"][2] == pytest.approx(list(to_wgs84(500_200, 500_200)))

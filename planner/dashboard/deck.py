@@ -12,6 +12,7 @@ exactly what an export would, and sources only when the redaction allows.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
 import unicodedata
@@ -24,14 +25,16 @@ import pandas as pd
 import pydeck as pdk
 import rasterio
 import shapely
+from PIL import Image
 from pydeck.bindings.json_tools import default_serialize
+from pyproj import CRS
 from rasterio.enums import Resampling
 
 from planner.assess import Assessment, plan_crs
 from planner.effects import EffectsTable, Zone, element_zone
 from planner.geo import WGS84, transformer
 from planner.opening import RASTER_DRIVER
-from planner.outputs import Bundle
+from planner.outputs import Bands, Bundle
 from planner.places import SETTLEMENT_WORDS, mgrs_reference
 from planner.plan import Plan
 from planner.risk import round_people
@@ -168,20 +171,7 @@ def build_deck(
         )
     )
     if heatmap:
-        points = found.layers["risk_cells"].copy()
-        points = points[points["people"].fillna(0) > 0]
-        centres = points.geometry.representative_point() if len(points) else points.geometry
-        layers.append(
-            pdk.Layer(
-                "HeatmapLayer",
-                id="heatmap",
-                data=pd.DataFrame({"lon": centres.x, "lat": centres.y, "w": points["people"].fillna(0)}),
-                get_position=["lon", "lat"],
-                get_weight="w",
-                radius_pixels=40,
-                opacity=0.6,
-            )
-        )
+        layers.append(_density(found.bands))
 
     zones = found.layers["zones"]
     zones = zones[zones["coa"] == coa].copy()
@@ -601,6 +591,35 @@ def _scale_and_north(west: float, south: float, north: float, tips: dict[str, st
 # each a round number of metres, so the read-out is as precise as the square and says so.
 LOCATOR_SQUARES = 50
 LOCATOR_STEPS_M = (50, 100, 200, 250, 500, 1_000, 2_000, 5_000, 10_000)
+
+
+def _density(bands: Bands) -> pdk.Layer:
+    """People per cell of the surface (as redacted: coarsened cells when the output is), as an image laid over
+    the study area: the cells as they are, not a blur that changes with the zoom, and one light texture where
+    deck.gl's heatmap builds its own in several passes on every draw (2 s to appear with software WebGL, here
+    under half a second). Darker is more people, on a log scale; no colour is no one, grey is unknown."""
+    people = bands.arrays[bands.names.index("people")]
+    known = np.isfinite(people)
+    level = np.log1p(np.where(known, people, 0.0))
+    level = level / level.max() if level.max() > 0 else level
+    rgba = np.zeros((*people.shape, 4), dtype=np.uint8)
+    rgba[..., 0] = np.where(known, 255 - 75 * level, 128)  # light yellow to dark red
+    rgba[..., 1] = np.where(known, 230 * (1 - level), 128)
+    rgba[..., 2] = np.where(known, 90 * (1 - level), 128)
+    rgba[..., 3] = np.where(known, np.where(people > 0, 70 + 150 * level, 0), 90)
+    image = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(image, "PNG")
+    rows, cols = people.shape
+    t = bands.transform
+    west, north, east, south = t.c, t.f, t.c + cols * t.a, t.f + rows * t.e
+    to_wgs84 = transformer(CRS.from_user_input(bands.crs), WGS84).transform
+    corners = [list(to_wgs84(x, y)) for x, y in ((west, south), (west, north), (east, north), (east, south))]
+    return pdk.Layer(
+        "BitmapLayer",
+        id="heatmap",
+        image=f'"data:image/png;base64,{base64.b64encode(image.getvalue()).decode()}"',  # quoted: a value, not code
+        bounds=corners,  # the grid's corners: the working CRS's squares, slightly turned in degrees
+    )
 
 
 def _locator(bounds: tuple[float, float, float, float], lang: str) -> pdk.Layer:

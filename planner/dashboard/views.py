@@ -461,7 +461,7 @@ def _map_view(assessment: Assessment) -> None:
         return
     st.markdown(_headline(assessment, coa))
     st.pydeck_chart(deck, height=MAP_HEIGHT_PX, key="map")
-    _legend()
+    _legend(density=heat)
     st.caption(md(statement))
 
 
@@ -483,7 +483,7 @@ def _headline(assessment: Assessment, coa: str) -> str:
     return f"**{md(text)}**"
 
 
-def _legend() -> None:
+def _legend(*, density: bool = False) -> None:
     def swatch(colour: list[int], label: str, *, rim: bool = False) -> str:
         r, g, b = colour[:3]
         border = "border:1px solid #000;" if rim else ""
@@ -513,6 +513,8 @@ def _legend() -> None:
     )
     symbols = " · ".join(f"<b>{code}</b> {name}" for code, name in w["symbols"].items())
     body = f"{zones}{lines}<br>{points}<br>{t('legend_symbols')}: {symbols}"
+    if density:
+        body += f"<br>{t('legend_density')}"
     st.html(f"<div style='font-size:0.8em'>{body}</div>")
 
 
