@@ -19,6 +19,7 @@ for users and tools such as OSMnx.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,19 +102,23 @@ class RoadGraph:
     _lookups: dict[bytes, dict[tuple[int, int], int]] = field(default_factory=dict, repr=False)
     # Things made from the graph and an area's grid, reused by the next assessments of that area (see ``kept``)
     _kept: OrderedDict[tuple[object, ...], Any] = field(default_factory=OrderedDict, repr=False)
+    _keeping: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # sessions' threads
 
     def kept(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """``make()``, kept with the graph under ``key`` (what else it depends on) for the next assessments of
         the same area: a plan edited and assessed again. The least recently used beyond ``KEPT`` are let go,
         as a dashboard may assess many areas over one national graph."""
-        if key in self._kept:
-            self._kept.move_to_end(key)
-        else:
-            self._kept[key] = make()
+        with self._keeping:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                found: T = self._kept[key]
+                return found
+        made = make()
+        with self._keeping:
+            self._kept[key] = made
             while len(self._kept) > KEPT:
                 self._kept.popitem(last=False)
-        found: T = self._kept[key]
-        return found
+        return made
 
     @property
     def nodes(self) -> int:
