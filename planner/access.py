@@ -175,7 +175,11 @@ def access(
             Flag("no_data", "-", "no roads layer: health reach, cut-offs and CASEVAC are unknown, not fine")
         )
         return result
-    graph = build_graph(roads[0], crs, surface.bounds, settings, plan.season)
+    graph = _shared(  # one graph per assessment: every COA's closures are made on the same roads
+        surface,
+        ("graph", id(roads[0]), plan.season),
+        lambda: build_graph(roads[0], crs, surface.bounds, settings, plan.season),
+    )
     result = Access(plan.season, len(graph))
     if len(graph) == 0:
         result.flags.append(
@@ -202,9 +206,8 @@ def access(
         for zone in zones
         if _is_route(coa, zone)
     ]
-    result.casevac = _casevac(
-        graph, closed, zones, layerset=layerset, plan=plan, crs=crs, settings=settings, result=result
-    )
+    care = _shared(surface, ("care", id(graph)), lambda: _care_facilities(graph, layerset, plan, crs))
+    result.casevac = _casevac(graph, zones, care, crs=crs, settings=settings, result=result)
     if places.off_network_people > 0:
         result.flags.append(
             Flag(
@@ -898,22 +901,43 @@ def _alternatives(
     return options
 
 
+Facility = tuple[str, float, float]  # name, and position in the working CRS
+
+
+@dataclass(frozen=True)
+class _CareFacilities:
+    """Where casualties are taken from every element of an assessment: functioning hospitals and the plan's UN
+    medical care, and the junction each is reached at with the walk to it."""
+
+    civilian: list[Facility]
+    un: list[Facility]
+    snapped: dict[str, tuple[np.ndarray, np.ndarray]]  # by patients: junctions, walks (m)
+
+
+def _care_facilities(graph: RoadGraph, layerset: LayerSet, plan: Plan, crs: CRS) -> _CareFacilities:
+    hospitals = _hospitals(layerset, crs)
+    to_working = transformer(WGS84, crs).transform
+    un = [(name, *to_working(lon, lat)) for name, lon, lat in plan.un_medical]
+    snapped = {
+        patients: graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
+        for patients, facilities in (("civilian", hospitals), ("UN", un))
+        if facilities
+    }
+    return _CareFacilities(hospitals, un, snapped)
+
+
 def _casevac(
     graph: RoadGraph,
-    closed: np.ndarray,
     zones: list[Zone],
+    care: _CareFacilities,
     *,
-    layerset: LayerSet,
-    plan: Plan,
     crs: CRS,
     settings: AccessSettings,
     result: Access,
 ) -> list[Casevac]:
     """From each element, the fastest road to a civilian hospital and to UN medical care, in the plan's season."""
     walk = settings.offroad_kmh / 3.6
-    hospitals = _hospitals(layerset, crs)
-    to_working = transformer(WGS84, crs).transform
-    un = [(name, *to_working(lon, lat)) for name, lon, lat in plan.un_medical]
+    hospitals, un, snapped = care.civilian, care.un, care.snapped
     if not un:
         result.flags.append(
             Flag(
@@ -922,11 +946,6 @@ def _casevac(
                 "the plan names no UN medical facility (`un_medical:`): CASEVAC times for UN patients are unknown",
             )
         )
-    snapped = {  # each facility's junction and walk to it, the same for every element
-        patients: graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
-        for patients, facilities in (("civilian", hospitals), ("UN", un))
-        if facilities
-    }
     origins = shapely.point_on_surface([zone.geometry for zone in zones])
     nodes, walks = graph.snap(shapely.get_x(origins), shapely.get_y(origins))
     found = []
