@@ -421,7 +421,7 @@ class _Searches:
 
     def times(self, targets: Targets, closed: np.ndarray | None = None) -> np.ndarray:
         """Seconds from the nearest of ``targets`` to every junction, with ``closed`` edges closed. Where the
-        closures change no time (most COAs close no road, or none on a way to the targets), it is the search
+        closures change no time (a COA that closes no road, or none on a way to the targets), it is the search
         without them, the very same array: what is figured from it can be figured once."""
         ident = b"|".join((targets.nodes.astype(np.int64).tobytes(), targets.offsets_s.astype(float).tobytes()))
         if ident not in self.found:
