@@ -282,9 +282,14 @@ def closures(
 
 def _shared(surface: RiskSurface, key: tuple[object, ...], make: Callable[[], T]) -> T:
     """``make()``, once per surface (one assessment's study area) and ``key``."""
-    if key not in surface.derived:
-        surface.derived[key] = make()
-    found: T = surface.derived[key]
+    return _once(surface.derived, key, make)
+
+
+def _once(store: dict[Any, Any], key: object, make: Callable[[], T]) -> T:
+    """``make()``, kept in ``store`` under ``key`` and made only the first time."""
+    if key not in store:
+        store[key] = make()
+    found: T = store[key]
     return found
 
 
@@ -437,10 +442,7 @@ class _Searches:
 
     def as_it_is(self, key: object, make: Callable[[], T]) -> T:
         """``make()`` once: a figure of the network as it is, the same for every COA that changes nothing of it."""
-        if key not in self.figured:
-            self.figured[key] = make()
-        found: T = self.figured[key]
-        return found
+        return _once(self.figured, key, make)
 
 
 def _place_times(times: np.ndarray, node: np.ndarray, walk_s: np.ndarray) -> np.ndarray:
