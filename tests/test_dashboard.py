@@ -118,8 +118,9 @@ def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(worl
     style = json.loads(base64.b64decode(spec["mapStyle"].removeprefix("data:application/json;base64,")))
     assert style["sources"] == {} and [layer["type"] for layer in style["layers"]] == ["background"]
     assert "FICTIONAL" in at.warning[0].value
-    label = next(layer for layer in spec["layers"] if layer["id"] == "fictional-label")
-    assert label["data"][0]["text"] == "FICTIONAL AREA"
+    fictional = _written(spec, "fictional")
+    top = max(p[1] for row in _data(spec, "scale-bar")[1:] for p in row["path"])  # the north arrow's tip: the top edge
+    assert [row["text"] for row in fictional] == ["FICTIONAL AREA"] and fictional[0]["lat"] == top  # over the map
     sites = next(layer for layer in spec["layers"] if layer["id"] == "displacement")
     assert (
         any("Alpha PoC Site" in tip and "14,200 people" in tip for tip in sites["data"]["tip"].values())
@@ -291,11 +292,10 @@ def test_an_edit_is_previewed_on_the_map_before_it_is_applied_and_nothing_is_wri
     assert abs(float(moved[1]) * 1000 - expected) <= 60  # said to 0.1 km
     spec = deck_spec(at)
     ids = [layer["id"] for layer in spec["layers"]]
-    assert {"preview-before", "preview-now-core", "preview-now-outer", "element-symbols"} <= set(ids)
+    assert {"preview-before", "preview-now-core", "preview-now-outer", "labels"} <= set(ids)
     before = next(layer for layer in spec["layers"] if layer["id"] == "preview-before")
     assert [f["properties"]["tip"] for f in before["data"]["features"]] == ["COA A · lz-1: before the edit"]
-    symbols = next(layer for layer in spec["layers"] if layer["id"] == "element-symbols")
-    assert "A lz-1 H" in [row["text"] for row in symbols["data"]]
+    assert "A lz-1 H" in [row["text"] for row in _written(spec, "symbol")]
     at.text_input(key="el_0_1_position").input("4.86, 31.59")  # the same position rules as applying
     at.button(key="plan_preview").click().run()
     assert at.error and "4.86, 31.59" in shown(at.error[0]) and str(world["root"]) not in shown(at.error[0])
@@ -555,6 +555,11 @@ def _data(spec: dict[str, Any], layer_id: str) -> list[dict[str, Any]]:
     return [{c: list(data[c].values())[i] for c in columns} for i in range(rows)]
 
 
+def _written(spec: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The rows of one kind in the map's text layer (names, symbols, the north arrow's letter ...)."""
+    return [row for row in _data(spec, "labels") if row["kind"] == kind]
+
+
 def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_per_coa(
     world: dict[str, Any],
 ) -> None:
@@ -567,8 +572,8 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     bar = _data(spec, "scale-bar")[0]
     assert bar["label"] in {"500 m", "1 km", "2 km", "5 km"}
     assert [row["label"] for row in _data(spec, "scale-bar")[1:]] == ["north", "north"]  # the arrow and its head
-    assert "N" in {row["text"] for row in _data(spec, "north-arrow")}
-    symbols = {row["text"] for row in _data(spec, "element-symbols")}
+    assert [row["text"] for row in _written(spec, "north")] == ["N"]
+    symbols = {row["text"] for row in _written(spec, "symbol")}
     assert symbols == {"CS", "H", "IF", "AA"}  # cordon, landing zone, mortar, assembly area: four symbols
     # Hovering anywhere reads the place: squares over the backdrop and under the rest, saying where their centre is
     squares = _data(spec, "locator")
@@ -583,7 +588,10 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     # The mortar sits inside the cordon: its symbol and label take the next line instead of overwriting them
     lines = {row["text"].split(" (")[0]: row["offset"] for row in _data(spec, "labels") if "-1 (" in row["text"]}
     assert lines["cordon-1"][1] != lines["mortar-1"][1], lines
-    assert sorted(row["offset"][1] for row in _data(spec, "element-symbols")) == [0, 0, 0, 18]
+    assert sorted(row["offset"][1] for row in _written(spec, "symbol")) == [0, 0, 0, 18]
+    # Symbols are boxed in white to read over any zone; names are written on nothing
+    assert {tuple(row["box"]) for row in _written(spec, "symbol")} == {(255, 255, 255, 230)}
+    assert {tuple(row["box"])[3] for row in _data(spec, "labels") if row["kind"] != "symbol"} == {0}
     # Reports known to 2 km are drawn hollow and say so; only far rougher ones get a halo, or the map drowns
     assert all(row["radius"] > 5000 for row in _data(spec, "approximate"))
     assert any("position approximate, within 2 km" in tip for tip in _tips(spec, "threat-reports"))

@@ -67,11 +67,8 @@ LAYER_IDS = (
     "sites",
     "displacement",
     "threat-reports",
-    "element-symbols",
-    "labels",
     "scale-bar",
-    "north-arrow",
-    "fictional-label",
+    "labels",
 )
 # The map's palette: every legend entry drawn in colour has a hue family of its own (Okabe-Ito, read by
 # colour-blind users too); the rest are told apart by form (black or grey outlines, white discs, grey dots).
@@ -323,29 +320,28 @@ def build_deck(
     reports["radius"] = [60.0 if k in TARGETING_KINDS else 30.0 for k in reports["kind"]]
     layers.append(_points("threat-reports", reports, radius=None))
 
-    layers.append(_symbols(assessment, zones))
-    layers.append(_labels(assessment, frame, sites, zones, lang))
-    layers.extend(_scale_and_north(west, south, north, tips, lang))
-    centre = shapely.box(west, south, east, north).centroid
+    bar, scale_words = _scale_and_north(west, south, north, tips, lang)
+    layers.append(bar)
+    written = [*_symbols(assessment, zones), *_labels(assessment, frame, sites, zones, lang), *scale_words]
     if found.fictional:
-        layers.append(
-            pdk.Layer(
-                "TextLayer",
-                id="fictional-label",
-                data=[{"text": fictional_label, "lon": centre.x, "lat": north}],
-                get_position=["lon", "lat"],
-                get_text="text",
-                get_size=18,
-                get_color=[176, 0, 32, 255],
-                get_text_anchor='"middle"',
-                get_alignment_baseline='"bottom"',
+        written.append(  # over the top edge's middle
+            _written(
+                "fictional",
+                fictional_label,
+                shapely.Point((west + east) / 2, north),
+                size=18,
+                colour=[176, 0, 32, 255],
+                anchor="middle",
+                baseline="bottom",
             )
         )
+    layers.append(_text_layer(written))
     return _deck(layers, (west, south, east, north), style_url)
 
 
 def _deck(layers: list[pdk.Layer], bounds: tuple[float, float, float, float], style: str) -> pdk.Deck:
     """A deck viewing ``bounds`` whole, over the mission's basemap style or the blank one, never fetched."""
+
     west, south, east, north = bounds
     centre = shapely.box(west, south, east, north).centroid
     span = max(east - west, north - south, 1e-3)
@@ -375,7 +371,7 @@ def _people(value: Any, lang: str, tips: dict[str, str]) -> str:
 
 def _labels(
     assessment: Assessment, frame: Any, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, lang: str
-) -> pdk.Layer:
+) -> list[dict[str, Any]]:
     """Names on the map: settlements of the backdrop, the sites reached, and the plan's elements."""
     rows: list[dict[str, Any]] = []
     for layer in assessment.layerset.of_kind("backdrop"):
@@ -384,41 +380,69 @@ def _labels(
         for name, feature, geometry in zip(picked["name"], picked["feature"], picked.geometry, strict=True):
             if isinstance(name, str) and isinstance(feature, str) and feature.casefold() in SETTLEMENT_WORDS:
                 point = geometry.representative_point()
-                rows.append({"text": name, "lon": point.x, "lat": point.y, "size": 15, "colour": [40, 40, 40, 255]})
+                rows.append(_written("place", name, point, size=15, colour=[40, 40, 40, 255], offset=[8, 0]))
     for name, geometry in zip(sites["name"], sites.geometry, strict=True):
         if isinstance(name, str) and name:
             point = geometry.representative_point()
-            rows.append({"text": name, "lon": point.x, "lat": point.y, "size": 11, "colour": [70, 70, 70, 255]})
-    rows = [{**r, "offset": [8, 0]} for r in rows]
+            rows.append(_written("site", name, point, size=11, colour=[70, 70, 70, 255], offset=[8, 0]))
     outer = zones[zones["zone"] == "outer"]
     points = [g.representative_point() for g in outer.geometry]
     for element, ident, label, point, line in zip(
         outer["element"], outer["activity"], outer["activity_label"], points, _lines_of(points), strict=True
     ):
         activity = activity_name(ident, label, lang)
-        rows.append(
-            {
-                "text": f"{element} ({activity})",
-                "lon": point.x,
-                "lat": point.y,
-                "size": 13,
-                "colour": [0, 0, 0, 255],
-                "offset": [SYMBOL_WIDTH_PX, LINE_PX * line],  # right of its symbol, on its own line
-            }
+        rows.append(  # right of its symbol, on its own line
+            _written("element", f"{element} ({activity})", point, offset=[SYMBOL_WIDTH_PX, LINE_PX * line])
         )
-    rows = [{**r, "text": _drawable(r["text"])} for r in rows]
-    unique = list({(r["text"], round(r["lon"], 5), round(r["lat"], 5)): r for r in rows}.values())
+    return list({(r["text"], round(r["lon"], 5), round(r["lat"], 5)): r for r in rows}.values())
+
+
+def _written(
+    kind: str,
+    text: str,
+    point: shapely.Point,
+    *,
+    size: int = 13,
+    colour: list[int] | None = None,
+    offset: list[int] | None = None,
+    anchor: str = "start",
+    baseline: str = "center",
+    box: list[int] | None = None,
+) -> dict[str, Any]:
+    """One thing written on the map: its words at ``point``, ``offset`` pixels away, on a ``box`` of that
+    colour (none: transparent) when it must read over anything."""
+    return {
+        "kind": kind,
+        "text": _drawable(text),
+        "lon": point.x,
+        "lat": point.y,
+        "size": size,
+        "colour": colour or [0, 0, 0, 255],
+        "offset": offset or [0, 0],
+        "anchor": anchor,
+        "baseline": baseline,
+        "box": box or [0, 0, 0, 0],
+    }
+
+
+def _text_layer(rows: list[dict[str, Any]]) -> pdk.Layer:
+    """Everything written on the map (names, element symbols, the scale's and the north arrow's words, the
+    fictional mark) in one text layer, each row with its own size, colour, place and box: with software WebGL
+    (browsers without a GPU) every text layer costs its own texture and drawing set-up, about 0.15 s each
+    before the first map shows."""
     return pdk.Layer(
         "TextLayer",
         id="labels",
-        data=pd.DataFrame(unique, columns=["text", "lon", "lat", "size", "colour", "offset"]),
+        data=pd.DataFrame(rows, columns=list(_written("", "", shapely.Point(0, 0)))),
         get_position=["lon", "lat"],
         get_text="text",
         get_size="size",
         get_color="colour",
-        get_text_anchor='"start"',
-        get_alignment_baseline='"center"',
         get_pixel_offset="offset",
+        get_text_anchor="anchor",
+        get_alignment_baseline="baseline",
+        background=True,
+        get_background_color="box",
     )
 
 
@@ -460,33 +484,21 @@ def element_symbol(classes: frozenset[str]) -> str:
     return next((symbol for name, symbol in ELEMENT_SYMBOLS if name in classes), "AO")
 
 
-def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> pdk.Layer:
+def _symbols(assessment: Assessment, zones: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """Each element's symbol at its place, boxed in white so it reads over any zone."""
     outer = zones[zones["zone"] == "outer"]
     symbols = [element_symbol(assessment.effects[a].classes) for a in outer["activity"]]
-    return _symbol_layer(symbols, [g.representative_point() for g in outer.geometry], size=14)
+    return _symbol_rows(symbols, [g.representative_point() for g in outer.geometry], size=14)
 
 
-def _symbol_layer(texts: list[str], points: list[shapely.Point], *, size: int) -> pdk.Layer:
+def _symbol_rows(texts: list[str], points: list[shapely.Point], *, size: int) -> list[dict[str, Any]]:
     """Boxed symbols at their points; symbols of elements placed together stacked a line apart."""
-    rows = [
-        {"text": text, "lon": point.x, "lat": point.y, "offset": [0, LINE_PX * line]}
+    return [
+        _written(
+            "symbol", text, point, size=size, offset=[0, LINE_PX * line], anchor="middle", box=[255, 255, 255, 230]
+        )
         for text, point, line in zip(texts, points, _lines_of(points), strict=True)
     ]
-    return pdk.Layer(
-        "TextLayer",
-        id="element-symbols",
-        data=pd.DataFrame(rows, columns=["text", "lon", "lat", "offset"]),
-        get_pixel_offset="offset",
-        get_position=["lon", "lat"],
-        get_text="text",
-        get_size=size,
-        get_color=[0, 0, 0, 255],
-        background=True,
-        get_background_color=[255, 255, 255, 230],
-        get_text_anchor='"middle"',
-        get_alignment_baseline='"center"',
-    )
 
 
 # Reports known no better than this are drawn hollow, and beyond REPORT_HALO_MIN_M with a halo of their
@@ -546,9 +558,11 @@ def _approximate(
     )
 
 
-def _scale_and_north(west: float, south: float, north: float, tips: dict[str, str], lang: str) -> list[pdk.Layer]:
-    """A scale bar in the south-west corner and a north arrow in the north-west, drawn on the ground:
-    the bar keeps its true length at any zoom."""
+def _scale_and_north(
+    west: float, south: float, north: float, tips: dict[str, str], lang: str
+) -> tuple[pdk.Layer, list[dict[str, Any]]]:
+    """A scale bar in the south-west corner and a north arrow in the north-west, drawn on the ground (the bar
+    keeps its true length at any zoom), and their words for the map's text layer."""
     metres_per_degree = 111_320 * math.cos(math.radians((south + north) / 2))
     height_m = max(1.0, (north - south) * 111_320)  # the view is about as wide as it is tall
     length = max((m for m in SCALE_STEPS if m <= height_m / 5), default=SCALE_STEPS[0])
@@ -570,21 +584,12 @@ def _scale_and_north(west: float, south: float, north: float, tips: dict[str, st
         width_min_pixels=3,
     )
     texts = [
-        {"text": _drawable(tips["north"]), "lon": west, "lat": north + head / 2, "size": 18},
-        {"text": _drawable(distance(length, lang)), "lon": (x0 + x1) / 2, "lat": y0, "size": 13},
+        _written(
+            "north", tips["north"], shapely.Point(west, north + head / 2), size=18, anchor="middle", baseline="bottom"
+        ),
+        _written("scale", distance(length, lang), shapely.Point((x0 + x1) / 2, y0), anchor="middle", baseline="bottom"),
     ]
-    text = pdk.Layer(
-        "TextLayer",
-        id="north-arrow",
-        data=texts,
-        get_position=["lon", "lat"],
-        get_text="text",
-        get_size="size",
-        get_color=[0, 0, 0, 255],
-        get_text_anchor='"middle"',
-        get_alignment_baseline='"bottom"',
-    )
-    return [bar, text]
+    return bar, texts
 
 
 # The pointer's place is read from the square under it: at most this many squares a side over the map's frame,
@@ -829,11 +834,12 @@ def preview_deck(
             )
         )
     texts = [
-        _drawable(f"{coa} {ident} {element_symbol(effects[element.activity].classes)}")
+        f"{coa} {ident} {element_symbol(effects[element.activity].classes)}"
         for (coa, ident), (element, _) in after.items()
     ]
-    layers.append(_symbol_layer(texts, [e.geometry.representative_point() for e, _ in after.values()], size=13))
-    layers.extend(_scale_and_north(west, south, north, tips, lang))
+    bar, scale_words = _scale_and_north(west, south, north, tips, lang)
+    symbols = _symbol_rows(texts, [e.geometry.representative_point() for e, _ in after.values()], size=13)
+    layers += [bar, _text_layer([*symbols, *scale_words])]
     return _deck(layers, (west, south, east, north), style_url), changes
 
 
