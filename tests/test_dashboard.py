@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import re
 import shutil
 import tomllib
@@ -582,7 +583,14 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
         re.fullmatch(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this 250 m square\)", s["tip"])
         for s in squares
     )
-    west = min(p[0] for s in squares for p in s["polygon"])
+    # Squares are sent as column and row; their corners are made in the browser by the layer's expression
+    corners = next(layer for layer in spec["layers"] if layer["id"] == "locator")["getPolygon"].removeprefix("@@=")
+    polygons = [eval(corners, {}, {"i": s["i"], "j": s["j"]}) for s in squares]  # the spec's own expression
+    assert all(abs(p[2][0] - p[0][0] - 250 / 111_320 / math.cos(math.radians(p[0][1]))) < 1e-5 for p in polygons)
+    assert all(abs(p[2][1] - p[0][1] - 250 / 111_320) < 1e-9 for p in polygons)  # 250 m squares
+    right = {(s["i"], s["j"]): p[1] for s, p in zip(squares, polygons, strict=True)}
+    assert all(right[s["i"] - 1, s["j"]] == p[0] for s, p in zip(squares, polygons, strict=True) if s["i"])  # tiled
+    west = min(p[0] for polygon in polygons for p in polygon)
     cells = next(layer for layer in spec["layers"] if layer["id"] == "risk-cells")["data"]["features"]
     assert west < min(p[0] for c in cells for ring in c["geometry"]["coordinates"] for p in ring)
     # The mortar sits inside the cordon: its symbol and label take the next line instead of overwriting them

@@ -342,6 +342,7 @@ def build_deck(
 def _deck(layers: list[pdk.Layer], bounds: tuple[float, float, float, float], style: str) -> pdk.Deck:
     """A deck viewing ``bounds`` whole, over the mission's basemap style or the blank one, never fetched."""
 
+
     west, south, east, north = bounds
     centre = shapely.box(west, south, east, north).centroid
     span = max(east - west, north - south, 1e-3)
@@ -640,19 +641,20 @@ def _locator(bounds: tuple[float, float, float, float], lang: str) -> pdk.Layer:
     xs = west + dx * np.arange(math.ceil((east - west) / dx))
     ys = south + dy * np.arange(math.ceil((north - south) / dy))
     square = words(lang)["tips"]["square"].format(distance=distance(step, lang))
+    # Each square is sent as its column and row; the browser makes its corners (the spec is sent whole on every
+    # rerun, and parsed there: 2,000 squares' corners were two thirds of it). Neighbours share corners exactly.
     rows = [
-        {  # corners to 1 m (5 decimals): the spec is sent whole on every rerun
-            "polygon": np.round([[x, y], [x + dx, y], [x + dx, y + dy], [x, y + dy]], 5).tolist(),
-            "tip": f"{where(x + dx / 2, y + dy / 2)} ({square})",
-        }
-        for y in ys
-        for x in xs
+        {"i": i, "j": j, "tip": f"{where(x + dx / 2, y + dy / 2)} ({square})"}
+        for j, y in enumerate(ys)
+        for i, x in enumerate(xs)
     ]
+    lon = [f"{float(west)!r} + {k} * {float(dx)!r}" for k in ("i", "(i + 1)")]
+    lat = [f"{float(south)!r} + {k} * {float(dy)!r}" for k in ("j", "(j + 1)")]
     return pdk.Layer(
         "PolygonLayer",
         id="locator",
         data=rows,
-        get_polygon="polygon",
+        get_polygon=f"[[{lon[0]}, {lat[0]}], [{lon[1]}, {lat[0]}], [{lon[1]}, {lat[1]}], [{lon[0]}, {lat[1]}]]",
         get_fill_color=[0, 0, 0, 1],  # pickable, not seen
         stroked=False,
         pickable=True,
