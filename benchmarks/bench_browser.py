@@ -10,7 +10,8 @@ click to the page at rest again (Streamlit's running indicator gone, what the ch
   thread idle (a canvas is placed before deck.gl has built its layers; a click then waits for them) (target 3 s);
 - change of COA on the map (target 0.5 s), from a page at rest: timed in the page from the click to the end of
   the rerun, and to the new map drawn (two frames and the main thread idle again), which is what the user waits
-  for (with software WebGL, as here, the drawing is most of it);
+  for (with software WebGL, as here, the drawing is most of it); the session's first change, then the median
+  of its next three (the browser's code for a changed map has then run once);
 - heatmap switched on (target 0.5 s), the same two ways;
 - an adviser's review saved on the checklist page (target 0.5 s), to the end of the rerun.
 
@@ -49,6 +50,7 @@ TARGETS = {
     "first map": 3.0,
     "COA changed, rerun": 0.5,
     "COA changed, drawn": 0.5,
+    "COA changed again, drawn": 0.5,
     "heatmap on, rerun": 0.5,
     "heatmap on, drawn": 0.5,
     "review saved": 0.5,
@@ -139,6 +141,8 @@ def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...
     first = _timed(lambda: (page.goto(url + "/map"), page.locator("canvas").first.wait_for(), page.evaluate(IDLE)))
     _at_rest(page)
     coa, coa_drawn = _rerun_and_drawn(page, page.get_by_text("B", exact=True).first.click)
+    # the next changes in the session: the browser's code for a changed map has run once (JIT-compiled)
+    again = statistics.median(_rerun_and_drawn(page, page.get_by_text(c, exact=True).first.click)[1] for c in "CAB")
     heat, heat_drawn = _rerun_and_drawn(page, page.get_by_text("Heatmap").first.click)
     page.get_by_role("link", name="Sign in").click()
     page.locator(".st-key-signin_name input").fill("adviser-1")
@@ -153,7 +157,7 @@ def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...
     save = item.get_by_role("button", name="Save")
     saved = _rerun(page, save.click)
     page.context.close()
-    return first, coa, coa_drawn, heat, heat_drawn, saved
+    return first, coa, coa_drawn, again, heat, heat_drawn, saved
 
 
 def main() -> None:
