@@ -43,6 +43,9 @@ SEASONS = ("dry", "rainy")
 # What a graph keeps of the areas assessed over it (``RoadGraph.kept``): two things per area, for as many
 # areas as a dashboard keeps layer sets
 KEPT = 16
+# Search matrices (and their edge lookups) a graph keeps, one per set of closures: a plan's COAs and more. A
+# dashboard assesses COA after COA over one graph for as long as it runs: kept without a bound, they would grow.
+MATRICES = 64
 T = TypeVar("T")
 
 if TYPE_CHECKING:
@@ -81,6 +84,36 @@ def search_matrix(edges: Edges, nodes: int) -> csr_matrix:
     return coo_matrix((edges.time_s, (edges.u, edges.v)), shape=(nodes, nodes)).tocsr()
 
 
+class _Latest:
+    """Things made once and kept for the next asks, the ``limit`` least recently used let go. Safe across
+    threads: dashboard sessions share a graph from theirs, and two could move or let go the same entry."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._found: OrderedDict[object, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
+
+    def get(self, key: object, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._found:
+                self._found.move_to_end(key)
+                found: T = self._found[key]
+                return found
+        made = make()
+        with self._lock:
+            self._found[key] = made
+            while len(self._found) > self.limit:
+                self._found.popitem(last=False)
+        return made
+
+
 @dataclass
 class RoadGraph:
     """The road network of an area, in a working CRS: junctions, edges and their roads."""
@@ -98,27 +131,17 @@ class RoadGraph:
     road_ids: np.ndarray
     road_classes: np.ndarray
     parallel: int = 0  # edges that run beside a faster one between the same junctions
-    _matrices: dict[bytes, tuple[csr_matrix, np.ndarray]] = field(default_factory=dict, repr=False)
-    _lookups: dict[bytes, dict[tuple[int, int], int]] = field(default_factory=dict, repr=False)
+    # Per set of closures: the search matrix and its open edges, and the open edge between each two junctions
+    _matrices: _Latest = field(default_factory=lambda: _Latest(MATRICES), repr=False, compare=False)
+    _lookups: _Latest = field(default_factory=lambda: _Latest(MATRICES), repr=False, compare=False)
     # Things made from the graph and an area's grid, reused by the next assessments of that area (see ``kept``)
-    _kept: OrderedDict[tuple[object, ...], Any] = field(default_factory=OrderedDict, repr=False)
-    _keeping: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # sessions' threads
+    _kept: _Latest = field(default_factory=lambda: _Latest(KEPT), repr=False, compare=False)
 
     def kept(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
         """``make()``, kept with the graph under ``key`` (what else it depends on) for the next assessments of
         the same area: a plan edited and assessed again. The least recently used beyond ``KEPT`` are let go,
         as a dashboard may assess many areas over one national graph."""
-        with self._keeping:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                found: T = self._kept[key]
-                return found
-        made = make()
-        with self._keeping:
-            self._kept[key] = made
-            while len(self._kept) > KEPT:
-                self._kept.popitem(last=False)
-        return made
+        return self._kept.get(key, make)
 
     @property
     def nodes(self) -> int:
@@ -137,18 +160,18 @@ class RoadGraph:
 
     def _open(self, closed: np.ndarray | None) -> tuple[csr_matrix, np.ndarray]:
         """The matrix of the fastest open edge between each pair of junctions, and those edges' positions."""
-        open_edges = self.passable if closed is None else self.passable & ~closed
-        key = self._key(closed)
-        if key not in self._matrices:
-            positions = np.flatnonzero(open_edges)
+
+        def make() -> tuple[csr_matrix, np.ndarray]:
+            positions = np.flatnonzero(self.passable if closed is None else self.passable & ~closed)
             u, v, t = self.edges.u[positions], self.edges.v[positions], self.edges.time_s[positions]
             if self.parallel:
                 fastest, kept = fastest_edges(u, v, t)
                 positions = positions[kept]
             else:  # no two roads join the same junctions: nothing to choose between
                 fastest = Edges(u, v, t)
-            self._matrices[key] = (search_matrix(fastest, self.nodes), positions)
-        return self._matrices[key]
+            return search_matrix(fastest, self.nodes), positions
+
+        return self._matrices.get(self._key(closed), make)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -258,14 +281,15 @@ class RoadGraph:
     def _edge_lookup(self, closed: np.ndarray | None) -> dict[tuple[int, int], int]:
         """The open edge between each pair of junctions, made once per set of open edges (every path of a
         COA's CASEVAC and reach asks it)."""
-        key = self._key(closed)
-        if key not in self._lookups:
+
+        def make() -> dict[tuple[int, int], int]:
             positions = self._open(closed)[1]
-            self._lookups[key] = {
+            return {
                 (int(a), int(b)): int(i)
                 for a, b, i in zip(self.edges.u[positions], self.edges.v[positions], positions, strict=True)
             }
-        return self._lookups[key]
+
+        return self._lookups.get(self._key(closed), make)
 
     def to_networkx(self) -> nx.MultiGraph:
         """The graph as a networkx MultiGraph (parallel roads kept, as OSMnx does): junctions with x, y; edges

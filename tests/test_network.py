@@ -13,7 +13,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from planner.access import Targets, _Searches
-from planner.network import KEPT, fastest_edges, graph_from_lines
+from planner.network import KEPT, MATRICES, fastest_edges, graph_from_lines
 from planner.settings import AccessSettings
 
 
@@ -205,6 +205,20 @@ def test_a_graph_keeps_what_the_latest_areas_made_and_lets_the_oldest_go() -> No
     graph.kept(("area", 1), make(1))
     graph.kept(("area", 2), make(2))
     assert made == [2]
+
+
+def test_a_graph_keeps_a_bounded_number_of_search_matrices_and_searches_stay_right() -> None:
+    """A dashboard assesses COA after COA over one graph: the matrices made per set of closures are bounded,
+    and a set whose matrix was let go is searched as right as the first time."""
+    graph = network([(f"r{i}", "primary", [(i * 1000, 0), ((i + 1) * 1000, 0)]) for i in range(8)])
+    start = np.array([node_at(graph, 0, 0)])
+    sets = [np.array([(k >> bit) & 1 for bit in range(len(graph))], dtype=bool) for k in range(MATRICES + 10)]
+    first = [graph.times_from(start, np.zeros(1), closed).copy() for closed in sets]
+    assert len(graph._matrices) == MATRICES
+    again = [graph.times_from(start, np.zeros(1), closed) for closed in sets[:10]]  # let go, then made again
+    assert all(np.array_equal(a, b) for a, b in zip(again, first[:10], strict=True))
+    end = node_at(graph, 8000, 0)
+    assert first[0][end] < np.inf and np.isinf(first[1][end])  # nothing closed; the first road closed
 
 
 def test_a_closure_that_lengthens_no_way_is_the_search_without_it() -> None:

@@ -342,7 +342,6 @@ def build_deck(
 def _deck(layers: list[pdk.Layer], bounds: tuple[float, float, float, float], style: str) -> pdk.Deck:
     """A deck viewing ``bounds`` whole, over the mission's basemap style or the blank one, never fetched."""
 
-
     west, south, east, north = bounds
     centre = shapely.box(west, south, east, north).centroid
     span = max(east - west, north - south, 1e-3)
