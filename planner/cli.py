@@ -1397,7 +1397,7 @@ def _name_of(command: typer.models.CommandInfo) -> str:
 
 
 def _no_options() -> None:
-    """Pre-operation civilian risk assessment for peacekeeping operations."""
+    return None  # the group takes no options of its own; its help is the command line's
 
 
 if __name__ == "__main__":

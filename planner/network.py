@@ -31,11 +31,11 @@ import pandas as pd
 import rustworkx
 import shapely
 from pykdtree.kdtree import KDTree
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from planner.geo import box_text
+from planner.geo import WGS84, box_text, transformer
 from planner.layers.model import VectorLayer
 from planner.settings import AccessSettings
 
@@ -387,7 +387,7 @@ def _check_read_area(layer: VectorLayer, crs: CRS, area: shapely.Polygon) -> Non
     network missing them would look cut off. Refused, never answered short."""
     if layer.area is None:
         return
-    to_degrees = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    to_degrees = transformer(crs, WGS84)
     west, south, east, north = area.bounds
     needed = to_degrees.transform_bounds(west, south, east, north, densify_pts=21)
     if not shapely.box(*layer.area).contains(shapely.box(*needed)):
