@@ -201,10 +201,21 @@ def access(
     result.health = _health(searches, closed, targets["health"], places, settings=settings)
     result.cut_off = _cut_off(searches, closed, targets, places, gazetteer=gazetteer)
     earth = _shared(surface, ("earth", id(graph)), lambda: _earth(graph, roads[0], settings))
+    routes = [zone for zone in zones if _is_route(coa, zone)]
     result.routes = [
-        _route(graph, closed, surface=surface, zone=zone, hits=hits, plan=plan, crs=crs, settings=settings, earth=earth)
-        for zone in zones
-        if _is_route(coa, zone)
+        _route(
+            graph,
+            closed,
+            surface=surface,
+            zone=zone,
+            ends=ends,
+            hits=hits,
+            plan=plan,
+            crs=crs,
+            settings=settings,
+            earth=earth,
+        )
+        for zone, ends in zip(routes, _route_ends(graph, routes), strict=True)
     ]
     care = _shared(surface, ("care", id(graph)), lambda: _care_facilities(graph, layerset, plan, crs))
     result.casevac = _casevac(graph, zones, care, crs=crs, settings=settings, result=result)
@@ -626,12 +637,25 @@ def _is_route(coa: COA, zone: Zone) -> bool:
     return element.shape_kind == "route"
 
 
+def _route_ends(graph: RoadGraph, routes: list[Zone]) -> list[tuple[int, int]]:
+    """The junction nearest each end of each route, found in one query for all the routes of a COA."""
+    if not routes:
+        return []
+    lines = [zone.geometry for zone in routes]
+    starts, stops = shapely.get_point(lines, 0), shapely.get_point(lines, -1)
+    nodes, _ = graph.snap(
+        np.r_[shapely.get_x(starts), shapely.get_x(stops)], np.r_[shapely.get_y(starts), shapely.get_y(stops)]
+    )
+    return [(int(a), int(b)) for a, b in zip(nodes[: len(routes)], nodes[len(routes) :], strict=True)]
+
+
 def _route(
     graph: RoadGraph,
     closed: np.ndarray,
     *,
     surface: RiskSurface,
     zone: Zone,
+    ends: tuple[int, int],
     hits: list[SiteHit],
     plan: Plan,
     crs: CRS,
@@ -651,8 +675,6 @@ def _route(
     ]
     window = plan.window.text
     line = zone.geometry
-    start, end = shapely.get_point(line, 0), shapely.get_point(line, -1)
-    nodes, _ = graph.snap(np.array([start.x, end.x]), np.array([start.y, end.y]))
     cells = _Cells.of(surface)
     followed = _followed(graph, line)
     planned = _option(
@@ -666,7 +688,7 @@ def _route(
     alternatives = _alternatives(
         graph,
         closed,
-        (int(nodes[0]), int(nodes[1])),
+        ends,
         cells=cells,
         crs=crs,
         settings=settings,

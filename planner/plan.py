@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -208,7 +209,7 @@ class TimeWindow:
     start: datetime
     end: datetime
 
-    @property
+    @cached_property  # asked for every route of every COA
     def text(self) -> str:
         """The window as a planner writes it, in the plan's own local time ("2026-12-03 05:00–13:00 (UTC+0300)")."""
         last = f"{self.end:%H:%M}" if self.end.date() == self.start.date() else f"{self.end:%Y-%m-%d %H:%M}"
