@@ -23,7 +23,7 @@ from pyproj import CRS, Geod
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
-from planner.dashboard.deck import LAYER_IDS, _density
+from planner.dashboard.deck import LAYER_IDS, _density, _locator
 from planner.errors import InputError
 from planner.geo import WGS84, parse_position, transformer
 from planner.outputs import Bands
@@ -705,6 +705,26 @@ def test_every_page_and_the_brief_speak_french_with_no_english_words_left(world:
     assert len(fragments) > 100 and "Compare courses of action" in fragments  # the check has teeth
     left = sorted(piece for piece in fragments if piece in text)
     assert not left, [(piece, text[max(0, text.index(piece) - 80) : text.index(piece) + 40]) for piece in left]
+
+
+def test_the_locator_squares_tile_the_map_across_the_equator_and_the_prime_meridian() -> None:
+    """Squares are sent as column and row and made in the browser from the layer's expression: it must read
+    the same where the map's corner is a negative or a tiny number, as in Gabon or Ghana (and never in the
+    1e-05 notation, which the browser's expression parser is not asked to read)."""
+    for bounds in ((-0.00001, -0.02, 0.03, 0.00001), (0.00001, 0.00001, 0.02, 0.02)):
+        layer = json.loads(pdk.Deck(layers=[_locator(bounds, "en")]).to_json())["layers"][0]
+        corners = layer["getPolygon"].removeprefix("@@=")
+        assert "e-" not in corners
+        squares = {(r["i"], r["j"]): eval(corners, {}, {"i": r["i"], "j": r["j"]}) for r in layer["data"]}  # its own
+        west, south, east, north = bounds
+        assert min(p[0] for s in squares.values() for p in s) == pytest.approx(west, abs=1e-12)
+        assert min(p[1] for s in squares.values() for p in s) == pytest.approx(south, abs=1e-12)
+        assert (
+            max(p[0] for s in squares.values() for p in s) >= east
+            and max(p[1] for s in squares.values() for p in s) >= north
+        )
+        assert all(squares[i - 1, j][1] == square[0] for (i, j), square in squares.items() if i)  # no gap, no overlap
+        assert all(squares[i, j - 1][3] == square[0] for (i, j), square in squares.items() if j)
 
 
 def test_no_two_colours_of_the_map_legend_share_a_hue_family() -> None:

@@ -646,8 +646,9 @@ def _locator(bounds: tuple[float, float, float, float], lang: str) -> pdk.Layer:
         for j, y in enumerate(ys)
         for i, x in enumerate(xs)
     ]
-    lon = [f"{float(west)!r} + {k} * {float(dx)!r}" for k in ("i", "(i + 1)")]
-    lat = [f"{float(south)!r} + {k} * {float(dy)!r}" for k in ("j", "(j + 1)")]
+    exact = np.format_float_positional  # shortest exact digits, never 1e-05: the browser parses what it is sent
+    lon = [f"{exact(west)} + {k} * {exact(dx)}" for k in ("i", "(i + 1)")]
+    lat = [f"{exact(south)} + {k} * {exact(dy)}" for k in ("j", "(j + 1)")]
     return pdk.Layer(
         "PolygonLayer",
         id="locator",
