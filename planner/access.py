@@ -6,8 +6,9 @@ For one COA, over the study area:
   core when the plan says ``close_core_roads``; they are closed for the operation's window.
 - **health reach**: travel time from each displacement site and each populated cell to the nearest
   functioning health facility, before and during the operation (walk to the nearest junction at
-  ``offroad_kmh``, then drive). Places farther than ``max_snap_m`` from any road are "not on the network":
-  flagged, never counted as reachable.
+  ``offroad_kmh``, then drive). Places farther than ``max_snap_m`` from any junction are "not on the network":
+  flagged, never counted as reachable. (A place beside a long piece of road far from its junctions is then
+  counted as far from the network; ``scale.country`` walks to the nearest point of a road instead.)
 - **cut off**: places that could reach health, water or a market before and cannot during, with the closed
   roads that cause it; and essential sites no community can reach any more.
 - **routes**: for route elements, the people along the corridor, the markets passed and whether they are
@@ -225,7 +226,7 @@ def access(
                 "off_network",
                 roads[0].id,
                 f"about {places.off_network_people:,.0f} people live farther than {settings.max_snap_m:,.0f} m "
-                "from any road: their health reach is unknown, not counted as reachable",
+                "from any junction of the road network: their health reach is unknown, not counted as reachable",
             )
         )
     parts = np.bincount(graph.components())
@@ -308,7 +309,7 @@ def essential_targets(
     layerset: LayerSet, crs: CRS, graph: RoadGraph, category: str, settings: AccessSettings
 ) -> tuple[Targets, list[Flag]]:
     """Sites of an essential category that work (or may work), snapped to the network; and the flag saying
-    how many lie too far from any road."""
+    how many lie too far from any junction of the network."""
     xs: list[float] = []
     ys: list[float] = []
     labels: list[str] = []
@@ -328,8 +329,8 @@ def essential_targets(
             Flag(
                 "far_from_road",
                 category,
-                f"{int(far.sum())} {category} site(s) lie more than {settings.max_snap_m:,.0f} m from any road "
-                f"(farthest {distance[far].max():,.0f} m): not counted as reachable by road",
+                f"{int(far.sum())} {category} site(s) lie more than {settings.max_snap_m:,.0f} m from any junction "
+                f"of the road network (farthest {distance[far].max():,.0f} m): not counted as reachable by road",
             )
         )
     keep = ~far
@@ -984,7 +985,7 @@ def _casevac(
             usable = fac_walk <= settings.max_snap_m
             if walk_m > settings.max_snap_m or not usable.any():
                 far = "the element" if walk_m > settings.max_snap_m else "every facility"
-                reason = f"{far} lies more than {settings.max_snap_m:,.0f} m from any road"
+                reason = f"{far} lies more than {settings.max_snap_m:,.0f} m from any junction of the road network"
                 found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
             # The force keeps its own cordons and closures open to its casualty evacuation.

@@ -215,7 +215,10 @@ class AccessSettings(_Frozen):
     margin_m: float = Field(5_000.0, ge=0, description="the network is built over the study area plus this margin")
     offroad_kmh: float = Field(4.0, gt=0, description="walking speed from a place to its nearest road junction")
     max_snap_m: float = Field(
-        2_000.0, gt=0, description="a place farther than this from any road is 'not on the network', not reachable"
+        2_000.0,
+        gt=0,
+        description="a place farther than this from any junction of the road network is 'not on the network', "
+        "not reachable",
     )
     reach_limit_min: float = Field(60.0, gt=0, description="health reach beyond this is flagged (10-1-2: 1 hour)")
     alternatives: int = Field(3, ge=1, le=10, description="alternative routes offered for each route element")
