@@ -13,9 +13,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pydeck as pdk
 import pytest
+import shapely
+import shapely.geometry
 import yaml
 from affine import Affine
 from PIL import Image
@@ -23,7 +26,7 @@ from pyproj import CRS, Geod
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
-from planner.dashboard.deck import LAYER_IDS, _density, _locator
+from planner.dashboard.deck import LAYER_IDS, ORIENTATION_TOLERANCE_DEG, _density, _geojson, _locator
 from planner.errors import InputError
 from planner.geo import WGS84, parse_position, transformer
 from planner.outputs import Bands
@@ -725,6 +728,24 @@ def test_the_locator_squares_tile_the_map_across_the_equator_and_the_prime_merid
         )
         assert all(squares[i - 1, j][1] == square[0] for (i, j), square in squares.items() if i)  # no gap, no overlap
         assert all(squares[i, j - 1][3] == square[0] for (i, j), square in squares.items() if j)
+
+
+def test_orientation_layers_are_drawn_within_a_metre_of_their_data_with_fewer_vertices() -> None:
+    """Roads and backdrop are sent on every rerun: drawn simplified to about a metre, never farther off, and
+    an area stays a valid area."""
+    x = np.linspace(31.5, 31.52, 2_000)
+    road = shapely.LineString(np.column_stack([x, 4.85 + 2e-6 * np.sin(x * 5_000)]))  # a road wobbling 20 cm
+    area = shapely.Point(31.5, 4.85).buffer(0.01, quad_segs=256)
+    frame = gpd.GeoDataFrame({"tip": ["road", "area"]}, geometry=[road, area], crs="EPSG:4326")
+    drawn = [
+        shapely.geometry.shape(f["geometry"])
+        for f in _geojson(frame, ["tip"], tolerance=ORIENTATION_TOLERANCE_DEG)["features"]
+    ]
+    assert shapely.get_num_coordinates(drawn[0]) < 100 and shapely.get_num_coordinates(drawn[1]) < 1_025 / 4
+    assert ORIENTATION_TOLERANCE_DEG * 111_320 <= 1.2  # metres
+    off = [shapely.hausdorff_distance(a, b) for a, b in zip(drawn, [road, area], strict=True)]
+    assert max(off) <= ORIENTATION_TOLERANCE_DEG + 1e-6  # and the 6 decimals the map is sent with
+    assert drawn[1].is_valid
 
 
 def test_no_two_colours_of_the_map_legend_share_a_hue_family() -> None:
