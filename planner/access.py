@@ -20,7 +20,7 @@ For one COA, over the study area:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import Any, TypeVar
 
@@ -56,6 +56,7 @@ class Closure:
     length_m: float
     sole_link: bool = False  # the only road link of what lies beyond it
     bridge: bool = False  # the roads layer marks it as a bridge
+    geometry: BaseGeometry | None = None  # the closed piece itself (EPSG:4326), not its whole road
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def access(
             Flag("no_roads", roads[0].id, f"no road of '{roads[0].id}' lies in the study area: access is unknown")
         )
         return result
-    closed, result.closures = closures(graph, plan, coa, zones, effects=effects, roads=roads[0])
+    closed, result.closures = closures(graph, plan, coa, zones, effects=effects, roads=roads[0], crs=crs)
     # What depends on the study area and the roads only is found once per assessment, shared by every COA
     targets = {}
     for category in ESSENTIAL:
@@ -260,13 +261,22 @@ def _earth(graph: RoadGraph, roads: VectorLayer, settings: AccessSettings) -> np
 
 
 def closures(
-    graph: RoadGraph, plan: Plan, coa: COA, zones: list[Zone], *, effects: EffectsTable, roads: VectorLayer
+    graph: RoadGraph,
+    plan: Plan,
+    coa: COA,
+    zones: list[Zone],
+    *,
+    effects: EffectsTable,
+    roads: VectorLayer,
+    crs: CRS,
 ) -> tuple[np.ndarray, list[Closure]]:
-    """Which edges the COA closes during its window, and the roads with the element that closes each."""
+    """Which edges the COA closes during its window, and for each closed piece its road, the element that
+    closes it and the piece's own line (a road runs on for kilometres beyond a cordon: only the piece is shut)."""
     elements = {e.id: e for e in coa.elements}
     marked_bridge = roads.column("bridge")[graph.road_row]
     closed = np.zeros(len(graph), dtype=bool)
     found: list[Closure] = []
+    pieces: list[int] = []
     for zone in zones:
         element = elements[zone.element]
         spec = effects[element.activity]
@@ -288,7 +298,11 @@ def closures(
                         bridge=bool(marked_bridge[edge]),
                     )
                 )
+                pieces.append(int(edge))
             closed[edge] = True
+    if pieces:  # one projection for every piece the COA closes
+        lines = shapely.transform(graph.geometry[pieces], transformer(crs, WGS84).transform, interleaved=False)
+        found = [replace(c, geometry=line) for c, line in zip(found, lines, strict=True)]
     return closed, found
 
 

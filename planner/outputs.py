@@ -563,10 +563,7 @@ def _reports(assessment: Assessment, redaction: Redaction) -> gpd.GeoDataFrame:
 
 
 def _closures(assessment: Assessment) -> gpd.GeoDataFrame:
-    roads: dict[str, Any] = {}
-    for layer in assessment.layerset.of_kind("roads"):
-        frame = layer.frame
-        roads.update(zip(frame["road_id"].astype(str), frame.geometry, strict=True))
+    """Each road piece a COA closes, drawn as that piece (EPSG:4326), not as its whole road."""
     rows, shapes = [], []
     for result in assessment.coas:
         for closure in result.access.closures:
@@ -581,7 +578,7 @@ def _closures(assessment: Assessment) -> gpd.GeoDataFrame:
                     "bridge": closure.bridge,
                 }
             )
-            shapes.append(roads.get(closure.road_id))
+            shapes.append(closure.geometry)
     columns = ["coa", "road_id", "road_class", "element", "length_m", "sole_link", "bridge"]
     return _frame(rows, shapes, columns)
 

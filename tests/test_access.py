@@ -10,16 +10,20 @@ import pytest
 import shapely
 from affine import Affine
 from conftest import require_realdata
-from world import make_world
+from pyproj import Transformer
+from world import ORIGIN, make_world
 
 from planner.access import _places
 from planner.assess import assess, plan_crs
 from planner.network import build_graph
+from planner.outputs import bundle
 from planner.plan import open_plan
+from planner.redaction import Redaction
 from planner.risk import reasons_text
 from planner.settings import AccessSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+TO_UTM = Transformer.from_crs("EPSG:4326", "EPSG:32636", always_xy=True)
 
 # The hand-made world is 1 km square with 10 people in each 100 m pixel; the cordon covers x 300-600 m,
 # y 400-700 m. One main road crosses it west to east; the only clinic is at the east end.
@@ -49,6 +53,22 @@ def test_a_cordon_on_the_only_road_cuts_the_west_of_the_village_off_from_its_cli
     assert restriction.element == "cordon-1"
     assert restriction.harms["people_losing_care"].central == pytest.approx(500)
     assert "500 people losing health care" in result.risk.contributions["movement_restriction"].explanation
+
+
+def test_a_closure_is_the_closed_piece_of_road_not_the_whole_road(tmp_path: Path) -> None:
+    """A side road meets the main road at x 800 m, east of the cordon: the cordon closes the main road's piece
+    from 50 to 800 m, and the map and the exports draw that piece, not the road on to 950 m."""
+    main = ("main", "primary", "All Season", [(50, 550), (800, 550), (950, 550)])
+    side = ("side", "track", "All Season", [(800, 550), (800, 950)])
+    assessment = run(tmp_path, [main, side])
+    [closure] = assessment.coas[0].access.closures
+    assert (closure.road_id, closure.length_m) == ("main", pytest.approx(750))
+    assert closure.geometry is not None
+    x, y = TO_UTM.transform(*np.array(closure.geometry.coords).T)
+    assert x - ORIGIN[0] == pytest.approx([50, 800], abs=0.01)
+    assert y - (ORIGIN[1] - 1000) == pytest.approx([550, 550], abs=0.01)
+    [drawn] = bundle(assessment, Redaction()).layers["closures"].geometry  # on the map and in every export
+    assert drawn.equals_exact(closure.geometry, 1e-9)
 
 
 def test_the_camp_reaches_the_clinic_in_a_walk_and_a_drive_unchanged_by_the_cordon(tmp_path: Path) -> None:
