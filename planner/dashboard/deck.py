@@ -101,14 +101,16 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, tolerance: float = 
     if tolerance:
         shapes = shapely.simplify(shapes, tolerance)  # topology kept: areas stay valid
     shown["geometry"] = shapely.transform(shapes, lambda xy: np.round(xy, 6))
-    return shown.__geo_interface__
+    return shown.to_geo_dict(show_bbox=False, drop_id=True)  # no box or id per feature: deck.gl needs neither
 
 
 class _CompactDeck(pdk.Deck):
-    """A deck whose JSON has no indentation: pydeck indents it, which doubles what reaches the browser."""
+    """A deck whose JSON has no indentation (pydeck indents it, which doubles what reaches the browser) and
+    keeps its words as they are ("·", "é", "²" as themselves, not six-character escapes): the page parses the
+    whole spec again on every rerun of the map."""
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
 
 
 def _age_alpha(dates: pd.Series, on: pd.Timestamp) -> list[int]:
