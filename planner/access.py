@@ -329,9 +329,8 @@ def essential_targets(
     labels: list[str] = []
     key = ("essential sites", category, CRS.from_user_input(crs).to_string())
     for layer in layerset.of_kind("sites"):
-        if key not in layer.derived:  # the same for every assessment that reads this layer in this CRS
-            layer.derived[key] = _layer_sites(layer, crs, category)
-        x, y, named = layer.derived[key]
+        # the same for every assessment that reads this layer in this CRS
+        x, y, named = _once(layer.derived, key, partial(_layer_sites, layer, crs, category))
         xs.extend(x)
         ys.extend(y)
         labels.extend(named)
@@ -1027,9 +1026,7 @@ def _hospitals(layerset: LayerSet, crs: CRS) -> list[tuple[str, float, float]]:
     found: list[tuple[str, float, float]] = []
     key = ("hospitals", CRS.from_user_input(crs).to_string())
     for layer in layerset.of_kind("sites"):
-        if key not in layer.derived:
-            layer.derived[key] = _layer_hospitals(layer, crs)
-        found.extend(layer.derived[key])
+        found.extend(_once(layer.derived, key, partial(_layer_hospitals, layer, crs)))
     return found
 
 
