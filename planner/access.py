@@ -5,10 +5,12 @@ For one COA, over the study area:
 - **closures**: road pieces that cross a cordon, the core of an element that ``closes_roads``, or every
   core when the plan says ``close_core_roads``; they are closed for the operation's window.
 - **health reach**: travel time from each displacement site and each populated cell to the nearest
-  functioning health facility, before and during the operation (walk to the nearest junction at
-  ``offroad_kmh``, then drive). Places farther than ``max_snap_m`` from any junction are "not on the network":
-  flagged, never counted as reachable. (A place beside a long piece of road far from its junctions is then
-  counted as far from the network; ``scale.country`` walks to the nearest point of a road instead.)
+  functioning health facility, before and during the operation: walk straight to the nearest passable road at
+  ``offroad_kmh``, drive along it to either of its junctions and on, and walk from the road to the facility
+  (or drive straight along the piece when the facility stands by the same one). Places farther than
+  ``max_snap_m`` from any road are "not on the network": flagged, never counted as reachable. On a closed
+  piece only the stretch the closure shuts is lost: a place beside the piece drives to the junction on its
+  side.
 - **cut off**: places that could reach health, water or a market before and cannot during, with the closed
   roads that cause it; and essential sites no community can reach any more.
 - **routes**: for route elements, the people along the corridor, the markets passed and whether they are
@@ -37,7 +39,7 @@ from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.model import Flag, VectorLayer
 from planner.layers.sites import open_during
-from planner.network import RoadGraph, build_graph
+from planner.network import Closed, Landing, RoadGraph, build_graph
 from planner.places import Gazetteer
 from planner.plan import COA, Plan
 from planner.settings import AccessSettings
@@ -70,7 +72,7 @@ class PlaceReach:
     before_min: float | None
     during_min: float | None
     on_network: bool
-    snap_m: float
+    snap_m: float | None  # metres to the nearest passable road (None: no passable road in the network)
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,17 @@ class Access:
 
 @dataclass(frozen=True)
 class Targets:
-    """Points of one kind of destination, snapped: junction, walking delay (s), and a label each."""
+    """Points of one kind of destination that lie near a road: where each joins the network, its walk from
+    the road (s), its label and its position (working CRS)."""
 
-    nodes: np.ndarray
-    offsets_s: np.ndarray
+    landing: Landing
+    walk_s: np.ndarray
     labels: list[str]
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
 
 def access(
@@ -199,7 +207,7 @@ def access(
         )
         result.flags.extend(far)
     places = _shared(surface, ("places", id(graph)), lambda: _places(surface, layerset, crs, graph, settings))
-    searches = _shared(surface, ("searches", id(graph)), lambda: _Searches(graph))
+    searches = _shared(surface, ("searches", id(graph)), lambda: _Searches(graph, settings))
     result.health = _health(searches, closed, targets["health"], places, settings=settings)
     result.cut_off = _cut_off(searches, closed, targets, places, gazetteer=gazetteer)
     earth = _shared(surface, ("earth", id(graph)), lambda: _earth(graph, roads[0], settings))
@@ -207,7 +215,7 @@ def access(
     result.routes = [
         _route(
             graph,
-            closed,
+            closed.mask,
             surface=surface,
             zone=zone,
             ends=ends,
@@ -219,15 +227,17 @@ def access(
         )
         for zone, ends in zip(routes, _route_ends(graph, routes), strict=True)
     ]
-    care = _shared(surface, ("care", id(graph)), lambda: _care_facilities(graph, layerset, plan, crs))
-    result.casevac = _casevac(graph, zones, care, crs=crs, settings=settings, result=result)
+    care = _shared(
+        surface, ("care", id(graph)), lambda: _care_facilities(graph, layerset, plan, crs, settings.max_snap_m)
+    )
+    result.casevac = _casevac(searches, zones, care, crs=crs, result=result)
     if places.off_network_people > 0:
         result.flags.append(
             Flag(
                 "off_network",
                 roads[0].id,
                 f"about {places.off_network_people:,.0f} people live farther than {settings.max_snap_m:,.0f} m "
-                "from any junction of the road network: their health reach is unknown, not counted as reachable",
+                "from any passable road of the network: their health reach is unknown, not counted as reachable",
             )
         )
     parts = np.bincount(graph.components())
@@ -269,12 +279,15 @@ def closures(
     effects: EffectsTable,
     roads: VectorLayer,
     crs: CRS,
-) -> tuple[np.ndarray, list[Closure]]:
-    """Which edges the COA closes during its window, and for each closed piece its road, the element that
-    closes it and the piece's own line (a road runs on for kilometres beyond a cordon: only the piece is shut)."""
+) -> tuple[Closed, list[Closure]]:
+    """Which edges the COA closes during its window and the stretch of each it shuts (the part inside the
+    closing area), and for each closed piece its road, the element that closes it and the piece's own line (a
+    road runs on for kilometres beyond a cordon: only the piece is closed)."""
     elements = {e.id: e for e in coa.elements}
     marked_bridge = roads.column("bridge")[graph.road_row]
     closed = np.zeros(len(graph), dtype=bool)
+    low, high = np.full(len(graph), np.nan), np.full(len(graph), np.nan)
+    areas: list[BaseGeometry] = []
     found: list[Closure] = []
     pieces: list[int] = []
     for zone in zones:
@@ -286,7 +299,12 @@ def closures(
             continue
         if area.is_empty:
             continue
-        for edge in np.sort(graph.tree.query(area, predicate="intersects")):
+        areas.append(area)
+        crossing = np.sort(graph.tree.query(area, predicate="intersects"))
+        start, end = _shut_stretch(graph, crossing, area)
+        low[crossing] = np.fmin(low[crossing], start)
+        high[crossing] = np.fmax(high[crossing], end)
+        for edge in crossing:
             if not closed[edge]:
                 found.append(
                     Closure(
@@ -303,7 +321,23 @@ def closures(
     if pieces:  # one projection for every piece the COA closes
         lines = shapely.transform(graph.geometry[pieces], transformer(crs, WGS84).transform, interleaved=False)
         found = [replace(c, geometry=line) for c, line in zip(found, lines, strict=True)]
-    return closed, found
+    return Closed(closed, low, high, shapely.union_all(areas) if areas else None), found
+
+
+def _shut_stretch(graph: RoadGraph, edges: np.ndarray, area: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``edges`` enters and last leaves ``area``, as shares from its junction ``u`` (a road that
+    leaves and enters again is shut from its first entry to its last exit)."""
+    if edges.size == 0:
+        return np.array([]), np.array([])
+    lines = graph.geometry[edges]
+    inside = shapely.intersection(lines, area)
+    coords, which = shapely.get_coordinates(inside, return_index=True)
+    drawn = shapely.line_locate_point(lines[which], shapely.points(coords), normalized=True)
+    share = np.where(graph.runs_from_u[edges[which]], drawn, 1.0 - drawn)
+    start, end = np.full(edges.size, np.nan), np.full(edges.size, np.nan)
+    np.fmin.at(start, which, share)
+    np.fmax.at(end, which, share)
+    return start, end
 
 
 def _shared(surface: RiskSurface, key: tuple[object, ...], make: Callable[[], T]) -> T:
@@ -322,8 +356,8 @@ def _once(store: dict[Any, Any], key: object, make: Callable[[], T]) -> T:
 def essential_targets(
     layerset: LayerSet, crs: CRS, graph: RoadGraph, category: str, settings: AccessSettings
 ) -> tuple[Targets, list[Flag]]:
-    """Sites of an essential category that work (or may work), snapped to the network; and the flag saying
-    how many lie too far from any junction of the network."""
+    """Sites of an essential category that work (or may work), where each joins the network; and the flag
+    saying how many lie too far from any road of the network."""
     xs: list[float] = []
     ys: list[float] = []
     labels: list[str] = []
@@ -334,21 +368,24 @@ def essential_targets(
         xs.extend(x)
         ys.extend(y)
         labels.extend(named)
-    nodes, distance = graph.snap(np.array(xs), np.array(ys))
-    far = distance > settings.max_snap_m
+    x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
+    landing = graph.land(x, y, settings.max_snap_m)
+    far = ~landing.on
     flags = []
     if far.any():
+        farthest = graph.land(x[far], y[far], None).walk_m.max()  # inf: no passable road at all
         flags.append(
             Flag(
                 "far_from_road",
                 category,
-                f"{int(far.sum())} {category} site(s) lie more than {settings.max_snap_m:,.0f} m from any junction "
-                f"of the road network (farthest {distance[far].max():,.0f} m): not counted as reachable by road",
+                f"{int(far.sum())} {category} site(s) lie more than {settings.max_snap_m:,.0f} m from any passable "
+                f"road of the network (farthest {farthest:,.0f} m): not counted as reachable by road",
             )
         )
-    keep = ~far
-    kept = [label for label, k in zip(labels, keep, strict=True) if k]
-    return Targets(nodes[keep], distance[keep] / (settings.offroad_kmh / 3.6), kept), flags
+    keep = np.flatnonzero(landing.on)
+    kept = [labels[i] for i in keep]
+    walk_s = landing.walk_m[keep] / (settings.offroad_kmh / 3.6)
+    return Targets(landing.take(keep), walk_s, kept, x[keep], y[keep]), flags
 
 
 def _layer_sites(layer: VectorLayer, crs: CRS, category: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -364,31 +401,44 @@ def _layer_sites(layer: VectorLayer, crs: CRS, category: str) -> tuple[np.ndarra
 
 @dataclass(frozen=True)
 class _Places:
-    """Populated cells and displacement sites with the junction they reach the network at."""
+    """Populated cells and displacement sites with where they join the road network."""
 
     cell_people: np.ndarray
     cell_index: np.ndarray  # flat index of each populated cell in the surface's grid
     cell_x: np.ndarray
     cell_y: np.ndarray
-    cell_node: np.ndarray
-    cell_walk_m: np.ndarray
-    cell_walk_s: np.ndarray  # seconds of that walk, off-road
+    cell_landing: Landing
+    cell_walk_s: np.ndarray  # seconds of the walk to the road, off-road (inf: no road near)
     site_rows: list[tuple[str, str, str | None, float | None]]  # layer, id, name, people
     site_x: np.ndarray
     site_y: np.ndarray
-    site_node: np.ndarray
-    site_walk_m: np.ndarray
+    site_landing: Landing
     site_walk_s: np.ndarray
-    max_snap_m: float
+    site_road_m: np.ndarray  # metres from each site to the nearest passable road, however far
 
     # Both asked by every COA of the assessment, the same each time
     @cached_property
     def cell_on(self) -> np.ndarray:
-        return self.cell_walk_m <= self.max_snap_m
+        return self.cell_landing.on
 
     @cached_property
     def off_network_people(self) -> float:
         return float(self.cell_people[~self.cell_on].sum())
+
+    def joined(self, searches: _Searches, closed: Closed | None) -> tuple[Landing, Landing]:
+        """Where the cells and the sites join the network during ``closed``."""
+        return (
+            searches.joined(self.cell_landing, self.cell_x, self.cell_y, closed),
+            searches.joined(self.site_landing, self.site_x, self.site_y, closed),
+        )
+
+    def beside(self, closed: Closed | None) -> bool:
+        """Whether any place joins the network on a piece ``closed`` closes."""
+        if closed is None or not closed.any():
+            return False
+        return any(
+            bool(closed.mask[landing.edge[landing.on]].any()) for landing in (self.cell_landing, self.site_landing)
+        )
 
 
 def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph, settings: AccessSettings) -> _Places:
@@ -396,11 +446,19 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
     people = surface.people
     populated = np.isfinite(people) & (people > 0)
     cell_x, cell_y, cell_people = xs[populated], ys[populated], people[populated]
-    # The junction nearest each cell depends on the grid and the graph alone: kept with the graph for the next
-    # assessment of the same area (a plan edited and assessed again); who lives in the cells is this surface's
-    key = ("junction of each cell", surface.transform.c, surface.transform.f, surface.cell_m, *surface.shape)
-    every_node, every_walk = graph.kept(key, lambda: graph.snap(xs, ys))
-    cell_node, cell_walk = every_node[populated], every_walk[populated]
+    # Where each populated cell joins the network depends on the grid, the graph and who is populated (the
+    # same raster for the assessments of an area): kept with the graph for the next assessment of the same
+    # area (a plan edited and assessed again)
+    key = (
+        "landing of each cell",
+        surface.transform.c,
+        surface.transform.f,
+        surface.cell_m,
+        *surface.shape,
+        settings.max_snap_m,
+        hash(np.packbits(populated).tobytes()),
+    )
+    cell_landing = graph.kept(key, lambda: graph.land(cell_x, cell_y, settings.max_snap_m))
     rows: list[tuple[str, str, str | None, float | None]] = []
     sx, sy = [], []
     area = shapely.box(*surface.bounds)
@@ -420,23 +478,25 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
             )
         sx.extend(shapely.get_x(points))
         sy.extend(shapely.get_y(points))
-    site_node, site_walk = graph.snap(np.array(sx), np.array(sy))
+    site_x, site_y = np.array(sx, dtype=float), np.array(sy, dtype=float)
+    site_landing = graph.land(site_x, site_y, settings.max_snap_m)
+    road_m = site_landing.walk_m.copy()
+    off = ~site_landing.on
+    road_m[off] = graph.land(site_x[off], site_y[off], None).walk_m
     walk = settings.offroad_kmh / 3.6
     return _Places(
         cell_people,
         np.flatnonzero(populated.ravel()),
         cell_x,
         cell_y,
-        cell_node,
-        cell_walk,
-        cell_walk / walk,
+        cell_landing,
+        cell_landing.walk_m / walk,
         rows,
-        np.array(sx),
-        np.array(sy),
-        site_node,
-        site_walk,
-        site_walk / walk,
-        settings.max_snap_m,
+        site_x,
+        site_y,
+        site_landing,
+        site_landing.walk_m / walk,
+        road_m,
     )
 
 
@@ -446,70 +506,146 @@ class _Searches:
     off search from the same facilities, and every COA searches the network as it is before it acts."""
 
     graph: RoadGraph
+    settings: AccessSettings
     found: dict[bytes, np.ndarray] = field(default_factory=dict)
     figured: dict[object, Any] = field(default_factory=dict)  # what is figured from the searches as they are
 
-    def times(self, targets: Targets, closed: np.ndarray | None = None) -> np.ndarray:
+    def walk_s(self, landing: Landing) -> np.ndarray:
+        """Seconds of each landing's walk to or from its road, off-road."""
+        return landing.walk_m / (self.settings.offroad_kmh / 3.6)
+
+    def joined(self, landing: Landing, x: np.ndarray, y: np.ndarray, closed: Closed | None) -> Landing:
+        """Where points join the network during ``closed`` (``RoadGraph.rejoin``), made once per COA."""
+        if closed is None or not closed.any():
+            return landing
+        area = closed.area.wkb if closed.area is not None else b""
+        key = ("joined", id(landing), np.packbits(closed.mask).tobytes(), area)
+        return _once(self.figured, key, lambda: self.graph.rejoin(landing, x, y, closed, self.settings.max_snap_m))
+
+    def times(self, targets: Targets, closed: Closed | None = None) -> np.ndarray:
         """Seconds from the nearest of ``targets`` to every junction, with ``closed`` edges closed. Where the
         closures change no time (a COA that closes no road, or none on a way to the targets), it is the search
         without them, the very same array: what is figured from it can be figured once."""
-        ident = b"|".join((targets.nodes.astype(np.int64).tobytes(), targets.offsets_s.astype(float).tobytes()))
+        nodes, delays, ident = self.as_it_is(("starts", id(targets)), lambda: self._starts(targets))
         if ident not in self.found:
-            self.found[ident] = self.graph.times_from(targets.nodes, targets.offsets_s)
+            self.found[ident] = self.graph.times_from(nodes, delays)
         as_it_is = self.found[ident]
         if closed is None or not closed.any():
             return as_it_is
-        key = ident + b"|" + np.packbits(closed).tobytes()
+        landing = self.joined(targets.landing, targets.x, targets.y, closed)
+        nodes, delays = self.graph.starts(landing, self.walk_s(landing), closed)
+        key = b"|".join((nodes.astype(np.int64).tobytes(), delays.tobytes(), np.packbits(closed.mask).tobytes()))
         if key not in self.found:
-            during = self.graph.times_from(targets.nodes, targets.offsets_s, closed)
+            during = self.graph.times_from(nodes, delays, closed.mask)
             self.found[key] = as_it_is if np.array_equal(during, as_it_is) else during
         return self.found[key]
+
+    def _starts(self, targets: Targets) -> tuple[np.ndarray, np.ndarray, bytes]:
+        """Where a search from ``targets`` starts on the network as it is, and a key of it."""
+        nodes, delays = self.graph.starts(targets.landing, targets.walk_s)
+        return nodes, delays, b"|".join((nodes.astype(np.int64).tobytes(), delays.tobytes()))
+
+    def at_places(
+        self, targets: Targets, places: _Places, closed: Closed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from each populated cell and each displacement site to the nearest of ``targets``."""
+        times = self.times(targets, closed)
+        if times is self.times(targets) and not places.beside(closed):  # the COA changes no place's way
+            return self.as_it_is(("at places", id(targets), id(places)), lambda: self._at(times, targets, places, None))
+        return self._at(times, targets, places, closed)
+
+    def _at(
+        self, times: np.ndarray, targets: Targets, places: _Places, closed: Closed | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from each cell and site to the nearest target: walk to the road, drive along it to a junction
+        and on (``times``), or straight along the piece to a target beside it; the target's walk is in both."""
+        graph = self.graph
+        target = self.joined(targets.landing, targets.x, targets.y, closed)
+
+        def seconds(landing: Landing) -> np.ndarray:
+            if landing.edge.size == 0:
+                return np.array([])
+            driven = graph.arrival(times, landing, closed)
+            beside = graph.along_piece(landing, target, self.walk_s(target), closed)
+            return np.minimum(driven, beside) + self.walk_s(landing)
+
+        cells, sites = places.joined(self, closed)
+        if closed is None or not closed.any():
+            return seconds(cells), seconds(sites)
+        # During a COA only some places' ways change: those whose road's junctions are reached later, those by
+        # a closed piece or walked on to another road, and those by a piece a target walked on to. The others
+        # keep the figure of the network as it is (a study area holds tens of thousands of populated cells).
+        before = self.at_places(targets, places)
+        later = np.r_[times != self.times(targets), False]  # per junction; the last for places off the road
+        touched = np.r_[closed.mask | _moved_pieces(graph, targets.landing, target), False]
+        found = []
+        for figure, base, now in zip(before, (places.cell_landing, places.site_landing), (cells, sites), strict=True):
+            u, v = self.as_it_is(("ends", id(base)), partial(_ends, graph, base))
+            changed = np.flatnonzero(later[u] | later[v] | touched[base.edge] | (now.edge != base.edge))
+            during = figure.copy()
+            if changed.size:
+                during[changed] = seconds(now.take(changed))
+            found.append(during)
+        return found[0], found[1]
+
+    def from_place(self, origin: Landing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Seconds from one landing to every junction on the network as it is, and the junction before each
+        on its fastest way: made once per place (COAs often share a landing zone or a base)."""
+        key = ("from", int(origin.edge[0]), float(origin.share[0]))
+        return self.as_it_is(key, lambda: self.graph.fastest_from_point(origin))
 
     def as_it_is(self, key: object, make: Callable[[], T]) -> T:
         """``make()`` once: a figure of the network as it is, the same for every COA that changes nothing of it."""
         return _once(self.figured, key, make)
 
 
-def _place_times(times: np.ndarray, node: np.ndarray, walk_s: np.ndarray) -> np.ndarray:
-    """Seconds from each place to the nearest target: walk to the network, drive, walk from it."""
-    if node.size == 0:
-        return np.array([])
-    return times[node] + walk_s
+def _ends(graph: RoadGraph, landing: Landing) -> tuple[np.ndarray, np.ndarray]:
+    """The junctions at the ends of each landing's piece (-1 off the network)."""
+    on = landing.on
+    edge = np.where(on, landing.edge, 0)
+    return np.where(on, graph.edges.u[edge], -1), np.where(on, graph.edges.v[edge], -1)
+
+
+def _moved_pieces(graph: RoadGraph, before: Landing, now: Landing) -> np.ndarray:
+    """The pieces that points walked on to during a COA (an edge mask)."""
+    moved = np.zeros(len(graph), dtype=bool)
+    moved[now.edge[(now.edge != before.edge) & now.on]] = True
+    return moved
 
 
 def _health(
     searches: _Searches,
-    closed: np.ndarray,
+    closed: Closed,
     targets: Targets,
     places: _Places,
     *,
     settings: AccessSettings,
 ) -> HealthReach:
-    times_before, times_during = searches.times(targets), searches.times(targets, closed)
-    if times_during is times_before:  # the COA lengthens no way to care: the area's reach as it is
-        return searches.as_it_is(
-            ("health", id(targets)), lambda: _reach(times_before, times_before, targets, places, settings)
-        )
-    return _reach(times_before, times_during, targets, places, settings)
+    before, during = searches.at_places(targets, places), searches.at_places(targets, places, closed)
+    if during is before:  # the COA lengthens no way to care: the area's reach as it is
+        return searches.as_it_is(("health", id(targets)), lambda: _reach(before, before, targets, places, settings))
+    return _reach(before, during, targets, places, settings)
 
 
 def _reach(
-    times_before: np.ndarray, times_during: np.ndarray, targets: Targets, places: _Places, settings: AccessSettings
+    before: tuple[np.ndarray, np.ndarray],
+    during: tuple[np.ndarray, np.ndarray],
+    targets: Targets,
+    places: _Places,
+    settings: AccessSettings,
 ) -> HealthReach:
+    """Health reach from the seconds each cell and site takes to care, before and during."""
     limit = settings.reach_limit_min * 60
     on = places.cell_on
-    before = _place_times(times_before, places.cell_node, places.cell_walk_s)
-    during = _place_times(times_during, places.cell_node, places.cell_walk_s)
+    (cells_before, site_before), (cells_during, site_during) = before, during
     people = places.cell_people
-    worse = on & (during > before + 60)
-    still = worse & np.isfinite(during)
-    beyond_before = on & (before > limit)
-    beyond_during = on & (during > limit)
-    site_before = _place_times(times_before, places.site_node, places.site_walk_s)
-    site_during = _place_times(times_during, places.site_node, places.site_walk_s)
+    worse = on & (cells_during > cells_before + 60)
+    still = worse & np.isfinite(cells_during)
+    beyond_before = on & (cells_before > limit)
+    beyond_during = on & (cells_during > limit)
     sites = []
     for i, (layer, site_id, name, population) in enumerate(places.site_rows):
-        on_net = bool(places.site_walk_m[i] <= settings.max_snap_m)
+        on_net = bool(places.site_landing.on[i])
         sites.append(
             PlaceReach(
                 layer,
@@ -519,14 +655,14 @@ def _reach(
                 _minutes(site_before[i]) if on_net else None,
                 _minutes(site_during[i]) if on_net else None,
                 on_net,
-                float(places.site_walk_m[i]),
+                float(places.site_road_m[i]) if np.isfinite(places.site_road_m[i]) else None,
             )
         )
     return HealthReach(
         limit_min=settings.reach_limit_min,
-        facilities=int(targets.nodes.size),
+        facilities=len(targets),
         people_worse=float(people[worse].sum()),
-        worse_by_min=float((during[still] - before[still]).max() / 60) if still.any() else 0.0,
+        worse_by_min=float((cells_during[still] - cells_before[still]).max() / 60) if still.any() else 0.0,
         people_beyond_before=float(people[beyond_before].sum()),
         people_beyond_during=float(people[beyond_during].sum()),
         people_newly_beyond=float(people[beyond_during & ~beyond_before].sum()),
@@ -540,102 +676,130 @@ def _minutes(seconds: float) -> float | None:
     return None if not np.isfinite(seconds) else round(float(seconds) / 60, 1)
 
 
+def _parts_of(graph: RoadGraph, landing: Landing, closed: Closed | None, component: np.ndarray) -> np.ndarray:
+    """The part of the network each landing reaches (``component`` numbers the junctions' parts): its piece's
+    junction on its side of a shut stretch; beside a shut stretch itself, one part for all such places (the
+    number of parts: the people a closure holds, wherever it shuts a road); -1 off the network."""
+    to_u, to_v = graph.to_ends(landing, closed)
+    edge = np.where(landing.on, landing.edge, 0)
+    u_part, v_part = component[graph.edges.u[edge]], component[graph.edges.v[edge]]
+    shut = int(component.max()) + 1
+    part = np.where(np.isfinite(to_u), u_part, np.where(np.isfinite(to_v), v_part, shut))
+    return np.where(landing.on, part, -1)
+
+
 def _cut_off(
     searches: _Searches,
-    closed: np.ndarray,
+    closed: Closed,
     targets: dict[str, Targets],
     places: _Places,
     *,
     gazetteer: Gazetteer | None,
 ) -> list[CutOff]:
-    """Places that reach an essential service before the operation and cannot during it."""
+    """Places that reach an essential service before the operation and cannot during it, grouped by the part
+    of the network they are left in."""
     if not closed.any():
         return []
     graph = searches.graph
-    component = graph.components(closed)
-    lost_cells: dict[int, set[str]] = {}
-    lost_sites: dict[int, set[str]] = {}
-    on = places.cell_on
-    site_on = places.site_walk_m <= places.max_snap_m
+    component = graph.components(closed.mask)
+    cells_lost: dict[str, np.ndarray] = {}
+    sites_lost: dict[str, np.ndarray] = {}
     for category, target in targets.items():
-        if target.nodes.size == 0:
+        if len(target) == 0:
             continue
-        before, during = searches.times(target), searches.times(target, closed)
-        if during is before:  # no junction loses the way to it
+        (cells_before, sites_before), (cells_during, sites_during) = (
+            searches.at_places(target, places),
+            searches.at_places(target, places, closed),
+        )
+        if cells_during is cells_before:  # no place loses the way to it
             continue
-        lost_at = np.isfinite(before) & ~np.isfinite(during)  # per junction
-        lost_nodes = places.cell_node[on & lost_at[places.cell_node]]
-        for part in np.unique(component[lost_nodes]).tolist():  # the parts of the network those cells lie in
-            lost_cells.setdefault(part, set()).add(category)
-        for site in np.flatnonzero(site_on & lost_at[places.site_node]):
-            lost_sites.setdefault(int(site), set()).add(category)
+        cells_lost[category] = np.isfinite(cells_before) & ~np.isfinite(cells_during)
+        sites_lost[category] = np.isfinite(sites_before) & ~np.isfinite(sites_during)
     found = []
-    for part, lost in sorted(lost_cells.items()):
-        in_part = on & (component[places.cell_node] == part)
-        people = float(places.cell_people[in_part].sum())
+    cells_joined, sites_joined = places.joined(searches, closed)
+    cell_part = _parts_of(graph, cells_joined, closed, component)
+    any_lost = np.logical_or.reduce(list(cells_lost.values())) if cells_lost else np.zeros(cell_part.size, bool)
+    for part in np.unique(cell_part[any_lost]).tolist():
+        in_part = any_lost & (cell_part == part)
         heaviest = int(np.argmax(np.where(in_part, places.cell_people, -1)))
         found.append(
             CutOff(
                 "community",
                 f"{int(in_part.sum())} populated cell(s) {_place_name(places, heaviest, gazetteer)}",
-                people,
-                tuple(sorted(lost)),
-                _edge_roads(graph, closed, component, part),
+                float(places.cell_people[in_part].sum()),
+                tuple(sorted(c for c, lost in cells_lost.items() if lost[in_part].any())),
+                _edge_roads(graph, closed, component, part, cells_joined.edge[in_part]),
                 float(places.cell_x[heaviest]),
                 float(places.cell_y[heaviest]),
             )
         )
-    for i, lost in sorted(lost_sites.items()):
-        layer, site_id, name, population = places.site_rows[i]
-        site_part = int(component[places.site_node[i]])
-        found.append(
-            CutOff(
-                "displacement",
-                name or f"{layer}:{site_id}",
-                population or 0.0,
-                tuple(sorted(lost)),
-                _edge_roads(graph, closed, component, site_part),
-                float(places.site_x[i]),
-                float(places.site_y[i]),
+    site_part = _parts_of(graph, sites_joined, closed, component)
+    for i, (layer, site_id, name, population) in enumerate(places.site_rows):
+        lost = tuple(sorted(c for c, gone in sites_lost.items() if gone[i]))
+        if lost:
+            found.append(
+                CutOff(
+                    "displacement",
+                    name or f"{layer}:{site_id}",
+                    population or 0.0,
+                    lost,
+                    _edge_roads(graph, closed, component, int(site_part[i]), sites_joined.edge[i : i + 1]),
+                    float(places.site_x[i]),
+                    float(places.site_y[i]),
+                )
             )
-        )
-    found.extend(_isolated_sites(searches, closed, component, targets, places))
+    found.extend(_isolated_sites(searches, closed, component, targets, places, cell_part=cell_part))
     return sorted(found, key=lambda c: -c.people)
 
 
 def _isolated_sites(
-    searches: _Searches, closed: np.ndarray, component: np.ndarray, targets: dict[str, Targets], places: _Places
+    searches: _Searches,
+    closed: Closed,
+    component: np.ndarray,
+    targets: dict[str, Targets],
+    places: _Places,
+    *,
+    cell_part: np.ndarray,
 ) -> list[CutOff]:
     """Essential sites that some community reached before and none can reach during the operation."""
     graph = searches.graph
     before_parts = graph.components()
     on = places.cell_on
     populated_before = searches.as_it_is(
-        ("populated parts", id(places)), lambda: set(np.unique(before_parts[places.cell_node[on]]).tolist())
+        ("populated parts", id(places)),
+        lambda: set(np.unique(_parts_of(graph, places.cell_landing, None, before_parts)[on]).tolist()),
     )
-    populated_during = set(np.unique(component[places.cell_node[on]]).tolist())
+    populated_during = set(np.unique(cell_part[on]).tolist())
     found = []
     for category, target in targets.items():
-        for node, label in zip(target.nodes, target.labels, strict=True):
-            if int(before_parts[node]) in populated_before and int(component[node]) not in populated_during:
+        part_before = _parts_of(graph, target.landing, None, before_parts)
+        joined = searches.joined(target.landing, target.x, target.y, closed)
+        part_during = _parts_of(graph, joined, closed, component)
+        for i, label in enumerate(target.labels):
+            if int(part_before[i]) in populated_before and int(part_during[i]) not in populated_during:
                 found.append(
                     CutOff(
                         "site",
                         f"{label} ({category})",
                         0.0,
                         (category,),
-                        _edge_roads(graph, closed, component, int(component[node])),
-                        float(graph.x[node]),
-                        float(graph.y[node]),
+                        _edge_roads(graph, closed, component, int(part_during[i]), joined.edge[i : i + 1]),
+                        float(target.x[i]),
+                        float(target.y[i]),
                     )
                 )
     return found
 
 
-def _edge_roads(graph: RoadGraph, closed: np.ndarray, component: np.ndarray, part: int) -> tuple[str, ...]:
-    """Closed roads with one end in ``part`` of the network: the closures that cut it off."""
+def _edge_roads(
+    graph: RoadGraph, closed: Closed, component: np.ndarray, part: int, beside: np.ndarray
+) -> tuple[str, ...]:
+    """Closed roads with one end in ``part`` of the network: the closures that cut it off. For the places held
+    beside shut stretches, the roads of the pieces they stand by (``beside``)."""
+    if part > int(component.max()):
+        return tuple(sorted({str(r) for r in graph.road_ids[beside]}))
     u_in, v_in = component[graph.edges.u] == part, component[graph.edges.v] == part
-    edge = closed & (u_in != v_in)
+    edge = closed.mask & (u_in != v_in)
     return tuple(sorted({str(r) for r in graph.road_ids[edge]}))
 
 
@@ -909,7 +1073,7 @@ def _alternatives(
         if len(paths) == settings.alternatives:
             break
         matrix.data = weights[entry_piece]
-        _, previous = dijkstra(matrix, directed=False, indices=start, return_predecessors=True)
+        _, previous = dijkstra(matrix, directed=True, indices=start, return_predecessors=True)  # both ways in it
         if previous[goal] < 0:
             break
         walked, node = [goal], goal
@@ -945,37 +1109,38 @@ Facility = tuple[str, float, float]  # name, and position in the working CRS
 @dataclass(frozen=True)
 class _CareFacilities:
     """Where casualties are taken from every element of an assessment: functioning hospitals and the plan's UN
-    medical care, and the junction each is reached at with the walk to it."""
+    medical care, and where each joins the road network."""
 
     civilian: list[Facility]
     un: list[Facility]
-    snapped: dict[str, tuple[np.ndarray, np.ndarray]]  # by patients: junctions, walks (m)
+    landed: dict[str, Landing]  # by patients
 
 
-def _care_facilities(graph: RoadGraph, layerset: LayerSet, plan: Plan, crs: CRS) -> _CareFacilities:
+def _care_facilities(graph: RoadGraph, layerset: LayerSet, plan: Plan, crs: CRS, max_snap_m: float) -> _CareFacilities:
     hospitals = _hospitals(layerset, crs)
     to_working = transformer(WGS84, crs).transform
     un = [(name, *to_working(lon, lat)) for name, lon, lat in plan.un_medical]
-    snapped = {
-        patients: graph.snap(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]))
+    landed = {
+        patients: graph.land(np.array([f[1] for f in facilities]), np.array([f[2] for f in facilities]), max_snap_m)
         for patients, facilities in (("civilian", hospitals), ("UN", un))
         if facilities
     }
-    return _CareFacilities(hospitals, un, snapped)
+    return _CareFacilities(hospitals, un, landed)
 
 
 def _casevac(
-    graph: RoadGraph,
+    searches: _Searches,
     zones: list[Zone],
     care: _CareFacilities,
     *,
     crs: CRS,
-    settings: AccessSettings,
     result: Access,
 ) -> list[Casevac]:
-    """From each element, the fastest road to a civilian hospital and to UN medical care, in the plan's season."""
+    """From each element, the fastest road to a civilian hospital and to UN medical care, in the plan's season:
+    walk to the nearest road, drive, walk to the facility."""
+    graph, settings = searches.graph, searches.settings
     walk = settings.offroad_kmh / 3.6
-    hospitals, un, snapped = care.civilian, care.un, care.snapped
+    hospitals, un = care.civilian, care.un
     if not un:
         result.flags.append(
             Flag(
@@ -985,32 +1150,30 @@ def _casevac(
             )
         )
     origins = shapely.point_on_surface([zone.geometry for zone in zones])
-    nodes, walks = graph.snap(shapely.get_x(origins), shapely.get_y(origins))
+    landed = graph.land(shapely.get_x(origins), shapely.get_y(origins), settings.max_snap_m)
     found = []
-    for zone, node, walk_m in zip(zones, nodes, walks, strict=True):
-        searched = None  # one search from the element serves its civilian and UN patients
+    for i, zone in enumerate(zones):
+        origin = landed.take(np.array([i]))
         for patients, facilities in (("civilian", hospitals), ("UN", un)):
             if not facilities:
                 what = "no functioning hospital in the sites layers" if patients == "civilian" else "no `un_medical:`"
                 found.append(Casevac(zone.element, patients, None, None, None, what))
                 continue
-            fac_nodes, fac_walk = snapped[patients]
-            usable = fac_walk <= settings.max_snap_m
-            if walk_m > settings.max_snap_m or not usable.any():
-                far = "the element" if walk_m > settings.max_snap_m else "every facility"
-                reason = f"{far} lies more than {settings.max_snap_m:,.0f} m from any junction of the road network"
+            where = care.landed[patients]
+            if not origin.on[0] or not where.on.any():
+                far = "the element" if not origin.on[0] else "every facility"
+                reason = f"{far} lies more than {settings.max_snap_m:,.0f} m from any passable road of the network"
                 found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
             # The force keeps its own cordons and closures open to its casualty evacuation.
-            searched = searched or graph.fastest_from(int(node))
-            target, seconds, edges = graph.path(int(node), fac_nodes[usable], searched=searched)
-            if target < 0:
+            way = _fastest_way(graph, origin, where, searches.from_place(origin), walk)
+            if way is None:
                 reason = "no road in this data links the element to any facility (disconnected network)"
                 found.append(Casevac(zone.element, patients, None, None, None, reason))
                 continue
-            which = int(np.flatnonzero(usable)[np.flatnonzero(fac_nodes[usable] == target)[0]])
-            total = seconds + (walk_m + fac_walk[which]) / walk
-            line = shapely.line_merge(shapely.union_all([graph.geometry[e] for e in edges])) if edges else None
+            which, drive_s, lines = way
+            total = drive_s + (origin.walk_m[0] + where.walk_m[which]) / walk
+            line = shapely.line_merge(shapely.union_all(lines)) if lines else None
             geometry = (
                 shapely.transform(line, transformer(crs, WGS84).transform, interleaved=False)
                 if line is not None
@@ -1018,6 +1181,41 @@ def _casevac(
             )
             found.append(Casevac(zone.element, patients, facilities[which][0], round(float(total) / 60, 1), geometry))
     return found
+
+
+def _fastest_way(
+    graph: RoadGraph,
+    origin: Landing,
+    facilities: Landing,
+    searched: tuple[np.ndarray, np.ndarray, np.ndarray],
+    walk_mps: float,
+) -> tuple[int, float, list[BaseGeometry]] | None:
+    """The facility reached soonest from ``origin`` (its walk from the road counted), the seconds driven, and
+    the lines driven: along the origin's piece to a junction, the pieces between, along the facility's piece;
+    or straight along the piece both stand by. None when no road links them."""
+    times, end_of, previous = searched
+    to_u, to_v = graph.to_ends(facilities)
+    edge = np.where(facilities.on, facilities.edge, 0)
+    via_u, via_v = to_u + times[graph.edges.u[edge]], to_v + times[graph.edges.v[edge]]
+    beside = graph.along_piece(facilities, origin, np.zeros(1))
+    drive = np.minimum(np.minimum(via_u, via_v), beside)
+    trip = drive + facilities.walk_m / walk_mps
+    if not np.isfinite(trip).any():
+        return None
+    which = int(np.argmin(trip))
+    start_edge, start_share = int(origin.edge[0]), float(origin.share[0])
+    end_edge, end_share = int(edge[which]), float(facilities.share[which])
+    if beside[which] <= min(via_u[which], via_v[which]):
+        return which, float(drive[which]), [graph.piece_between(end_edge, start_share, end_share)]
+    entry = int(graph.edges.u[end_edge] if via_u[which] <= via_v[which] else graph.edges.v[end_edge])
+    start_end = int(end_of[entry])  # the end of the origin's piece the way leaves by
+    pieces = graph.edges_along(previous[start_end], entry, None)
+    lines = [
+        graph.piece_between(start_edge, start_share, float(start_end)),
+        *(graph.geometry[e] for e in pieces),
+        graph.piece_between(end_edge, 0.0 if entry == graph.edges.u[end_edge] else 1.0, end_share),
+    ]
+    return which, float(drive[which]), [line for line in lines if line.geom_type == "LineString" and line.length > 0]
 
 
 def _hospitals(layerset: LayerSet, crs: CRS) -> list[tuple[str, float, float]]:

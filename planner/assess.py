@@ -342,7 +342,7 @@ def _access_dict(found: Access) -> dict[str, Any]:
                     "before_min": p.before_min,
                     "during_min": p.during_min,
                     "on_network": p.on_network,
-                    "snap_m": round(p.snap_m, 1),
+                    "snap_m": None if p.snap_m is None else round(p.snap_m, 1),
                 }
                 for p in health.sites
             ],

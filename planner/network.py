@@ -7,6 +7,10 @@ Built from a roads layer in the working CRS:
   vertex do not meet, as in OpenStreetMap (bridges and overpasses).
 - **edges** are the pieces of road between two junctions, with length, travel time from the speed table
   (class, surface, condition, season) and the road they come from.
+- **landings**: where a place (a populated cell, a site, an element) joins the network: the nearest point of a
+  passable road piece, walked to straight, then driven along the piece to either of its junctions. Road pieces
+  between junctions run for kilometres in field data: the nearest junction can lie far beyond the road beside
+  a place.
 - **parallel edges** between the same two junctions are all kept (when the fastest is closed, the next one
   still serves), and every shortest-path search uses the fastest open one: a sparse matrix built naively
   sums them and a plain ``networkx.Graph`` keeps the last one, both wrong.
@@ -34,6 +38,7 @@ from pykdtree.kdtree import KDTree
 from pyproj import CRS
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
+from shapely.geometry.base import BaseGeometry
 
 from planner.geo import WGS84, box_text, transformer
 from planner.layers.model import VectorLayer
@@ -47,9 +52,50 @@ KEPT = 16
 # dashboard assesses COA after COA over one graph for as long as it runs: kept without a bound, they would grow.
 MATRICES = 64
 T = TypeVar("T")
+# A place by a shut stretch looks this far for a road that stays open before looking as far as it may walk
+REJOIN_FIRST_M = 300.0
 
 if TYPE_CHECKING:
     import networkx as nx
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Where points join the road network: the nearest point of a passable road piece, walked to straight.
+
+    ``share`` is how far along its piece a point lands, from the piece's junction ``u`` (0) to ``v`` (1). A point
+    farther than the distance asked from every passable piece has ``edge`` -1 and an infinite walk."""
+
+    edge: np.ndarray
+    share: np.ndarray
+    walk_m: np.ndarray
+
+    @property
+    def on(self) -> np.ndarray:
+        return self.edge >= 0
+
+    def take(self, which: np.ndarray) -> Landing:
+        return Landing(self.edge[which], self.share[which], self.walk_m[which])
+
+
+@dataclass(frozen=True)
+class Closed:
+    """Road pieces closed during an operation, on each the stretch the closure shuts (shares from its junction
+    ``u``, NaN where open), and the areas that close them. A place beside a closed piece drives to the junction
+    on its side of the stretch; a place beside the stretch itself walks on to a road that stays open, unless
+    it lies in a closing area (a cordon holds the people in it)."""
+
+    mask: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    area: BaseGeometry | None = None
+
+    @classmethod
+    def none(cls, edges: int) -> Closed:
+        return cls(np.zeros(edges, dtype=bool), np.full(edges, np.nan), np.full(edges, np.nan))
+
+    def any(self) -> bool:
+        return bool(self.mask.any())
 
 
 @dataclass(frozen=True)
@@ -77,11 +123,13 @@ def fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray) -> tuple[Edg
 
 
 def search_matrix(edges: Edges, nodes: int) -> csr_matrix:
-    """Travel times of edges without parallels (see ``fastest_edges``) as a CSR matrix, one entry per road.
+    """Travel times of edges without parallels (see ``fastest_edges``) as a CSR matrix, each road both ways.
 
-    Searches treat it as undirected (``directed=False``), as roads run both ways. Zero times stay edges.
+    Searches run on it as a directed graph (``directed=True``): it holds both ways already, and scipy would
+    otherwise transpose it on every search. Zero times stay edges.
     """
-    return coo_matrix((edges.time_s, (edges.u, edges.v)), shape=(nodes, nodes)).tocsr()
+    both = (np.r_[edges.time_s, edges.time_s], (np.r_[edges.u, edges.v], np.r_[edges.v, edges.u]))
+    return coo_matrix(both, shape=(nodes, nodes)).tocsr()
 
 
 class _Latest:
@@ -179,6 +227,166 @@ class RoadGraph:
         return shapely.STRtree(self.geometry)
 
     @cached_property
+    def runs_from_u(self) -> np.ndarray:
+        """Whether each edge's line is drawn from its junction ``u`` (edges keep their junctions in number order,
+        their lines the order the roads layer drew them in)."""
+        if len(self) == 0:
+            return np.array([], dtype=bool)
+        first = shapely.get_coordinates(shapely.get_point(self.geometry, 0))
+        u, v = self.edges.u, self.edges.v
+        return np.hypot(self.x[u] - first[:, 0], self.y[u] - first[:, 1]) <= np.hypot(
+            self.x[v] - first[:, 0], self.y[v] - first[:, 1]
+        )
+
+    @cached_property
+    def _segments(self) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, np.ndarray]:
+        """The passable pieces cut into their straight segments, indexed: (tree, segments, edge of each, metres
+        along its edge's line where each starts). Straight segments have small boxes: a nearest search over
+        whole pieces (kilometres each, their boxes overlapping) costs ten times more."""
+        open_edges = np.flatnonzero(self.passable)
+        coords, line = shapely.get_coordinates(self.geometry[open_edges], return_index=True)
+        same = line[1:] == line[:-1]
+        starts, ends, edge = coords[:-1][same], coords[1:][same], open_edges[line[:-1][same]]
+        step = np.hypot(*(ends - starts).T)
+        before = np.cumsum(step) - step  # metres before each segment, counted over every piece
+        first = np.r_[True, edge[1:] != edge[:-1]] if edge.size else np.array([], dtype=bool)
+        along = before - np.maximum.accumulate(np.where(first, before, 0.0)) if edge.size else before
+        segments = shapely.linestrings(np.stack([starts, ends], axis=1)) if edge.size else np.array([], dtype=object)
+        return shapely.STRtree(segments), segments, edge, along
+
+    def land(self, x: np.ndarray, y: np.ndarray, max_m: float | None) -> Landing:
+        """Where each point joins the network: the nearest point of a passable piece within ``max_m`` (None:
+        however far)."""
+        x, y = np.ravel(x).astype(float), np.ravel(y).astype(float)
+        edge, share, walk = np.full(x.size, -1), np.zeros(x.size), np.full(x.size, np.inf)
+        tree, segments, _, _ = self._segments
+        if segments.size == 0 or x.size == 0:
+            return Landing(edge, share, walk)
+        points = shapely.points(x, y)
+        (point, segment), distance = tree.query_nearest(
+            points, max_distance=max_m, return_distance=True, all_matches=False
+        )
+        edge[point], share[point], walk[point] = *self._on_segments(segment, points[point]), distance
+        return Landing(edge, share, walk)
+
+    def _on_segments(self, segment: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The edge and share from its ``u`` of each point's nearest point on its ``segment``."""
+        _, segments, segment_edge, along = self._segments
+        edge = segment_edge[segment]
+        metres = along[segment] + shapely.line_locate_point(segments[segment], points)
+        drawn = np.clip(metres / np.maximum(self.length_m[edge], 1e-9), 0.0, 1.0)
+        return edge, np.where(self.runs_from_u[edge], drawn, 1.0 - drawn)
+
+    def rejoin(self, landing: Landing, x: np.ndarray, y: np.ndarray, closed: Closed | None, max_m: float) -> Landing:
+        """Where each point joins the network during ``closed``: a point beside a shut stretch and outside the
+        closing areas walks on to the nearest road that stays open within ``max_m``; a point inside them, or
+        with no open road within reach, stays by the stretch and drives nowhere."""
+        if closed is None or not closed.any():
+            return landing
+        beside = np.flatnonzero(np.r_[closed.mask, False][landing.edge])  # by a closed piece (-1 reads False)
+        to_u, to_v = self.to_ends(landing.take(beside), closed)
+        which = beside[np.isinf(to_u) & np.isinf(to_v)]
+        if closed.area is not None and which.size:
+            which = which[~shapely.contains_xy(closed.area, np.asarray(x)[which], np.asarray(y)[which])]
+        if which.size == 0:
+            return landing
+        tree, segments, segment_edge, _ = self._segments
+        points = shapely.points(np.asarray(x)[which], np.asarray(y)[which])
+        edge, share, walk = landing.edge.copy(), landing.share.copy(), landing.walk_m.copy()
+        left = np.arange(which.size)
+        for reach in dict.fromkeys((min(REJOIN_FIRST_M, max_m), max_m)):  # most find an open road near
+            found, segment = tree.query(points[left], predicate="dwithin", distance=reach)
+            point = left[found]
+            open_ = ~closed.mask[segment_edge[segment]]
+            point, segment = point[open_], segment[open_]
+            distance = shapely.distance(points[point], segments[segment])
+            order = np.lexsort((distance, point))  # nearest open segment first, point by point
+            first = order[np.r_[True, point[order][1:] != point[order][:-1]]] if order.size else order
+            rejoined = which[point[first]]
+            edge[rejoined], share[rejoined] = self._on_segments(segment[first], points[point[first]])
+            walk[rejoined] = distance[first]
+            left = np.setdiff1d(left, point[first])
+            if left.size == 0:
+                break
+        return Landing(edge, share, walk)
+
+    def to_ends(self, landing: Landing, closed: Closed | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds of driving from each landing to its piece's junctions ``u`` and ``v``: infinite where the
+        piece's shut stretch lies between, and for points that landed nowhere."""
+        on = landing.on
+        edge = np.where(on, landing.edge, 0)
+        time_s = self.edges.time_s[edge] if len(self) else np.zeros(edge.size)
+        to_u = np.where(on, landing.share * time_s, np.inf)
+        to_v = np.where(on, (1.0 - landing.share) * time_s, np.inf)
+        if closed is not None and len(self):
+            shut = on & closed.mask[edge]
+            to_u[shut & ~(landing.share < closed.low[edge])] = np.inf
+            to_v[shut & ~(landing.share > closed.high[edge])] = np.inf
+        return to_u, to_v
+
+    def starts(
+        self, landing: Landing, delay_s: np.ndarray, closed: Closed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The junctions a search from ``landing`` starts at and how late (``delay_s`` plus the drive to
+        each), for ``times_from``."""
+        to_u, to_v = self.to_ends(landing, closed)
+        edge = np.where(landing.on, landing.edge, 0)
+        u, v = (self.edges.u[edge], self.edges.v[edge]) if len(self) else (edge, edge)
+        nodes, delays = np.r_[u, v], np.r_[delay_s + to_u, delay_s + to_v]
+        keep = np.isfinite(delays)
+        return nodes[keep], delays[keep]
+
+    def arrival(self, times: np.ndarray, landing: Landing, closed: Closed | None = None) -> np.ndarray:
+        """Seconds from a search's start to each landing (``times`` per junction), by either end of its piece."""
+        to_u, to_v = self.to_ends(landing, closed)
+        if len(self) == 0:
+            return to_u
+        edge = np.where(landing.on, landing.edge, 0)
+        return np.minimum(to_u + times[self.edges.u[edge]], to_v + times[self.edges.v[edge]])
+
+    def along_piece(
+        self, landing: Landing, targets: Landing, delay_s: np.ndarray, closed: Closed | None = None
+    ) -> np.ndarray:
+        """Seconds from each landing to the nearest of ``targets`` on its own piece, driving straight along it
+        (``delay_s`` added per target): no junction lies between them. Infinite where none is, or the shut
+        stretch lies between."""
+        found = np.full(landing.edge.size, np.inf)
+        # Every (place, target) pair on one piece, from the targets sorted by piece: no loop over either
+        landed = np.flatnonzero(targets.on)
+        order = landed[np.argsort(targets.edge[landed], kind="stable")]
+        target_edges = targets.edge[order]
+        by_target = np.zeros(len(self) + 1, dtype=bool)  # one more: a landing nowhere (-1) reads the last
+        by_target[target_edges] = True
+        here = np.flatnonzero(by_target[landing.edge])
+        if here.size == 0:
+            return found
+        first = np.searchsorted(target_edges, landing.edge[here], side="left")
+        count = np.searchsorted(target_edges, landing.edge[here], side="right") - first
+        place = np.repeat(here, count)
+        target = order[np.repeat(first, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+        edge = landing.edge[place]
+        low = np.minimum(landing.share[place], targets.share[target])
+        high = np.maximum(landing.share[place], targets.share[target])
+        seconds = (high - low) * self.edges.time_s[edge] + delay_s[target]
+        if closed is not None:  # blocked where the shut stretch overlaps the way
+            seconds[closed.mask[edge] & (low <= closed.high[edge]) & (high >= closed.low[edge])] = np.inf
+        np.minimum.at(found, place, seconds)
+        return found
+
+    def piece_between(self, edge: int, start: float, end: float) -> BaseGeometry:
+        """The stretch of a piece's line between two shares from its junction ``u``, drawn from ``start``."""
+        a, b = (start, end) if self.runs_from_u[edge] else (1.0 - start, 1.0 - end)
+        coords = shapely.get_coordinates(self.geometry[edge])
+        along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(coords, axis=0).T))]
+        first, last = sorted((a * along[-1], b * along[-1]))
+        inner = coords[(along > first) & (along < last)]
+        ends = np.column_stack(
+            [np.interp([first, last], along, coords[:, 0]), np.interp([first, last], along, coords[:, 1])]
+        )
+        line = np.vstack([ends[:1], inner, ends[1:]])
+        return shapely.linestrings(line if a <= b else line[::-1])
+
+    @cached_property
     def _junctions(self) -> KDTree:
         # pykdtree: nearest-neighbour queries at twice scipy's speed, and loaded without scipy.spatial's
         # twenty-odd modules (a twentieth of a second of every start)
@@ -197,12 +405,29 @@ class RoadGraph:
         nodes, offsets_s = np.asarray(nodes), np.asarray(offsets_s, dtype=float)
         if nodes.size == 0 or self.nodes == 0:
             return np.full(self.nodes, np.inf)
-        matrix = self.matrix(closed)
         if not np.any(offsets_s):
-            return np.asarray(dijkstra(matrix, directed=False, indices=nodes, min_only=True))
-        # Different start delays: one extra junction joined to each start by its delay, searched from there.
-        # Its row is added to the matrix as it stands, so zero delays stay edges (adding sparse matrices would
-        # drop them). Several starts at one junction (two clinics by one crossroads) keep the shortest delay.
+            return np.asarray(dijkstra(self.matrix(closed), directed=True, indices=nodes, min_only=True))
+        return self._from_delayed(nodes, offsets_s, closed)
+
+    def fastest_from_point(self, landing: Landing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Seconds from one landing (on the network) to every junction, leaving its piece by either end;
+        which end each junction is reached from soonest (0: ``u``, 1: ``v``); and the two searches' junction
+        before each junction (one row per end, -9999 at the end itself). A way is followed back in the row of
+        the end its junction is reached from: mixing the two trees could go round over zero-time pieces."""
+        to_u, to_v = self.to_ends(landing)
+        edge = int(landing.edge[0])
+        ends = [int(self.edges.u[edge]), int(self.edges.v[edge])]
+        rows, previous = dijkstra(self.matrix(), directed=True, indices=ends, return_predecessors=True)
+        via_u, via_v = rows[0] + to_u[0], rows[1] + to_v[0]
+        by_v = via_v < via_u
+        return np.where(by_v, via_v, via_u), by_v.astype(int), np.asarray(previous)
+
+    def _from_delayed(self, nodes: np.ndarray, offsets_s: np.ndarray, closed: np.ndarray | None) -> np.ndarray:
+        matrix = self.matrix(closed)
+        # Different start delays: one extra junction with a one-way link to each start as long as its delay,
+        # searched from there. Its row is added to the matrix as it stands, so zero delays stay edges (adding
+        # sparse matrices would drop them). Several starts at one junction (two clinics by one crossroads) keep
+        # the shortest delay.
         starts, _ = fastest_edges(nodes, np.full(nodes.size, self.nodes), offsets_s)
         size = self.nodes + 1
         grown = csr_matrix(
@@ -213,7 +438,7 @@ class RoadGraph:
             ),
             shape=(size, size),
         )
-        return np.asarray(dijkstra(grown, directed=False, indices=self.nodes))[: self.nodes]
+        return np.asarray(dijkstra(grown, directed=True, indices=self.nodes))[: self.nodes]
 
     @cached_property
     def sole_links(self) -> np.ndarray:
@@ -247,29 +472,7 @@ class RoadGraph:
         """The parts of the network as it is, asked by every COA."""
         return connected_components(self.matrix(), directed=False)[1]
 
-    def fastest_from(self, source: int, closed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Seconds from ``source`` to every junction, and the junction before each on its fastest way."""
-        times, previous = dijkstra(self.matrix(closed), directed=False, indices=source, return_predecessors=True)
-        return np.asarray(times), np.asarray(previous)
-
-    def path(
-        self,
-        source: int,
-        targets: np.ndarray,
-        closed: np.ndarray | None = None,
-        *,
-        searched: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> tuple[int, float, list[int]]:
-        """The fastest of ``targets`` from ``source``: (target, seconds, edge positions along the way).
-        ``searched`` is ``fastest_from(source, closed)`` when it was already made (several kinds of target)."""
-        times, previous = searched if searched is not None else self.fastest_from(source, closed)
-        reachable = targets[np.isfinite(times[targets])]
-        if reachable.size == 0:
-            return -1, float("inf"), []
-        target = int(reachable[np.argmin(times[reachable])])
-        return target, float(times[target]), self._edges_along(previous, target, closed)
-
-    def _edges_along(self, previous: np.ndarray, target: int, closed: np.ndarray | None) -> list[int]:
+    def edges_along(self, previous: np.ndarray, target: int, closed: np.ndarray | None) -> list[int]:
         lookup = self._edge_lookup(closed)
         edges, node = [], target
         while previous[node] >= 0:

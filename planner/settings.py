@@ -213,11 +213,11 @@ class AccessSettings(_Frozen):
     )
     snap_m: float = Field(10.0, ge=0, description="line ends and vertices this close become one junction")
     margin_m: float = Field(5_000.0, ge=0, description="the network is built over the study area plus this margin")
-    offroad_kmh: float = Field(4.0, gt=0, description="walking speed from a place to its nearest road junction")
+    offroad_kmh: float = Field(4.0, gt=0, description="walking speed from a place to its nearest passable road")
     max_snap_m: float = Field(
         2_000.0,
         gt=0,
-        description="a place farther than this from any junction of the road network is 'not on the network', "
+        description="a place farther than this from any passable road of the network is 'not on the network', "
         "not reachable",
     )
     reach_limit_min: float = Field(60.0, gt=0, description="health reach beyond this is flagged (10-1-2: 1 hour)")

@@ -41,18 +41,20 @@ def test_a_cordon_on_the_only_road_cuts_the_west_of_the_village_off_from_its_cli
     result = run(tmp_path, [MAIN]).coas[0]
     found = result.access
     assert [(c.road_id, c.element) for c in found.closures] == [("main", "cordon-1")]
-    # Cells whose nearest junction is the west end (centres x < 500 m): 50 cells of 10 people.
-    [community] = [c for c in found.cut_off if c.kind == "community"]
-    assert community.people == pytest.approx(500)
-    assert community.lost == ("health",)
-    assert community.closed_roads == ("main",)
+    # Every cell joins the main road at its own x. West of the cordon (centres x 50-250 m) a cell can only
+    # drive west, away from the clinic; beside the road inside the cordon (x 350-550 m) it cannot drive at all;
+    # east of it (x 650 m on) nothing changes. 30 cells of 10 people in each of the two groups.
+    communities = sorted((c for c in found.cut_off if c.kind == "community"), key=lambda c: c.x)
+    assert [(c.people, c.lost, c.closed_roads) for c in communities] == [(300, ("health",), ("main",))] * 2
+    west, inside = (c.x - ORIGIN[0] for c in communities)  # the most populated cell of each group
+    assert west < 300 < inside < 600
     assert found.health is not None
-    assert found.health.people_newly_beyond == pytest.approx(500)  # cut off counts as beyond reach, not zero
+    assert found.health.people_newly_beyond == pytest.approx(600)  # cut off counts as beyond reach, not zero
     # The harm estimate carries them as people losing care, caused by the cordon that closes the road.
     [restriction] = [f for f in result.risk.harm.mechanisms if f.mechanism == "movement_restriction"]
     assert restriction.element == "cordon-1"
-    assert restriction.harms["people_losing_care"].central == pytest.approx(500)
-    assert "500 people losing health care" in result.risk.contributions["movement_restriction"].explanation
+    assert restriction.harms["people_losing_care"].central == pytest.approx(600)
+    assert "600 people losing health care" in result.risk.contributions["movement_restriction"].explanation
 
 
 def test_a_closure_is_the_closed_piece_of_road_not_the_whole_road(tmp_path: Path) -> None:
@@ -75,9 +77,12 @@ def test_the_camp_reaches_the_clinic_in_a_walk_and_a_drive_unchanged_by_the_cord
     found = run(tmp_path, [MAIN]).coas[0].access
     assert found.health is not None
     assert found.health.people_beyond_before == 0
-    [camp] = found.health.sites  # east of the cordon: its nearest junction is the east end, next to the clinic
+    # The camp's point (x 650 m) lies on the main road east of the cordon: it drives along the road to the
+    # clinic's point of it (x 900 m) at 60 km/h, and walks the 10 m from the road to the clinic.
+    [camp] = found.health.sites
     walk = 4 / 3.6  # m/s
-    expected = (camp.snap_m + np.hypot(50, 10)) / walk / 60  # walk to the junction, then from it to the clinic
+    expected = ((camp.snap_m + 10) / walk + 250 / (60 / 3.6)) / 60
+    assert camp.snap_m == pytest.approx(0, abs=0.5)
     assert camp.before_min == pytest.approx(expected, abs=0.05)
     assert camp.during_min == camp.before_min
 
@@ -87,9 +92,14 @@ def test_a_dry_season_bypass_keeps_the_village_connected_until_the_rains(tmp_pat
     (tmp_path / "rainy").mkdir()
     dry = run(tmp_path / "dry", [MAIN, BYPASS]).coas[0].access
     rainy = run(tmp_path / "rainy", [MAIN, BYPASS], season="rainy").coas[0].access
-    assert [c for c in dry.cut_off if c.kind == "community"] == []
-    assert dry.health is not None and dry.health.people_worse == pytest.approx(500)  # the detour is slower
-    assert [c.people for c in rainy.cut_off if c.kind == "community"] == [pytest.approx(500)]
+    # In the dry season the west of the village drives round by the bypass, and the people beside the shut
+    # road outside the cordon walk on to the bypass; only the 9 cells inside the cordon are held there.
+    [held] = [c for c in dry.cut_off if c.kind == "community"]
+    assert (held.people, held.closed_roads) == (90, ("main",))
+    assert 300 < held.x - ORIGIN[0] < 600 and 400 < held.y - (ORIGIN[1] - 1000) < 700
+    assert dry.health is not None and dry.health.people_worse == pytest.approx(510)  # the detours are slower
+    # In the rains the bypass is closed: the west of the village and everyone by the shut road are cut off
+    assert [c.people for c in rainy.cut_off if c.kind == "community"] == [pytest.approx(300)] * 2
 
 
 def test_no_roads_layer_is_flagged_as_unknown_access_not_as_fine(tmp_path: Path) -> None:
@@ -108,8 +118,24 @@ def test_casevac_from_the_cordon_uses_the_forces_own_closed_road(tmp_path: Path)
     assert "no functioning hospital" in civilian.reason
     [un] = [c for c in result.access.casevac if c.patients == "UN"]
     assert (
-        un.time_min is None and "from any junction of the road network" in un.reason
+        un.time_min is None and "from any passable road of the network" in un.reason
     )  # the UN clinic given is far off the network
+
+
+def test_casevac_drives_along_the_road_the_element_and_the_hospital_stand_by(tmp_path: Path) -> None:
+    """The cordon's point (x 450 m) lies on the main road, the hospital 10 m off it at x 900 m: CASEVAC drives
+    the 450 m between them at 60 km/h and walks the 10 m, 36 s in all; it does not walk 400 m to the road's
+    west end and drive back past the cordon (7.7 min)."""
+    hospital = [("hospital", "East hospital", 900, 560)]
+    plan, layers = open_plan(make_world(tmp_path, sites=hospital, roads=[MAIN]))
+    result = assess(plan, layers, Settings(surface={"margin_m": 300}))
+    [civilian] = [c for c in result.coas[0].access.casevac if c.patients == "civilian"]
+    assert civilian.facility == "East hospital"
+    assert civilian.time_min == pytest.approx((450 / (60 / 3.6) + 10 / (4 / 3.6)) / 60, abs=0.05)
+    assert civilian.geometry is not None
+    x, y = TO_UTM.transform(*np.array(civilian.geometry.coords).T)
+    assert sorted(x - ORIGIN[0]) == pytest.approx([450, 900], abs=1)
+    assert y - (ORIGIN[1] - 1000) == pytest.approx([550, 550], abs=1)
 
 
 def test_sample_plan_access_differs_by_coa() -> None:
@@ -117,10 +143,15 @@ def test_sample_plan_access_differs_by_coa() -> None:
     by_id = {r.coa.id: r.access for r in result.coas}
     assert by_id["C"].closures == []  # the Nyal track cordon closes no mapped road
     assert [c.road_id for c in by_id["B"].closures] == ["main-west"]
-    [community] = [c for c in by_id["B"].cut_off if c.kind == "community"]
-    assert "health" in community.lost
+    # The cordon shuts the main road at the west edge of town: the people along the road west of it can only
+    # drive west, to its dead end, and the people beside the road inside the cordon nowhere
+    west, held = sorted((c for c in by_id["B"].cut_off if c.kind == "community"), key=lambda c: c.x)
+    for community in (west, held):
+        assert community.lost == ("health", "market", "water")
+        assert community.closed_roads == ("main-west",)
     # Named as field staff say a place, for the command line and the JSON: no grid figures
-    assert community.name == "134 populated cell(s) 2.6 km S of Nyal (36N WM 6175 8595)"
+    assert west.name == "449 populated cell(s) 1.7 km W of Kalo town (36N WM 6285 8515)"
+    assert held.name == "54 populated cell(s) 1.1 km W of Kalo town (36N WM 6345 8525)"
     [route] = by_id["B"].routes
     assert [m["name"] for m in route.markets] == ["Kalo Market"]
     assert route.markets[0]["open_during"] is True  # Thursday market, operation on a Thursday morning
@@ -142,8 +173,9 @@ def test_juba_roads_reach_every_facility_and_the_un_house_sites_find_a_hospital(
     for layer_id in ("health", "hospitals_osm"):
         index = layers.layers[layer_id].projected(crs)
         inside = shapely.point_on_surface(index.geometries[shapely.intersects(index.geometries, area)])
-        _, distance = graph.snap(shapely.get_x(inside), shapely.get_y(inside))
-        assert distance.max() < 2_500, f"{layer_id}: a facility {distance.max():.0f} m from the roads"
+        # Joined at the nearest point of a road, not its nearest junction (up to 2.4 km off in these roads)
+        distance = graph.land(shapely.get_x(inside), shapely.get_y(inside), None).walk_m
+        assert distance.max() < 1_000, f"{layer_id}: a facility {distance.max():.0f} m from the roads"
     lz = result.coas[0].access
     assert lz.health is not None
     reach = {s.name: s for s in lz.health.sites}
@@ -182,9 +214,9 @@ def test_what_a_road_graph_keeps_between_assessments_changes_no_figure() -> None
     assert figures(coarse) == first_coarse and figures(Settings()) == first
 
 
-def test_a_road_graph_keeps_the_junction_of_each_cell_per_grid(tmp_path: Path) -> None:
-    """A graph asked first about a coarser grid over the same area still gives each cell of the finer grid
-    the nearest junction of its own centre."""
+def test_a_road_graph_keeps_where_each_cell_joins_it_per_grid(tmp_path: Path) -> None:
+    """A graph asked first about a coarser grid over the same area still joins each cell of the finer grid to
+    the road nearest its own centre."""
     plan, layers = open_plan(make_world(tmp_path, sites=CLINIC, roads=[MAIN, BYPASS]))
     settings = Settings(surface={"margin_m": 300})
     found = assess(plan, layers, settings)
@@ -202,8 +234,9 @@ def test_a_road_graph_keeps_the_junction_of_each_cell_per_grid(tmp_path: Path) -
     )
     _places(coarse, layers, found.crs, graph, settings.access)
     places = _places(replace(fine, derived={}), layers, found.crs, graph, settings.access)
-    nearest, _ = graph.snap(places.cell_x, places.cell_y)
-    assert places.cell_node.tolist() == nearest.tolist()
+    nearest = graph.land(places.cell_x, places.cell_y, settings.access.max_snap_m)
+    assert places.cell_landing.edge.tolist() == nearest.edge.tolist()
+    assert places.cell_landing.walk_m.tolist() == nearest.walk_m.tolist()
 
 
 def _graphs(layers):

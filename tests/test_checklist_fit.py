@@ -212,8 +212,8 @@ def test_people_far_from_roads_everywhere_are_context_not_an_item(sample_result:
         context = {i["id"]: i for i in coa["checklist"]["context"]}
         assert "P41" in context
         texts = [e["text"] for i in coa["checklist"]["items"] for e in i["evidence"]]
-        assert not any("too far from any junction of the road network" in t for t in texts)
-        assert any("too far from any junction of the road network" in e["text"] for e in context["P41"]["evidence"])
+        assert not any("too far from any passable road of the network" in t for t in texts)
+        assert any("too far from any passable road of the network" in e["text"] for e in context["P41"]["evidence"])
 
 
 def test_no_evidence_line_counts_zero_people(sample_result: dict[str, Any]) -> None:
@@ -364,9 +364,9 @@ def test_the_brief_shows_the_area_wide_context_once_beside_the_checklist() -> No
     found = bundle(assessment, policy(None, RedactionSettings()))
     html = brief_html(assessment, found)
     assert "Around the footprint" in html
-    line = "1,200 people live too far from any junction of the road network for their reach to be known"
+    line = "920 people live too far from any passable road of the network for their reach to be known"
     assert html.count(line) == 1 and f"{line} (COA A, B, C)" in html
-    assert not any("too far from any junction of the road network" in text for text in found.checklist["evidence"])
+    assert not any("too far from any passable road of the network" in text for text in found.checklist["evidence"])
 
 
 def test_a_place_far_from_any_settlement_is_named_after_the_nearest_site_and_nameless_land_by_mgrs_alone() -> None:

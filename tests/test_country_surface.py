@@ -68,8 +68,8 @@ def test_each_band_of_the_tiny_world_is_what_the_hand_works_out(world: Path, tmp
     assert made.totals["people"] == pytest.approx(1000, rel=0.002)
     core = (x > 100) & (x < 900) & (y > 100) & (y < 900)
     assert bands[0][core] == pytest.approx(10, rel=0.01)
-    # minutes: walk straight to the road, drive west along it, walk the 10 m to the clinic
-    expected = (np.abs(y - 500) / walk + x / drive + 10 / walk) / 60
+    # minutes: walk straight to the road, drive west along it to the clinic, which stands on the road at x 10 m
+    expected = (np.abs(y - 500) / walk + np.abs(x - 10) / drive) / 60
     assert bands[1][inside] == pytest.approx(expected[inside], rel=0.01, abs=0.05)
     # threat density: one report of weight 0.5 (30 days, one half-life) x 1 (precise) x 3 (attack on civilians)
     r_km = np.hypot(x - 450, y - 2800) / 1000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from planner.access import Targets, _Searches
-from planner.network import KEPT, MATRICES, fastest_edges, graph_from_lines
+from planner.network import KEPT, MATRICES, Closed, fastest_edges, graph_from_lines
 from planner.settings import AccessSettings
 
 
@@ -40,6 +42,12 @@ def node_at(graph, x: float, y: float) -> int:
     node, distance = graph.snap(np.array([x]), np.array([y]))
     assert distance[0] < 1
     return int(node[0])
+
+
+def shut(graph, road: str) -> Closed:
+    """``road`` closed end to end."""
+    mask = np.asarray(graph.road_ids == road)
+    return Closed(mask, np.where(mask, 0.0, np.nan), np.where(mask, 1.0, np.nan))
 
 
 def test_three_km_of_primary_road_take_three_minutes() -> None:
@@ -231,12 +239,73 @@ def test_a_closure_that_lengthens_no_way_is_the_search_without_it() -> None:
             ("loop", "track", [(0, 0), (0, 800), (1000, 800), (1000, 500)]),
         ]
     )
-    clinic = Targets(np.array([node_at(graph, 0, 0)]), np.array([0.0]), ["clinic"])
-    searches = _Searches(graph)
+    clinic = Targets(graph.land(np.zeros(1), np.zeros(1), 10), np.zeros(1), ["clinic"], np.zeros(1), np.zeros(1))
+    searches = _Searches(graph, AccessSettings())
     as_it_is = searches.times(clinic)
-    closing = {road: np.asarray(graph.road_ids == road) for road in ("main", "loop")}
-    assert searches.times(clinic, np.zeros(len(graph), dtype=bool)) is as_it_is  # nothing closed
+    closing = {road: shut(graph, road) for road in ("main", "loop")}
+    assert searches.times(clinic, Closed.none(len(graph))) is as_it_is  # nothing closed
     assert searches.times(clinic, closing["loop"]) is as_it_is  # the loop is nobody's fastest way
     during = searches.times(clinic, closing["main"])
     assert during is not as_it_is
     assert during[node_at(graph, 1000, 0)] > as_it_is[node_at(graph, 1000, 0)]  # round by the loop
+
+
+def test_a_point_joins_the_nearest_road_not_the_nearest_junction() -> None:
+    """A village 100 m north of the middle of a 4 km road joins the road there (share 0.5 from the junction at
+    its west end), not the junction 2 km away; the drive to each end is half the road's time."""
+    graph = network([("long", "primary", [(4000, 0), (0, 0)])])  # drawn east to west
+    landing = graph.land(np.array([2000.0, 9000.0]), np.array([100.0, 0.0]), 2000)
+    assert landing.walk_m[0] == pytest.approx(100) and landing.on.tolist() == [True, False]  # 5 km off: none
+    west = node_at(graph, 0, 0)
+    share_from_west = landing.share[0] if graph.edges.u[0] == west else 1 - landing.share[0]
+    assert share_from_west == pytest.approx(0.5)
+    to_u, to_v = graph.to_ends(landing)
+    assert to_u[0] == pytest.approx(120) and to_v[0] == pytest.approx(120)  # 2 km at 60 km/h
+    assert np.isinf(to_u[1]) and np.isinf(to_v[1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 6), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_times_to_a_point_on_a_road_agree_with_networkx_with_the_road_split_there(
+    width: int, height: int, seed: int
+) -> None:
+    """Law: the time from a junction to a point beside a road (walk left out) is networkx's shortest time with
+    the road split at the point's landing; with a stretch of that road shut around or beside the point, it is
+    networkx's with the shut stretch taken out."""
+    rng = np.random.default_rng(seed)
+    roads = []
+    for i in range(width):
+        for j in range(height):
+            if i + 1 < width:
+                roads.append((f"h{i}-{j}", "primary", [(i * 500, j * 500), ((i + 1) * 500, j * 500)]))
+            if j + 1 < height:
+                roads.append((f"v{i}-{j}", "track", [(i * 500, j * 500), (i * 500, (j + 1) * 500)]))
+    graph = network(roads)
+    edge = int(rng.integers(len(graph)))
+    share = float(rng.uniform(0.05, 0.95))
+    u, v, t = int(graph.edges.u[edge]), int(graph.edges.v[edge]), float(graph.edges.time_s[edge])
+    x = graph.x[u] + share * (graph.x[v] - graph.x[u])
+    y = graph.y[u] + share * (graph.y[v] - graph.y[u])
+    landing = graph.land(np.array([x]), np.array([y]), 10)
+    assert int(landing.edge[0]) == edge and landing.share[0] == pytest.approx(share)
+    source = int(rng.integers(graph.nodes))
+    low, high = sorted(rng.uniform(0, 1, size=2).tolist())
+    closed = Closed(np.arange(len(graph)) == edge, np.full(len(graph), low), np.full(len(graph), high))
+    for shut in (None, closed):
+        ours = graph.arrival(
+            graph.times_from(np.array([source]), np.zeros(1), None if shut is None else shut.mask), landing, shut
+        )[0]
+        reference = graph.to_networkx()
+        reference.remove_edge(u, v)
+        cuts = [(0.0, u), (share, "point"), (1.0, v)]
+        if shut is not None:
+            cuts += [(low, "low"), (high, "high")]
+        cuts.sort(key=lambda c: c[0])
+        for (a, first), (b, second) in itertools.pairwise(cuts):
+            if shut is None or not (low <= a and b <= high):  # the shut stretch is no road
+                reference.add_edge(first, second, time_s=(b - a) * t)
+        try:
+            theirs = nx.shortest_path_length(reference, source, "point", weight="time_s")
+        except nx.NetworkXNoPath:
+            theirs = np.inf
+        assert ours == pytest.approx(theirs)

@@ -86,8 +86,8 @@ class Grid:
 
 @dataclass(frozen=True)
 class Reach:
-    """The passable road pieces cut into their straight segments, and the driving time to the nearest health
-    facility from each piece's ends."""
+    """The passable road pieces cut into their straight segments, the driving time to the nearest health
+    facility from each piece's ends, and the facilities that stand by a piece (reached straight along it)."""
 
     segments: np.ndarray  # LineString of two points each, working CRS
     piece: np.ndarray  # the road piece each segment belongs to
@@ -98,10 +98,14 @@ class Reach:
     from_end_s: np.ndarray
     walk_mps: float
     max_snap_m: float
+    # Facilities by a piece: the piece, where along it (share from its first vertex), and the walk to them (s)
+    beside_piece: np.ndarray
+    beside_share: np.ndarray
+    beside_walk_s: np.ndarray
 
     @classmethod
     def of(cls, lines: np.ndarray, time_s: np.ndarray, from_start_s: np.ndarray, from_end_s: np.ndarray,
-           *, walk_mps: float, max_snap_m: float) -> Reach:  # fmt: skip
+           beside: tuple[np.ndarray, ...], *, walk_mps: float, max_snap_m: float) -> Reach:  # fmt: skip
         coords, line = shapely.get_coordinates(lines, return_index=True)
         same = line[1:] == line[:-1]
         starts, ends, piece = coords[:-1][same], coords[1:][same], line[:-1][same]
@@ -111,7 +115,7 @@ class Reach:
         along = total - np.maximum.accumulate(np.where(first, total, 0.0))
         length = np.bincount(piece, weights=step, minlength=lines.size)
         segments = shapely.linestrings(np.stack([starts, ends], axis=1))
-        return cls(segments, piece, along, length, time_s, from_start_s, from_end_s, walk_mps, max_snap_m)
+        return cls(segments, piece, along, length, time_s, from_start_s, from_end_s, walk_mps, max_snap_m, *beside)
 
     @cached_property
     def tree(self) -> shapely.STRtree:  # built once per worker process, on its first chunk
@@ -143,6 +147,9 @@ class Reach:
             share * self.time_s[piece] + self.from_start_s[piece],
             (1 - share) * self.time_s[piece] + self.from_end_s[piece],
         )
+        for by, at, walk_s in zip(self.beside_piece, self.beside_share, self.beside_walk_s, strict=True):
+            here = piece == by  # no junction between the cell's road and the facility's: straight along it
+            drive[here] = np.minimum(drive[here], np.abs(share[here] - at) * self.time_s[by] + walk_s)
         found[cell] = (walk_m / self.walk_mps + drive) / 60
         found[~np.isfinite(found)] = np.nan
         return found
@@ -247,23 +254,26 @@ def prepare(layerset: LayerSet, grid: Grid, on: date, settings: Settings, season
         graph = build_graph(roads[0], crs, bounds, settings.access, season)
         targets, far = essential_targets(layerset, crs, graph, "health", settings.access)
         flags += [flag.message for flag in far]
-        if targets.nodes.size == 0:
+        if len(targets) == 0:
             flags.append("no functional health facility lies near a road: travel time to care is unknown")
-        seconds = graph.times_from(targets.nodes, targets.offsets_s)
+        seconds = graph.times_from(*graph.starts(targets.landing, targets.walk_s))
         open_pieces = np.flatnonzero(graph.passable)
         lines = graph.geometry[open_pieces]
         u, v = graph.edges.u[open_pieces], graph.edges.v[open_pieces]
-        # An edge keeps its junctions in number order; its line runs from whichever lies at its first vertex
-        first = shapely.get_coordinates(shapely.get_point(lines, 0)) if lines.size else np.empty((0, 2))
-        u_first = np.hypot(graph.x[u] - first[:, 0], graph.y[u] - first[:, 1]) <= np.hypot(
-            graph.x[v] - first[:, 0], graph.y[v] - first[:, 1]
-        )
+        u_first = graph.runs_from_u[open_pieces]
         first_node, last_node = np.where(u_first, u, v), np.where(u_first, v, u)
+        by = targets.landing.edge  # every target landed on a passable piece, so on one of ``open_pieces``
+        beside = (
+            np.searchsorted(open_pieces, by),
+            np.where(graph.runs_from_u[by], targets.landing.share, 1.0 - targets.landing.share),
+            targets.walk_s,
+        )
         reach = Reach.of(
             lines,
             graph.edges.time_s[open_pieces],
             seconds[first_node],
             seconds[last_node],
+            beside,
             walk_mps=settings.access.offroad_kmh / 3.6,
             max_snap_m=settings.access.max_snap_m,
         )
