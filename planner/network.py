@@ -2,9 +2,10 @@
 
 Built from a roads layer in the working CRS:
 
-- **junctions** are line ends and vertices shared by two or more roads, after snapping vertices that lie
-  within ``snap_m`` of each other (digitised roads rarely meet exactly). Roads that cross without a shared
-  vertex do not meet, as in OpenStreetMap (bridges and overpasses).
+- **junctions** are line ends and vertices shared by two or more lines, after snapping vertices that lie
+  within ``snap_m`` of each other (digitised roads rarely meet exactly), and where a line ends within
+  ``snap_m`` of another between its vertices (a T-junction drawn without a shared vertex). Roads that cross
+  without a shared vertex do not meet, as in OpenStreetMap (bridges and overpasses).
 - **edges** are the pieces of road between two junctions, with length, travel time from the speed table
   (class, surface, condition, season) and the road they come from.
 - **landings**: where a place (a populated cell, a site, an element) joins the network: the nearest point of a
@@ -608,6 +609,61 @@ def _close_pairs(coords: np.ndarray, within_m: float) -> np.ndarray:
     return np.column_stack([first[keep], second[keep]])
 
 
+def _end_on_road(coords: np.ndarray, vertex_part: np.ndarray, within_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """A road that ends on another between two of its vertices (a T-junction digitised without a shared
+    vertex, common in field data), or on itself (a loop), meets it there: a vertex is added where the end lies
+    within ``within_m`` of the road. Roads that cross without ending on each other still do not meet
+    (bridges, overpasses)."""
+    first = np.r_[True, vertex_part[1:] != vertex_part[:-1]]
+    last = np.r_[vertex_part[1:] != vertex_part[:-1], True]
+    # Straight segments (vertex i to i + 1 of one part), indexed: small boxes, and a road's own far stretches
+    segment = np.flatnonzero(~last)
+    lines = shapely.linestrings(np.stack([coords[segment], coords[segment + 1]], axis=1))
+    end = np.flatnonzero((first | last) & ~_on_another_line(coords, vertex_part))
+    if end.size == 0:
+        return coords, vertex_part
+    points = shapely.points(coords[end])
+    found, near = shapely.STRtree(lines).query(points, predicate="dwithin", distance=within_m)
+    # Not the segment the end itself lies on
+    vertex = end[found]
+    own = (segment[near] == vertex) | (segment[near] + 1 == vertex)
+    found, near = found[~own], near[~own]
+    if found.size == 0:
+        return coords, vertex_part
+    # Where the road has a vertex that near the end already, vertex snapping joins them: nothing to add
+    gap = np.minimum(
+        np.hypot(*(coords[segment[near]] - coords[end[found]]).T),
+        np.hypot(*(coords[segment[near] + 1] - coords[end[found]]).T),
+    )
+    found, near = found[gap > within_m], near[gap > within_m]
+    if found.size == 0:
+        return coords, vertex_part
+    at = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines[near], shapely.line_locate_point(lines[near], points[found]))
+    )
+    # Each new vertex goes between its segment's two vertices, in order along the segment
+    after = segment[near]
+    offset = np.hypot(*(at - coords[after]).T)
+    position = np.r_[np.arange(coords.shape[0], dtype=float), after + 0.5]
+    order = np.lexsort((np.r_[np.zeros(coords.shape[0]), offset], position))
+    return np.vstack([coords, at])[order], np.r_[vertex_part, vertex_part[after]][order]
+
+
+def _on_another_line(coords: np.ndarray, vertex_part: np.ndarray) -> np.ndarray:
+    """Vertices that another line has too, at exactly the same point: most line ends of a noded network,
+    which need no search for a road they end on."""
+    order = np.lexsort((coords[:, 1], coords[:, 0]))
+    x, y, part = coords[order, 0], coords[order, 1], vertex_part[order]
+    starts = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+    group = np.cumsum(starts) - 1
+    # A point with two lines: its group's lowest and highest line numbers differ
+    lowest = np.minimum.reduceat(part, np.flatnonzero(starts))
+    highest = np.maximum.reduceat(part, np.flatnonzero(starts))
+    shared = np.zeros(coords.shape[0], dtype=bool)
+    shared[order] = (lowest != highest)[group]
+    return shared
+
+
 def graph_from_lines(
     lines: np.ndarray,
     frame: pd.DataFrame,
@@ -624,6 +680,8 @@ def graph_from_lines(
     coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
     if coords.shape[0] < 2:
         return _empty_graph(layer_id, crs, season)
+    if settings.snap_m > 0:
+        coords, vertex_part = _end_on_road(coords, vertex_part, settings.snap_m)
     # Snap: vertices within snap_m of each other become one point (connected components of close pairs).
     pairs = _close_pairs(coords, settings.snap_m) if settings.snap_m > 0 else None
     n = coords.shape[0]
@@ -635,7 +693,8 @@ def graph_from_lines(
     # Junctions: the ends of every line, and points shared by two or more lines.
     first = np.r_[True, vertex_part[1:] != vertex_part[:-1]]
     last = np.r_[vertex_part[1:] != vertex_part[:-1], True]
-    pair_keys = np.unique(np.column_stack([cluster, part_of[vertex_part]]), axis=0)
+    # Counted by line, not by road: the lines of one multi-line road meet where they touch
+    pair_keys = np.unique(np.column_stack([cluster, vertex_part]), axis=0)
     shared = np.bincount(pair_keys[:, 0], minlength=cluster.max() + 1) >= 2
     is_node = first | last | shared[cluster]
     positions = np.flatnonzero(is_node)

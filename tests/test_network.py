@@ -72,6 +72,31 @@ def test_roads_meet_at_shared_vertices_and_at_ends_within_the_snap_distance() ->
     assert np.isinf(times[node_at(graph, 4000, 0)])  # never a silent "reachable"
 
 
+def test_a_road_ending_on_another_between_its_vertices_meets_it_and_a_crossing_road_does_not() -> None:
+    """Field data often draw a T-junction without a shared vertex: the side road ends 3 m from the main road
+    at x 1000 m, where the main road has no vertex. They meet there. The overpass crosses the main road
+    without ending on it, and does not meet it."""
+    roads = [
+        ("main", "primary", [(0, 0), (2000, 0)]),
+        ("side", "primary", [(1000, 3), (1000, 600)]),
+        ("overpass", "primary", [(1500, -500), (1500, 500)]),
+    ]
+    graph = network(roads)
+    times = graph.times_from(np.array([node_at(graph, 0, 0)]), np.zeros(1))
+    assert times[node_at(graph, 1000, 600)] == pytest.approx((1000 + 597) / (60 / 3.6), abs=0.5)
+    assert np.isinf(times[node_at(graph, 1500, 500)])
+    assert graph.nodes == 6  # main's ends, the T-junction, the side road's far end, the overpass's ends
+
+
+def test_the_lines_of_one_multi_line_road_meet_where_they_touch() -> None:
+    """A road drawn as two lines, the second starting on a vertex in the middle of the first: one junction."""
+    lines = np.array([shapely.MultiLineString([[(0, 0), (1000, 0), (2000, 0)], [(1000, 0), (1000, 800)]])])
+    frame = pd.DataFrame({"road_id": ["r"], "road_class": ["primary"], "surface": None, "condition": None})
+    graph = graph_from_lines(lines, frame, np.arange(1), AccessSettings(), "dry")
+    times = graph.times_from(np.array([node_at(graph, 0, 0)]), np.zeros(1))
+    assert times[node_at(graph, 1000, 800)] == pytest.approx(1800 / (60 / 3.6))
+
+
 def test_parallel_roads_keep_the_fastest_and_the_slower_serves_when_it_closes() -> None:
     roads = [
         ("fast", "primary", [(0, 0), (1200, 0)]),  # 72 s
