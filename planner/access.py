@@ -589,10 +589,17 @@ class _Searches:
         return found[0], found[1]
 
     def from_place(self, origin: Landing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Seconds from one landing to every junction on the network as it is, and the junction before each
-        on its fastest way: made once per place (COAs often share a landing zone or a base)."""
-        key = ("from", int(origin.edge[0]), float(origin.share[0]))
-        return self.as_it_is(key, lambda: self.graph.fastest_from_point(origin))
+        """Seconds from one landing (on the network) to every junction, leaving its piece by either end;
+        which end each junction is reached from soonest (0: ``u``, 1: ``v``); and the searches from the two
+        ends, the junction before each junction (one row per end). A way is followed back in the row of the
+        end it is reached from: mixing the two trees could go round over zero-time pieces. The searches are
+        made once per piece (COAs often share a landing zone, a base or a road)."""
+        edge = int(origin.edge[0])
+        rows, previous = self.as_it_is(("from ends", edge), partial(self.graph.fastest_from_ends, edge))
+        to_u, to_v = self.graph.to_ends(origin)
+        via_u, via_v = rows[0] + to_u[0], rows[1] + to_v[0]
+        by_v = via_v < via_u
+        return np.where(by_v, via_v, via_u), by_v.astype(int), previous
 
     def as_it_is(self, key: object, make: Callable[[], T]) -> T:
         """``make()`` once: a figure of the network as it is, the same for every COA that changes nothing of it."""

@@ -410,18 +410,12 @@ class RoadGraph:
             return np.asarray(dijkstra(self.matrix(closed), directed=True, indices=nodes, min_only=True))
         return self._from_delayed(nodes, offsets_s, closed)
 
-    def fastest_from_point(self, landing: Landing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Seconds from one landing (on the network) to every junction, leaving its piece by either end;
-        which end each junction is reached from soonest (0: ``u``, 1: ``v``); and the two searches' junction
-        before each junction (one row per end, -9999 at the end itself). A way is followed back in the row of
-        the end its junction is reached from: mixing the two trees could go round over zero-time pieces."""
-        to_u, to_v = self.to_ends(landing)
-        edge = int(landing.edge[0])
+    def fastest_from_ends(self, edge: int) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from each end of ``edge`` (``u``, then ``v``) to every junction, and the junction before each
+        on its fastest way (-9999 at the end itself): one row per end, from one call."""
         ends = [int(self.edges.u[edge]), int(self.edges.v[edge])]
         rows, previous = dijkstra(self.matrix(), directed=True, indices=ends, return_predecessors=True)
-        via_u, via_v = rows[0] + to_u[0], rows[1] + to_v[0]
-        by_v = via_v < via_u
-        return np.where(by_v, via_v, via_u), by_v.astype(int), np.asarray(previous)
+        return np.asarray(rows), np.asarray(previous)
 
     def _from_delayed(self, nodes: np.ndarray, offsets_s: np.ndarray, closed: np.ndarray | None) -> np.ndarray:
         matrix = self.matrix(closed)
