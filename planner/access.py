@@ -14,7 +14,8 @@ For one COA, over the study area:
 - **cut off**: places that could reach health, water or a market before and cannot during, with the closed
   roads that cause it; and essential sites no community can reach any more.
 - **routes**: for route elements, the people along the corridor, the markets passed and whether they are
-  open in the window, and the alternatives the network offers (k shortest paths by exposure-weighted time).
+  open in the window, and the alternatives the network offers between the points where the route meets the
+  road at each end (k shortest paths by exposure-weighted time).
 - **CASEVAC**: from each element, the fastest road to a functioning civilian hospital and to the UN medical
   facilities the plan names.
 """
@@ -48,6 +49,8 @@ from planner.surface import RiskSurface
 T = TypeVar("T")
 
 ESSENTIAL = ("health", "water", "market")
+# A stretch of road shorter than this is no stretch (where a way starts or ends at a junction)
+NOTHING_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ def access(
             settings=settings,
             earth=earth,
         )
-        for zone, ends in zip(routes, _route_ends(graph, routes), strict=True)
+        for zone, ends in zip(routes, _route_ends(graph, routes, settings), strict=True)
     ]
     care = _shared(
         surface, ("care", id(graph)), lambda: _care_facilities(graph, layerset, plan, crs, settings.max_snap_m)
@@ -822,16 +825,19 @@ def _is_route(coa: COA, zone: Zone) -> bool:
     return element.shape_kind == "route"
 
 
-def _route_ends(graph: RoadGraph, routes: list[Zone]) -> list[tuple[int, int]]:
-    """The junction nearest each end of each route, found in one query for all the routes of a COA."""
+def _route_ends(graph: RoadGraph, routes: list[Zone], settings: AccessSettings) -> list[tuple[Landing, Landing]]:
+    """Where each end of each route joins the road network, found in one query for all the routes of a COA."""
     if not routes:
         return []
     lines = [zone.geometry for zone in routes]
     starts, stops = shapely.get_point(lines, 0), shapely.get_point(lines, -1)
-    nodes, _ = graph.snap(
-        np.r_[shapely.get_x(starts), shapely.get_x(stops)], np.r_[shapely.get_y(starts), shapely.get_y(stops)]
+    landed = graph.land(
+        np.r_[shapely.get_x(starts), shapely.get_x(stops)],
+        np.r_[shapely.get_y(starts), shapely.get_y(stops)],
+        settings.max_snap_m,
     )
-    return [(int(a), int(b)) for a, b in zip(nodes[: len(routes)], nodes[len(routes) :], strict=True)]
+    count = len(routes)
+    return [(landed.take(np.array([i])), landed.take(np.array([count + i]))) for i in range(count)]
 
 
 def _route(
@@ -840,7 +846,7 @@ def _route(
     *,
     surface: RiskSurface,
     zone: Zone,
-    ends: tuple[int, int],
+    ends: tuple[Landing, Landing],
     hits: list[SiteHit],
     plan: Plan,
     crs: CRS,
@@ -1030,84 +1036,140 @@ def _option(
 def _alternatives(
     graph: RoadGraph,
     closed: np.ndarray,
-    ends: tuple[int, int],
+    ends: tuple[Landing, Landing],
     *,
     cells: _Cells,
     crs: CRS,
     settings: AccessSettings,
 ) -> list[RouteOption]:
-    """Up to ``settings.alternatives`` different paths between the route's ends, cheapest first, where a
-    piece's cost is its time x (1 + people along it / scale). Found on scipy's graph by penalised shortest
-    paths: after each path its pieces cost double, so the next search finds the best way round them."""
-    source, target = ends
-    if source == target:
+    """Up to ``settings.alternatives`` different ways between the points where the route's ends meet the
+    road, cheapest first, where a piece's cost is its time x (1 + people along it / scale). Found on scipy's
+    graph by penalised shortest paths: after each path its pieces cost double, so the next search finds the
+    best way round them. A way starts and ends part way along a piece, where the route meets the road."""
+    first, last = ends
+    if not (first.on[0] and last.on[0]):
         return []
+    s_edge, g_edge = int(first.edge[0]), int(last.edge[0])
+    s_share, g_share = float(first.share[0]), float(last.share[0])
+    if s_edge == g_edge and abs(s_share - g_share) * graph.length_m[s_edge] < 1.0:
+        return []  # both ends meet the road at one point: no way between them
+    a_xy = shapely.get_coordinates(graph.piece_between(s_edge, s_share, s_share))[0]
+    b_xy = shapely.get_coordinates(graph.piece_between(g_edge, g_share, g_share))[0]
     # Only the edges near the straight line between the ends (and a margin) are worth a path search.
-    corridor = shapely.LineString([(graph.x[source], graph.y[source]), (graph.x[target], graph.y[target])]).buffer(
-        max(
-            settings.margin_m,
-            0.5 * float(np.hypot(graph.x[target] - graph.x[source], graph.y[target] - graph.y[source])),
-        )
-    )
+    corridor = shapely.LineString([a_xy, b_xy]).buffer(max(settings.margin_m, 0.5 * float(np.hypot(*(b_xy - a_xy)))))
     near = np.sort(graph.tree.query(corridor, predicate="intersects"))
-    near = near[graph.passable[near] & ~closed[near]]
-    if near.size == 0:
-        return []
-    along = cells.of_pieces(graph).people[near]
-    cost = graph.edges.time_s[near].astype(float) * (1 + along / settings.route_people_scale)
+    # The pieces the ends lie on are driven in part, from the ends: driven whole, they would pass an end again
+    near = near[graph.passable[near] & ~closed[near] & (near != s_edge) & (near != g_edge)]
+    scale = settings.route_people_scale
+    cost = graph.edges.time_s[near].astype(float) * (1 + cells.of_pieces(graph).people[near] / scale)
     # Between two junctions only the cheapest of parallel pieces counts; a loop is never on a shortest path
     u, v = graph.edges.u[near], graph.edges.v[near]
     a, b = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((cost, b, a))
-    first = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])] & (a[order] != b[order])
-    pieces, a, b, cost = near[order][first], a[order][first], b[order][first], cost[order][first]
-    junctions, local = np.unique(np.concatenate([a, b]), return_inverse=True)
-    la, lb = local[: a.size], local[a.size :]
+    first_of_pair = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])]
+    keep = first_of_pair & (a[order] != b[order])
+    pieces, a, b, cost = near[order][keep], a[order][keep], b[order][keep], cost[order][keep]
+    ends_of = [
+        int(graph.edges.u[s_edge]),
+        int(graph.edges.v[s_edge]),
+        int(graph.edges.u[g_edge]),
+        int(graph.edges.v[g_edge]),
+    ]
+    junctions, local = np.unique(np.r_[a, b, ends_of], return_inverse=True)
+    la, lb = local[: a.size], local[a.size : 2 * a.size]
+    su, sv, gu, gv = local[2 * a.size :].tolist()
     count = junctions.size
-    start, goal = (int(i) for i in np.searchsorted(junctions, [source, target]))
-    if count in (start, goal) or junctions[start] != source or junctions[goal] != target:
-        return []
-    # Each piece by the pair of junctions it joins, as one number: ascending, as the pieces are sorted by pair
-    pair_key = la.astype(np.int64) * count + lb
-    # The matrix is made once; each search only puts the pieces' current weights in it. Its entries are
-    # numbered by piece first (1-based, so none is a zero scipy could drop), then given their weights.
-    numbers = np.arange(1, a.size + 1, dtype=float)
-    matrix = csr_matrix((np.r_[numbers, numbers], (np.r_[la, lb], np.r_[lb, la])), shape=(junctions.size,) * 2)
-    entry_piece = matrix.data.astype(int) - 1
-    weights = cost.copy()
-    paths: list[list[int]] = []
+    start, goal = count, count + 1  # the points where the route meets the road
+    # The legs from the start point to its piece's junctions, from the goal's piece's junctions to the goal
+    # point, and straight along one piece when both lie on it: each costs its share of its own piece, and has
+    # a weight of its own (after the pieces'), doubled when a way uses it like the pieces'
+    own = [float(graph.edges.time_s[e] * (1 + cells.of_pieces(graph).people[e] / scale)) for e in (s_edge, g_edge)]
+    if s_edge != g_edge:
+        legs = [(start, su, own[0], s_share), (start, sv, own[0], 1 - s_share)]
+        legs += [(gu, goal, own[1], g_share), (gv, goal, own[1], 1 - g_share)]
+    else:  # one piece: u, then the nearer point, then the other, then v; no way turns back over it
+        toward_u = s_share < g_share
+        legs = [
+            (start, su, own[0], s_share) if toward_u else (start, sv, own[0], 1 - s_share),
+            (start, goal, own[0], abs(g_share - s_share)),
+            (sv, goal, own[0], 1 - g_share) if toward_u else (su, goal, own[0], g_share),
+        ]
+    leg_of = {(leg[0], leg[1]): a.size + i for i, leg in enumerate(legs)}
+    weights = np.r_[cost, [leg[2] for leg in legs]]
+    # One entry per piece each way, then the legs; entries are numbered (1-based, so none is a zero scipy
+    # could drop), then given their weights
+    rows = np.r_[la, lb, [leg[0] for leg in legs]].astype(int)
+    cols = np.r_[lb, la, [leg[1] for leg in legs]].astype(int)
+    matrix = csr_matrix((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(count + 2,) * 2)
+    entry = matrix.data.astype(int) - 1
+    entry_weight = np.r_[np.arange(a.size), np.arange(a.size), a.size + np.arange(len(legs))][entry]
+    entry_share = np.r_[np.ones(2 * a.size), [leg[3] for leg in legs]][entry]
+    share_of = np.r_[np.ones(a.size), [leg[3] for leg in legs]]
+    base = weights.copy()
+    # Each step between two junctions, as one number: ascending, as the pieces are sorted by pair
+    pair_key = la.astype(np.int64) * (count + 2) + lb
+    found: list[tuple[float, tuple[int, ...]]] = []  # unpenalised cost, (junction in, steps..., junction out)
     for _ in range(2 * settings.alternatives):  # a repeated path only raises penalties: bounded tries
-        if len(paths) == settings.alternatives:
+        if len(found) == settings.alternatives:
             break
-        matrix.data = weights[entry_piece]
-        _, previous = dijkstra(matrix, directed=True, indices=start, return_predecessors=True)  # both ways in it
+        matrix.data = weights[entry_weight] * entry_share
+        _, previous = dijkstra(matrix, directed=True, indices=start, return_predecessors=True)
         if previous[goal] < 0:
             break
         walked, node = [goal], goal
         while node != start:
             node = int(previous[node])
             walked.append(node)
-        along_path = np.array(walked[::-1], dtype=np.int64)
-        low, high = np.minimum(along_path[:-1], along_path[1:]), np.maximum(along_path[:-1], along_path[1:])
-        steps = np.searchsorted(pair_key, low * count + high).tolist()
-        if steps not in paths:
-            paths.append(steps)
-        weights[steps] *= 2.0
-    paths.sort(key=lambda p: float(cost[p].sum()))
+        inner = np.array(walked[::-1][1:-1], dtype=np.int64)  # the junctions passed
+        if inner.size == 0:  # straight along the piece
+            path: tuple[int, ...] = (-1, -1)
+            used = [leg_of[(start, goal)]]
+        else:
+            low, high = np.minimum(inner[:-1], inner[1:]), np.maximum(inner[:-1], inner[1:])
+            steps = np.searchsorted(pair_key, low * (count + 2) + high).tolist()
+            path = (int(inner[0]), *steps, int(inner[-1]))
+            used = [*steps, leg_of[(start, int(inner[0]))], leg_of[(int(inner[-1]), goal)]]
+        if path not in [p for _, p in found]:
+            found.append((float((base[used] * share_of[used]).sum()), path))
+        weights[used] *= 2.0
     options = []
-    for path in paths:
-        edges = [int(pieces[i]) for i in path]
+    for _, path in sorted(found):
+        enter, *steps, leave = path
+        middle = [int(pieces[i]) for i in steps]
+        if enter < 0:  # straight along the one piece both ends lie on
+            start_part, goal_part = graph.piece_between(s_edge, s_share, g_share), None
+        else:
+            start_part = graph.piece_between(s_edge, s_share, 0.0 if enter == su else 1.0)
+            goal_part = graph.piece_between(g_edge, 0.0 if leave == gu else 1.0, g_share)
+        partial = [
+            (e, line)
+            for e, line in ((s_edge, start_part), (g_edge, goal_part))
+            if line is not None and line.length > NOTHING_M
+        ]
+        drawn = [(s_edge, start_part), *((e, graph.geometry[e]) for e in middle), (g_edge, goal_part)]
+        drawn = [(e, line) for e, line in drawn if line is not None and line.length > NOTHING_M]
         options.append(
             _option(
-                [graph.geometry[e] for e in edges],
-                length_km=float(graph.length_m[edges].sum()) / 1000,
-                time_s=float(graph.edges.time_s[edges].sum()),
-                people=_people_on_edges(cells, graph, edges),
-                roads=tuple(dict.fromkeys(str(graph.road_ids[e]) for e in edges)),
+                [line for _, line in drawn],
+                length_km=(float(graph.length_m[middle].sum()) + sum(line.length for _, line in partial)) / 1000,
+                time_s=float(
+                    graph.edges.time_s[middle].sum()
+                    + sum(line.length / graph.length_m[e] * graph.edges.time_s[e] for e, line in partial)
+                ),
+                people=_people_around(cells, graph, middle, [line for _, line in partial]),
+                roads=tuple(dict.fromkeys(str(graph.road_ids[e]) for e, _ in drawn)),
                 crs=crs,
             )
         )
     return options
+
+
+def _people_around(cells: _Cells, graph: RoadGraph, edges: list[int], parts: list[BaseGeometry]) -> float:
+    """People in the cells a way touches (each cell once): its whole pieces' cells, and the partial pieces'."""
+    found = [cells.of_pieces(graph).of(edges), *(cells.touched(part) for part in parts)]
+    if not any(f.size for f in found):
+        return 0.0
+    return float(cells.people[np.unique(np.concatenate(found))].sum())
 
 
 Facility = tuple[str, float, float]  # name, and position in the working CRS
@@ -1222,7 +1284,7 @@ def _fastest_way(
         *(graph.geometry[e] for e in pieces),
         graph.piece_between(end_edge, 0.0 if entry == graph.edges.u[end_edge] else 1.0, end_share),
     ]
-    return which, float(drive[which]), [line for line in lines if line.geom_type == "LineString" and line.length > 0]
+    return which, float(drive[which]), [line for line in lines if line.length > NOTHING_M]
 
 
 def _hospitals(layerset: LayerSet, crs: CRS) -> list[tuple[str, float, float]]:

@@ -613,15 +613,17 @@ def _end_on_road(coords: np.ndarray, vertex_part: np.ndarray, within_m: float) -
     # Straight segments (vertex i to i + 1 of one part), indexed: small boxes, and a road's own far stretches
     segment = np.flatnonzero(~last)
     lines = shapely.linestrings(np.stack([coords[segment], coords[segment + 1]], axis=1))
-    end = np.flatnonzero((first | last) & ~_on_another_line(coords, vertex_part))
-    if end.size == 0:
-        return coords, vertex_part
+    end = np.flatnonzero(first | last)
     points = shapely.points(coords[end])
-    found, near = shapely.STRtree(lines).query(points, predicate="dwithin", distance=within_m)
-    # Not the segment the end itself lies on
-    vertex = end[found]
-    own = (segment[near] == vertex) | (segment[near] + 1 == vertex)
-    found, near = found[~own], near[~own]
+    # Candidates by box, then those that do not have the end as a vertex (a noded network's ends mostly are
+    # other lines' vertices: counted out before measuring any distance), then those near enough
+    x, y = coords[end, 0], coords[end, 1]
+    found, near = shapely.STRtree(lines).query(shapely.box(x - within_m, y - within_m, x + within_m, y + within_m))
+    at = coords[end[found]]
+    is_vertex = np.all(coords[segment[near]] == at, axis=1) | np.all(coords[segment[near] + 1] == at, axis=1)
+    found, near = found[~is_vertex], near[~is_vertex]
+    close = shapely.distance(points[found], lines[near]) <= within_m
+    found, near = found[close], near[close]
     if found.size == 0:
         return coords, vertex_part
     # Where the road has a vertex that near the end already, vertex snapping joins them: nothing to add
@@ -641,21 +643,6 @@ def _end_on_road(coords: np.ndarray, vertex_part: np.ndarray, within_m: float) -
     position = np.r_[np.arange(coords.shape[0], dtype=float), after + 0.5]
     order = np.lexsort((np.r_[np.zeros(coords.shape[0]), offset], position))
     return np.vstack([coords, at])[order], np.r_[vertex_part, vertex_part[after]][order]
-
-
-def _on_another_line(coords: np.ndarray, vertex_part: np.ndarray) -> np.ndarray:
-    """Vertices that another line has too, at exactly the same point: most line ends of a noded network,
-    which need no search for a road they end on."""
-    order = np.lexsort((coords[:, 1], coords[:, 0]))
-    x, y, part = coords[order, 0], coords[order, 1], vertex_part[order]
-    starts = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
-    group = np.cumsum(starts) - 1
-    # A point with two lines: its group's lowest and highest line numbers differ
-    lowest = np.minimum.reduceat(part, np.flatnonzero(starts))
-    highest = np.maximum.reduceat(part, np.flatnonzero(starts))
-    shared = np.zeros(coords.shape[0], dtype=bool)
-    shared[order] = (lowest != highest)[group]
-    return shared
 
 
 def graph_from_lines(

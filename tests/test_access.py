@@ -11,7 +11,7 @@ import shapely
 from affine import Affine
 from conftest import require_realdata
 from pyproj import Transformer
-from world import ORIGIN, make_world
+from world import ORIGIN, lonlat, make_world
 
 from planner.access import _places
 from planner.assess import assess, plan_crs
@@ -136,6 +136,22 @@ def test_casevac_drives_along_the_road_the_element_and_the_hospital_stand_by(tmp
     x, y = TO_UTM.transform(*np.array(civilian.geometry.coords).T)
     assert sorted(x - ORIGIN[0]) == pytest.approx([450, 900], abs=1)
     assert y - (ORIGIN[1] - 1000) == pytest.approx([550, 550], abs=1)
+
+
+def test_route_alternatives_start_and_end_where_the_route_meets_the_road(tmp_path: Path) -> None:
+    """A convoy from x 300 to 700 m along the main road, whose junctions are at its ends (x 50 and 950 m):
+    the first way is the 400 m between the convoy's own ends, not the whole road between its junctions; the
+    next goes round by the dry-season bypass, 250 m back along the main road at each end."""
+    line = {"type": "LineString", "coordinates": [lonlat(300, 550), lonlat(700, 550)]}
+    convoy = {"id": "convoy-1", "activity": "convoy", "geometry": line}
+    plan, layers = open_plan(make_world(tmp_path, sites=CLINIC, roads=[MAIN, BYPASS], elements=[convoy]))
+    [route] = assess(plan, layers, Settings(surface={"margin_m": 300})).coas[0].access.routes
+    direct, bypass = route.alternatives
+    assert (direct.length_km, direct.roads) == (pytest.approx(0.4, abs=0.01), ("main",))
+    assert direct.time_min == pytest.approx(400 / (60 / 3.6) / 60, abs=0.05)
+    assert (bypass.length_km, bypass.roads) == (pytest.approx(2.3, abs=0.01), ("main", "bypass"))
+    x, _ = TO_UTM.transform(*np.array(direct.geometry.coords).T)
+    assert sorted(x - ORIGIN[0]) == pytest.approx([300, 700], abs=1)
 
 
 def test_sample_plan_access_differs_by_coa() -> None:
