@@ -79,7 +79,10 @@ def serving(folder: Path, *, basemap: bool) -> Iterator[dict[str, Any]]:
         settings.write_text(settings.read_text() + 'basemap = "basemap.mbtiles"\n')
     record = Record.open(f"sqlite:///{folder / 'record.db'}")
     port = free_port()
+    temporary = folder / "tmp"  # the server's temporary files, to see that it leaves none
+    temporary.mkdir()
     env = {**os.environ, "PRIMUM_DB": str(folder / "record.db"), "PRIMUM_SETTINGS": str(settings)}
+    env["TMPDIR"] = str(temporary)
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     log = (folder / "server.log").open("w")
@@ -91,6 +94,8 @@ def serving(folder: Path, *, basemap: bool) -> Iterator[dict[str, Any]]:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+    # A stopped server leaves no session's folder behind: uploads may hold sources and witnesses
+    assert not list(temporary.glob("primum-sessions-*")), "the sessions' folder outlived the server"
 
 
 def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:

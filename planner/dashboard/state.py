@@ -8,9 +8,12 @@ share them safely.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -108,10 +111,19 @@ def user() -> User | None:
     return found if isinstance(found, User) else None
 
 
+@functools.cache
+def _sessions_folder() -> Path:
+    """The folder of this server's sessions, removed when the server stops: uploads (threat reports, notes
+    naming sources) must not stay on the machine after the sessions that brought them."""
+    folder = Path(tempfile.mkdtemp(prefix="primum-sessions-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def workdir() -> Path:
     """This session's folder for uploads and edited plans."""
     if "workdir" not in st.session_state:
-        st.session_state["workdir"] = tempfile.mkdtemp(prefix="primum-session-")
+        st.session_state["workdir"] = tempfile.mkdtemp(prefix="session-", dir=_sessions_folder())
     return Path(st.session_state["workdir"])
 
 
