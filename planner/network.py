@@ -109,18 +109,27 @@ class Edges:
 
 
 def fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray) -> tuple[Edges, np.ndarray]:
-    """Orient edges ``u < v``, drop loops, and keep the fastest of parallel edges.
+    """Orient edges ``u < v``, drop loops, and keep the fastest of parallel edges (the first given of equals).
 
-    Returns the edges and, for each kept edge, its position in the input (to carry attributes along).
+    Returns the edges, by junction pair, and for each kept edge its position in the input (to carry attributes
+    along).
     """
     a, b = np.minimum(u, v), np.maximum(u, v)
     keep = np.flatnonzero(a != b)
-    a, b, t = a[keep], b[keep], time_s[keep]
-    order = np.lexsort((t, b, a))  # by pair, fastest first
-    a, b = a[order], b[order]
-    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])] if a.size else np.array([], dtype=bool)
-    kept = keep[order][first]
-    return Edges(a[first], b[first], t[order][first]), kept
+    if keep.size == 0:
+        return Edges(a[keep], b[keep], time_s[keep]), keep
+    # One sort by junction pair (a number each), then the fastest of each run of one pair: a sort by pair and
+    # time together costs seven times more on a national network
+    pair = a[keep].astype(np.int64) * (int(b[keep].max()) + 1) + b[keep]
+    by_pair = np.argsort(pair, kind="stable")
+    order, sorted_pair = keep[by_pair], pair[by_pair]
+    run = np.cumsum(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]) - 1
+    times = time_s[order]
+    fastest = np.full(run[-1] + 1, np.inf)
+    np.minimum.at(fastest, run, times)
+    best = np.flatnonzero(times == fastest[run])
+    kept = order[best[np.r_[True, run[best][1:] != run[best][:-1]]]]
+    return Edges(a[kept], b[kept], time_s[kept]), kept
 
 
 def search_matrix(edges: Edges, nodes: int) -> csr_matrix:

@@ -334,3 +334,23 @@ def test_times_to_a_point_on_a_road_agree_with_networkx_with_the_road_split_ther
         except nx.NetworkXNoPath:
             theirs = np.inf
         assert ours == pytest.approx(theirs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled_from([1.0, 2.0, 3.0])), max_size=30))
+def test_fastest_edges_keeps_the_first_fastest_road_of_each_pair_of_junctions(
+    roads: list[tuple[int, int, float]],
+) -> None:
+    """Law: one edge per pair of distinct junctions, the fastest, the first given among equally fast ones,
+    ordered by pair; the same as sorting every edge by pair and time."""
+    u = np.array([r[0] for r in roads], dtype=int)
+    v = np.array([r[1] for r in roads], dtype=int)
+    t = np.array([r[2] for r in roads], dtype=float)
+    edges, kept = fastest_edges(u, v, t)
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    expected = {}
+    for i in np.lexsort((t, b, a)):  # stable: the first given of equals comes first
+        if a[i] != b[i]:
+            expected.setdefault((int(a[i]), int(b[i])), int(i))
+    assert kept.tolist() == [expected[pair] for pair in sorted(expected)]
+    assert list(zip(edges.u.tolist(), edges.v.tolist(), strict=True)) == sorted(expected)
