@@ -16,10 +16,10 @@ Built from a roads layer in the working CRS:
   still serves), and every shortest-path search uses the fastest open one: a sparse matrix built naively
   sums them and a plain ``networkx.Graph`` keeps the last one, both wrong.
 
-The graph is held as arrays with a symmetric CSR matrix for shortest paths (``scipy.sparse.csgraph``); its
-bridges (roads that are the only link of what lies beyond) come from rustworkx and nearest junctions from a
-pykdtree k-d tree, both compiled and quick to load. It is available as a ``networkx`` graph (``to_networkx``)
-for users and tools such as OSMnx.
+The graph is held as arrays with a CSR matrix holding each road both ways for shortest paths
+(``scipy.sparse.csgraph``); its bridges (roads that are the only link of what lies beyond) come from
+rustworkx, compiled and quick to load; places join it through a spatial index of its roads' straight
+segments. It is available as a ``networkx`` graph (``to_networkx``) for users and tools such as OSMnx.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 import rustworkx
 import shapely
-from pykdtree.kdtree import KDTree
 from pyproj import CRS
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
@@ -395,20 +394,6 @@ class RoadGraph:
         )
         line = np.vstack([ends[:1], inner, ends[1:]])
         return shapely.linestrings(line if a <= b else line[::-1])
-
-    @cached_property
-    def _junctions(self) -> KDTree:
-        # pykdtree: nearest-neighbour queries at twice scipy's speed, and loaded without scipy.spatial's
-        # twenty-odd modules (a twentieth of a second of every start)
-        return KDTree(np.column_stack([self.x, self.y]).astype(float))
-
-    def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The nearest junction of each point, and how far it is (metres)."""
-        if self.nodes == 0:
-            return np.full(np.shape(x), -1), np.full(np.shape(x), np.inf)
-        distance, node = self._junctions.query(np.column_stack([np.ravel(x), np.ravel(y)]).astype(float))
-        # pykdtree numbers points as uint32: made plain indices, so that no arithmetic on them wraps round
-        return node.astype(np.intp).reshape(np.shape(x)), distance.reshape(np.shape(x))
 
     def times_from(self, nodes: np.ndarray, offsets_s: np.ndarray, closed: np.ndarray | None = None) -> np.ndarray:
         """Least travel time (s) from any of ``nodes`` (each starting ``offsets_s`` late) to every junction."""

@@ -39,9 +39,10 @@ def network(
 
 
 def node_at(graph, x: float, y: float) -> int:
-    node, distance = graph.snap(np.array([x]), np.array([y]))
-    assert distance[0] < 1
-    return int(node[0])
+    """The junction at (x, y)."""
+    distance = np.hypot(graph.x - x, graph.y - y)
+    assert distance.min() < 1
+    return int(np.argmin(distance))
 
 
 def shut(graph, road: str) -> Closed:
@@ -213,14 +214,6 @@ def test_sole_links_are_networkx_bridges_of_the_passable_roads(junctions: int, s
     bridges = {(min(e), max(e)) for e in nx.bridges(nx.Graph(reference))} - {(min(e), max(e)) for e in doubled}
     ours = {(int(graph.edges.u[i]), int(graph.edges.v[i])) for i in np.flatnonzero(graph.sole_links)}
     assert ours == bridges
-
-
-def test_snapping_gives_the_nearest_junction_as_a_plain_index() -> None:
-    graph = network([("a", "primary", [(0, 0), (1000, 0)]), ("b", "primary", [(1000, 0), (1000, 1000)])])
-    node, distance = graph.snap(np.array([10.0, 990.0, 1000.0]), np.array([5.0, 5.0, 990.0]))
-    assert node.dtype.kind == "i"  # signed: arithmetic on junction numbers never wraps round
-    assert [(graph.x[n], graph.y[n]) for n in node] == [(0, 0), (1000, 0), (1000, 1000)]
-    assert distance == pytest.approx([np.hypot(10, 5), np.hypot(10, 5), 10.0])
 
 
 def test_a_graph_keeps_what_the_latest_areas_made_and_lets_the_oldest_go() -> None:
