@@ -211,7 +211,12 @@ class AccessSettings(_Frozen):
     earth_surfaces: list[str] = Field(
         default_factory=lambda: ["dirt/sand", "dirt", "earth", "sand", "ground", "unpaved", "mud"],
     )
-    snap_m: float = Field(10.0, ge=0, description="line ends and vertices this close become one junction")
+    snap_m: float = Field(
+        10.0,
+        ge=0,
+        description="line ends and vertices this close become one junction, and a line ending this close to "
+        "another road meets it there",
+    )
     margin_m: float = Field(5_000.0, ge=0, description="the network is built over the study area plus this margin")
     offroad_kmh: float = Field(4.0, gt=0, description="walking speed from a place to its nearest passable road")
     max_snap_m: float = Field(
