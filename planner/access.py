@@ -411,12 +411,10 @@ class _Places:
     cell_x: np.ndarray
     cell_y: np.ndarray
     cell_landing: Landing
-    cell_walk_s: np.ndarray  # seconds of the walk to the road, off-road (inf: no road near)
     site_rows: list[tuple[str, str, str | None, float | None]]  # layer, id, name, people
     site_x: np.ndarray
     site_y: np.ndarray
     site_landing: Landing
-    site_walk_s: np.ndarray
     site_road_m: np.ndarray  # metres from each site to the nearest passable road, however far
 
     # Both asked by every COA of the assessment, the same each time
@@ -486,19 +484,16 @@ def _places(surface: RiskSurface, layerset: LayerSet, crs: CRS, graph: RoadGraph
     road_m = site_landing.walk_m.copy()
     off = ~site_landing.on
     road_m[off] = graph.land(site_x[off], site_y[off], None).walk_m
-    walk = settings.offroad_kmh / 3.6
     return _Places(
         cell_people,
         np.flatnonzero(populated.ravel()),
         cell_x,
         cell_y,
         cell_landing,
-        cell_landing.walk_m / walk,
         rows,
         site_x,
         site_y,
         site_landing,
-        site_landing.walk_m / walk,
         road_m,
     )
 
@@ -583,7 +578,7 @@ class _Searches:
         touched = np.r_[closed.mask | _moved_pieces(graph, targets.landing, target), False]
         found = []
         for figure, base, now in zip(before, (places.cell_landing, places.site_landing), (cells, sites), strict=True):
-            u, v = self.as_it_is(("ends", id(base)), partial(_ends, graph, base))
+            u, v = self.as_it_is(("ends", id(base)), partial(graph.ends, base))
             changed = np.flatnonzero(later[u] | later[v] | touched[base.edge] | (now.edge != base.edge))
             during = figure.copy()
             if changed.size:
@@ -607,13 +602,6 @@ class _Searches:
     def as_it_is(self, key: object, make: Callable[[], T]) -> T:
         """``make()`` once: a figure of the network as it is, the same for every COA that changes nothing of it."""
         return _once(self.figured, key, make)
-
-
-def _ends(graph: RoadGraph, landing: Landing) -> tuple[np.ndarray, np.ndarray]:
-    """The junctions at the ends of each landing's piece (-1 off the network)."""
-    on = landing.on
-    edge = np.where(on, landing.edge, 0)
-    return np.where(on, graph.edges.u[edge], -1), np.where(on, graph.edges.v[edge], -1)
 
 
 def _moved_pieces(graph: RoadGraph, before: Landing, now: Landing) -> np.ndarray:
@@ -691,8 +679,8 @@ def _parts_of(graph: RoadGraph, landing: Landing, closed: Closed | None, compone
     junction on its side of a shut stretch; beside a shut stretch itself, one part for all such places (the
     number of parts: the people a closure holds, wherever it shuts a road); -1 off the network."""
     to_u, to_v = graph.to_ends(landing, closed)
-    edge = np.where(landing.on, landing.edge, 0)
-    u_part, v_part = component[graph.edges.u[edge]], component[graph.edges.v[edge]]
+    u, v = graph.ends(landing)
+    u_part, v_part = component[u], component[v]
     shut = int(component.max()) + 1
     part = np.where(np.isfinite(to_u), u_part, np.where(np.isfinite(to_v), v_part, shut))
     return np.where(landing.on, part, -1)
@@ -1012,13 +1000,6 @@ def _people_along(cells: _Cells, shapes: list[BaseGeometry]) -> float:
     return float(cells.people[np.unique(np.concatenate(found))].sum()) if found else 0.0
 
 
-def _people_on_edges(cells: _Cells, graph: RoadGraph, edges: list[int] | np.ndarray) -> float:
-    """People in the cells a path's road pieces touch (each cell once), from the pieces' shared cells."""
-    if len(edges) == 0:
-        return 0.0
-    return float(cells.people[cells.of_pieces(graph).of(edges)].sum())
-
-
 def _option(
     lines: list[BaseGeometry], *, length_km: float, time_s: float, people: float, roads: tuple[str, ...], crs: CRS
 ) -> RouteOption:
@@ -1264,8 +1245,8 @@ def _fastest_way(
     or straight along the piece both stand by. None when no road links them."""
     times, end_of, previous = searched
     to_u, to_v = graph.to_ends(facilities)
-    edge = np.where(facilities.on, facilities.edge, 0)
-    via_u, via_v = to_u + times[graph.edges.u[edge]], to_v + times[graph.edges.v[edge]]
+    u, v = graph.ends(facilities)
+    via_u, via_v = to_u + times[u], to_v + times[v]
     beside = graph.along_piece(facilities, origin, np.zeros(1))
     drive = np.minimum(np.minimum(via_u, via_v), beside)
     trip = drive + facilities.walk_m / walk_mps
@@ -1273,12 +1254,12 @@ def _fastest_way(
         return None
     which = int(np.argmin(trip))
     start_edge, start_share = int(origin.edge[0]), float(origin.share[0])
-    end_edge, end_share = int(edge[which]), float(facilities.share[which])
+    end_edge, end_share = int(facilities.edge[which]), float(facilities.share[which])
     if beside[which] <= min(via_u[which], via_v[which]):
         return which, float(drive[which]), [graph.piece_between(end_edge, start_share, end_share)]
-    entry = int(graph.edges.u[end_edge] if via_u[which] <= via_v[which] else graph.edges.v[end_edge])
+    entry = int(u[which] if via_u[which] <= via_v[which] else v[which])
     start_end = int(end_of[entry])  # the end of the origin's piece the way leaves by
-    pieces = graph.edges_along(previous[start_end], entry, None)
+    pieces = graph.edges_along(previous[start_end], entry)
     lines = [
         graph.piece_between(start_edge, start_share, float(start_end)),
         *(graph.geometry[e] for e in pieces),

@@ -250,18 +250,10 @@ class RoadGraph:
     @cached_property
     def _segments(self) -> tuple[shapely.STRtree, np.ndarray, np.ndarray, np.ndarray]:
         """The passable pieces cut into their straight segments, indexed: (tree, segments, edge of each, metres
-        along its edge's line where each starts). Straight segments have small boxes: a nearest search over
-        whole pieces (kilometres each, their boxes overlapping) costs ten times more."""
+        along its edge's line where each starts)."""
         open_edges = np.flatnonzero(self.passable)
-        coords, line = shapely.get_coordinates(self.geometry[open_edges], return_index=True)
-        same = line[1:] == line[:-1]
-        starts, ends, edge = coords[:-1][same], coords[1:][same], open_edges[line[:-1][same]]
-        step = np.hypot(*(ends - starts).T)
-        before = np.cumsum(step) - step  # metres before each segment, counted over every piece
-        first = np.r_[True, edge[1:] != edge[:-1]] if edge.size else np.array([], dtype=bool)
-        along = before - np.maximum.accumulate(np.where(first, before, 0.0)) if edge.size else before
-        segments = shapely.linestrings(np.stack([starts, ends], axis=1)) if edge.size else np.array([], dtype=object)
-        return shapely.STRtree(segments), segments, edge, along
+        segments, line, along = straight_segments(self.geometry[open_edges])
+        return shapely.STRtree(segments), segments, open_edges[line], along
 
     def land(self, x: np.ndarray, y: np.ndarray, max_m: float | None) -> Landing:
         """Where each point joins the network: the nearest point of a passable piece within ``max_m`` (None:
@@ -319,6 +311,14 @@ class RoadGraph:
                 break
         return Landing(edge, share, walk)
 
+    def ends(self, landing: Landing) -> tuple[np.ndarray, np.ndarray]:
+        """The junctions ``u`` and ``v`` of each landing's piece (-1 off the network)."""
+        if len(self) == 0:
+            return np.full(landing.edge.size, -1), np.full(landing.edge.size, -1)
+        on = landing.on
+        edge = np.where(on, landing.edge, 0)
+        return np.where(on, self.edges.u[edge], -1), np.where(on, self.edges.v[edge], -1)
+
     def to_ends(self, landing: Landing, closed: Closed | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Seconds of driving from each landing to its piece's junctions ``u`` and ``v``: infinite where the
         piece's shut stretch lies between, and for points that landed nowhere."""
@@ -339,8 +339,7 @@ class RoadGraph:
         """The junctions a search from ``landing`` starts at and how late (``delay_s`` plus the drive to
         each), for ``times_from``."""
         to_u, to_v = self.to_ends(landing, closed)
-        edge = np.where(landing.on, landing.edge, 0)
-        u, v = (self.edges.u[edge], self.edges.v[edge]) if len(self) else (edge, edge)
+        u, v = self.ends(landing)
         nodes, delays = np.r_[u, v], np.r_[delay_s + to_u, delay_s + to_v]
         keep = np.isfinite(delays)
         return nodes[keep], delays[keep]
@@ -350,8 +349,8 @@ class RoadGraph:
         to_u, to_v = self.to_ends(landing, closed)
         if len(self) == 0:
             return to_u
-        edge = np.where(landing.on, landing.edge, 0)
-        return np.minimum(to_u + times[self.edges.u[edge]], to_v + times[self.edges.v[edge]])
+        u, v = self.ends(landing)  # off the network (-1) the drive is infinite whatever the junction's time
+        return np.minimum(to_u + times[u], to_v + times[v])
 
     def along_piece(
         self, landing: Landing, targets: Landing, delay_s: np.ndarray, closed: Closed | None = None
@@ -461,8 +460,9 @@ class RoadGraph:
         """The parts of the network as it is, asked by every COA."""
         return connected_components(self.matrix(), directed=False)[1]
 
-    def edges_along(self, previous: np.ndarray, target: int, closed: np.ndarray | None) -> list[int]:
-        lookup = self._edge_lookup(closed)
+    def edges_along(self, previous: np.ndarray, target: int) -> list[int]:
+        """The edges of the fastest way to ``target`` on the network as it is, from a search's ``previous``."""
+        lookup = self._edge_lookup(None)
         edges, node = [], target
         while previous[node] >= 0:
             before = int(previous[node])
@@ -572,6 +572,22 @@ def build_graph(
     )
     layer.derived[key] = graph
     return graph
+
+
+def straight_segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``lines`` cut into their straight segments: the segments (two points each), the line each belongs to,
+    and the metres along its line where each starts. Straight segments have small boxes: a nearest search
+    over whole roads (kilometres each, their boxes overlapping) costs ten times more."""
+    coords, line = shapely.get_coordinates(lines, return_index=True)
+    same = line[1:] == line[:-1]
+    starts, ends, of = coords[:-1][same], coords[1:][same], line[:-1][same]
+    if of.size == 0:
+        return np.array([], dtype=object), of, np.array([])
+    step = np.hypot(*(ends - starts).T)
+    before = np.cumsum(step) - step  # metres before each segment, counted over every line
+    first = np.r_[True, of[1:] != of[:-1]]
+    along = before - np.maximum.accumulate(np.where(first, before, 0.0))
+    return shapely.linestrings(np.stack([starts, ends], axis=1)), of, along
 
 
 def _check_read_area(layer: VectorLayer, crs: CRS, area: shapely.Polygon) -> None:

@@ -49,7 +49,7 @@ from planner.errors import InputError
 from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.population import PopulationLayer
-from planner.network import build_graph
+from planner.network import build_graph, straight_segments
 from planner.scale.cluster import Progress, each_chunk
 from planner.settings import Settings
 from planner.surface import people_on_grid
@@ -106,15 +106,8 @@ class Reach:
     @classmethod
     def of(cls, lines: np.ndarray, time_s: np.ndarray, from_start_s: np.ndarray, from_end_s: np.ndarray,
            beside: tuple[np.ndarray, ...], *, walk_mps: float, max_snap_m: float) -> Reach:  # fmt: skip
-        coords, line = shapely.get_coordinates(lines, return_index=True)
-        same = line[1:] == line[:-1]
-        starts, ends, piece = coords[:-1][same], coords[1:][same], line[:-1][same]
-        step = np.hypot(*(ends - starts).T)
-        total = np.cumsum(step) - step  # metres before each segment, counted over every piece
-        first = np.r_[True, piece[1:] != piece[:-1]]
-        along = total - np.maximum.accumulate(np.where(first, total, 0.0))
-        length = np.bincount(piece, weights=step, minlength=lines.size)
-        segments = shapely.linestrings(np.stack([starts, ends], axis=1))
+        segments, piece, along = straight_segments(lines)
+        length = np.bincount(piece, weights=shapely.length(segments), minlength=lines.size)
         return cls(segments, piece, along, length, time_s, from_start_s, from_end_s, walk_mps, max_snap_m, *beside)
 
     @cached_property
