@@ -237,9 +237,14 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             assert box is not None
             page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.45)  # open ground, no object
             page.mouse.move(box["x"] + box["width"] * 0.1 + 3, box["y"] + box["height"] * 0.45 + 3, steps=3)
-            page.get_by_text(re.compile(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this")).wait_for(
-                timeout=30_000
-            )  # the pointer's place, read anywhere on the map
+            place = re.compile(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this")
+            page.get_by_text(place).wait_for(timeout=30_000)  # the pointer's place, read anywhere on the map
+            first_place = page.get_by_text(place).first.inner_text()
+            # Another COA: the browser keeps the squares it has (the same on every COA's map), which still read
+            page.locator(".st-key-map_coa").get_by_text("B", exact=True).click()
+            page.get_by_text("COA B ·").first.wait_for(timeout=60_000)
+            page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.75, steps=3)
+            page.get_by_text(place).filter(has_not_text=first_place).first.wait_for(timeout=30_000)
 
             # 5. Bulk review of COA C; another adviser reviews one of its items meanwhile: a conflict, named
             visit(page, "Checklist review", page.get_by_text(ident).first, "adviser-1")

@@ -550,8 +550,13 @@ def test_a_refusal_on_screen_names_no_command_line_option(world: dict[str, Any])
     assert "needs a note saying why" in message and "--note" not in message
 
 
+def _layer(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """The map's layer ``name`` (a layer the browser keeps while its content stays is named ``name@content``)."""
+    return next(layer for layer in spec["layers"] if layer["id"].split("@")[0] == name)
+
+
 def _data(spec: dict[str, Any], layer_id: str) -> list[dict[str, Any]]:
-    data = next(layer for layer in spec["layers"] if layer["id"] == layer_id)["data"]
+    data = _layer(spec, layer_id)["data"]
     if isinstance(data, list):
         return data
     columns = list(data)
@@ -581,13 +586,14 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert symbols == {"CS", "H", "IF", "AA"}  # cordon, landing zone, mortar, assembly area: four symbols
     # Hovering anywhere reads the place: squares over the backdrop and under the rest, saying where their centre is
     squares = _data(spec, "locator")
-    assert [layer["id"] for layer in spec["layers"]][:3] == ["backdrop", "locator", "roads"] and len(squares) > 100
+    assert [layer["id"].split("@")[0] for layer in spec["layers"]][:3] == ["backdrop", "locator", "roads"]
+    assert len(squares) > 100
     assert all(
         re.fullmatch(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this 250 m square\)", s["tip"])
         for s in squares
     )
     # Squares are sent as column and row; their corners are made in the browser by the layer's expression
-    corners = next(layer for layer in spec["layers"] if layer["id"] == "locator")["getPolygon"].removeprefix("@@=")
+    corners = _layer(spec, "locator")["getPolygon"].removeprefix("@@=")
     polygons = [eval(corners, {}, {"i": s["i"], "j": s["j"]}) for s in squares]  # the spec's own expression
     assert all(abs(p[2][0] - p[0][0] - 250 / 111_320 / math.cos(math.radians(p[0][1]))) < 1e-5 for p in polygons)
     assert all(abs(p[2][1] - p[0][1] - 250 / 111_320) < 1e-9 for p in polygons)  # 250 m squares
@@ -610,6 +616,14 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()
     assert next(shown(m) for m in at.markdown if "/100" in shown(m)).startswith("**COA C · low · 12/100")
+    # The squares are the same on every COA's map, and the browser is told to keep them (it would make their
+    # polygons again on every change); their name says what they hold, so other squares are a new layer
+    kept = _layer(spec, "locator")
+    assert kept["dataComparator"] == "@@=true"
+    assert _layer(deck_spec(at), "locator")["id"] == kept["id"]
+    at.toggle(key="map_heatmap").set_value(True).run()
+    assert _layer(deck_spec(at), "locator")["id"] == kept["id"]
+    assert _layer(deck_spec(app(world, lang="fr")), "locator")["id"] != kept["id"]  # the tips' words differ
 
 
 def test_map_tooltips_speak_the_interface_language_with_units_and_the_compare_scale(world: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ exactly what an export would, and sources only when the redaction allows.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import math
@@ -659,11 +660,18 @@ def _locator(bounds: tuple[float, float, float, float], lang: str) -> pdk.Layer:
     exact = np.format_float_positional  # shortest exact digits, never 1e-05: the browser parses what it is sent
     lon = [f"{exact(west)} + {k} * {exact(dx)}" for k in ("i", "(i + 1)")]
     lat = [f"{exact(south)} + {k} * {exact(dy)}" for k in ("j", "(j + 1)")]
+    polygon = f"[[{lon[0]}, {lat[0]}], [{lon[1]}, {lat[0]}], [{lon[1]}, {lat[1]}], [{lon[0]}, {lat[1]}]]"
+    # The squares are the same on every map of an assessment (every COA, with or without the heatmap), yet
+    # arrive as new objects on every rerun, and deck.gl would make their 2,000 polygons again each time (a COA
+    # change drawn 0.66 s -> 0.46 s without it). The layer is named after what it holds and told its data never
+    # changes: the browser keeps it while the name stays, and a map with other squares or words has a new layer.
+    content = hashlib.sha256(json.dumps([rows, polygon], ensure_ascii=False).encode()).hexdigest()[:16]
     return pdk.Layer(
         "PolygonLayer",
-        id="locator",
+        id=f"locator@{content}",
         data=rows,
-        get_polygon=f"[[{lon[0]}, {lat[0]}], [{lon[1]}, {lat[0]}], [{lon[1]}, {lat[1]}], [{lon[0]}, {lat[1]}]]",
+        data_comparator="true",  # an expression: a function that always says "the same data"
+        get_polygon=polygon,
         get_fill_color=[0, 0, 0, 1],  # pickable, not seen
         stroked=False,
         pickable=True,
