@@ -116,7 +116,7 @@ def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(worl
     at = app(world)
     spec = deck_spec(at)
     text = json.dumps(spec)
-    assert [layer["id"] for layer in spec["layers"]] == [i for i in LAYER_IDS if i != "heatmap"]
+    assert [layer["id"].split("@")[0] for layer in spec["layers"]] == [i for i in LAYER_IDS if i != "heatmap"]
     assert "http" not in text
     assert spec.get("mapProvider") is None  # no basemap provider, and a style that is data, not an address:
     style = json.loads(base64.b64decode(spec["mapStyle"].removeprefix("data:application/json;base64,")))
@@ -142,7 +142,7 @@ def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(worl
 
 
 def _tips(spec: dict[str, Any], layer_id: str) -> list[str]:
-    data = next(layer for layer in spec["layers"] if layer["id"] == layer_id)["data"]
+    data = _layer(spec, layer_id)["data"]
     if isinstance(data, dict) and "features" in data:
         return [f["properties"]["tip"] for f in data["features"]]
     return [row["tip"] for row in data] if isinstance(data, list) else list(data["tip"].values())
@@ -616,14 +616,17 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()
     assert next(shown(m) for m in at.markdown if "/100" in shown(m)).startswith("**COA C · low · 12/100")
-    # The squares are the same on every COA's map, and the browser is told to keep them (it would make their
-    # polygons again on every change); their name says what they hold, so other squares are a new layer
-    kept = _layer(spec, "locator")
-    assert kept["dataComparator"] == "@@=true"
-    assert _layer(deck_spec(at), "locator")["id"] == kept["id"]
+    # The squares, the backdrop and the roads are the same on every COA's map, and the browser is told to keep
+    # them (it would make their shapes again on every change); their names say what they hold, so other content
+    # is a new layer
+    kept = {name: _layer(spec, name)["id"] for name in ("backdrop", "locator", "roads")}
+    assert {_layer(spec, name)["dataComparator"] for name in kept} == {"@@=true"}
+    assert {name: _layer(deck_spec(at), name)["id"] for name in kept} == kept
     at.toggle(key="map_heatmap").set_value(True).run()
-    assert _layer(deck_spec(at), "locator")["id"] == kept["id"]
-    assert _layer(deck_spec(app(world, lang="fr")), "locator")["id"] != kept["id"]  # the tips' words differ
+    assert {name: _layer(deck_spec(at), name)["id"] for name in kept} == kept
+    french = deck_spec(app(world, lang="fr"))
+    assert _layer(french, "locator")["id"] != kept["locator"]  # the tips' words differ
+    assert _layer(french, "backdrop")["id"] == kept["backdrop"]  # names and kinds as the layer has them
 
 
 def test_map_tooltips_speak_the_interface_language_with_units_and_the_compare_scale(world: dict[str, Any]) -> None:
