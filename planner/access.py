@@ -1034,8 +1034,7 @@ def _alternatives(
     s_share, g_share = float(first.share[0]), float(last.share[0])
     if s_edge == g_edge and abs(s_share - g_share) * graph.length_m[s_edge] < 1.0:
         return []  # both ends meet the road at one point: no way between them
-    a_xy = shapely.get_coordinates(graph.piece_between(s_edge, s_share, s_share))[0]
-    b_xy = shapely.get_coordinates(graph.piece_between(g_edge, g_share, g_share))[0]
+    a_xy, b_xy = graph.point_at(s_edge, s_share), graph.point_at(g_edge, g_share)
     # Only the edges near the straight line between the ends (and a margin) are worth a path search.
     corridor = shapely.LineString([a_xy, b_xy]).buffer(max(settings.margin_m, 0.5 * float(np.hypot(*(b_xy - a_xy)))))
     near = np.sort(graph.tree.query(corridor, predicate="intersects"))

@@ -381,6 +381,11 @@ class RoadGraph:
         np.minimum.at(found, place, seconds)
         return found
 
+    def point_at(self, edge: int, share: float) -> np.ndarray:
+        """The point ``share`` of the way along a piece from its junction ``u``, as x and y."""
+        drawn = share if self.runs_from_u[edge] else 1.0 - share
+        return shapely.get_coordinates(shapely.line_interpolate_point(self.geometry[edge], drawn, normalized=True))[0]
+
     def piece_between(self, edge: int, start: float, end: float) -> BaseGeometry:
         """The stretch of a piece's line between two shares from its junction ``u``, drawn from ``start``."""
         a, b = (start, end) if self.runs_from_u[edge] else (1.0 - start, 1.0 - end)

@@ -282,6 +282,20 @@ def test_a_point_joins_the_nearest_road_not_the_nearest_junction() -> None:
     assert np.isinf(to_u[1]) and np.isinf(to_v[1])
 
 
+def test_a_share_of_a_piece_is_counted_from_its_junction_u_whichever_way_the_road_is_drawn() -> None:
+    """A bent road drawn from its east end: the point at a landing's share from ``u`` is where it landed, share
+    0 is ``u`` itself, and the stretch between two shares runs between their points."""
+    graph = network([("bent", "primary", [(3000, 1000), (3000, 0), (0, 0)])])  # 4 km, drawn from the east
+    landing = graph.land(np.array([1000.0]), np.array([50.0]), 500)  # 1 km from the west end
+    share = float(landing.share[0])
+    assert graph.point_at(0, share) == pytest.approx([1000.0, 0.0])
+    assert graph.point_at(0, 0.0) == pytest.approx([graph.x[graph.edges.u[0]], graph.y[graph.edges.u[0]]])
+    stretch = graph.piece_between(0, share, 1.0 - share)
+    ends = shapely.get_coordinates(stretch)[[0, -1]]
+    assert ends.ravel() == pytest.approx(np.r_[graph.point_at(0, share), graph.point_at(0, 1.0 - share)])
+    assert stretch.length == pytest.approx(abs(1.0 - 2 * share) * 4000)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2, 6), st.integers(2, 6), st.integers(0, 2**32 - 1))
 def test_times_to_a_point_on_a_road_agree_with_networkx_with_the_road_split_there(
