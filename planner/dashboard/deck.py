@@ -3,7 +3,8 @@
 ``map_provider=None`` and a ``map_style`` with no sources, given as a ``data:`` URL (``BLANK_STYLE_URL``):
 without a style of its own, Streamlit's map component loads a Carto basemap from the internet. The backdrop
 (rivers, boundaries, settlements) and the roads come from the layer set instead. Every layer has a fixed
-``id`` (tests and the browser find them by it), data is EPSG:4326, and each feature carries its own
+``id`` (tests and the browser find them by it; a layer the browser keeps from map to map is ``id@content``,
+see ``_kept``), data is EPSG:4326, and each feature carries its own
 plain-text tooltip (``tip``): pydeck's ``text`` tooltips are never read as HTML, so a site name with markup
 stays text. The reports drawn are the redacted ``threat_reports`` of an ``outputs.Bundle``, so the map shows
 exactly what an export would, and sources only when the redaction allows.
