@@ -359,19 +359,11 @@ class RoadGraph:
         (``delay_s`` added per target): no junction lies between them. Infinite where none is, or the shut
         stretch lies between."""
         found = np.full(landing.edge.size, np.inf)
-        # Every (place, target) pair on one piece, from the targets sorted by piece: no loop over either
         landed = np.flatnonzero(targets.on)
-        order = landed[np.argsort(targets.edge[landed], kind="stable")]
-        target_edges = targets.edge[order]
-        by_target = np.zeros(len(self) + 1, dtype=bool)  # one more: a landing nowhere (-1) reads the last
-        by_target[target_edges] = True
-        here = np.flatnonzero(by_target[landing.edge])
-        if here.size == 0:
+        place, target = same_piece_pairs(landing.edge, targets.edge[landed])
+        if place.size == 0:
             return found
-        first = np.searchsorted(target_edges, landing.edge[here], side="left")
-        count = np.searchsorted(target_edges, landing.edge[here], side="right") - first
-        place = np.repeat(here, count)
-        target = order[np.repeat(first, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+        target = landed[target]
         edge = landing.edge[place]
         low = np.minimum(landing.share[place], targets.share[target])
         high = np.maximum(landing.share[place], targets.share[target])
@@ -577,6 +569,18 @@ def build_graph(
     )
     layer.derived[key] = graph
     return graph
+
+
+def same_piece_pairs(pieces: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)`` with ``pieces[i] == others[j]``: places and the targets on their own road piece,
+    from ``others`` sorted once, with no loop over either (a country's cells by a thousand facilities)."""
+    order = np.argsort(others, kind="stable")
+    ordered = others[order]
+    first = np.searchsorted(ordered, pieces, side="left")
+    count = np.searchsorted(ordered, pieces, side="right") - first
+    i = np.repeat(np.arange(pieces.size), count)
+    j = order[np.repeat(first, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+    return i, j
 
 
 def straight_segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

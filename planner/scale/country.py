@@ -49,7 +49,7 @@ from planner.errors import InputError
 from planner.geo import WGS84, transformer
 from planner.layers.manifest import LayerSet
 from planner.layers.population import PopulationLayer
-from planner.network import build_graph, straight_segments
+from planner.network import build_graph, same_piece_pairs, straight_segments
 from planner.scale.cluster import Progress, each_chunk
 from planner.settings import Settings
 from planner.surface import people_on_grid
@@ -140,9 +140,10 @@ class Reach:
             share * self.time_s[piece] + self.from_start_s[piece],
             (1 - share) * self.time_s[piece] + self.from_end_s[piece],
         )
-        for by, at, walk_s in zip(self.beside_piece, self.beside_share, self.beside_walk_s, strict=True):
-            here = piece == by  # no junction between the cell's road and the facility's: straight along it
-            drive[here] = np.minimum(drive[here], np.abs(share[here] - at) * self.time_s[by] + walk_s)
+        # No junction between a cell's road and a facility's on the same piece: straight along it
+        at, by = same_piece_pairs(piece, self.beside_piece)
+        straight = np.abs(share[at] - self.beside_share[by]) * self.time_s[piece[at]] + self.beside_walk_s[by]
+        np.minimum.at(drive, at, straight)
         found[cell] = (walk_m / self.walk_mps + drive) / 60
         found[~np.isfinite(found)] = np.nan
         return found
