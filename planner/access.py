@@ -1121,22 +1121,18 @@ def _alternatives(
         else:
             start_part = graph.piece_between(s_edge, s_share, 0.0 if enter == su else 1.0)
             goal_part = graph.piece_between(g_edge, 0.0 if leave == gu else 1.0, g_share)
-        partial = [
-            (e, line)
-            for e, line in ((s_edge, start_part), (g_edge, goal_part))
-            if line is not None and line.length > NOTHING_M
-        ]
         drawn = [(s_edge, start_part), *((e, graph.geometry[e]) for e in middle), (g_edge, goal_part)]
         drawn = [(e, line) for e, line in drawn if line is not None and line.length > NOTHING_M]
+        partly = [(e, line) for e, line in drawn if e in (s_edge, g_edge)]  # the middle holds neither end's piece
         options.append(
             _option(
                 [line for _, line in drawn],
-                length_km=(float(graph.length_m[middle].sum()) + sum(line.length for _, line in partial)) / 1000,
+                length_km=(float(graph.length_m[middle].sum()) + sum(line.length for _, line in partly)) / 1000,
                 time_s=float(
                     graph.edges.time_s[middle].sum()
-                    + sum(line.length / graph.length_m[e] * graph.edges.time_s[e] for e, line in partial)
+                    + sum(line.length / graph.length_m[e] * graph.edges.time_s[e] for e, line in partly)
                 ),
-                people=_people_around(cells, graph, middle, [line for _, line in partial]),
+                people=_people_around(cells, graph, middle, [line for _, line in partly]),
                 roads=tuple(dict.fromkeys(str(graph.road_ids[e]) for e, _ in drawn)),
                 crs=crs,
             )
