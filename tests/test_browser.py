@@ -30,7 +30,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pyproj import Transformer
 
 from planner.assess import assess
-from planner.dashboard.deck import PALETTE
+from planner.dashboard.deck import PALETTE, PAPER
 from planner.observed import zones_of
 from planner.plan import open_plan
 from planner.record import Record, User
@@ -351,8 +351,9 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
 
 
 def test_without_a_basemap_the_map_is_drawn_and_nothing_is_fetched(tmp_path: Path) -> None:
-    """Most missions bring no basemap: the map is drawn over no base map at all, and no request leaves the
-    machine (Streamlit's map component falls back to Carto's basemap when a style is merely left empty)."""
+    """Most missions bring no basemap: the map is drawn on paper colour with no map library under it, and no
+    request leaves the machine (Streamlit's map component falls back to Carto's basemap when a style is merely
+    left empty)."""
     chromium = debian_tool("chromium", "chromium")
     requests: list[str] = []
     with serving(tmp_path, basemap=False) as served, sync_playwright() as playwright:
@@ -367,6 +368,9 @@ def test_without_a_basemap_the_map_is_drawn_and_nothing_is_fetched(tmp_path: Pat
             shot(page, "no-basemap-map")
             pixels = imread(io.BytesIO(canvas.screenshot()), format="png")[..., :3]
             assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50, "the map is blank"
+            assert page.locator("canvas").count() == 1, "a map library draws under the layers"  # the deck's alone
+            paper = np.all(np.abs(pixels * 255 - np.array(PAPER[:3])) < 3, axis=-1).mean()
+            assert paper > 0.01, "the map is not laid on its paper colour"
         finally:
             browser.close()
     outside = {u for u in requests if urlparse(u).scheme not in LOCAL_SCHEMES and urlparse(u).hostname != "127.0.0.1"}

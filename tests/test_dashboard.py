@@ -26,7 +26,7 @@ from pyproj import CRS, Geod
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
-from planner.dashboard.deck import LAYER_IDS, ORIENTATION_TOLERANCE_DEG, _density, _geojson, _locator
+from planner.dashboard.deck import LAYER_IDS, ORIENTATION_TOLERANCE_DEG, PAPER, _density, _geojson, _locator
 from planner.errors import InputError
 from planner.geo import WGS84, parse_position, transformer
 from planner.outputs import Bands
@@ -118,9 +118,10 @@ def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(worl
     text = json.dumps(spec)
     assert [layer["id"].split("@")[0] for layer in spec["layers"]] == [i for i in LAYER_IDS if i != "heatmap"]
     assert "http" not in text
-    assert spec.get("mapProvider") is None  # no basemap provider, and a style that is data, not an address:
-    style = json.loads(base64.b64decode(spec["mapStyle"].removeprefix("data:application/json;base64,")))
-    assert style["sources"] == {} and [layer["type"] for layer in style["layers"]] == ["background"]
+    # No basemap provider and no style: pydeck's own "no style given", for which the map component starts no
+    # map library and fetches nothing (an empty style would fetch Carto's); the view clears to paper colour
+    assert spec.get("mapProvider") is None and spec["mapStyle"] == "__MAP_STYLE__"
+    assert spec["views"] == [{"@@type": "MapView", "controller": True, "clear": True, "clearColor": PAPER}]
     assert "FICTIONAL" in at.warning[0].value
     fictional = _written(spec, "fictional")
     top = max(p[1] for row in _data(spec, "scale-bar")[1:] for p in row["path"])  # the north arrow's tip: the top edge

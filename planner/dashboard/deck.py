@@ -1,8 +1,8 @@
 """The dashboard's map as a pydeck ``Deck``: drawn only from the layers, with no basemap and nothing fetched.
 
-``map_provider=None`` and a ``map_style`` with no sources, given as a ``data:`` URL (``BLANK_STYLE_URL``):
-without a style of its own, Streamlit's map component loads a Carto basemap from the internet. The backdrop
-(rivers, boundaries, settlements) and the roads come from the layer set instead. Every layer has a fixed
+``map_provider=None`` and no ``map_style``, pydeck's way of drawing no basemap: the map component then
+starts no map library under the layers and fetches nothing, and its view clears to paper colour (``PAPER``).
+The backdrop (rivers, boundaries, settlements) and the roads come from the layer set instead. Every layer has a fixed
 ``id`` (tests and the browser find them by it; a layer the browser keeps from map to map is ``id@content``,
 see ``_kept``), data is EPSG:4326, and each feature carries its own
 plain-text tooltip (``tip``): pydeck's ``text`` tooltips are never read as HTML, so a site name with markup
@@ -43,17 +43,16 @@ from planner.risk import round_people
 from planner.scale.country import BANDS
 from planner.words import activity_name, distance, number, words
 
-# A map style with no sources: a plain background. Without a style, Streamlit's map component falls back to a
-# Carto basemap fetched from the internet (checked in its JavaScript bundle, Streamlit 1.67).
-BLANK_STYLE = {
-    "version": 8,
-    "sources": {},
-    "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#f2efe9"}}],
-}
-# Streamlit's component takes the style as a string: a data: URL is read in the browser, never fetched.
-BLANK_STYLE_URL = "data:application/json;base64," + base64.b64encode(json.dumps(BLANK_STYLE).encode()).decode()
-# The mission's own basemap, when it brings one, replaces the blank style (planner/basemap.py): its tiles come
-# from 127.0.0.1 only.
+# With no basemap the deck sets no map style, as pydeck says to ("If not using a basemap, set
+# map_provider=None"): the deck's JSON then carries pydeck's own "no style given" value, for which Streamlit's
+# map component (checked in its JavaScript bundle, Streamlit 1.67) starts no maplibre at all. A style left empty
+# instead, or a sourceless style, would not do: an empty one makes the component fall back to Carto's basemap,
+# fetched from the internet; a sourceless one starts maplibre to draw a plain background, which cost a new
+# session's first map 0.4 s with software WebGL (4.90 -> 4.42 s, benchmarks/bench_browser.py). The deck's own
+# view clears to this paper colour instead.
+PAPER = [242, 239, 233, 255]
+# The mission's own basemap, when it brings one, is the map style (planner/basemap.py): its tiles come from
+# 127.0.0.1 only.
 LAYER_IDS = (
     "backdrop",
     "locator",
@@ -352,18 +351,16 @@ def build_deck(
 
 
 def _deck(layers: list[pdk.Layer], bounds: tuple[float, float, float, float], style: str) -> pdk.Deck:
-    """A deck viewing ``bounds`` whole, over the mission's basemap style or the blank one, never fetched."""
+    """A deck viewing ``bounds`` whole, over the mission's basemap style (``style``) or none, never fetched."""
     west, south, east, north = bounds
     centre = shapely.box(west, south, east, north).centroid
     span = max(east - west, north - south, 1e-3)
     view = pdk.ViewState(longitude=centre.x, latitude=centre.y, zoom=max(1.0, min(16.0, math.log2(360 / span) + 0.3)))
-    return _CompactDeck(
-        layers=layers,
-        initial_view_state=view,
-        map_provider=None,
-        map_style=style or BLANK_STYLE_URL,
-        tooltip={"text": "{tip}"},
-    )
+    common = {"layers": layers, "initial_view_state": view, "map_provider": None, "tooltip": {"text": "{tip}"}}
+    if style:
+        return _CompactDeck(map_style=style, **common)
+    paper = pdk.View(type="MapView", controller=True, clear=True, clearColor=PAPER)
+    return _CompactDeck(views=[paper], **common)
 
 
 def style_url(style: dict[str, Any]) -> str:
