@@ -134,6 +134,7 @@ def test_the_dashboard_opens_on_the_sample_map_and_its_spec_fetches_nothing(worl
     )
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["fileWatcherType"] == "none"  # a mission runs the code it installed: nothing watched
+    assert config["runner"]["postScriptGC"] is False  # no full collection holding every rerun
     assert config["browser"]["gatherUsageStats"] is False
 
     at.toggle(key="map_heatmap").set_value(True).run()
