@@ -14,10 +14,10 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 # libyaml's parser where the wheel has it (many times faster), the pure-Python one otherwise.
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FastLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class StrictLoader(_Loader):
+class StrictLoader(FastLoader):
     """A safe loader that refuses a key given twice in one mapping (the second would silently win)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

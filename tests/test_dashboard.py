@@ -318,6 +318,28 @@ def test_a_bare_pair_of_numbers_is_refused_on_the_plan_page_as_on_the_command_li
     assert not at.error, [e.value for e in at.error]
 
 
+def test_the_plan_page_lists_the_plans_in_the_data_folders_as_they_are_now(own_world: dict[str, Any]) -> None:
+    """Files that are not plans (a manifest, a file saved in another encoding, a runaway nesting) are left out
+    without breaking the page, and a file that stops or starts being a plan is seen as such on the next run."""
+    scenarios = own_world["root"] / "scenarios"
+    (scenarios / "garbled.yaml").write_bytes(b"name: \xe9t\xe9 (Latin-1)\ncoas: []\n")
+    (scenarios / "nested.yaml").write_text("[" * 20_000 + "]" * 20_000, encoding="utf-8")
+    second = scenarios / "second.yaml"
+    shutil.copy(own_world["plan"], second)
+
+    def listed(at: AppTest) -> list[str]:
+        choice = next(s for s in at.selectbox if str(s.key).startswith("plan_choice:"))
+        return sorted(choice.options)
+
+    at = app(own_world, "plan")
+    assert listed(at) == ["sample.yaml", "second.yaml"]
+    second.write_text("name: now only notes\n", encoding="utf-8")
+    (scenarios / "third.yaml").write_text(own_world["plan"].read_text(encoding="utf-8"), encoding="utf-8")
+    at.run()
+    assert not at.exception, at.exception
+    assert listed(at) == ["sample.yaml", "third.yaml"]
+
+
 def test_a_plan_or_layer_set_reaching_outside_the_data_folders_is_refused_before_anything_is_read(
     tmp_path: Path,
 ) -> None:

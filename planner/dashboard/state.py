@@ -23,6 +23,7 @@ import pydeck as pdk
 import streamlit as st
 import yaml
 
+from planner._yamlfile import FastLoader
 from planner.assess import Assessment, assess
 from planner.brief import brief_html
 from planner.dashboard.deck import build_deck, style_url
@@ -132,17 +133,29 @@ def allowed_dirs() -> list[Path]:
 
 
 def plans() -> list[Path]:
-    """The plans (YAML files with ``coas``) in the data folders."""
+    """The plans (YAML files with ``coas``) in the data folders. A file that cannot be read as YAML is not one:
+    the folders are the mission's, and hold other files."""
     found = []
     for folder in data_dirs():
         for path in sorted(folder.glob("*.yaml")):
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError):
+                version = path.stat()
+            except OSError:
                 continue
-            if isinstance(data, dict) and "coas" in data:
+            if _is_plan(path.resolve(), version.st_size, version.st_mtime_ns):
                 found.append(path.resolve())
     return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_plan(path: Path, size: int, modified_ns: int) -> bool:
+    """Whether a YAML file holds ``coas``, read once per version of the file: every page that needs the
+    session's plan asks, and a mission's data folders hold many large files (layer manifests, real plans)."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=FastLoader)  # a safe loader (libyaml's where present)
+    except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "coas" in data
 
 
 def plan_path() -> Path:
