@@ -359,6 +359,22 @@ def test_a_plan_or_layer_set_reaching_outside_the_data_folders_is_refused_before
     assert save_upload("../../sites.csv", b"a,b\n", allowed, max_mb=1) == allowed / "sites.csv"
 
 
+def test_the_plan_among_uploaded_files_is_found_and_an_unreadable_yaml_is_named(tmp_path: Path) -> None:
+    from planner.dashboard.views import uploaded_plan  # noqa: PLC0415
+
+    manifest, plan = tmp_path / "layers.yaml", tmp_path / "plan.yaml"
+    manifest.write_text("area: x\nlayers: {}\n", encoding="utf-8")
+    plan.write_text("name: p\nlayers: layers.yaml\ncoas: []\n", encoding="utf-8")
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("- a list\n- not a plan\n", encoding="utf-8")
+    assert uploaded_plan([manifest, notes, plan], tmp_path) == plan
+    with pytest.raises(InputError, match="0 plans among the uploads"):
+        uploaded_plan([manifest, notes], tmp_path)
+    plan.write_bytes("name: \u00e9t\u00e9\nlayers: layers.yaml\ncoas: []\n".encode("latin-1"))  # saved in Latin-1
+    with pytest.raises(InputError, match=r"plan\.yaml.*not UTF-8.*save it as UTF-8"):
+        uploaded_plan([manifest, plan], tmp_path)
+
+
 # --- review and sign-off ----------------------------------------------------------------------------------------------
 
 

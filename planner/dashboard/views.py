@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
-import yaml
 
+from planner._yamlfile import load_yaml
 from planner.assess import Assessment
 from planner.brief import brief
 from planner.checklist import render
@@ -259,23 +259,34 @@ def _upload_form() -> None:
         saved = [
             save_upload(f.name, f.getvalue(), folder, max_mb=state.settings().dashboard.max_upload_mb) for f in files
         ]
-        plans = [p for p in saved if p.suffix in (".yaml", ".yml") and "coas" in (yaml.safe_load(p.read_text()) or {})]
-        if len(plans) != 1:
-            raise InputError.single(
-                folder, "", f"{len(plans)} plans among the uploads", "upload exactly one plan (a YAML with `coas`)"
-            )
+        plan = uploaded_plan(saved, folder)
         with st.status(t("loading_layers")):
-            state.current_assessment(plans[0])
-    except (PlannerError, yaml.YAMLError) as exc:
+            state.current_assessment(plan)
+    except PlannerError as exc:
         show_error(exc)
         return
-    _open_plan(plans[0])
+    _open_plan(plan)
+
+
+def uploaded_plan(saved: list[Path], folder: Path) -> Path:
+    """The one plan (a YAML file with ``coas``) among uploaded files. A YAML file that cannot be read (another
+    encoding, a syntax error) is refused with its name and line: it may be the plan."""
+    plans = [p for p in saved if p.suffix in (".yaml", ".yml") and _holds_coas(load_yaml(p))]
+    if len(plans) != 1:
+        raise InputError.single(
+            folder, "", f"{len(plans)} plans among the uploads", "upload exactly one plan (a YAML with `coas`)"
+        )
+    return plans[0]
+
+
+def _holds_coas(data: Any) -> bool:
+    return isinstance(data, dict) and "coas" in data
 
 
 def _plan_form(path: Path, assessment: Assessment) -> None:
     """COAs and elements in forms; applying writes the next version of the plan, assesses it, and says what the
     edit changed. Radii show the effects table's defaults; elements and COAs can be added and deleted."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path)  # read by the assessment just before: UTF-8, valid
     effects = load_effects_table(assessment.plan.effects_table)
     activities = sorted(effects.activities)
     flash()
