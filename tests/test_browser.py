@@ -371,6 +371,12 @@ def test_without_a_basemap_the_map_is_drawn_and_nothing_is_fetched(tmp_path: Pat
             assert page.locator("canvas").count() == 1, "a map library draws under the layers"  # the deck's alone
             paper = np.all(np.abs(pixels * 255 - np.array(PAPER[:3])) < 3, axis=-1).mean()
             assert paper > 0.01, "the map is not laid on its paper colour"
+            box = canvas.bounding_box()  # with no map library under it, the layers alone answer the pointer
+            assert box is not None
+            page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.45)
+            page.mouse.move(box["x"] + box["width"] * 0.1 + 3, box["y"] + box["height"] * 0.45 + 3, steps=3)
+            place = re.compile(r"36N WM \d{4} \d{4} · 6\.\d{4}N 33\.\d{4}E \(centre of this")
+            page.get_by_text(place).wait_for(timeout=30_000)
         finally:
             browser.close()
     outside = {u for u in requests if urlparse(u).scheme not in LOCAL_SCHEMES and urlparse(u).hostname != "127.0.0.1"}
