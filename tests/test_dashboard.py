@@ -788,6 +788,27 @@ def test_the_locator_squares_tile_the_map_across_the_equator_and_the_prime_merid
         assert all(squares[i, j - 1][3] == square[0] for (i, j), square in squares.items() if j)
 
 
+def test_roads_are_drawn_as_far_as_the_map_reads_places_and_areas_whole(world: dict[str, Any]) -> None:
+    """The browser draws every road vertex on every frame: roads (and rivers) end where the place-reading
+    squares do (the study area and its margin), where the sample's roads go on further south and east. An area
+    is drawn whole: cut, its cut would be drawn as a boundary."""
+    spec = deck_spec(app(world))
+    corners = _layer(spec, "locator")["getPolygon"].removeprefix("@@=")
+    squares = [eval(corners, {}, {"i": s["i"], "j": s["j"]}) for s in _data(spec, "locator")]  # the spec's own
+    west, south = min(p[0][0] for p in squares), min(p[0][1] for p in squares)
+    east, north = max(p[2][0] for p in squares), max(p[2][1] for p in squares)
+    roads = [shapely.geometry.shape(f["geometry"]) for f in _layer(spec, "roads")["data"]["features"]]
+    x0, y0, x1, y1 = shapely.total_bounds(roads)
+    assert west <= x0 and south <= y0 and x1 <= east and y1 <= north
+    mapped = shapely.total_bounds(gpd.read_file(world["root"] / "data" / "sample" / "roads.geojson").geometry)
+    assert mapped[1] < south and mapped[2] > east  # the layer itself reaches beyond the map
+    assert sum(shapely.length(roads)) > 0.1  # degrees: the roads within are drawn
+    backdrop = [shapely.geometry.shape(f["geometry"]) for f in _layer(spec, "backdrop")["data"]["features"]]
+    areas = [shape for shape in backdrop if shape.geom_type == "Polygon"]
+    assert any(shape.bounds[1] < south for shape in areas)  # an area is drawn whole: a cut would draw an edge
+    assert all(shape.bounds[1] >= south for shape in backdrop if shape.geom_type == "LineString")  # rivers cut
+
+
 def test_orientation_layers_are_drawn_within_a_metre_of_their_data_with_fewer_vertices() -> None:
     """Roads and backdrop are sent on every rerun: drawn simplified to about a metre, never farther off, and
     an area stays a valid area."""

@@ -732,7 +732,10 @@ def _lines(layer_id: str, lines: list[tuple[str, Any]], colour: list[int]) -> pd
 
 
 def _context_layers(assessment: Assessment, frame: Any) -> list[pdk.Layer]:
-    """Backdrop and roads near the study area, for orientation: never scored, never fetched."""
+    """Backdrop and roads within the map's frame (the study area and a margin, as far as the place-reading
+    squares go), for orientation: never scored, never fetched. Lines are cut at the frame's edge: the browser
+    draws every vertex of every road on every frame, and with software WebGL that is its largest cost on a
+    COA change (Juba's roads: 6,285 vertices, 4,202 within the frame). Areas are drawn whole."""
     found = []
     for layer_id, kind, colour in (
         ("backdrop", "backdrop", [120, 150, 190, 200]),
@@ -744,6 +747,10 @@ def _context_layers(assessment: Assessment, frame: Any) -> list[pdk.Layer]:
                 layer.derived["wgs84_tree"] = shapely.STRtree(layer.frame.geometry.to_numpy())
             index = layer.derived["wgs84_tree"]
             picked = layer.frame.iloc[index.query(frame)]
+            shapes = picked.geometry.to_numpy()
+            lines = np.isin(shapely.get_type_id(shapes), (1, 5))  # an area cut would draw the cut as its edge
+            within = np.where(lines, shapely.clip_by_rect(shapes, *frame.bounds), shapes)
+            picked, within = picked[~shapely.is_empty(within)], within[~shapely.is_empty(within)]
             label = picked["name"] if "name" in picked.columns else picked.get("road_id")
             kind_text = picked["feature"] if "feature" in picked.columns else picked.get("road_class")
             rows.append(
@@ -753,7 +760,7 @@ def _context_layers(assessment: Assessment, frame: Any) -> list[pdk.Layer]:
                             f"{n if isinstance(n, str) else ''} ({k})" for n, k in zip(label, kind_text, strict=True)
                         ]
                     },
-                    geometry=picked.geometry.to_numpy(),
+                    geometry=within,
                     crs="EPSG:4326",
                 )
             )
