@@ -207,13 +207,19 @@ def _timed(action: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...]:
-    """One new session: the first map, a COA changed, the heatmap on, then an adviser's review of ``key``."""
-    page = _new_page(browser)
+def _first_map(page: Page, url: str) -> float:
+    """Seconds from opening the map page to its first map drawn; then waits for the page to be at rest."""
     first = _timed(
         lambda: (page.goto(url + "/map"), page.locator("canvas").first.wait_for(), page.evaluate(SETTLED, 0))
     )
     _at_rest(page)
+    return first
+
+
+def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...]:
+    """One new session: the first map, a COA changed, the heatmap on, then an adviser's review of ``key``."""
+    page = _new_page(browser)
+    first = _first_map(page, url)
     coa, coa_drawn = _change_coa(page, "B")
     # the next changes in the session: the browser's code for a changed map has run once (JIT-compiled)
     again = statistics.median(_change_coa(page, c)[1] for c in "CAB")
@@ -237,10 +243,7 @@ def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...
 def _juba_session(browser: Browser, url: str) -> tuple[float, ...]:
     """One new session on Juba's real-data plan: its first map, then its cordon COA and back, twice."""
     page = _new_page(browser)
-    first = _timed(
-        lambda: (page.goto(url + "/map"), page.locator("canvas").first.wait_for(), page.evaluate(SETTLED, 0))
-    )
-    _at_rest(page)
+    first = _first_map(page, url)
     cordon = _change_coa(page, "CORDON")[1]
     again = statistics.median(_change_coa(page, c)[1] for c in ("LZ", "CORDON", "LZ"))
     page.context.close()

@@ -142,9 +142,15 @@ def plans() -> list[Path]:
                 version = path.stat()
             except OSError:
                 continue
-            if _is_plan(path.resolve(), version.st_size, version.st_mtime_ns):
-                found.append(path.resolve())
+            resolved = path.resolve()
+            if _is_plan(resolved, version.st_size, version.st_mtime_ns):
+                found.append(resolved)
     return found
+
+
+def holds_coas(data: Any) -> bool:
+    """Whether parsed YAML is a plan: a mapping with ``coas``."""
+    return isinstance(data, dict) and "coas" in data
 
 
 @functools.lru_cache(maxsize=1024)
@@ -155,7 +161,7 @@ def _is_plan(path: Path, size: int, modified_ns: int) -> bool:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=FastLoader)  # a safe loader (libyaml's where present)
     except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
         return False
-    return isinstance(data, dict) and "coas" in data
+    return holds_coas(data)
 
 
 def plan_path() -> Path:
@@ -171,10 +177,10 @@ def _layerset_key(path: Path) -> tuple[tuple[str, int], ...]:
     """The manifest and every file it names, with their modification times: the cache key of a layer set."""
     files = [path]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=FastLoader) or {}
         files += [(path.parent / spec["path"]).resolve() for spec in (data.get("layers") or {}).values()]
-    except (OSError, yaml.YAMLError, AttributeError, TypeError, KeyError):
-        pass  # load_layerset reports what is wrong
+    except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError, AttributeError, TypeError, KeyError):
+        pass  # load_layerset reports what is wrong, naming the file
     return tuple((str(f), _mtime(f)) for f in files)
 
 

@@ -271,16 +271,12 @@ def _upload_form() -> None:
 def uploaded_plan(saved: list[Path], folder: Path) -> Path:
     """The one plan (a YAML file with ``coas``) among uploaded files. A YAML file that cannot be read (another
     encoding, a syntax error) is refused with its name and line: it may be the plan."""
-    plans = [p for p in saved if p.suffix in (".yaml", ".yml") and _holds_coas(load_yaml(p))]
+    plans = [p for p in saved if p.suffix in (".yaml", ".yml") and state.holds_coas(load_yaml(p))]
     if len(plans) != 1:
         raise InputError.single(
             folder, "", f"{len(plans)} plans among the uploads", "upload exactly one plan (a YAML with `coas`)"
         )
     return plans[0]
-
-
-def _holds_coas(data: Any) -> bool:
-    return isinstance(data, dict) and "coas" in data
 
 
 def _plan_form(path: Path, assessment: Assessment) -> None:
