@@ -18,7 +18,10 @@ draw calls only queue the work, and with software WebGL the frame that shows it 
 - heatmap switched on (target 0.5 s), the same two ways;
 - an adviser's review saved on the checklist page (target 0.5 s), to the end of the rerun;
 - with the real layers at ``../shared/realdata`` beside the checkout: the first map of Juba's real-data plan
-  (``tests/scenarios/juba_poc.yaml``) and a change to its cordon COA and back, the same ways.
+  (``tests/scenarios/juba_poc.yaml``) and a change to its cordon COA and back, the same ways;
+- each first map against the same map alone in a page of its own (``reference_map.py``: one ``st.pydeck_chart``
+  call, what a skilled user would write with Streamlit and pydeck), opened in turn with the dashboard's
+  sessions: the ratio is what the dashboard adds to what Streamlit, deck.gl and the browser's WebGL cost.
 
 Nothing is asserted: the numbers are printed with their targets, for the closing note of a change.
 """
@@ -37,7 +40,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -64,6 +67,7 @@ TARGETS = {
 # The same over real layers (Juba's roads, sites and population), when they are there
 JUBA_TARGETS = {"Juba first map": 3.0, "Juba COA changed, drawn": 0.5, "Juba COA changed again, drawn": 0.5}
 REALDATA = ROOT.parent / "shared" / "realdata"
+JUBA_PLAN = ROOT / "tests" / "scenarios" / "juba_poc.yaml"
 FLAGS = ["--no-sandbox", "--disable-background-networking", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 
 
@@ -73,8 +77,11 @@ def _port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(folder: Path, data_dirs: list[Path] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """The dashboard over a copy of the sample, or over ``data_dirs`` as they are (real layers are not copied)."""
+def _serve(
+    folder: Path, data_dirs: list[Path] | None = None, *, reference: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The dashboard over a copy of the sample, or over ``data_dirs`` as they are (real layers are not copied);
+    or, given a plan as ``reference``, the reference page of that plan's first map (``reference_map.py``)."""
     if data_dirs is None:
         for name in ("scenarios", "layers", "data/sample"):
             shutil.copytree(ROOT / name, folder / name)
@@ -82,8 +89,12 @@ def _serve(folder: Path, data_dirs: list[Path] | None = None) -> tuple[subproces
     settings = folder / "mission.toml"
     settings.write_text(f"[dashboard]\ndata_dirs = {json.dumps([str(d) for d in data_dirs])}\n")
     env = {**os.environ, "PRIMUM_DB": str(folder / "record.db"), "PRIMUM_SETTINGS": str(settings)}
+    script = "app.py"
+    if reference is not None:
+        env["PRIMUM_REFERENCE_PLAN"] = str(reference)
+        script = str(Path("benchmarks") / "reference_map.py")
     port = _port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(240):
@@ -208,10 +219,8 @@ def _timed(action: Callable[[], None]) -> float:
 
 
 def _first_map(page: Page, url: str) -> float:
-    """Seconds from opening the map page to its first map drawn; then waits for the page to be at rest."""
-    first = _timed(
-        lambda: (page.goto(url + "/map"), page.locator("canvas").first.wait_for(), page.evaluate(SETTLED, 0))
-    )
+    """Seconds from opening the page at ``url`` to its first map drawn; then waits for the page to be at rest."""
+    first = _timed(lambda: (page.goto(url), page.locator("canvas").first.wait_for(), page.evaluate(SETTLED, 0)))
     _at_rest(page)
     return first
 
@@ -219,7 +228,7 @@ def _first_map(page: Page, url: str) -> float:
 def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...]:
     """One new session: the first map, a COA changed, the heatmap on, then an adviser's review of ``key``."""
     page = _new_page(browser)
-    first = _first_map(page, url)
+    first = _first_map(page, url + "/map")
     coa, coa_drawn = _change_coa(page, "B")
     # the next changes in the session: the browser's code for a changed map has run once (JIT-compiled)
     again = statistics.median(_change_coa(page, c)[1] for c in "CAB")
@@ -243,29 +252,53 @@ def _session(browser: Browser, url: str, key: str, run: int) -> tuple[float, ...
 def _juba_session(browser: Browser, url: str) -> tuple[float, ...]:
     """One new session on Juba's real-data plan: its first map, then its cordon COA and back, twice."""
     page = _new_page(browser)
-    first = _first_map(page, url)
+    first = _first_map(page, url + "/map")
     cordon = _change_coa(page, "CORDON")[1]
     again = statistics.median(_change_coa(page, c)[1] for c in ("LZ", "CORDON", "LZ"))
     page.context.close()
     return first, cordon, again
 
 
-def _juba(browser: Browser, runs: int) -> dict[str, list[float]]:
-    """The Juba sessions, over a dashboard whose data folders hold the real-data plan and layers."""
-    times: dict[str, list[float]] = {name: [] for name in JUBA_TARGETS}
+@contextlib.contextmanager
+def _reference(plan: Path) -> Iterator[str]:
+    """The reference page of ``plan``'s first map (the same map alone in a Streamlit page), served meanwhile."""
     with tempfile.TemporaryDirectory() as folder:
+        process, url = _serve(Path(folder), [], reference=plan)
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _alone(browser: Browser, url: str) -> float:
+    """The reference page's first map in a new session."""
+    page = _new_page(browser)
+    first = _first_map(page, url)
+    page.context.close()
+    return first
+
+
+def _juba(browser: Browser, runs: int) -> tuple[dict[str, list[float]], list[float]]:
+    """The Juba sessions, over a dashboard whose data folders hold the real-data plan and layers, each followed
+    by the reference page's first map of the same plan."""
+    times: dict[str, list[float]] = {name: [] for name in JUBA_TARGETS}
+    alone = []
+    with tempfile.TemporaryDirectory() as folder, _reference(JUBA_PLAN) as reference_url:
         Record.open(f"sqlite:///{Path(folder) / 'record.db'}")
         process, url = _serve(Path(folder), [ROOT / "tests" / "scenarios", ROOT / "tests" / "manifests", REALDATA])
         try:
             for run in range(runs + 1):  # the first visit warms the server's caches: not counted
                 measured = _juba_session(browser, url)
+                reference = _alone(browser, reference_url)
                 if run:
+                    alone.append(reference)
                     for name, value in zip(times, measured, strict=True):
                         times[name].append(value)
         finally:
             process.terminate()
             process.wait(timeout=30)
-    return times
+    return times, alone
 
 
 def main() -> None:
@@ -286,18 +319,22 @@ def main() -> None:
         ident = record.record_assessment(planner, assess(plan, layers))
         keys = [i["key"] for i in record.status(ident)["items"]]
         times: dict[str, list[float]] = {name: [] for name in TARGETS}
+        alone: dict[str, list[float]] = {"first map": []}
         try:
-            with sync_playwright() as playwright:
+            with sync_playwright() as playwright, _reference(Path(folder) / "scenarios" / "sample.yaml") as reference:
                 browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
                 for run in range(runs + 1):  # the first visit warms the server's caches: not counted
                     measured = _session(browser, url, keys[run % len(keys)], run)
+                    first_alone = _alone(browser, reference)  # in turn with the dashboard: both see the same machine
                     if run:
+                        alone["first map"].append(first_alone)
                         for name, value in zip(times, measured, strict=True):
                             times[name].append(value)
                 process.terminate()
                 process.wait(timeout=30)
                 if REALDATA.is_dir():
-                    times.update(_juba(browser, runs))
+                    juba, alone["Juba first map"] = _juba(browser, runs)
+                    times.update(juba)
                 browser.close()
         finally:
             process.terminate()
@@ -310,6 +347,13 @@ def main() -> None:
         print(
             f"{name:<30} {median:7.2f}s {min(values):6.2f}s {max(values):6.2f}s  {median / targets[name]:8.2f}x  "
             f"<= {targets[name]} s  {verdict}"
+        )
+    print("\nthe first map against the same map alone in a Streamlit page (reference_map.py: what Streamlit,")
+    print("deck.gl and this browser's WebGL cost whoever shows it), medians of the sessions taken in turn:")
+    for name, values in alone.items():
+        mine, reference = statistics.median(times[name]), statistics.median(values)
+        print(
+            f"{name:<30} {mine:7.2f}s  alone {reference:5.2f}s  {mine / reference:5.2f}x  ({mine - reference:+.2f} s)"
         )
     if not REALDATA.is_dir():
         print(f"(no real layers at {REALDATA}: Juba not measured)")
