@@ -667,8 +667,23 @@ def test_the_map_names_places_and_elements_has_a_scale_and_north_and_a_headline_
     assert {tuple(row["box"]) for row in _written(spec, "symbol")} == {(255, 255, 255, 230)}
     assert {tuple(row["box"])[3] for row in _data(spec, "labels") if row["kind"] != "symbol"} == {0}
     # Reports known to 2 km are drawn hollow and say so; only far rougher ones get a halo, or the map drowns
-    assert all(row["radius"] > 5000 for row in _data(spec, "approximate"))
     assert any("position approximate, within 2 km" in tip for tip in _tips(spec, "threat-reports"))
+    # A halo is a ring (a line, not a disc the browser would fill pixel by pixel) of the report's precision
+    # around it, on the ground
+    reports = {row["tip"].split(" · ")[0]: (row["lon"], row["lat"]) for row in _data(spec, "threat-reports")}
+    halos = _layer(spec, "approximate")["data"]["features"]
+    assert halos and {h["geometry"]["type"] for h in halos} == {"LineString"}
+    geod = Geod(ellps="WGS84")
+    for halo in halos:
+        ring = np.array(halo["geometry"]["coordinates"])
+        said = re.search(r"within ([\d.,]+) km", halo["properties"]["tip"])
+        assert said, halo["properties"]["tip"]
+        radius_m = geod.inv(*np.broadcast_to(reports[halo["properties"]["tip"].split(":")[0]], ring.shape).T, *ring.T)[
+            2
+        ]
+        assert (ring[0] == ring[-1]).all() and len(ring) > 32  # closed, and round
+        assert radius_m.min() > 5000 and radius_m.max() - radius_m.min() < 0.005 * radius_m.max()
+        assert abs(radius_m.mean() / 1000 - float(said[1].replace(",", ""))) < 0.5  # as the tip says, to its rounding
     heads = [shown(m) for m in at.markdown if "/100" in shown(m)]
     assert heads[0].startswith("**COA A · extreme · 92/100 · casualties")
     at.radio(key="map_coa").set_value("C").run()

@@ -519,9 +519,11 @@ def _approximate(
     assessment: Assessment, sites: gpd.GeoDataFrame, reports: gpd.GeoDataFrame, coa: str, *, lang: str
 ) -> pdk.Layer:
     """Halos sized by their precision around the places the layers only know roughly: displacement sites given
-    at a town's centre, and reports located to a town or district."""
+    at a town's centre, and reports located to a town or district. Each halo is a ring drawn as a line: a halo is
+    kilometres wide, and drawn as a hollow circle the browser would work out every pixel of the square around it
+    (with software WebGL, a first map 0.4 s slower for the sample's 13 halos, and every frame after it)."""
     tips = words(lang)["tips"]
-    rows = []
+    rows: list[tuple[float, float, float, str]] = []  # lon, lat, radius in metres, tip
     town_m = assessment.settings.harm.town_precision_m
     rough: set[tuple[str, int]] = {
         (layer.id, row)
@@ -532,38 +534,30 @@ def _approximate(
     }
     for layer, row, name, point in zip(sites["layer"], sites["source_row"], sites["name"], sites.geometry, strict=True):
         if (layer, int(row)) in rough:
-            rows.append(
-                {
-                    "lon": point.x,
-                    "lat": point.y,
-                    "radius": town_m,
-                    "tip": f"{name}: " + tips["approximate"].format(distance=distance(town_m, lang)),
-                }
-            )
+            tip = f"{name}: " + tips["approximate"].format(distance=distance(town_m, lang))
+            rows.append((point.x, point.y, town_m, tip))
     if len(reports):  # only reports far rougher than their dots: a halo for each town-level report would hide the map
         mine = reports[reports["coas"].str.split(", ").map(lambda coas: coa in coas)]
         for event, precision, point in zip(mine["event_id"], mine["location_precision_m"], mine.geometry, strict=True):
             if not _blank(precision) and float(precision) > REPORT_HALO_MIN_M:
-                rows.append(
-                    {
-                        "lon": point.x,
-                        "lat": point.y,
-                        "radius": float(precision),
-                        "tip": f"{event}: " + tips["approximate"].format(distance=distance(float(precision), lang)),
-                    }
-                )
-    return pdk.Layer(
-        "ScatterplotLayer",
-        id="approximate",
-        data=pd.DataFrame(rows, columns=["lon", "lat", "radius", "tip"]),
-        get_position=["lon", "lat"],
-        get_radius="radius",
-        filled=False,  # an outline only: many rough reports must not grey out the map
-        get_line_color=[90, 90, 90, 110],
-        stroked=True,
-        line_width_min_pixels=1,
-        pickable=True,
-    )
+                tip = f"{event}: " + tips["approximate"].format(distance=distance(float(precision), lang))
+                rows.append((point.x, point.y, float(precision), tip))
+    return _lines("approximate", list(zip((r[3] for r in rows), _rings(rows, assessment.crs), strict=True)), HALO, 1)
+
+
+HALO = [90, 90, 90, 110]  # grey and faint: many rough reports must not grey out the map
+
+
+def _rings(rows: list[tuple[float, float, float, str]], crs: str) -> list[Any]:
+    """Circles of each row's radius (metres, on the ground: drawn in the assessment's working CRS) around its
+    longitude and latitude, as lines in degrees."""
+    if not rows:
+        return []
+    lon, lat, radius = (np.array([r[k] for r in rows], dtype=float) for k in range(3))
+    x, y = transformer(WGS84, CRS.from_user_input(crs)).transform(lon, lat)
+    circles = shapely.boundary(shapely.buffer(shapely.points(x, y), radius, quad_segs=16))
+    to_degrees = transformer(CRS.from_user_input(crs), WGS84).transform
+    return list(shapely.transform(circles, lambda xy: np.column_stack(to_degrees(xy[:, 0], xy[:, 1]))))
 
 
 def _scale_and_north(
@@ -719,14 +713,14 @@ def _points(layer_id: str, frame: gpd.GeoDataFrame, *, radius: float | None) -> 
     )
 
 
-def _lines(layer_id: str, lines: list[tuple[str, Any]], colour: list[int]) -> pdk.Layer:
+def _lines(layer_id: str, lines: list[tuple[str, Any]], colour: list[int], width: int = 3) -> pdk.Layer:
     frame = gpd.GeoDataFrame({"tip": [t for t, _ in lines]}, geometry=[g for _, g in lines], crs="EPSG:4326")
     return pdk.Layer(
         "GeoJsonLayer",
         id=layer_id,
         data=_geojson(frame, ["tip"]),
         get_line_color=colour,
-        line_width_min_pixels=3,
+        line_width_min_pixels=width,
         pickable=True,
     )
 
