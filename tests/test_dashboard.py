@@ -26,7 +26,7 @@ from pyproj import CRS, Geod
 from streamlit.testing.v1 import AppTest
 
 from planner.assess import assess
-from planner.dashboard.deck import LAYER_IDS, ORIENTATION_TOLERANCE_DEG, PAPER, _density, _geojson, _locator
+from planner.dashboard.deck import LAYER_IDS, ORIENTATION_TOLERANCE_DEG, PAPER, _density, _geojson, _locator, build_deck
 from planner.errors import InputError
 from planner.geo import WGS84, parse_position, transformer
 from planner.outputs import Bands
@@ -894,3 +894,23 @@ def test_the_population_layer_shows_each_cell_none_as_clear_and_unknown_as_grey(
     to_wgs84 = transformer(CRS.from_epsg(32636), WGS84).transform
     assert layer["bounds"][0] == pytest.approx(list(to_wgs84(500_000, 500_000)))  # south-west corner first
     assert layer["bounds"][2] == pytest.approx(list(to_wgs84(500_200, 500_200)))
+
+
+def test_a_map_is_written_once_and_sent_as_written_on_every_rerun_that_shows_it(world: dict[str, Any]) -> None:
+    """A map is built once per view; the JSON sent to the browser is written once for it, not on every rerun
+    (Juba's cordon COA: 392 kB), and a view seen again is sent exactly as it was."""
+    from planner.outputs import bundle  # noqa: PLC0415
+    from planner.redaction import Redaction  # noqa: PLC0415
+
+    plan, layers = open_plan(world["plan"])
+    assessment = assess(plan, layers)
+    found = bundle(assessment, Redaction(sensitive=False, coarsen_m=None, asked_by=None))
+    deck = build_deck(assessment, found, "A")
+    written = deck.to_json()
+    assert deck.to_json() is written and json.loads(written)["layers"]
+    at = app(world)
+    first = at.get("deck_gl_json_chart")[0].proto.json
+    at.radio(key="map_coa").set_value("B").run()
+    assert at.get("deck_gl_json_chart")[0].proto.json != first
+    at.radio(key="map_coa").set_value("A").run()
+    assert at.get("deck_gl_json_chart")[0].proto.json == first
