@@ -21,22 +21,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from planner.assess import assess
 from planner.dashboard.deck import build_deck
+from planner.dashboard.views import MAP_HEIGHT_PX
 from planner.outputs import bundle
 from planner.plan import open_plan
 from planner.redaction import policy
 from planner.settings import load_settings
-
-# The dashboard's map: its first COA, no population layer, no sources, in English, no basemap
-FICTIONAL_LABEL = "FICTIONAL AREA"
-MAP_HEIGHT_PX = 760  # the dashboard's
+from planner.words import words
 
 
 @st.cache_resource
 def _deck(path: str) -> pdk.Deck:
+    """The dashboard's first map of the plan: its first COA, no population layer, no sources, in English."""
     plan, layers = open_plan(Path(path))
     assessment = assess(plan, layers)
     found = bundle(assessment, policy(None, load_settings().redaction))
-    return build_deck(assessment, found, assessment.coas[0].coa.id, fictional_label=FICTIONAL_LABEL)
+    return build_deck(assessment, found, assessment.coas[0].coa.id, fictional_label=words("en")["fictional_map_label"])
 
 
 st.set_page_config(page_title="Reference map", layout="wide")
