@@ -1,11 +1,14 @@
-"""The browser benchmark's reference for a first map: the same map as the dashboard's first, shown the way a
-skilled user would show it with Streamlit and pydeck directly, in a page that holds nothing else.
+"""The browser benchmark's reference: the dashboard's maps shown the way a skilled user would show them with
+Streamlit and pydeck directly, in a page that holds nothing else.
 
     streamlit run benchmarks/reference_map.py   # with PRIMUM_REFERENCE_PLAN naming a plan
 
-``bench_browser.py`` serves it beside the dashboard, with the same server settings, and opens both the same
-way: what the dashboard's first map costs beyond this page is Primum's; what this page costs is the browser's
-and the libraries' (Streamlit's page, deck.gl, and WebGL, here software WebGL).
+The page holds the plan's COAs as a radio, the population layer as a toggle, one line naming the COA shown
+(what the benchmark waits for, as it waits for the dashboard's headline) and the map of that COA, built by
+the dashboard's own ``build_deck`` and shown with one ``st.pydeck_chart`` call. ``bench_browser.py`` serves it
+beside the dashboard, with the same server settings, and takes both through the same steps (the first map,
+a COA changed, the population layer on): what the dashboard costs beyond this page is Primum's; what this page
+costs is the browser's and the libraries' (Streamlit's page, deck.gl, and WebGL, here software WebGL).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.assess import assess
+from planner.assess import Assessment, assess
 from planner.dashboard.deck import build_deck
 from planner.dashboard.views import MAP_HEIGHT_PX
 from planner.outputs import bundle
@@ -28,16 +31,27 @@ from planner.redaction import policy
 from planner.settings import load_settings
 from planner.words import words
 
+WORDS = words("en")
+
 
 @st.cache_resource
-def _deck(path: str) -> pdk.Deck:
-    """The dashboard's first map of the plan: its first COA, no population layer, no sources, in English."""
+def _assessment(path: str) -> Assessment:
     plan, layers = open_plan(Path(path))
-    assessment = assess(plan, layers)
+    return assess(plan, layers)
+
+
+@st.cache_resource
+def _deck(path: str, coa: str, heatmap: bool) -> pdk.Deck:
+    """The dashboard's map of ``coa``: no sources shown, in English."""
+    assessment = _assessment(path)
     found = bundle(assessment, policy(None, load_settings().redaction))
-    return build_deck(assessment, found, assessment.coas[0].coa.id, fictional_label=words("en")["fictional_map_label"])
+    return build_deck(assessment, found, coa, heatmap=heatmap, fictional_label=WORDS["fictional_map_label"])
 
 
 st.set_page_config(page_title="Reference map", layout="wide")
 st.sidebar.write("Reference")  # a sidebar as wide as the dashboard's: the map's canvas is the same size
-st.pydeck_chart(_deck(os.environ["PRIMUM_REFERENCE_PLAN"]), height=MAP_HEIGHT_PX)
+path = os.environ["PRIMUM_REFERENCE_PLAN"]
+coa = st.radio(WORDS["coa"], [r.coa.id for r in _assessment(path).coas], horizontal=True)
+heatmap = st.toggle(WORDS["heatmap"])
+st.markdown(f"COA {coa} · " + (WORDS["legend_density"] if heatmap else ""))
+st.pydeck_chart(_deck(path, coa, heatmap), height=MAP_HEIGHT_PX)
