@@ -320,8 +320,7 @@ def test_the_whole_flow_in_chromium_with_no_request_leaving_loopback(server: dic
             shot(page, "8b-harm")
 
             # 9. French, on the same session
-            keyed(page, "lang", "[role=combobox]").click()
-            page.get_by_role("option", name="Français").click()
+            page.locator(".st-key-lang").get_by_text("Français").click()
             page.get_by_role("link", name="Carte").click()
             page.get_by_text(re.compile(r"^MA A · ")).first.wait_for(timeout=60_000)
             page.get_by_text("Connecté : commander-1").first.wait_for()

@@ -43,8 +43,12 @@ t = state.t
 
 def sidebar() -> None:
     """Language and who is signed in, on every page."""
-    st.sidebar.selectbox(
-        "Language / Langue", LANGUAGES, key="lang", format_func=lambda code: {"en": "English", "fr": "Français"}[code]
+    st.sidebar.radio(
+        "Language / Langue",
+        LANGUAGES,
+        key="lang",
+        format_func=lambda code: {"en": "English", "fr": "Français"}[code],
+        horizontal=True,
     )
     who = state.user()
     st.sidebar.caption(t("signed_in_as", name=md(who.name), role=t(f"role_{who.role}")) if who else t("not_signed_in"))
