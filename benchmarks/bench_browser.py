@@ -56,16 +56,17 @@ from planner.plan import open_plan  # noqa: E402
 from planner.record import Record  # noqa: E402
 
 PASSWORD = "correct horse battery"
-# What the user waits for, in seconds, in the order a session meets them
-TARGETS = {
+# What the user waits for, in seconds, in the order a session meets them: the steps on the map (which the
+# reference page takes too), then the review
+MAP_TARGETS = {
     "first map": 3.0,
     "COA changed, rerun": 0.5,
     "COA changed, drawn": 0.5,
     "COA changed again, drawn": 0.5,
     "heatmap on, rerun": 0.5,
     "heatmap on, drawn": 0.5,
-    "review saved": 0.5,
 }
+TARGETS = {**MAP_TARGETS, "review saved": 0.5}
 # The same over real layers (Juba's roads, sites and population), when they are there
 JUBA_TARGETS = {"Juba first map": 3.0, "Juba COA changed, drawn": 0.5, "Juba COA changed again, drawn": 0.5}
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -277,6 +278,7 @@ def _juba_steps(page: Page, url: str) -> tuple[float, ...]:
 
 
 def _in_new_page(browser: Browser, steps: Callable[[Page, str], tuple[float, ...]], url: str) -> tuple[float, ...]:
+    """``steps`` taken in a new session (a page of its own) at ``url``."""
     page = _new_page(browser)
     try:
         return steps(page, url)
@@ -286,7 +288,7 @@ def _in_new_page(browser: Browser, steps: Callable[[Page, str], tuple[float, ...
 
 @contextlib.contextmanager
 def _reference(plan: Path) -> Iterator[str]:
-    """The reference page of ``plan``'s first map (the same map alone in a Streamlit page), served meanwhile."""
+    """The reference page of ``plan``'s maps (the same maps alone in a Streamlit page), served meanwhile."""
     with tempfile.TemporaryDirectory() as folder:
         process, url = _serve(Path(folder), [], reference=plan)
         try:
@@ -318,8 +320,8 @@ def _juba(browser: Browser, runs: int) -> tuple[dict[str, list[float]], dict[str
 
 
 def _add(times: dict[str, list[float]], measured: tuple[float, ...]) -> None:
-    """One session's figures, in the order of ``times``' names (a reference session has fewer: the first ones)."""
-    for name, value in zip(times, measured, strict=False):
+    """One session's figures, in the order of ``times``' names."""
+    for name, value in zip(times, measured, strict=True):
         times[name].append(value)
 
 
@@ -341,7 +343,7 @@ def main() -> None:
         ident = record.record_assessment(planner, assess(plan, layers))
         keys = [i["key"] for i in record.status(ident)["items"]]
         times: dict[str, list[float]] = {name: [] for name in TARGETS}
-        alone: dict[str, list[float]] = {name: [] for name in list(TARGETS)[:6]}  # the map's steps
+        alone: dict[str, list[float]] = {name: [] for name in MAP_TARGETS}
         try:
             with sync_playwright() as playwright, _reference(Path(folder) / "scenarios" / "sample.yaml") as reference:
                 browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)

@@ -566,9 +566,10 @@ def _rings(rows: list[tuple[float, float, float, str]], crs: str) -> list[Any]:
     if not rows:
         return []
     lon, lat, radius = (np.array([r[k] for r in rows], dtype=float) for k in range(3))
-    x, y = transformer(WGS84, CRS.from_user_input(crs)).transform(lon, lat)
+    working = CRS.from_user_input(crs)
+    x, y = transformer(WGS84, working).transform(lon, lat)
     circles = shapely.boundary(shapely.buffer(shapely.points(x, y), radius, quad_segs=16))
-    to_degrees = transformer(CRS.from_user_input(crs), WGS84).transform
+    to_degrees = transformer(working, WGS84).transform
     return list(shapely.transform(circles, lambda xy: np.column_stack(to_degrees(xy[:, 0], xy[:, 1]))))
 
 
